@@ -1,0 +1,3 @@
+module github.com/sjzamr/smartreg/events
+
+go 1.26
