@@ -1,0 +1,108 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+var update = flag.Bool("update", false, "rewrite schemas/*.json from the Go structs")
+
+func TestSchemasMatchStructs(t *testing.T) {
+	for _, typ := range Catalogue() {
+		want, err := GenerateSchema(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("schemas", typ.Schema)
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run go test ./events -update)", typ.Name, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go test ./events -update", path)
+		}
+	}
+}
+
+func sample() map[string]any {
+	e := Entity{CreditCode: "91350100M000100Y43", Name: "河北恒达建材有限公司", EntityType: "enterprise",
+		LegalRep: "张三", EstablishedOn: "2020-01-02", RegisteredCapital: "100.0000", Address: "长安区建设北大街1号",
+		DistrictCode: "130102", TownshipCode: "130102001", IndustryCode: "5164", Status: "active", Version: 1}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return map[string]any{
+		EntityRegistered:   EntityRegisteredData{Entity: e, RegisteredAt: now},
+		EntityUpdated:      EntityUpdatedData{Entity: e, Changed: []string{"name"}, UpdatedAt: now},
+		EntityDeregistered: EntityDeregisteredData{CreditCode: e.CreditCode, Status: "revoked", Version: 2, ChangedAt: now},
+		Ping:               PingData{"task": "nightly"},
+	}
+}
+
+func compile(t *testing.T, typ Type) *jsonschema.Schema {
+	t.Helper()
+	raw, err := Schema(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(typ.Schema, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(typ.Schema)
+	if err != nil {
+		t.Fatalf("%s: %v", typ.Name, err)
+	}
+	return s
+}
+
+func toJSONValue(t *testing.T, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSamplesValidate(t *testing.T) {
+	samples := sample()
+	for _, typ := range Catalogue() {
+		s := compile(t, typ)
+		if err := s.Validate(toJSONValue(t, samples[typ.Name])); err != nil {
+			t.Errorf("%s sample rejected: %v", typ.Name, err)
+		}
+	}
+}
+
+func TestSchemaRejectsBadPayload(t *testing.T) {
+	s := compile(t, Catalogue()[0])
+	bad := EntityRegisteredData{Entity: Entity{CreditCode: "bad", EntityType: "shop", Status: "active", Version: 1}}
+	if err := s.Validate(toJSONValue(t, bad)); err == nil {
+		t.Fatal("schema accepted an invalid credit code and entity type")
+	}
+}
+
+func TestKnown(t *testing.T) {
+	if !Known(EntityRegistered) || Known(Prefix+"nope.v1") {
+		t.Fatal("Known disagrees with the catalogue")
+	}
+}

@@ -1,0 +1,129 @@
+// Package config fills typed configuration structs from environment
+// variables. Each field names its variable and default in struct tags, so
+// the README table can be checked against the code (see Describe).
+//
+//	type Config struct {
+//	    DatabaseURL string        `env:"DATABASE_URL" default:"postgres://…" secret:"true" help:"PostgreSQL"`
+//	    Drain       time.Duration `env:"DRAIN_TIMEOUT" default:"20s"`
+//	}
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Field describes one configuration variable.
+type Field struct {
+	Env, Default, Help string
+	Secret             bool
+}
+
+// Load fills the struct pointed to by dst from getenv (os.Getenv when nil).
+func Load(dst any, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	v := reflect.ValueOf(dst).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("env")
+		if name == "" {
+			continue
+		}
+		raw := getenv(name)
+		if raw == "" {
+			raw = f.Tag.Get("default")
+		}
+		if err := set(v.Field(i), raw); err != nil {
+			return fmt.Errorf("config %s=%q: %w", name, raw, err)
+		}
+	}
+	return nil
+}
+
+func set(fv reflect.Value, raw string) error {
+	switch fv.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(int64(d))
+		return nil
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(raw)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return err
+		}
+		fv.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported kind %s", fv.Kind())
+	}
+	return nil
+}
+
+// Describe lists the fields of a config struct type, for docs and tests.
+func Describe(cfg any) []Field {
+	t := reflect.TypeOf(cfg)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []Field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name := f.Tag.Get("env"); name != "" {
+			out = append(out, Field{Env: name, Default: f.Tag.Get("default"), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true"})
+		}
+	}
+	return out
+}
+
+// Masked renders cfg for logs with secret fields hidden; URL passwords are
+// masked even in fields not marked secret.
+func Masked(cfg any) map[string]string {
+	v := reflect.Indirect(reflect.ValueOf(cfg))
+	out := map[string]string{}
+	for i, f := range Describe(cfg) {
+		_ = i
+		val := fmt.Sprint(v.FieldByNameFunc(func(n string) bool {
+			sf, _ := v.Type().FieldByName(n)
+			return sf.Tag.Get("env") == f.Env
+		}).Interface())
+		switch {
+		case f.Secret && strings.Contains(val, "://"):
+			val = maskURL(val)
+		case f.Secret && val != "":
+			val = "******"
+		}
+		out[f.Env] = val
+	}
+	return out
+}
+
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
