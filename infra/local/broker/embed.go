@@ -1,0 +1,6 @@
+package broker
+
+import "embed"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
