@@ -42,6 +42,7 @@ require (
 )
 
 replace (
+	github.com/sjzamr/smartreg/functions/registry => ../../functions/registry
 	github.com/sjzamr/smartreg/events => ../../events
 	github.com/sjzamr/smartreg/infra/knative => ../knative
 	github.com/sjzamr/smartreg/shared => ../../shared

@@ -1,0 +1,195 @@
+// Package platform is the embedded default: every SmartReg function in one
+// process, mounted under /<function>/ on one port, with the local broker
+// routing events by the Knative manifests and the outbox relay feeding it.
+// The functions are built by the same constructors their Knative entry
+// points call.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sjzamr/smartreg/functions/registry"
+	"github.com/sjzamr/smartreg/infra/knative"
+	"github.com/sjzamr/smartreg/infra/knative/manifest"
+	"github.com/sjzamr/smartreg/infra/local/broker"
+	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/cache"
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/outbox"
+	"github.com/sjzamr/smartreg/shared/runtime"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// Config is the platform's configuration, read from the environment.
+type Config struct {
+	DatabaseURL   string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true" help:"PostgreSQL（需 PostGIS）连接串"`
+	RedisURL      string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" secret:"true" help:"Redis 连接串"`
+	BlobURL       string        `env:"BLOB_URL" default:"file://.data/blob" secret:"true" help:"对象存储：file://目录 或 s3://KEY:SECRET@bucket?endpoint=…"`
+	Port          int           `env:"PORT" default:"8080" help:"HTTP 端口"`
+	PublicBaseURL string        `env:"PUBLIC_BASE_URL" default:"http://localhost:8080" help:"对外访问地址（二维码内容等）"`
+	LogLevel      string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
+	DrainTimeout  time.Duration `env:"DRAIN_TIMEOUT" default:"20s" help:"收到 SIGTERM 后等待在途请求完成的时间"`
+	DBMaxConns    int           `env:"DB_MAX_CONNS" default:"40" help:"数据库连接池上限"`
+}
+
+// Options adjust a platform for tests: extra functions as Trigger
+// subscribers, and extra manifests (a test Trigger) beside the embedded ones.
+type Options struct {
+	ExtraSubscribers map[string]http.Handler
+	ExtraManifests   *manifest.Set
+	DisableRelay     bool // to stage "committed but not yet delivered"
+	PollInterval     time.Duration
+}
+
+// Platform is a running set of functions.
+type Platform struct {
+	Pool      *pgxpool.Pool
+	Redis     *redis.Client
+	Blob      blob.Store
+	Broker    *broker.Broker
+	Registry  *registry.Function
+	Handler   http.Handler
+	Manifests *manifest.Set
+	log       *slog.Logger
+	opts      Options
+	closers   []func()
+}
+
+// Migrate creates the database if needed and applies every migration.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := store.Migrate(ctx, pool, store.Platform(), broker.Migration(), registry.Migration()); err != nil {
+		return err
+	}
+	return broker.MigrateRiver(ctx, pool)
+}
+
+// Build connects to everything, migrates, and constructs the functions
+// and the broker. Nothing runs until Run.
+func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (p *Platform, err error) {
+	p = &Platform{log: log, opts: opts}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if p.Pool, err = store.Connect(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns)); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, p.Pool.Close)
+	if err := Migrate(ctx, p.Pool); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if p.Redis, err = cache.Connect(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, func() { _ = p.Redis.Close() })
+	if p.Blob, err = blob.Open(ctx, cfg.BlobURL); err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	if p.Registry, err = registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now}); err != nil {
+		return nil, err
+	}
+	metrics := runtime.NewMetrics()
+	functions := map[string]runtime.Function{registry.Name: p.Registry}
+	subscribers := map[string]http.Handler{}
+	mux := http.NewServeMux()
+	for name, fn := range functions {
+		h := runtime.Handler(name, fn, log.With("function", name), metrics)
+		mux.Handle("/"+name+"/", h)
+		subscribers[name] = h
+	}
+	for name, h := range opts.ExtraSubscribers {
+		subscribers[name] = h
+	}
+	mux.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]any{"status": "ok", "functions": len(functions)})
+	})
+	mux.HandleFunc("GET /readyz", p.readyz)
+	mux.HandleFunc("GET /{$}", p.index)
+	p.Handler = mux
+
+	if p.Manifests, err = knative.Load(); err != nil {
+		return nil, fmt.Errorf("load knative manifests: %w", err)
+	}
+	if opts.ExtraManifests != nil {
+		p.Manifests.Triggers = append(p.Manifests.Triggers, opts.ExtraManifests.Triggers...)
+		p.Manifests.PingSources = append(p.Manifests.PingSources, opts.ExtraManifests.PingSources...)
+	}
+	p.Broker, err = broker.New(broker.Config{Pool: p.Pool, Manifests: p.Manifests, Subscribers: subscribers,
+		Logger: log, PollInterval: opts.PollInterval})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]error{"postgres": p.Pool.Ping(ctx), "redis": p.Redis.Ping(ctx).Err(), "blob": p.Blob.Ping(ctx)}
+	status, out := http.StatusOK, map[string]string{}
+	for k, err := range checks {
+		out[k] = "ok"
+		if err != nil {
+			status, out[k] = http.StatusServiceUnavailable, err.Error()
+		}
+	}
+	httpx.JSON(w, status, out)
+}
+
+func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
+	httpx.JSON(w, http.StatusOK, map[string]any{
+		"name":      "石家庄市市场智慧监管平台（II 期）",
+		"functions": []string{registry.Name},
+		"links": map[string]string{
+			"registry": "/registry/v1/entities?name=", "openapi": "/registry/v1/openapi.yaml",
+			"health": "/registry/healthz", "metrics": "/metrics",
+		},
+		"notice": "本地一体化运行模式：事件由本地代理按 Knative 触发器路由；外部系统使用模拟器。",
+	})
+}
+
+// Run starts the broker and the outbox relay and serves HTTP on ln until
+// ctx ends, then drains and stops them in reverse order.
+func (p *Platform) Run(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	if err := p.Broker.Start(ctx); err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	var wg sync.WaitGroup
+	rctx, stopRelay := context.WithCancel(ctx)
+	if !p.opts.DisableRelay {
+		relay := &outbox.Relay{Pool: p.Pool, Publisher: p.Broker, Logger: p.log.With("component", "outbox")}
+		wg.Go(func() { _ = relay.Run(rctx) })
+	}
+	err := runtime.ServeListener(ctx, ln, p.Handler, drain, p.log)
+	stopRelay()
+	wg.Wait()
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if serr := p.Broker.Stop(sctx); serr != nil && !errors.Is(serr, context.Canceled) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Close releases connections.
+func (p *Platform) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
