@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	_ "embed"
 
 	"github.com/xuri/excelize/v2"
 
@@ -39,7 +39,9 @@ func (f *Function) routes() http.Handler {
 	return mux
 }
 
-func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) { httpx.Error(w, r, f.log, err) }
+func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpx.Error(w, r, f.log, err)
+}
 
 func (f *Function) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var in EntityInput

@@ -288,4 +288,3 @@ func existingRows(ctx context.Context, tx pgx.Tx, inputs []EntityInput) []errs.F
 	}
 	return fe
 }
-
