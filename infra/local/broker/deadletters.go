@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -51,16 +50,20 @@ func (b *Broker) Replay(ctx context.Context, id int64) error {
 	return store.InTx(ctx, b.cfg.Pool, func(tx pgx.Tx) error {
 		var trig string
 		var raw []byte
-		err := tx.QueryRow(ctx, `SELECT trigger_name, event FROM broker.dead_letters WHERE id = $1 FOR UPDATE`, id).Scan(&trig, &raw)
+		var attempts int
+		err := tx.QueryRow(ctx, `SELECT trigger_name, event, attempts FROM broker.dead_letters WHERE id = $1 FOR UPDATE`, id).
+			Scan(&trig, &raw, &attempts)
 		if err != nil {
 			return store.Classify(err)
 		}
-		t, ok := b.trigger(trig)
-		if !ok {
-			return errs.New(errs.Conflict, fmt.Sprintf("触发器 %s 已不存在，无法重放", trig))
+		// The operator's command may run with fewer manifests than the
+		// platform (a test or an add-on Trigger): the delivering process
+		// resolves the Trigger; here only the retry budget is needed.
+		if t, ok := b.trigger(trig); ok {
+			attempts = t.Delivery.Retry + 1
 		}
 		if _, err := b.river.InsertTx(ctx, tx, DeliverArgs{Trigger: trig, Event: json.RawMessage(raw)},
-			&river.InsertOpts{Queue: queueEvents, MaxAttempts: t.Delivery.Retry + 1}); err != nil {
+			&river.InsertOpts{Queue: queueEvents, MaxAttempts: max(attempts, 1)}); err != nil {
 			return fmt.Errorf("enqueue replay: %w", err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE broker.dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHERE id = $1`, id)
