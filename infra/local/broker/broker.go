@@ -117,6 +117,8 @@ func New(cfg Config) (*Broker, error) {
 		FetchCooldown:     min(cfg.PollInterval, 20*time.Millisecond),
 		PeriodicJobs:      periodic,
 		JobTimeout:        time.Minute,
+		// A delivery cut off by a crash is retried after this, not after River's default hour.
+		RescueStuckJobsAfter: 2 * time.Minute,
 		// Completed deliveries are history, not data: keep them a day for debugging.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 	})

@@ -34,8 +34,9 @@
 #       host all all ::1/128      trust
 #   (marked "smartreg ensure-services"; loopback only) and reloads. It also
 #   creates a superuser role "root" with a database "root", so that plain
-#   `psql` as root works over the socket (peer authentication). On a server it did not install it never
-#   edits pg_hba.conf unless SMARTREG_PG_TRUST=1 is set; it explains instead.
+#   `psql` as root works over the socket (peer authentication). On a server
+#   it did not install it never edits pg_hba.conf unless SMARTREG_PG_TRUST=1
+#   is set; it explains instead.
 #
 # apt-get update runs at most once per run, and only when something must be
 # installed. Needs root, or sudo (used, and said so, when not root).
@@ -128,7 +129,8 @@ apt_install() {
 		apt_updated=1
 	fi
 	say "安装 / installing: ${missing[*]}"
-	as_root apt-get -qq -y -o DPkg::Lock::Timeout=300 install --no-install-recommends "${missing[@]}" >/dev/null
+	as_root apt-get -qq -y -o DPkg::Lock::Timeout=300 install --no-install-recommends "${missing[@]}" \
+		2> >(grep -v '^debconf: delaying package configuration' >&2) >/dev/null
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -383,7 +385,7 @@ run_step() {
 	fi
 	case "$out" in
 	*"already installed"* | *"already answering"*) info "$out" ;;
-	*) [[ -z "$out" ]] || printf '%s\n' "$out" | sed 's/^/    /' ;;
+	*) [[ -z "$out" ]] || printf '%s\n' "$out" | grep -v '^go: downloading' | sed 's/^/    /' ;;
 	esac
 }
 
