@@ -218,6 +218,14 @@ func TestSearchAndProfile(t *testing.T) {
 	if res.Total != 1 || res.Items[0].Name != "桥西区阳光养老服务中心" {
 		t.Fatalf("district+type search: %+v", res)
 	}
+	if rec := do(t, h, "GET", "/registry/v1/entities?name=恒", nil); rec.Code != 400 {
+		t.Fatalf("one-character name search accepted: %d", rec.Code)
+	}
+	rec = do(t, h, "GET", "/registry/v1/entities?name=恒达&page=5", nil)
+	_ = json.Unmarshal(rec.Body.Bytes(), &res)
+	if rec.Code != 200 || res.Total != 2 || len(res.Items) != 0 {
+		t.Fatalf("page past the end: %d %+v", rec.Code, res)
+	}
 	if rec := do(t, h, "GET", "/registry/v1/entities?page_size=500", nil); rec.Code != 400 {
 		t.Fatalf("page_size 500 accepted: %d", rec.Code)
 	}
