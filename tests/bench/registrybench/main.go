@@ -133,13 +133,13 @@ func search(ctx context.Context, pool *pgxpool.Pool, queries int, out string) er
 	short, long := splitByLength(terms, api)
 	section := report.Section{
 		Title: fmt.Sprintf("Registry: name search over %d entities (issue 2)", count),
-		Intro: intro(count) + " Terms are 2–4 characters cut from random names; API = HTTP through the registry handler, anchor = the same two SQL statements via pgx.",
+		Intro: intro(count) + " Terms are 2–4 characters cut from random names; API = HTTP through the registry handler (full rows, JSON); anchor = the same search statement sent straight through pgx, fetching code and name only.",
 		Rows: [][]string{
 			{"measure", "SmartReg", "anchor", "ratio (SmartReg ÷ anchor)", "target"},
 			{"2-character terms p50 / p99 (API)", ms(pct(short, 50)) + " / " + ms(pct(short, 99)), "", "", "≤ 200 ms"},
 			{"3–4-character terms p50 / p99 (API)", ms(pct(long, 50)) + " / " + ms(pct(long, 99)), "", "", "≤ 200 ms"},
-			{"all terms p50 (" + fmt.Sprint(len(terms)) + " substrings, page of 20 + capped count)", ms(pct(api, 50)), ms(pct(direct, 50)) + " (same SQL via pgx)", ratio(pct(api, 50), pct(direct, 50)), "≤ 200 ms"},
-			{"all terms p99", ms(pct(api, 99)), ms(pct(direct, 99)) + " (same SQL via pgx)", ratio(pct(api, 99), pct(direct, 99)), "≤ 200 ms"},
+			{"all terms p50 (" + fmt.Sprint(len(terms)) + " substrings, page of 20 + capped count)", ms(pct(api, 50)), ms(pct(direct, 50)) + " (same statement via pgx)", ratio(pct(api, 50), pct(direct, 50)), "≤ 200 ms"},
+			{"all terms p99", ms(pct(api, 99)), ms(pct(direct, 99)) + " (same statement via pgx)", ratio(pct(api, 99), pct(direct, 99)), "≤ 200 ms"},
 		},
 	}
 	return report.Write(out, "registry-search", section)
@@ -267,19 +267,32 @@ func searchLatencies(ctx context.Context, pool *pgxpool.Pool, terms []string) (a
 		}
 		api = append(api, time.Since(start))
 		start = time.Now()
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"
-		rows, err := pool.Query(ctx, `SELECT credit_code, name FROM registry.entities WHERE name LIKE $1 ORDER BY credit_code LIMIT 20`, like)
-		if err != nil {
-			return nil, nil, err
-		}
-		rows.Close()
-		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM registry.entities WHERE name LIKE $1 LIMIT 10001) t`, like).Scan(&n); err != nil {
+		if err := directSearch(ctx, pool, term); err != nil {
 			return nil, nil, err
 		}
 		direct = append(direct, time.Since(start))
 	}
 	return api, direct, nil
+}
+
+// directSearch sends the registry's search statement (functions/registry
+// store.go, searchEntities) straight through pgx: the floor the API sits on.
+func directSearch(ctx context.Context, pool *pgxpool.Pool, term string) error {
+	where, args := ` WHERE name LIKE $1`, []any{"%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"}
+	if len([]rune(term)) == 2 {
+		where += ` AND registry.bigrams(name) @> ARRAY[$2]::text[]`
+		args = append(args, term)
+	}
+	n := len(args)
+	rows, err := pool.Query(ctx, fmt.Sprintf(`WITH m AS MATERIALIZED (SELECT credit_code FROM registry.entities%s LIMIT 10001)
+		SELECT credit_code, name, (SELECT count(*) FROM m) FROM registry.entities
+		WHERE credit_code IN (SELECT credit_code FROM m ORDER BY credit_code LIMIT $%d OFFSET $%d)
+		ORDER BY credit_code`, where, n+1, n+2), append(args, 20, 0)...)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 func pct(d []time.Duration, p int) time.Duration {
