@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -218,10 +218,8 @@ func (f *Function) AddRecord(ctx context.Context, code string, in RecordInput) (
 		if out, err = insertRecord(ctx, tx, code, in, f.now()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2 WHERE credit_code = $1`, code, f.now()); err != nil {
-			return err
-		}
-		e, err := getEntity(ctx, tx, code, false)
+		e, err := scanEntity(tx.QueryRow(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2
+			WHERE credit_code = $1 RETURNING `+entityColumns, code, f.now()))
 		if err != nil {
 			return err
 		}
@@ -280,11 +278,11 @@ func (f *Function) Stats(ctx context.Context) ([]StatRow, *time.Time, error) {
 
 func label(rows []StatRow) []StatRow {
 	for i := range rows {
-		e := Entity{DistrictCode: rows[i].DistrictCode}
-		e.label()
-		rows[i].DistrictName = e.DistrictName
+		if d, ok := codes.Divisions().Lookup(rows[i].DistrictCode); ok {
+			rows[i].DistrictName = d.Name
+		}
 	}
-	return slices.Clip(rows)
+	return rows
 }
 
 // Handler serves the registry's HTTP API.

@@ -172,11 +172,15 @@ func rowsToInputs(rows [][]string) ([]EntityInput, []errs.FieldError) {
 	return out, fe
 }
 
+// headerNames is the column title the bureau's template uses for each field.
+var headerNames = map[string]string{
+	"credit_code": "统一社会信用代码", "name": "主体名称", "entity_type": "主体类型", "legal_rep": "法定代表人",
+	"established_on": "成立日期", "address": "住所", "district_code": "行政区划代码", "industry_code": "行业代码",
+}
+
 func headerName(field string) string {
-	for k, v := range columns {
-		if v == field && !strings.Contains(k, "_") && utf8.RuneCountInString(k) > 2 {
-			return k
-		}
+	if h, ok := headerNames[field]; ok {
+		return h
 	}
 	return field
 }

@@ -100,19 +100,20 @@ func Describe(cfg any) []Field {
 func Masked(cfg any) map[string]string {
 	v := reflect.Indirect(reflect.ValueOf(cfg))
 	out := map[string]string{}
-	for i, f := range Describe(cfg) {
-		_ = i
-		val := fmt.Sprint(v.FieldByNameFunc(func(n string) bool {
-			sf, _ := v.Type().FieldByName(n)
-			return sf.Tag.Get("env") == f.Env
-		}).Interface())
-		switch {
-		case f.Secret && strings.Contains(val, "://"):
+	for i := range v.NumField() {
+		tag := v.Type().Field(i).Tag
+		name := tag.Get("env")
+		if name == "" {
+			continue
+		}
+		val := fmt.Sprint(v.Field(i).Interface())
+		switch secret := tag.Get("secret") == "true"; {
+		case secret && strings.Contains(val, "://"):
 			val = maskURL(val)
-		case f.Secret && val != "":
+		case secret && val != "":
 			val = "******"
 		}
-		out[f.Env] = val
+		out[name] = val
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +25,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
-	"github.com/sjzamr/smartreg/functions/registry"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/infra/local/broker"
 	"github.com/sjzamr/smartreg/infra/local/platform"
@@ -34,6 +32,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
+	"github.com/sjzamr/smartreg/shared/testwait"
 )
 
 // testTrigger routes entity.registered to the test subscriber, as a
@@ -189,23 +188,12 @@ func createEntity(t *testing.T, base string, n int) string {
 	return code
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func TestRegisteredEventReachesTriggerSubscriberOnce(t *testing.T) {
 	db := storetest.NewDatabase(t)
 	sub := newSubscriber()
 	r := start(t, db, sub, platform.Options{})
 	code := createEntity(t, r.url, 1)
-	waitFor(t, "delivery", func() bool { _, eff := sub.state(); return eff[code] == 1 })
+	testwait.For(t, "delivery", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	// Redelivery (at-least-once) must not apply the effect twice: hand the
 	// same outbox event to the broker again.
 	var raw []byte
@@ -219,7 +207,7 @@ func TestRegisteredEventReachesTriggerSubscriberOnce(t *testing.T) {
 	if err := r.p.Broker.Publish(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "redelivery", func() bool { calls, _ := sub.state(); return calls == 2 })
+	testwait.For(t, "redelivery", func() bool { calls, _ := sub.state(); return calls == 2 })
 	if _, eff := sub.state(); eff[code] != 1 {
 		t.Fatalf("effect applied %d times, want exactly once", eff[code])
 	}
@@ -239,7 +227,7 @@ func TestFailsThreeTimesThenDelivers(t *testing.T) {
 	sub.failNext = 3
 	r := start(t, db, sub, platform.Options{})
 	code := createEntity(t, r.url, 2)
-	waitFor(t, "delivery after retries", func() bool { _, eff := sub.state(); return eff[code] == 1 })
+	testwait.For(t, "delivery after retries", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	if calls, _ := sub.state(); calls != 4 {
 		t.Fatalf("calls = %d, want 3 failures + 1 success", calls)
 	}
@@ -252,7 +240,7 @@ func TestAlwaysFailingGoesToDeadLettersAndReplayCommandDelivers(t *testing.T) {
 	r := start(t, db, sub, platform.Options{})
 	code := createEntity(t, r.url, 3)
 	var dl []broker.DeadLetter
-	waitFor(t, "dead letter", func() bool {
+	testwait.For(t, "dead letter", func() bool {
 		dl, _ = broker.DeadLetters(context.Background(), r.p.Pool, true, 10)
 		return len(dl) == 1
 	})
@@ -264,7 +252,7 @@ func TestAlwaysFailingGoesToDeadLettersAndReplayCommandDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replay command: %v\n%s", err, out)
 	}
-	waitFor(t, "replayed delivery", func() bool { _, eff := sub.state(); return eff[code] == 1 })
+	testwait.For(t, "replayed delivery", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	if out, _ := smartreg(t, db, "dlq", "list"); !strings.Contains(out, "没有待处理的死信") {
 		t.Fatalf("dlq list after replay: %s", out)
 	}
@@ -298,7 +286,7 @@ func TestCommittedButUndeliveredEventSurvivesRestart(t *testing.T) {
 	}
 	sub.pool = nil
 	second := start(t, db, sub, platform.Options{})
-	waitFor(t, "delivery after restart", func() bool { _, eff := sub.state(); return eff[code] == 1 })
+	testwait.For(t, "delivery after restart", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	second.stop()
 }
 
@@ -308,13 +296,10 @@ func TestKilledMidRetryDeliversAfterRestart(t *testing.T) {
 	sub.failAll = true
 	first := start(t, db, sub, platform.Options{})
 	code := createEntity(t, first.url, 5)
-	waitFor(t, "a failed attempt", func() bool { calls, _ := sub.state(); return calls >= 1 })
+	testwait.For(t, "a failed attempt", func() bool { calls, _ := sub.state(); return calls >= 1 })
 	first.stop() // the delivery is queued for retry when the process goes away
 	sub.set(func(s *subscriber) { s.failAll = false; s.failNext = 0 })
 	sub.pool = nil
 	start(t, db, sub, platform.Options{})
-	waitFor(t, "delivery after restart", func() bool { _, eff := sub.state(); return eff[code] == 1 })
+	testwait.For(t, "delivery after restart", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 }
-
-var _ = errors.New
-var _ = registry.Name

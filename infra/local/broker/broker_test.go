@@ -16,8 +16,8 @@ import (
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/shared/httpx"
-	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
+	"github.com/sjzamr/smartreg/shared/testwait"
 )
 
 const testManifests = `
@@ -131,17 +131,6 @@ func newEvent(t *testing.T, typ string) event.Event {
 	return e
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRetriesThenDelivers(t *testing.T) {
 	flaky := &subscriber{failures: 3, status: http.StatusInternalServerError}
 	b, _ := setup(t, map[string]http.Handler{"flaky": flaky, "broken": &subscriber{}})
@@ -149,7 +138,7 @@ func TestRetriesThenDelivers(t *testing.T) {
 	if err := b.Publish(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after three failures", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
+	testwait.For(t, "delivery after three failures", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
 	calls, got := flaky.snapshot()
 	if calls != 4 || got[0] != e.ID() {
 		t.Fatalf("calls=%d got=%v; want 4 calls and event %s", calls, got, e.ID())
@@ -168,7 +157,7 @@ func TestAlwaysFailingEndsInDeadLettersAndReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dl []DeadLetter
-	waitFor(t, "dead letter", func() bool {
+	testwait.For(t, "dead letter", func() bool {
 		dl, _ = DeadLetters(ctx, pool, true, 10)
 		return len(dl) == 1
 	})
@@ -182,7 +171,7 @@ func TestAlwaysFailingEndsInDeadLettersAndReplays(t *testing.T) {
 	if err := b.Replay(ctx, dl[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "replayed delivery", func() bool { _, got := broken.snapshot(); return len(got) == 1 })
+	testwait.For(t, "replayed delivery", func() bool { _, got := broken.snapshot(); return len(got) == 1 })
 	if pending, _ := DeadLetters(ctx, pool, true, 10); len(pending) != 0 {
 		t.Fatalf("replayed dead letter still pending: %+v", pending)
 	}
@@ -194,7 +183,7 @@ func TestPermanentRefusalIsNotRetried(t *testing.T) {
 	if err := b.Publish(context.Background(), newEvent(t, events.EntityUpdated)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dead letter", func() bool {
+	testwait.For(t, "dead letter", func() bool {
 		dl, _ := DeadLetters(context.Background(), pool, true, 10)
 		return len(dl) == 1
 	})
@@ -214,7 +203,7 @@ func TestFiltersAreExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "registered delivery", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
+	testwait.For(t, "registered delivery", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if calls, _ := broken.snapshot(); calls != 0 {
 		t.Fatalf("an event from another source reached a source-filtered trigger (%d calls)", calls)
@@ -230,7 +219,7 @@ func TestPingSourceFiresThroughBroker(t *testing.T) {
 	if err := b.FireNow(context.Background(), "nightly", "ping-test-1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ping delivery", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
+	testwait.For(t, "ping delivery", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
 	if _, got := flaky.snapshot(); got[0] != "ping-test-1" {
 		t.Fatalf("got %v", got)
 	}
@@ -245,5 +234,3 @@ func TestUnknownSubscriberIsAStartupError(t *testing.T) {
 		t.Fatal("a trigger naming a missing function was accepted")
 	}
 }
-
-var _ = store.Platform

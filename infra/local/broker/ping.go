@@ -70,12 +70,7 @@ func (w *pingWorker) Work(ctx context.Context, job *river.Job[PingArgs]) error {
 // Fire sends a PingSource's event to its sink: through the broker when the
 // sink is the Broker, else straight to the subscriber.
 func (b *Broker) Fire(ctx context.Context, ps manifest.PingSource, e event.Event) error {
-	if !ps.Sink.IsRef() || ps.Sink.RefKind == "Broker" {
-		if ps.Sink.URI != "" {
-			s, _ := b.resolve(ps.Sink)
-			_, err := s.send(ctx, e)
-			return err
-		}
+	if ps.Sink.IsRef() && ps.Sink.RefKind == "Broker" {
 		return b.Publish(ctx, e)
 	}
 	s, err := b.resolve(ps.Sink)
