@@ -34,7 +34,7 @@ import (
 type Config struct {
 	DatabaseURL   string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true" help:"PostgreSQL（需 PostGIS）连接串"`
 	RedisURL      string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" secret:"true" help:"Redis 连接串"`
-	BlobURL       string        `env:"BLOB_URL" default:"file://.data/blob" secret:"true" help:"对象存储：file://目录 或 s3://KEY:SECRET@bucket?endpoint=…"`
+	BlobURL       string        `env:"BLOB_URL" default:"file:.data/blob" secret:"true" help:"对象存储：file:相对目录、file:///绝对目录 或 s3://KEY:SECRET@bucket?endpoint=…"`
 	Port          int           `env:"PORT" default:"8080" help:"HTTP 端口"`
 	PublicBaseURL string        `env:"PUBLIC_BASE_URL" default:"http://localhost:8080" help:"对外访问地址（二维码内容等）"`
 	LogLevel      string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
@@ -75,10 +75,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Build connects to everything, migrates, and constructs the functions
 // and the broker. Nothing runs until Run.
-func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (p *Platform, err error) {
-	p = &Platform{log: log, opts: opts}
+func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *Platform, err error) {
+	p := &Platform{log: log, opts: opts}
 	defer func() {
-		if err != nil {
+		if err != nil { // release what was opened before the failure
 			p.Close()
 		}
 	}()
