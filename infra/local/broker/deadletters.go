@@ -27,6 +27,26 @@ type DeadLetter struct {
 	ReplayCount int        `json:"replay_count"`
 }
 
+type deadLetterRow struct {
+	trigger, subscriber, eventID, eventType string
+	event                                   []byte
+	attempts, status                        int
+	lastError                               string
+}
+
+// insertDeadLetter is the one writer of broker.dead_letters, for the local
+// delivery worker and the Knative dead-letter sink alike.
+func insertDeadLetter(ctx context.Context, tx pgx.Tx, r deadLetterRow) error {
+	_, err := tx.Exec(ctx, `INSERT INTO broker.dead_letters
+		(trigger_name, subscriber, event_id, event_type, event, attempts, last_status, last_error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		r.trigger, r.subscriber, r.eventID, r.eventType, r.event, r.attempts, r.status, r.lastError)
+	if err != nil {
+		return fmt.Errorf("store dead letter %s: %w", r.eventID, err)
+	}
+	return nil
+}
+
 // DeadLetters lists dead letters, newest first; pendingOnly hides replayed ones.
 func DeadLetters(ctx context.Context, q store.Querier, pendingOnly bool, limit int) ([]DeadLetter, error) {
 	rows, err := q.Query(ctx, `SELECT id, trigger_name, subscriber, event_id, event_type, attempts, last_status,

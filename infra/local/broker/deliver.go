@@ -204,10 +204,8 @@ func (b *Broker) deadLetter(ctx context.Context, job *river.Job[DeliverArgs], su
 	var e event.Event
 	_ = json.Unmarshal(job.Args.Event, &e)
 	err := pgx.BeginFunc(ctx, b.cfg.Pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO broker.dead_letters
-			(trigger_name, subscriber, event_id, event_type, event, attempts, last_status, last_error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			job.Args.Trigger, subscriber, e.ID(), e.Type(), []byte(job.Args.Event), job.Attempt, status, cause.Error())
+		err := insertDeadLetter(ctx, tx, deadLetterRow{trigger: job.Args.Trigger, subscriber: subscriber, eventID: e.ID(),
+			eventType: e.Type(), event: job.Args.Event, attempts: job.Attempt, status: status, lastError: cause.Error()})
 		if err != nil {
 			return err
 		}
