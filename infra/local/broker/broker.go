@@ -62,6 +62,7 @@ type Broker struct {
 	now    func() time.Time
 	log    *slog.Logger
 	counts counters
+	owner  *pgxpool.Conn // holds the owner lock while the broker runs
 }
 
 // MigrateRiver applies River's schema (its job table and friends).
@@ -130,9 +131,58 @@ func New(cfg Config) (*Broker, error) {
 }
 
 // Start begins delivering; Stop waits for running deliveries to finish.
-func (b *Broker) Start(ctx context.Context) error { return b.river.Start(ctx) }
+func (b *Broker) Start(ctx context.Context) error {
+	if err := b.recoverOrphans(ctx); err != nil {
+		return err
+	}
+	return b.river.Start(ctx)
+}
 
-func (b *Broker) Stop(ctx context.Context) error { return b.river.Stop(ctx) }
+func (b *Broker) Stop(ctx context.Context) error {
+	err := b.river.Stop(ctx)
+	if b.owner != nil {
+		// Closing the session releases the owner lock.
+		_ = b.owner.Hijack().Close(context.WithoutCancel(ctx))
+		b.owner = nil
+	}
+	return err
+}
+
+// ownerLockKey marks the one broker process that owns the queue.
+const ownerLockKey = 7_210_000_003
+
+// recoverOrphans requeues deliveries a killed process left "running".
+// River would rescue them only after RescueStuckJobsAfter; the local
+// platform is one process, so when this broker holds the owner lock no
+// other broker can be working on them and they can go again at once
+// (subscribers dedupe on event id). A second broker on the same database
+// finds the lock taken and leaves them to River's rescuer.
+func (b *Broker) recoverOrphans(ctx context.Context) error {
+	conn, err := b.cfg.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire owner connection: %w", err)
+	}
+	var owner bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, ownerLockKey).Scan(&owner); err != nil {
+		conn.Release()
+		return fmt.Errorf("owner lock: %w", err)
+	}
+	if !owner {
+		conn.Release()
+		b.log.Warn("another broker owns this queue; orphaned deliveries are left to the stuck-job rescuer")
+		return nil
+	}
+	b.owner = conn
+	tag, err := conn.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND queue = ANY($1)`, []string{queueEvents, queueSchedule})
+	if err != nil {
+		return fmt.Errorf("requeue orphaned deliveries: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		b.log.Warn("requeued deliveries interrupted by a previous stop", "count", n)
+	}
+	return nil
+}
 
 // Publish hands events to the broker in their own transaction.
 func (b *Broker) Publish(ctx context.Context, e event.Event) error {

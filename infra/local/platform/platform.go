@@ -40,6 +40,9 @@ type Config struct {
 	LogLevel      string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
 	DrainTimeout  time.Duration `env:"DRAIN_TIMEOUT" default:"20s" help:"收到 SIGTERM 后等待在途请求完成的时间"`
 	DBMaxConns    int           `env:"DB_MAX_CONNS" default:"40" help:"数据库连接池上限"`
+	// Add-on Triggers (e.g. a subscriber given by URI, such as another
+	// department's webhook) join the production wiring without a rebuild.
+	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 }
 
 // Options adjust a platform for tests: extra functions as Trigger
@@ -125,9 +128,19 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	if p.Manifests, err = knative.Load(); err != nil {
 		return nil, fmt.Errorf("load knative manifests: %w", err)
 	}
-	if opts.ExtraManifests != nil {
-		p.Manifests.Triggers = append(p.Manifests.Triggers, opts.ExtraManifests.Triggers...)
-		p.Manifests.PingSources = append(p.Manifests.PingSources, opts.ExtraManifests.PingSources...)
+	extra := []*manifest.Set{opts.ExtraManifests}
+	if cfg.ExtraManifestsDir != "" {
+		set, err := manifest.LoadDir(cfg.ExtraManifestsDir)
+		if err != nil {
+			return nil, fmt.Errorf("EXTRA_MANIFESTS_DIR: %w", err)
+		}
+		extra = append(extra, set)
+	}
+	for _, set := range extra {
+		if set != nil {
+			p.Manifests.Triggers = append(p.Manifests.Triggers, set.Triggers...)
+			p.Manifests.PingSources = append(p.Manifests.PingSources, set.PingSources...)
+		}
 	}
 	p.Broker, err = broker.New(broker.Config{Pool: p.Pool, Manifests: p.Manifests, Subscribers: subscribers,
 		Logger: log, PollInterval: opts.PollInterval})
