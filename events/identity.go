@@ -1,0 +1,6 @@
+package events
+
+// identityTypes lists the identity domain's event types for the catalogue.
+func identityTypes() []Type {
+	return nil
+}
