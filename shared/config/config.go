@@ -10,6 +10,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"reflect"
@@ -29,10 +30,25 @@ func Load(dst any, getenv func(string) string) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	v := reflect.ValueOf(dst).Elem()
+	return load(reflect.ValueOf(dst).Elem(), getenv)
+}
+
+// nested reports whether a field without an env tag is a group of settings
+// (a function's own Config embedded in the platform's) to walk into.
+func nested(f reflect.StructField) bool {
+	return f.Tag.Get("env") == "" && f.Type.Kind() == reflect.Struct && f.IsExported()
+}
+
+func load(v reflect.Value, getenv func(string) string) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if nested(f) {
+			if err := load(v.Field(i), getenv); err != nil {
+				return err
+			}
+			continue
+		}
 		name := f.Tag.Get("env")
 		if name == "" {
 			continue
@@ -88,6 +104,10 @@ func Describe(cfg any) []Field {
 	var out []Field
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if nested(f) {
+			out = append(out, Describe(reflect.Zero(f.Type).Interface())...)
+			continue
+		}
 		if name := f.Tag.Get("env"); name != "" {
 			out = append(out, Field{Env: name, Default: f.Tag.Get("default"), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") == "true"})
 		}
@@ -101,6 +121,10 @@ func Masked(cfg any) map[string]string {
 	v := reflect.Indirect(reflect.ValueOf(cfg))
 	out := map[string]string{}
 	for i := range v.NumField() {
+		if nested(v.Type().Field(i)) {
+			maps.Copy(out, Masked(v.Field(i).Interface()))
+			continue
+		}
 		tag := v.Type().Field(i).Tag
 		name := tag.Get("env")
 		if name == "" {

@@ -39,3 +39,29 @@ func TestMaskedHidesSecrets(t *testing.T) {
 		t.Fatalf("Describe found %d fields, want 4", len(Describe(c)))
 	}
 }
+
+// A function's own Config embedded in the platform's is loaded, described
+// and masked as if its fields were the platform's.
+func TestNestedGroups(t *testing.T) {
+	type inner struct {
+		Key string `env:"INNER_KEY" default:"k" secret:"true"`
+		N   int    `env:"INNER_N" default:"3"`
+	}
+	type outer struct {
+		Port  int `env:"PORT" default:"8080"`
+		Inner inner
+	}
+	var c outer
+	if err := Load(&c, func(k string) string { return map[string]string{"INNER_N": "7"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Inner.N != 7 || c.Inner.Key != "k" || c.Port != 8080 {
+		t.Fatalf("loaded %+v", c)
+	}
+	if d := Describe(outer{}); len(d) != 3 || d[2].Env != "INNER_N" {
+		t.Fatalf("described %+v", d)
+	}
+	if m := Masked(&c); m["INNER_KEY"] != "******" || m["INNER_N"] != "7" {
+		t.Fatalf("masked %v", m)
+	}
+}
