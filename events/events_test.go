@@ -47,6 +47,16 @@ func sample() map[string]any {
 		EntityUpdated:      EntityUpdatedData{Entity: e, Changed: []string{"name"}, UpdatedAt: now},
 		EntityDeregistered: EntityDeregisteredData{CreditCode: e.CreditCode, Status: "revoked", Version: 2, ChangedAt: now},
 		Ping:               PingData{"task": "nightly"},
+		IdentityNoticeRequested: IdentityNoticeRequestedData{Title: "账号 zhang 连续登录失败", Level: "alert", Kind: "security_alert", Popup: true,
+			Target: NoticeTarget{Roles: []string{"secadmin"}}, Producer: "identity", RequestedAt: now},
+		QRIssued: QRIssuedData{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode, URL: "http://localhost:8080/q/AbCdEfGh12345678", IssuedAt: now},
+		QRBatchIssued: QRBatchIssuedData{BatchID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", BaseURL: "http://localhost:8080/q/", IssuedAt: now,
+			Codes: []QRBatchMember{{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode}}},
+		QRInvalidated: QRInvalidatedData{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode, Reason: "主体已注销", InvalidatedAt: now},
+		QRReactivated: QRReactivatedData{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode, ReactivatedAt: now},
+		ScanInspectionRecorded: ScanInspectionRecordedData{InspectionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", CreditCode: e.CreditCode, Token: "AbCdEfGh12", Kind: "inspection",
+			Title: "食品经营监督检查", Authority: "长安区市场监管局", InspectedOn: "2026-01-01", Conclusion: "合格", InspectorID: "u1", RecordedAt: now,
+			Items: []InspectionItem{{Name: "证照公示", Result: "合格"}, {Name: "冷链记录", Result: "合理缺项", Reason: "不经营冷链食品"}}},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -42,6 +44,10 @@ type Deps struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
 	Now    func() time.Time
+	// Auth verifies callers' access tokens; every API but the OpenAPI
+	// document needs a principal with the right permission, and reads and
+	// writes are confined to the principal's data scope.
+	Auth *auth.Verifier
 }
 
 // Function is the registry.
@@ -49,6 +55,7 @@ type Function struct {
 	log  *slog.Logger
 	pool *pgxpool.Pool
 	now  func() time.Time
+	auth *auth.Verifier
 }
 
 // New checks the dependencies and builds the function.
@@ -60,8 +67,10 @@ func New(d Deps) (*Function, error) {
 		return nil, errors.New("registry: Pool is required")
 	case d.Now == nil:
 		return nil, errors.New("registry: Now is required")
+	case d.Auth == nil:
+		return nil, errors.New("registry: Auth is required")
 	}
-	return &Function{log: d.Logger, pool: d.Pool, now: d.Now}, nil
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, auth: d.Auth}, nil
 }
 
 // Ready answers when the database does.
@@ -70,6 +79,9 @@ func (f *Function) Ready(ctx context.Context) error { return f.pool.Ping(ctx) }
 // Receive handles the nightly PingSource: it refreshes the statistics
 // snapshot. Other events are acknowledged and ignored.
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() == events.ScanInspectionRecorded {
+		return nil, f.receiveInspection(ctx, e)
+	}
 	if e.Type() != events.Ping {
 		return nil, nil
 	}
@@ -88,10 +100,29 @@ func (f *Function) newEvent(typ, subject string, data any) (event.Event, error) 
 	return outbox.NewEvent(Source, typ, subject, data, f.now())
 }
 
-// Create registers a new entity and emits entity.registered.
-func (f *Function) Create(ctx context.Context, in EntityInput) (Entity, error) {
+// errOutsideScope refuses a write that would place an entity where the
+// caller may not see it.
+var errOutsideScope = &errs.Error{Code: errs.Forbidden, Message: "无权登记或变更到您的数据权限范围以外的行政区划",
+	Fields: []errs.FieldError{{Field: "district_code", Message: "不在您的数据权限范围内"}}}
+
+// visible confines reads and writes to the caller's data scope: an entity
+// outside it answers exactly like a missing one, so its existence does not
+// leak.
+func visible(scope auth.Scope, e Entity) error {
+	if !scope.Allows(e.DistrictCode, e.TownshipCode) {
+		return errs.ErrNotFound
+	}
+	return nil
+}
+
+// Create registers a new entity inside the caller's scope and emits
+// entity.registered.
+func (f *Function) Create(ctx context.Context, scope auth.Scope, in EntityInput) (Entity, error) {
 	if err := in.Validate(); err != nil {
 		return Entity{}, err
+	}
+	if !scope.Allows(in.DistrictCode, in.TownshipCode) {
+		return Entity{}, errOutsideScope
 	}
 	var out Entity
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
@@ -117,7 +148,7 @@ func (f *Function) Create(ctx context.Context, in EntityInput) (Entity, error) {
 // a stale version is a conflict, so two clerks cannot silently overwrite
 // each other. It emits entity.updated, and entity.deregistered when the
 // entity leaves the active state.
-func (f *Function) Update(ctx context.Context, code string, in EntityInput) (Entity, error) {
+func (f *Function) Update(ctx context.Context, scope auth.Scope, code string, in EntityInput) (Entity, error) {
 	in.CreditCode = code
 	if err := in.Validate(); err != nil {
 		return Entity{}, err
@@ -130,6 +161,12 @@ func (f *Function) Update(ctx context.Context, code string, in EntityInput) (Ent
 		old, err := getEntity(ctx, tx, code, true)
 		if err != nil {
 			return err
+		}
+		if err := visible(scope, old); err != nil {
+			return err
+		}
+		if !scope.Allows(in.DistrictCode, in.TownshipCode) {
+			return errOutsideScope
 		}
 		if old.Version != in.Version {
 			return errs.New(errs.Conflict, "该主体信息已被他人修改，请刷新后重试")
@@ -198,14 +235,18 @@ func sameCoord(a, b *float64) bool {
 	return d < 1e-6 && d > -1e-6
 }
 
-// Get returns one entity.
-func (f *Function) Get(ctx context.Context, code string) (Entity, error) {
-	return getEntity(ctx, f.pool, code, false)
+// Get returns one entity of the caller's scope.
+func (f *Function) Get(ctx context.Context, scope auth.Scope, code string) (Entity, error) {
+	e, err := getEntity(ctx, f.pool, code, false)
+	if err != nil {
+		return Entity{}, err
+	}
+	return e, visible(scope, e)
 }
 
 // AddRecord appends a record to an entity's file and bumps its version
 // (consumers caching the public page refresh on entity.updated).
-func (f *Function) AddRecord(ctx context.Context, code string, in RecordInput) (Record, error) {
+func (f *Function) AddRecord(ctx context.Context, scope auth.Scope, code string, in RecordInput) (Record, error) {
 	if err := in.Validate(); err != nil {
 		return Record{}, err
 	}
@@ -213,6 +254,9 @@ func (f *Function) AddRecord(ctx context.Context, code string, in RecordInput) (
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		old, err := getEntity(ctx, tx, code, true)
 		if err != nil {
+			return err
+		}
+		if err := visible(scope, old); err != nil {
 			return err
 		}
 		if out, err = insertRecord(ctx, tx, code, in, f.now()); err != nil {
@@ -244,9 +288,12 @@ type Section struct {
 }
 
 // Profile loads an entity with all its records in one query.
-func (f *Function) Profile(ctx context.Context, code string) (Profile, error) {
+func (f *Function) Profile(ctx context.Context, scope auth.Scope, code string) (Profile, error) {
 	e, recs, err := profileRows(ctx, f.pool, code)
 	if err != nil {
+		return Profile{}, err
+	}
+	if err := visible(scope, e); err != nil {
 		return Profile{}, err
 	}
 	p := Profile{Entity: e, Counts: map[string]int{}}
@@ -263,16 +310,18 @@ func (f *Function) Profile(ctx context.Context, code string) (Profile, error) {
 	return p, nil
 }
 
-// Stats returns the entity-count snapshot, computing it on first use.
-func (f *Function) Stats(ctx context.Context) ([]StatRow, *time.Time, error) {
+// Stats returns the entity-count snapshot, computing it on first use,
+// limited to the districts the caller sees whole (the snapshot counts by
+// district, so a scope of single townships sees no rows here).
+func (f *Function) Stats(ctx context.Context, scope auth.Scope) ([]StatRow, *time.Time, error) {
 	rows, at, err := readStats(ctx, f.pool)
-	if err != nil || at != nil {
-		return label(rows), at, err
+	if err == nil && at == nil {
+		if err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error { return refreshStats(ctx, tx, f.now()) }); err != nil {
+			return nil, nil, err
+		}
+		rows, at, err = readStats(ctx, f.pool)
 	}
-	if err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error { return refreshStats(ctx, tx, f.now()) }); err != nil {
-		return nil, nil, err
-	}
-	rows, at, err = readStats(ctx, f.pool)
+	rows = slices.DeleteFunc(rows, func(s StatRow) bool { return !scope.Allows(s.DistrictCode, "") })
 	return label(rows), at, err
 }
 
@@ -285,5 +334,5 @@ func label(rows []StatRow) []StatRow {
 	return rows
 }
 
-// Handler serves the registry's HTTP API.
-func (f *Function) Handler() http.Handler { return f.routes() }
+// Handler serves the registry's HTTP API behind token verification.
+func (f *Function) Handler() http.Handler { return f.auth.Middleware(f.routes()) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
@@ -27,16 +28,38 @@ func (f *Function) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 		_, _ = w.Write(openapi)
 	})
-	mux.HandleFunc("POST /registry/v1/entities", f.handleCreate)
-	mux.HandleFunc("GET /registry/v1/entities", f.handleSearch)
-	mux.HandleFunc("GET /registry/v1/entities/export", f.handleExport)
-	mux.HandleFunc("GET /registry/v1/entities/{code}", f.handleGet)
-	mux.HandleFunc("PUT /registry/v1/entities/{code}", f.handleUpdate)
-	mux.HandleFunc("GET /registry/v1/entities/{code}/profile", f.handleProfile)
-	mux.HandleFunc("POST /registry/v1/entities/{code}/records", f.handleAddRecord)
-	mux.HandleFunc("POST /registry/v1/imports", f.handleImport)
-	mux.HandleFunc("GET /registry/v1/stats", f.handleStats)
+	// Every API needs a permission (auth.Require); the handlers then
+	// confine what they read and write to the caller's data scope.
+	mux.Handle("POST /registry/v1/entities", guard(PermEntity, "create", f.handleCreate))
+	mux.Handle("GET /registry/v1/entities", guard(PermEntity, "view", f.handleSearch))
+	mux.Handle("GET /registry/v1/entities/export", guard(PermEntity, "export", f.handleExport))
+	mux.Handle("GET /registry/v1/entities/{code}", guard(PermEntity, "view", f.handleGet))
+	mux.Handle("PUT /registry/v1/entities/{code}", guard(PermEntity, "edit", f.handleUpdate))
+	mux.Handle("GET /registry/v1/entities/{code}/profile", guard(PermEntity, "view", f.handleProfile))
+	mux.Handle("POST /registry/v1/entities/{code}/records", guard(PermEntity, "edit", f.handleAddRecord))
+	mux.Handle("POST /registry/v1/imports", guard(PermImport, "create", f.handleImport))
+	mux.Handle("GET /registry/v1/stats", guard(PermEntity, "view", f.handleStats))
 	return mux
+}
+
+// The registry's permission resources (actions: view, create, edit,
+// export) as identity's role editor offers them.
+const (
+	PermEntity = "registry.entity"
+	PermImport = "registry.import"
+)
+
+func guard(resource, action string, h http.HandlerFunc) http.Handler {
+	return auth.Require(resource, action)(h)
+}
+
+// scopeOf is the caller's data scope; a request without a principal (which
+// Require has already refused) sees nothing.
+func scopeOf(r *http.Request) auth.Scope {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return p.Scope
+	}
+	return auth.Scope{}
 }
 
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -49,7 +72,7 @@ func (f *Function) handleCreate(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	e, err := f.Create(r.Context(), in)
+	e, err := f.Create(r.Context(), scopeOf(r), in)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -64,7 +87,7 @@ func (f *Function) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	e, err := f.Update(r.Context(), strings.ToUpper(r.PathValue("code")), in)
+	e, err := f.Update(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")), in)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -73,7 +96,7 @@ func (f *Function) handleUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) handleGet(w http.ResponseWriter, r *http.Request) {
-	e, err := f.Get(r.Context(), strings.ToUpper(r.PathValue("code")))
+	e, err := f.Get(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -82,7 +105,7 @@ func (f *Function) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) handleProfile(w http.ResponseWriter, r *http.Request) {
-	p, err := f.Profile(r.Context(), strings.ToUpper(r.PathValue("code")))
+	p, err := f.Profile(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -96,7 +119,7 @@ func (f *Function) handleAddRecord(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	rec, err := f.AddRecord(r.Context(), strings.ToUpper(r.PathValue("code")), in)
+	rec, err := f.AddRecord(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")), in)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -104,12 +127,14 @@ func (f *Function) handleAddRecord(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusCreated, rec)
 }
 
-// filterFrom reads and checks the search parameters.
+// filterFrom reads and checks the search parameters, confined to the
+// caller's data scope.
 func filterFrom(r *http.Request) (Filter, error) {
 	q := r.URL.Query()
+	scope := scopeOf(r)
 	f := Filter{Name: strings.TrimSpace(q.Get("name")), Code: strings.ToUpper(strings.TrimSpace(q.Get("code"))),
 		District: q.Get("district"), Township: q.Get("township"), Industry: q.Get("industry"),
-		Type: q.Get("type"), Status: q.Get("status")}
+		Type: q.Get("type"), Status: q.Get("status"), Scope: &scope}
 	var fe []errs.FieldError
 	// One character matches too much to be useful and no index narrows it.
 	if n := len([]rune(f.Name)); n == 1 || n > 50 {
@@ -225,7 +250,7 @@ func (f *Function) handleImport(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	res, err := f.Import(r.Context(), rows)
+	res, err := f.Import(r.Context(), scopeOf(r), rows)
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -264,7 +289,7 @@ func readUpload(r *http.Request) ([]byte, string, error) {
 }
 
 func (f *Function) handleStats(w http.ResponseWriter, r *http.Request) {
-	rows, at, err := f.Stats(r.Context())
+	rows, at, err := f.Stats(r.Context(), scopeOf(r))
 	if err != nil {
 		f.fail(w, r, err)
 		return

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -217,9 +218,14 @@ func parseCoords(in *EntityInput, lon, lat string, row int) []errs.FieldError {
 // Import validates every row and then writes all of them, with their
 // entity.registered events, in one transaction — or nothing. The error
 // lists every bad row and field.
-func (f *Function) Import(ctx context.Context, rows [][]string) (ImportResult, error) {
+func (f *Function) Import(ctx context.Context, scope auth.Scope, rows [][]string) (ImportResult, error) {
 	inputs, fe := rowsToInputs(rows)
 	fe = append(fe, duplicateRows(inputs)...)
+	for i, in := range inputs {
+		if in.DistrictCode != "" && !scope.Allows(in.DistrictCode, in.TownshipCode) {
+			fe = append(fe, errs.FieldError{Field: "district_code", Row: i + 2, Message: "不在您的数据权限范围内"})
+		}
+	}
 	if len(fe) > 0 {
 		return ImportResult{}, importError(fe)
 	}

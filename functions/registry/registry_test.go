@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,15 +19,55 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
 
+// testAuth is the token issuer and verifier of this package's tests: one
+// key for all of them, so do() can attach a token without knowing which
+// test's function it calls.
+var testAuth = sync.OnceValues(func() (*auth.Issuer, *auth.Verifier) {
+	k, err := auth.GenerateKey()
+	if err != nil {
+		panic(err)
+	}
+	iss, err := auth.NewIssuer(auth.IssuerConfig{Issuer: authtest.IssuerName, Audience: authtest.Audience, Key: k})
+	if err != nil {
+		panic(err)
+	}
+	v, err := auth.NewVerifier(auth.VerifierConfig{Keys: iss, Issuer: authtest.IssuerName, Audience: authtest.Audience})
+	if err != nil {
+		panic(err)
+	}
+	return iss, v
+})
+
+// allPerms is every registry permission.
+var allPerms = []string{"registry.entity:view", "registry.entity:create", "registry.entity:edit", "registry.entity:export",
+	"registry.import:create"}
+
+// tokenFor signs an access token for p with the package's test key.
+func tokenFor(t *testing.T, p auth.Principal) string {
+	t.Helper()
+	iss, _ := testAuth()
+	if p.UserID == "" {
+		p.UserID = "test-user"
+	}
+	raw, _, err := iss.Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 func newFunction(t *testing.T) (*Function, *pgxpool.Pool) {
 	t.Helper()
 	pool := storetest.New(t, Migration())
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now})
+	_, v := testAuth()
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Auth: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +77,12 @@ func newFunction(t *testing.T) (*Function, *pgxpool.Pool) {
 func TestNewRequiresEachDependency(t *testing.T) {
 	pool := &pgxpool.Pool{}
 	log := httpx.NewLogger(io.Discard, "error")
+	_, v := testAuth()
 	for name, d := range map[string]Deps{
-		"logger": {Pool: pool, Now: time.Now},
-		"pool":   {Logger: log, Now: time.Now},
-		"now":    {Logger: log, Pool: pool},
+		"logger": {Pool: pool, Now: time.Now, Auth: v},
+		"pool":   {Logger: log, Now: time.Now, Auth: v},
+		"now":    {Logger: log, Pool: pool, Auth: v},
+		"auth":   {Logger: log, Pool: pool, Now: time.Now},
 	} {
 		if _, err := New(d); err == nil {
 			t.Errorf("missing %s accepted", name)
@@ -65,7 +108,14 @@ func validInput(t *testing.T, n int) map[string]any {
 	}
 }
 
+// do calls the API as a city-wide user holding every registry permission.
 func do(t *testing.T, h http.Handler, method, path string, body any) *httptest.ResponseRecorder {
+	t.Helper()
+	return doAs(t, h, tokenFor(t, authtest.CityWide(allPerms...)), method, path, body)
+}
+
+// doAs calls the API with the given access token ("" for none).
+func doAs(t *testing.T, h http.Handler, token, method, path string, body any) *httptest.ResponseRecorder {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -73,6 +123,9 @@ func do(t *testing.T, h http.Handler, method, path string, body any) *httptest.R
 		r = bytes.NewReader(b)
 	}
 	req := httptest.NewRequest(method, path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -266,6 +319,10 @@ func importRow(t *testing.T, n int) []string {
 }
 
 func upload(t *testing.T, h http.Handler, name string, data []byte) *httptest.ResponseRecorder {
+	return uploadAs(t, h, tokenFor(t, authtest.CityWide(allPerms...)), name, data)
+}
+
+func uploadAs(t *testing.T, h http.Handler, token, name string, data []byte) *httptest.ResponseRecorder {
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	fw, _ := w.CreateFormFile("file", name)
@@ -273,6 +330,7 @@ func upload(t *testing.T, h http.Handler, name string, data []byte) *httptest.Re
 	_ = w.Close()
 	req := httptest.NewRequest("POST", "/registry/v1/imports", &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -79,6 +80,9 @@ func updateEntity(ctx context.Context, tx pgx.Tx, in EntityInput, now time.Time)
 // Filter is a search over entities; empty fields do not filter.
 type Filter struct {
 	Name, Code, District, Township, Industry, Type, Status string
+	// Scope confines the search to a caller's data scope; nil only for
+	// internal callers acting for nobody.
+	Scope *auth.Scope
 }
 
 // maxCount caps how far a search counts: past it the answer says "more
@@ -119,6 +123,9 @@ func (f Filter) where() (string, []any) {
 	}
 	if f.Status != "" {
 		add(`status = ?`, f.Status)
+	}
+	if f.Scope != nil && f.Scope.Kind != auth.ScopeAll {
+		conds = append(conds, f.Scope.Filter("district_code", "township_code", &args))
 	}
 	if len(conds) == 0 {
 		return "", nil

@@ -88,7 +88,8 @@ func serveProcess(t *testing.T, bin, db, manifests string, port int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+storetest.URLFor(db), "REDIS_URL="+redisURL(),
-		"BLOB_URL=file:"+t.TempDir(), fmt.Sprintf("PORT=%d", port), "EXTRA_MANIFESTS_DIR="+manifests, "LOG_LEVEL=warn")
+		"BLOB_URL=file:"+t.TempDir(), fmt.Sprintf("PORT=%d", port), "EXTRA_MANIFESTS_DIR="+manifests, "LOG_LEVEL=warn",
+		"IDENTITY_DATA_DIR="+dataDirFor(db))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -142,18 +143,19 @@ spec:
 		t.Fatal(err)
 	}
 	bin, db, port := binary(t), storetest.NewDatabase(t), freePort(t)
+	idDir := dataDirFor(db)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	// Life 1: commit, then SIGKILL at once.
 	p := serveProcess(t, bin, db, dir, port)
-	first := createEntity(t, base, 11)
+	first := createEntity(t, base, adminToken(t, base, idDir), 11)
 	kill9(t, p)
 
 	// Life 2: the first event must still be on its way; the subscriber
 	// fails, and a second entity's delivery is waiting for a retry when the
 	// process is killed again.
 	p = serveProcess(t, bin, db, dir, port)
-	second := createEntity(t, base, 12)
+	second := createEntity(t, base, adminToken(t, base, idDir), 12)
 	testwait.For(t, "failed attempts for both events", func() bool { n, _, _ := sub.get(); return n >= 2 })
 	kill9(t, p)
 

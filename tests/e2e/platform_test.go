@@ -29,6 +29,7 @@ import (
 	"github.com/sjzamr/smartreg/infra/local/broker"
 	"github.com/sjzamr/smartreg/infra/local/platform"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
@@ -115,8 +116,12 @@ func (s *subscriber) set(fn func(*subscriber)) {
 type running struct {
 	p    *platform.Platform
 	url  string
+	db   string
 	stop func()
 }
+
+// token is the administrator's access token on this platform.
+func (r *running) token(t *testing.T) string { return adminToken(t, r.url, dataDirFor(r.db)) }
 
 // start builds and runs a platform on a random port against database db.
 func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *running {
@@ -128,8 +133,13 @@ func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *run
 	opts.ExtraManifests = set
 	opts.ExtraSubscribers = map[string]http.Handler{"test-subscriber": sub}
 	opts.PollInterval = 20 * time.Millisecond
-	cfg := platform.Config{DatabaseURL: storetest.URLFor(db), RedisURL: redisURL(), BlobURL: "file://" + t.TempDir(),
-		DBMaxConns: 10, DrainTimeout: 5 * time.Second}
+	var cfg platform.Config
+	if err := config.Load(&cfg, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL, cfg.RedisURL, cfg.BlobURL = storetest.URLFor(db), redisURL(), "file://"+t.TempDir()
+	cfg.DBMaxConns, cfg.DrainTimeout = 10, 5*time.Second
+	cfg.Identity.DataDir = dataDirFor(db)
 	log := httpx.NewLogger(io.Discard, "error")
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, log, opts)
@@ -147,7 +157,7 @@ func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *run
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, ln, 5*time.Second) }()
 	var once sync.Once
-	r := &running{p: p, url: "http://" + ln.Addr().String(), stop: func() {
+	r := &running{p: p, url: "http://" + ln.Addr().String(), db: db, stop: func() {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -167,7 +177,7 @@ func redisURL() string {
 	return "redis://127.0.0.1:6379/15"
 }
 
-func createEntity(t *testing.T, base string, n int) string {
+func createEntity(t *testing.T, base, token string, n int) string {
 	t.Helper()
 	code, err := codes.MakeCreditCode("91", "130102", fmt.Sprintf("MB%06d", n))
 	if err != nil {
@@ -176,7 +186,10 @@ func createEntity(t *testing.T, base string, n int) string {
 	body, _ := json.Marshal(map[string]any{"credit_code": code, "name": fmt.Sprintf("石家庄市测试商贸第%d有限公司", n),
 		"entity_type": "enterprise", "legal_rep": "李四", "established_on": "2020-01-02", "registered_capital": "100",
 		"address": "石家庄市长安区中山东路1号", "district_code": "130102", "industry_code": "5191"})
-	resp, err := http.Post(base+"/registry/v1/entities", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, base+"/registry/v1/entities", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +205,7 @@ func TestRegisteredEventReachesTriggerSubscriberOnce(t *testing.T) {
 	db := storetest.NewDatabase(t)
 	sub := newSubscriber()
 	r := start(t, db, sub, platform.Options{})
-	code := createEntity(t, r.url, 1)
+	code := createEntity(t, r.url, r.token(t), 1)
 	testwait.For(t, "delivery", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	// Redelivery (at-least-once) must not apply the effect twice: hand the
 	// same outbox event to the broker again.
@@ -212,8 +225,11 @@ func TestRegisteredEventReachesTriggerSubscriberOnce(t *testing.T) {
 		t.Fatalf("effect applied %d times, want exactly once", eff[code])
 	}
 	// The platform answers its documented probes.
-	for _, path := range []string{"/registry/healthz", "/registry/readyz", "/readyz", "/registry/v1/entities?name=测试商贸"} {
-		resp, err := http.Get(r.url + path)
+	for _, path := range []string{"/registry/healthz", "/registry/readyz", "/readyz", "/registry/v1/entities?name=测试商贸",
+		"/console/", "/qr-generate/readyz", "/scan-resolve/readyz", "/identity/readyz"} {
+		req, _ := http.NewRequest(http.MethodGet, r.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+r.token(t))
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %v %v", path, resp, err)
 		}
@@ -226,7 +242,7 @@ func TestFailsThreeTimesThenDelivers(t *testing.T) {
 	sub := newSubscriber()
 	sub.failNext = 3
 	r := start(t, db, sub, platform.Options{})
-	code := createEntity(t, r.url, 2)
+	code := createEntity(t, r.url, r.token(t), 2)
 	testwait.For(t, "delivery after retries", func() bool { _, eff := sub.state(); return eff[code] == 1 })
 	if calls, _ := sub.state(); calls != 4 {
 		t.Fatalf("calls = %d, want 3 failures + 1 success", calls)
@@ -238,7 +254,7 @@ func TestAlwaysFailingGoesToDeadLettersAndReplayCommandDelivers(t *testing.T) {
 	sub := newSubscriber()
 	sub.failAll = true
 	r := start(t, db, sub, platform.Options{})
-	code := createEntity(t, r.url, 3)
+	code := createEntity(t, r.url, r.token(t), 3)
 	var dl []broker.DeadLetter
 	testwait.For(t, "dead letter", func() bool {
 		dl, _ = broker.DeadLetters(context.Background(), r.p.Pool, true, 10)
@@ -279,7 +295,7 @@ func TestCommittedButUndeliveredEventSurvivesRestart(t *testing.T) {
 	// First life: the entity commits with its outbox row, then the process
 	// dies before the relay hands the event over.
 	first := start(t, db, sub, platform.Options{DisableRelay: true})
-	code := createEntity(t, first.url, 4)
+	code := createEntity(t, first.url, first.token(t), 4)
 	first.stop()
 	if _, eff := sub.state(); eff[code] != 0 {
 		t.Fatal("delivered before the restart; the test staged nothing")
@@ -295,7 +311,7 @@ func TestKilledMidRetryDeliversAfterRestart(t *testing.T) {
 	sub := newSubscriber()
 	sub.failAll = true
 	first := start(t, db, sub, platform.Options{})
-	code := createEntity(t, first.url, 5)
+	code := createEntity(t, first.url, first.token(t), 5)
 	testwait.For(t, "a failed attempt", func() bool { calls, _ := sub.state(); return calls >= 1 })
 	first.stop() // the delivery is queued for retry when the process goes away
 	sub.set(func(s *subscriber) { s.failAll = false; s.failNext = 0 })

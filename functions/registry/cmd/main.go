@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/registry"
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/cache"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -23,6 +25,10 @@ import (
 
 type Config struct {
 	DatabaseURL  string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true"`
+	RedisURL     string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" secret:"true" help:"Redis 连接串（令牌吊销通知）"`
+	JWKSURL      string        `env:"AUTH_JWKS_URL" default:"http://localhost:8080/identity/oidc/keys" help:"identity 的公钥集（JWKS）地址"`
+	Issuer       string        `env:"IDENTITY_ISSUER" default:"http://localhost:8080/identity/oidc" help:"访问令牌签发者（iss）"`
+	Audience     string        `env:"AUTH_AUDIENCE" default:"smartreg" help:"访问令牌受众（aud）"`
 	Port         int           `env:"PORT" default:"8080"`
 	BrokerURL    string        `env:"K_SINK" default:"" help:"Broker ingress, injected by a SinkBinding"`
 	LogLevel     string        `env:"LOG_LEVEL" default:"info"`
@@ -55,7 +61,18 @@ func run(ctx context.Context) error {
 	if err := store.Migrate(ctx, pool, store.Platform(), registry.Migration()); err != nil {
 		return err
 	}
-	fn, err := registry.New(registry.Deps{Logger: log, Pool: pool, Now: time.Now})
+	rdb, err := cache.Connect(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	verifier, err := auth.NewVerifier(auth.VerifierConfig{JWKSURL: cfg.JWKSURL, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Redis: rdb, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
+	fn, err := registry.New(registry.Deps{Logger: log, Pool: pool, Now: time.Now, Auth: verifier})
 	if err != nil {
 		return err
 	}

@@ -18,16 +18,28 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sjzamr/smartreg/functions/console"
+	"github.com/sjzamr/smartreg/functions/identity"
+	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/functions/identity/notify"
+	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
+	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
+	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
+	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
 	"github.com/sjzamr/smartreg/infra/knative"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/infra/local/broker"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/cache"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
+	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
+	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
 
 // Config is the platform's configuration, read from the environment.
@@ -43,6 +55,18 @@ type Config struct {
 	// Add-on Triggers (e.g. a subscriber given by URI, such as another
 	// department's webhook) join the production wiring without a rebuild.
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
+
+	QRTokenKey        string `env:"QR_TOKEN_KEY" default:"smartreg-dev-qr-token-key-not-for-production" secret:"true" help:"二维码令牌 MAC 密钥（qr-generate 与 scan-resolve 相同）；生产环境必须更换且不可再改"`
+	QRPosterAuthority string `env:"QR_POSTER_AUTHORITY" default:"石家庄市市场监督管理局" help:"二维码海报上的发码机关"`
+	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
+
+	// Each function's own settings, documented in docs/operations.md.
+	Identity identity.Config
+	OIDC     oidcprovider.Config
+	Audit    audit.Config
+	Notify   notify.Config
+	Online   online.Config
+	Scan     scanresolve.Config
 }
 
 // Options adjust a platform for tests: extra functions as Trigger
@@ -56,11 +80,18 @@ type Options struct {
 
 // Platform is a running set of functions.
 type Platform struct {
-	Pool      *pgxpool.Pool
-	Redis     *redis.Client
-	Blob      blob.Store
-	Broker    *broker.Broker
-	Registry  *registry.Function
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Blob     blob.Store
+	Broker   *broker.Broker
+	Registry *registry.Function
+	Identity *identity.Function
+	QR       *qrgenerate.Function
+	Scan     *scanresolve.Function
+	Console  *console.Function
+	// Verifier checks access tokens for every function, against identity's
+	// keys in-process (no JWKS fetch) and its revocations through Redis.
+	Verifier  *auth.Verifier
 	Handler   http.Handler
 	Manifests *manifest.Set
 	log       *slog.Logger
@@ -70,7 +101,10 @@ type Platform struct {
 
 // Migrate creates the database if needed and applies every migration.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	if err := store.Migrate(ctx, pool, store.Platform(), broker.Migration(), registry.Migration()); err != nil {
+	// Order matters: scan-resolve reads qr.codes and registry.public_profile.
+	ms := append([]store.Migration{store.Platform(), broker.Migration(), registry.Migration()}, identity.Migrations()...)
+	ms = append(ms, qrgenerate.Migration(), scanresolve.Migration())
+	if err := store.Migrate(ctx, pool, ms...); err != nil {
 		return err
 	}
 	return broker.MigrateRiver(ctx, pool)
@@ -102,18 +136,35 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	if p.Blob, err = blob.Open(ctx, cfg.BlobURL); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	if p.Registry, err = registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now}); err != nil {
+	if err := p.buildFunctions(cfg, log); err != nil {
 		return nil, err
 	}
 	metrics := runtime.NewMetrics()
-	functions := map[string]runtime.Function{registry.Name: p.Registry}
+	// Each function answers under /<name>/ (probes, CloudEvents) and under
+	// the public prefixes of its API.
+	functions := []struct {
+		name     string
+		fn       runtime.Function
+		prefixes []string
+	}{
+		{registry.Name, p.Registry, nil},
+		{identity.Name, p.Identity, nil},
+		{qrgenerate.Name, p.QR, []string{"/qr/"}},
+		{scanresolve.Name, p.Scan, []string{"/q/", "/scan/"}},
+		{console.Name, p.Console, nil},
+	}
 	subscribers := map[string]http.Handler{}
 	mux := http.NewServeMux()
-	for name, fn := range functions {
-		h := runtime.Handler(name, fn, log.With("function", name), metrics)
-		mux.Handle("/"+name+"/", h)
-		subscribers[name] = h
+	for _, f := range functions {
+		h := runtime.Handler(f.name, f.fn, log.With("function", f.name), metrics)
+		for _, prefix := range append([]string{"/" + f.name + "/"}, f.prefixes...) {
+			mux.Handle(prefix, h)
+		}
+		subscribers[f.name] = h
 	}
+	// Systems we cannot reach from here answer through their simulators.
+	mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	for name, h := range opts.ExtraSubscribers {
 		subscribers[name] = h
 	}
@@ -150,6 +201,41 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	return p, nil
 }
 
+// buildFunctions constructs every function with the constructors their
+// Knative entry points call. Identity comes first: the others verify
+// tokens against its keys.
+func (p *Platform) buildFunctions(cfg Config, log *slog.Logger) (err error) {
+	p.Identity, err = identity.New(identity.Deps{Logger: log.With("function", identity.Name), Pool: p.Pool, Redis: p.Redis,
+		Now: time.Now, Config: cfg.Identity, Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
+		OIDC: identity.OIDCConfig{PublicBaseURL: cfg.PublicBaseURL, Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	p.closers = append(p.closers, p.Identity.Close)
+	// One verifier (one revocation subscription) serves every function here.
+	p.Verifier = p.Identity.Verifier()
+	if p.Registry, err = registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Auth: p.Verifier}); err != nil {
+		return err
+	}
+	codec, err := qrtoken.New([]byte(cfg.QRTokenKey))
+	if err != nil {
+		return fmt.Errorf("QR_TOKEN_KEY: %w", err)
+	}
+	p.QR, err = qrgenerate.New(qrgenerate.Deps{Logger: log.With("function", qrgenerate.Name), Pool: p.Pool, Blob: p.Blob,
+		Render: render.New(render.LevelM), Tokens: codec, Now: time.Now, Authenticate: p.Verifier.Middleware,
+		PublicBaseURL: cfg.PublicBaseURL, Authority: cfg.QRPosterAuthority, MaxZipItems: cfg.QRMaxZipItems})
+	if err != nil {
+		return err
+	}
+	p.Scan, err = scanresolve.New(scanresolve.Deps{Logger: log.With("function", scanresolve.Name), Pool: p.Pool, Redis: p.Redis,
+		Blobs: p.Blob, Tokens: codec, Auth: p.Verifier, Now: time.Now, Config: cfg.Scan})
+	if err != nil {
+		return err
+	}
+	p.Console, err = console.New(console.Deps{Logger: log.With("function", console.Name)})
+	return err
+}
+
 func (p *Platform) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -167,12 +253,13 @@ func (p *Platform) readyz(w http.ResponseWriter, r *http.Request) {
 func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, map[string]any{
 		"name":      "石家庄市市场智慧监管平台（II 期）",
-		"functions": []string{registry.Name},
+		"functions": []string{registry.Name, identity.Name, qrgenerate.Name, scanresolve.Name, console.Name},
 		"links": map[string]string{
-			"registry": "/registry/v1/entities?name=", "openapi": "/registry/v1/openapi.yaml",
-			"health": "/registry/healthz", "metrics": "/metrics",
+			"console": "/console/", "registry": "/registry/v1/openapi.yaml", "identity": "/identity/v1/openapi.yaml",
+			"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
+			"metrics": "/metrics", "sms-simulator": "/sim/sms/sms/messages",
 		},
-		"notice": "本地一体化运行模式：事件由本地代理按 Knative 触发器路由；外部系统使用模拟器。",
+		"notice": "本地一体化运行模式：事件由本地代理按 Knative 触发器路由；短信、微信、省统一身份认证等外部系统使用模拟器。",
 	})
 }
 
@@ -189,6 +276,12 @@ func (p *Platform) Run(ctx context.Context, ln net.Listener, drain time.Duration
 		wg.Go(func() { _ = relay.Run(rctx) })
 	}
 	err := runtime.ServeListener(ctx, ln, p.Handler, drain, p.log)
+	// Scans buffered in memory are written once no request can add more.
+	fctx, cancelFlush := context.WithTimeout(context.Background(), drain)
+	if ferr := p.Scan.Close(fctx); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("scan-resolve: %w", ferr))
+	}
+	cancelFlush()
 	stopRelay()
 	wg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), drain)

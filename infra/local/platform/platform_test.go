@@ -2,9 +2,12 @@ package platform
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,19 +40,79 @@ func TestDefaultBlobURLOpens(t *testing.T) {
 	}
 }
 
-// Every variable is documented with its default where operators look.
+// The platform's own variables are documented with their defaults where
+// operators look first (README and docs/operations.md).
 func TestConfigIsDocumented(t *testing.T) {
 	for _, doc := range []string{"../../../README.md", "../../../docs/operations.md"} {
 		b, err := os.ReadFile(filepath.Clean(doc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range config.Describe(Config{}) {
+		for _, f := range config.Describe(coreConfig()) {
 			if !strings.Contains(string(b), "`"+f.Env+"`") || !strings.Contains(string(b), f.Default) {
 				t.Errorf("%s does not document %s with its default %q", doc, f.Env, f.Default)
 			}
 		}
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite the generated settings table in docs/operations.md")
+
+// Every function's settings are listed in docs/operations.md between the
+// settings markers, generated from the Config structs so they cannot drift:
+// go test ./infra/local/platform -run Settings -update
+func TestFunctionSettingsTable(t *testing.T) {
+	const path, begin, end = "../../../docs/operations.md", "<!-- settings:begin -->", "<!-- settings:end -->"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %s … %s markers", path, begin, end)
+	}
+	var tb strings.Builder
+	tb.WriteString("\n| variable | default | meaning |\n| --- | --- | --- |\n")
+	for _, group := range []struct {
+		name string
+		cfg  any
+	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC},
+		{"identity (audit)", Config{}.Audit}, {"identity (notices)", Config{}.Notify}, {"identity (online)", Config{}.Online},
+		{"scan-resolve", Config{}.Scan}} {
+		for _, f := range config.Describe(group.cfg) {
+			def := "(none)"
+			if f.Default != "" {
+				def = "`" + f.Default + "`"
+			}
+			help := strings.ReplaceAll(f.Help, "|", "\\|")
+			if f.Secret {
+				help += "（机密）"
+			}
+			fmt.Fprintf(&tb, "| `%s` | %s | %s: %s |\n", f.Env, def, group.name, help)
+		}
+	}
+	want := doc[:i+len(begin)] + tb.String() + doc[j:]
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want != doc {
+		t.Fatal("docs/operations.md settings table is stale: go test ./infra/local/platform -run Settings -update")
+	}
+}
+
+// coreConfig is the platform's own variables, without the functions' groups.
+func coreConfig() any {
+	var fields []reflect.StructField
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if f.Tag.Get("env") != "" {
+			fields = append(fields, f)
+		}
+	}
+	return reflect.New(reflect.StructOf(fields)).Elem().Interface()
 }
 
 // A failed start returns its error and releases what it opened; it must

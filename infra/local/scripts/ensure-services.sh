@@ -13,7 +13,9 @@
 #             (install-versitygw.sh / start-versitygw.sh beside this script)
 #   --tools   also install the command-line tools the tests drive: zbar-tools,
 #             qrencode, wrk, tesseract-ocr (+ chi-sim), chromium,
-#             chromium-driver, and fonts-noto-cjk so pages render Chinese
+#             chromium-driver, and fonts-noto-cjk so pages render Chinese;
+#             poppler-utils (pdftotext, pdftoppm) and librsvg2-bin
+#             (rsvg-convert) for the QR poster and SVG tests
 #   -v        say what was checked even when nothing had to be done
 #
 # Environment:
@@ -399,7 +401,7 @@ ensure_s3() {
 
 ensure_tools() {
 	local pkgs=(zbar-tools qrencode wrk tesseract-ocr tesseract-ocr-chi-sim
-		chromium chromium-driver fonts-noto-cjk) p missing=()
+		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin) p missing=()
 	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 	if ((${#missing[@]})); then
 		if [[ " ${missing[*]} " == *" chromium "* ]] && grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then

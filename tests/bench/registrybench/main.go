@@ -32,6 +32,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/registry"
 	"github.com/sjzamr/smartreg/functions/registry/seed"
 	"github.com/sjzamr/smartreg/infra/local/platform"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/tests/bench/report"
@@ -247,7 +248,27 @@ func searchTerms(ctx context.Context, pool *pgxpool.Pool, n int) ([]string, erro
 }
 
 func searchLatencies(ctx context.Context, pool *pgxpool.Pool, terms []string) (api, direct []time.Duration, err error) {
-	fn, err := registry.New(registry.Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now})
+	// The API is measured as production runs it: behind token verification,
+	// as a city-wide user (the widest search).
+	key, err := auth.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	iss, err := auth.NewIssuer(auth.IssuerConfig{Issuer: "http://localhost:8080/identity/oidc", Audience: "smartreg", Key: key})
+	if err != nil {
+		return nil, nil, err
+	}
+	verifier, err := auth.NewVerifier(auth.VerifierConfig{Keys: iss, Issuer: iss.Issuer(), Audience: iss.Audience()})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer verifier.Close()
+	token, _, err := iss.Issue(auth.Principal{UserID: "registrybench", Username: "registrybench",
+		Perms: []string{"registry.entity:view"}, Scope: auth.All()})
+	if err != nil {
+		return nil, nil, err
+	}
+	fn, err := registry.New(registry.Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Auth: verifier})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,7 +277,12 @@ func searchLatencies(ctx context.Context, pool *pgxpool.Pool, terms []string) (a
 	client := srv.Client()
 	for _, term := range terms { // interleaved, so both sides see the same cache state
 		start := time.Now()
-		resp, err := client.Get(srv.URL + "/registry/v1/entities?name=" + url.QueryEscape(term))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/registry/v1/entities?name="+url.QueryEscape(term), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, nil, err
 		}

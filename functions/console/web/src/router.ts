@@ -1,0 +1,55 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+import { useAuth } from './stores/auth'
+
+// Each page names the menu codes (identity's menu catalogue) that open it:
+// the guard refuses a page whose menu the user was not granted, so typing
+// an address does not get around the menu. The APIs check again.
+const pages: RouteRecordRaw[] = [
+  { path: 'workbench', component: () => import('./views/Workbench.vue'), meta: { title: '工作台', menus: ['workbench'] } },
+  { path: 'system/users', component: () => import('./views/Users.vue'), meta: { title: '用户管理', menus: ['system.users'] } },
+  { path: 'system/registrations', component: () => import('./views/Registrations.vue'), meta: { title: '注册审核', menus: ['system.registrations'] } },
+  { path: 'system/departments', component: () => import('./views/Departments.vue'), meta: { title: '部门管理', menus: ['system.departments'] } },
+  { path: 'system/roles', component: () => import('./views/Roles.vue'), meta: { title: '角色权限', menus: ['system.roles'] } },
+  { path: 'system/changelog', component: () => import('./views/Changelog.vue'), meta: { title: '版本日志', menus: ['system.changelog'] } },
+  { path: 'security/login-logs', component: () => import('./views/LoginLogs.vue'), meta: { title: '登录日志', menus: ['security.login-logs'] } },
+  { path: 'security/op-logs', component: () => import('./views/OpLogs.vue'), meta: { title: '操作日志', menus: ['security.op-logs'] } },
+  { path: 'security/online', component: () => import('./views/Online.vue'), meta: { title: '在线用户', menus: ['security.online'] } },
+  { path: 'security/alerts', component: () => import('./views/Alerts.vue'), meta: { title: '安全告警', menus: ['security.alerts'] } },
+  { path: 'messages', component: () => import('./views/Messages.vue'), meta: { title: '消息中心', menus: ['messages'] } },
+  { path: 'market/entities', component: () => import('./views/Entities.vue'), meta: { title: '主体检索', menus: ['market.search'] } },
+  { path: 'market/profile/:code?', component: () => import('./views/Profile.vue'), meta: { title: '一户一档', menus: ['market.profile', 'market.search'] } },
+  { path: 'qr/review', component: () => import('./views/QrReview.vue'), meta: { title: '赋码审核', menus: ['qr.review'] } },
+  { path: 'qr/codes', component: () => import('./views/QrCodes.vue'), meta: { title: '码管理', menus: ['qr.codes'] } },
+  { path: 'qr/oplog', component: () => import('./views/QrOpLog.vue'), meta: { title: '操作日志', menus: ['qr.oplog'] } },
+  { path: 'qr/stats', component: () => import('./views/QrStats.vue'), meta: { title: '统计分析', menus: ['qr.stats'] } },
+  { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
+]
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true, title: '登录' } },
+  { path: '/', component: () => import('./layout/MainLayout.vue'), children: pages },
+  { path: '/:rest(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({ history: createWebHashHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  const auth = useAuth()
+  if (!auth.me) {
+    try {
+      await auth.load()
+    } catch {
+      return { path: '/login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+    }
+  }
+  if (auth.mustChange) return { path: '/login', query: { change: '1' } }
+  if (to.path === '/') return auth.firstPath
+  const menus = (to.meta.menus as string[] | undefined) ?? []
+  if (to.path !== '/forbidden' && !auth.hasMenu(menus)) return '/forbidden'
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = `${(to.meta.title as string) || '管理控制台'} - 石家庄市市场智慧监管平台`
+})

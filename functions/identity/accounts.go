@@ -1,0 +1,123 @@
+package identity
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// Function is the OIDC provider's account store, and starts console
+// sessions for upstream and WeChat logins.
+var (
+	_ oidcprovider.Accounts       = (*Function)(nil)
+	_ oidcprovider.SessionStarter = (*Function)(nil)
+)
+
+// CheckPassword verifies a password under the lockout policy, writing the
+// login log row (the OIDC login page uses it).
+func (f *Function) CheckPassword(ctx context.Context, username, password, ip, device string) (string, error) {
+	u, err := f.authenticate(ctx, username, password, ip, device)
+	if err != nil {
+		return "", err
+	}
+	f.forgetInitialPassword(ctx, u)
+	return u.ID, nil
+}
+
+// Principal is the user's current roles, permissions and data scope; a
+// frozen user gets an error, so no token is issued.
+func (f *Function) Principal(ctx context.Context, userID string) (*auth.Principal, error) {
+	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != "active" {
+		return nil, errs.New(errs.Forbidden, "账号已被冻结，请联系管理员")
+	}
+	p, _, err := f.principalFor(ctx, f.pool, u)
+	return p, err
+}
+
+// UserByExternal finds the account bound to an external identity.
+func (f *Function) UserByExternal(ctx context.Context, provider, subject string) (string, error) {
+	var id string
+	err := f.pool.QueryRow(ctx, `SELECT user_id FROM identity.external_accounts WHERE provider = $1 AND subject = $2`, provider, subject).Scan(&id)
+	return id, store.Classify(err)
+}
+
+// BindExternal binds an external identity (upstream OIDC subject, WeChat
+// unionid) to an account; one binding per provider and account.
+func (f *Function) BindExternal(ctx context.Context, userID, provider, subject string) error {
+	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		u, err := getUser(ctx, tx, "u.id = $1", userID, true)
+		if err != nil {
+			return err
+		}
+		var owner string
+		err = tx.QueryRow(ctx, `SELECT user_id FROM identity.external_accounts WHERE provider = $1 AND subject = $2`, provider, subject).Scan(&owner)
+		switch {
+		case err == nil && owner == userID:
+			return nil
+		case err == nil:
+			return errs.New(errs.Conflict, "该外部账号已绑定其他用户")
+		case err != pgx.ErrNoRows:
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO identity.external_accounts (provider, subject, user_id, created_at) VALUES ($1, $2, $3, $4)`,
+			provider, subject, userID, f.now()); err != nil {
+			if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+				return errs.New(errs.Conflict, "该用户已绑定同类外部账号，请先解除绑定")
+			}
+			return err
+		}
+		type binding struct {
+			Provider string `json:"provider"`
+		}
+		return f.opLog(ctx, tx, Actor{UserID: u.ID, Username: u.Username}, "user.external.bind", "user", u.ID, nil, binding{provider})
+	})
+}
+
+// StartSession logs a user in after an upstream or WeChat login: session,
+// tokens, cookies and the login log row, as POST /login does.
+func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, method string) error {
+	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	if err != nil {
+		return err
+	}
+	ip := clientIP(r)
+	entry := audit.LoginEntry{At: f.now(), UserID: u.ID, Username: u.Username, IP: ip, Device: r.UserAgent(), Result: audit.ResultSuccess, Reason: method}
+	if u.Status != "active" {
+		entry.Result, entry.Reason = audit.ResultFailure, method+"：账号已冻结"
+		if err := audit.RecordLogin(ctx, f.pool, entry); err != nil {
+			return err
+		}
+		return errs.New(errs.Forbidden, "账号已被冻结，请联系管理员")
+	}
+	var out Tokens
+	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		sid := randomToken(16)
+		if _, err := tx.Exec(ctx, `INSERT INTO identity.sessions (id, user_id, ip, device, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+			sid, u.ID, ip, truncate(r.UserAgent(), 500), f.now()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE identity.users SET last_login_at = $2, last_login_ip = $3 WHERE id = $1`, u.ID, f.now(), ip); err != nil {
+			return err
+		}
+		if out, err = f.issue(ctx, tx, u, sid); err != nil {
+			return err
+		}
+		return audit.RecordLogin(ctx, tx, entry)
+	})
+	if err != nil {
+		return err
+	}
+	f.setCookies(w, out)
+	return nil
+}

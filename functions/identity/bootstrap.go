@@ -1,0 +1,255 @@
+package identity
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// CityBureau is the root department every deployment starts with.
+const CityBureau = "石家庄市市场监督管理局"
+
+// InitialPasswordFile is the owner-only file, under IDENTITY_DATA_DIR,
+// holding generated passwords until each account's first login (like
+// Jenkins' initialAdminPassword).
+const InitialPasswordFile = "initial-passwords.txt"
+
+var fileMu sync.Mutex // one process rewrites the file at a time
+
+type credential struct{ username, password string }
+
+// bootstrap prepares a fresh database: built-in roles always; on the very
+// first start (no user yet) the city bureau and the three administrators
+// (三员) with generated passwords, plus demo data when IDENTITY_SEED_DEMO.
+func (f *Function) bootstrap(ctx context.Context) error {
+	var creds []credential
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7210000102)`); err != nil {
+			return err
+		}
+		if err := ensureBuiltinRoles(ctx, tx, f.now()); err != nil {
+			return fmt.Errorf("built-in roles: %w", err)
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.users)`).Scan(&exists); err != nil || exists {
+			return err
+		}
+		root, err := f.ensureCity(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, a := range []struct{ username, name, role string }{
+			{"admin", "系统管理员", RoleSysAdmin}, {"secadmin", "安全管理员", RoleSecAdmin}, {"auditor", "审计管理员", RoleAuditor},
+		} {
+			c, err := f.seedUser(ctx, tx, a.username, a.name, "", root, a.role)
+			if err != nil {
+				return err
+			}
+			creds = append(creds, c)
+		}
+		if f.cfg.SeedDemo {
+			demo, err := f.seedDemo(ctx, tx, root)
+			if err != nil {
+				return fmt.Errorf("seed demo: %w", err)
+			}
+			creds = append(creds, demo...)
+		}
+		return nil
+	})
+	if err != nil || len(creds) == 0 {
+		return err
+	}
+	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
+	for _, c := range creds {
+		// Printed once, on purpose: the operator installing the platform
+		// reads it here or in the owner-only file.
+		f.log.Warn("初始账号已生成，首次登录后须修改密码", "username", c.username, "password", c.password, "file", path)
+	}
+	if err := f.writeCredentials(creds); err != nil {
+		f.log.Error("cannot write the initial password file; use the passwords printed above", "path", path, "err", err)
+	}
+	return nil
+}
+
+// ensureCity returns the city bureau, creating it with every county of
+// Shijiazhuang as its jurisdiction.
+func (f *Function) ensureCity(ctx context.Context, tx pgx.Tx) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT id FROM identity.departments WHERE parent_id IS NULL AND name = $1`, CityBureau).Scan(&id)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return id, err
+	}
+	var all []string
+	for _, d := range codes.Divisions().Counties() {
+		all = append(all, d.Code)
+	}
+	id = newID()
+	_, err = tx.Exec(ctx, `INSERT INTO identity.departments (id, name, level, district_codes, path, created_at, updated_at)
+		VALUES ($1, $2, 'city', $3, $4, $5, $5)`, id, CityBureau, all, "/"+id+"/", f.now())
+	return id, err
+}
+
+func (f *Function) seedUser(ctx context.Context, tx pgx.Tx, username, name, phone, dept string, roleCodes ...string) (credential, error) {
+	pw := generatePassword()
+	hash, err := f.cfg.hashPassword(pw)
+	if err != nil {
+		return credential{}, err
+	}
+	id, err := f.insertUser(ctx, tx, UserInput{Username: username, Name: name, Phone: phone, DeptID: dept}, hash, true)
+	if err != nil {
+		return credential{}, fmt.Errorf("create %s: %w", username, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO identity.user_roles (user_id, role_id) SELECT $1, id FROM identity.roles WHERE code = ANY ($2)`, id, roleCodes); err != nil {
+		return credential{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO identity.initial_credentials (user_id, created_at) VALUES ($1, $2)`, id, f.now()); err != nil {
+		return credential{}, err
+	}
+	u, err := getUser(ctx, tx, "u.id = $1", id, false)
+	if err != nil {
+		return credential{}, err
+	}
+	if err := f.opLog(ctx, tx, Actor{Username: "system"}, "user.bootstrap", "user", id, nil, u); err != nil {
+		return credential{}, err
+	}
+	return credential{username, pw}, nil
+}
+
+// seedDemo adds a bureau per county, two stations in 长安区 and 桥西区, a
+// district-administrator role, and demo users for each role.
+func (f *Function) seedDemo(ctx context.Context, tx pgx.Tx, root string) ([]credential, error) {
+	now := f.now()
+	bureaus := map[string]string{}
+	for i, c := range codes.Divisions().Counties() {
+		id := newID()
+		if _, err := tx.Exec(ctx, `INSERT INTO identity.departments (id, parent_id, name, level, district_codes, path, sort, created_at, updated_at)
+			VALUES ($1, $2, $3, 'district', $4, $5, $6, $7, $7)`, id, root, c.Name+"市场监督管理局", []string{c.Code}, "/"+root+"/"+id+"/", i, now); err != nil {
+			return nil, err
+		}
+		bureaus[c.Code] = id
+		if c.Code != "130102" && c.Code != "130104" {
+			continue
+		}
+		for j, t := range codes.Divisions().Townships(c.Code) {
+			if j >= 2 {
+				break
+			}
+			sid := newID()
+			if _, err := tx.Exec(ctx, `INSERT INTO identity.departments (id, parent_id, name, level, district_codes, township_codes, path, sort, created_at, updated_at)
+				VALUES ($1, $2, $3, 'station', $4, $5, $6, $7, $8, $8)`, sid, id, strings.TrimSuffix(strings.TrimSuffix(t.Name, "街道"), "镇")+"市场监管所",
+				[]string{c.Code}, []string{t.Code}, "/"+root+"/"+id+"/"+sid+"/", j, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var menus, perms []string
+	for _, b := range builtinRoles() {
+		if b.Code == RoleSysAdmin {
+			menus, perms = b.Menus, b.Perms
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO identity.roles (code, name, menus, perms, scope_kind, created_at, updated_at)
+		VALUES ('district_admin', '区县管理员', $1, $2, 'dept_and_below', $3, $3) ON CONFLICT (code) DO NOTHING`, menus, perms, now); err != nil {
+		return nil, err
+	}
+	var out []credential
+	for _, u := range []struct{ username, name, phone, district, role string }{
+		{"changan_admin", "长安区管理员", "13800000101", "130102", "district_admin"},
+		{"changan_inspector", "长安区检查员", "13800000102", "130102", RoleInspector},
+		{"changan_reviewer", "长安区审核员", "13800000103", "130102", RoleReviewer},
+		{"qiaoxi_admin", "桥西区管理员", "13800000104", "130104", "district_admin"},
+		{"qiaoxi_inspector", "桥西区检查员", "13800000105", "130104", RoleInspector},
+	} {
+		c, err := f.seedUser(ctx, tx, u.username, u.name, u.phone, bureaus[u.district], u.role)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// writeCredentials appends to the owner-only password file.
+func (f *Function) writeCredentials(creds []credential) error {
+	fileMu.Lock()
+	defer fileMu.Unlock()
+	if err := os.MkdirAll(f.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := fh.Chmod(0o600); err != nil {
+		fh.Close()
+		return err
+	}
+	for _, c := range creds {
+		if _, err := fmt.Fprintf(fh, "%s\t%s\n", c.username, c.password); err != nil {
+			fh.Close()
+			return err
+		}
+	}
+	return fh.Close()
+}
+
+// forgetInitialPassword removes a user's line from the password file after
+// their first successful login.
+func (f *Function) forgetInitialPassword(ctx context.Context, u User) {
+	tag, err := f.pool.Exec(ctx, `DELETE FROM identity.initial_credentials WHERE user_id = $1`, u.ID)
+	if err != nil {
+		f.log.Warn("forget initial credential", "err", err)
+	}
+	if err != nil || tag.RowsAffected() == 0 {
+		return
+	}
+	if err := f.removeCredentialLine(u.Username); err != nil {
+		f.log.Warn("cannot update the initial password file", "err", err)
+	}
+}
+
+func (f *Function) removeCredentialLine(username string) error {
+	fileMu.Lock()
+	defer fileMu.Unlock()
+	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []string
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	found := false
+	for sc.Scan() {
+		name, _, _ := strings.Cut(sc.Text(), "\t")
+		if name == username {
+			found = true
+			continue
+		}
+		keep = append(keep, sc.Text())
+	}
+	if !found {
+		return nil
+	}
+	if len(keep) == 0 {
+		return os.Remove(path)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(keep, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

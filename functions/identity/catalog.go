@@ -1,0 +1,228 @@
+package identity
+
+import (
+	"slices"
+	"strings"
+)
+
+// Perm is one operation permission: "<resource>:<action>" (contract A).
+type Perm struct {
+	Resource string `json:"resource"`
+	Action   string `json:"action"`
+	Label    string `json:"label"`
+}
+
+// Key is the permission's "<resource>:<action>" form carried in tokens.
+func (p Perm) Key() string { return p.Resource + ":" + p.Action }
+
+// Menu is one console menu entry; leaves carry a path under /console/#/.
+type Menu struct {
+	Code     string `json:"code"`
+	Title    string `json:"title"`
+	Path     string `json:"path,omitempty"`
+	Icon     string `json:"icon,omitempty"`
+	Children []Menu `json:"children,omitempty"`
+}
+
+// permCatalogue is every permission a role may hold. Other functions guard
+// their routes with these names; a name not listed here cannot be granted.
+var permCatalogue = []Perm{
+	{"identity.user", "view", "查看用户"},
+	{"identity.user", "create", "新增用户"},
+	{"identity.user", "edit", "编辑、冻结用户"},
+	{"identity.user", "approve", "审核注册申请"},
+	{"identity.dept", "view", "查看部门"},
+	{"identity.dept", "create", "新增部门"},
+	{"identity.dept", "edit", "编辑部门"},
+	{"identity.dept", "delete", "删除部门"},
+	{"identity.role", "view", "查看角色"},
+	{"identity.role", "create", "新增角色"},
+	{"identity.role", "edit", "编辑角色、分配权限"},
+	{"identity.role", "delete", "删除角色"},
+	{"identity.log", "view", "查看登录日志和操作日志"},
+	{"identity.log", "export", "导出日志"},
+	{"identity.online", "view", "查看在线用户"},
+	{"identity.online", "edit", "强制下线"},
+	{"identity.alert", "view", "查看安全告警"},
+	{"identity.notice", "view", "查看消息"},
+	{"identity.notice", "create", "发布消息"},
+	{"identity.changelog", "view", "查看版本日志"},
+	{"identity.changelog", "create", "发布版本日志"},
+	{"registry.entity", "view", "查看市场主体"},
+	{"registry.entity", "create", "登记市场主体"},
+	{"registry.entity", "edit", "修改市场主体"},
+	{"registry.entity", "export", "导出市场主体"},
+	{"qr.code", "view", "查看赋码"},
+	{"qr.code", "create", "申请赋码"},
+	{"qr.code", "approve", "赋码审核"},
+	{"qr.code", "invalidate", "作废、恢复码"},
+	{"qr.code", "download", "下载码图"},
+	{"qr.oplog", "view", "查看一码三用操作日志"},
+	{"qr.oplog", "export", "导出一码三用操作日志"},
+	{"qr.stats", "view", "查看一码三用统计"},
+	{"qr.stats", "export", "导出一码三用统计"},
+	{"scan.inspection", "view", "查看扫码检查记录"},
+	{"scan.inspection", "create", "扫码检查"},
+	{"scan.stats", "view", "查看扫码统计"},
+}
+
+// menuCatalogue is the console's menu tree. The console helper builds one
+// page per leaf path.
+var menuCatalogue = []Menu{
+	{Code: "workbench", Title: "工作台", Path: "/console/#/workbench", Icon: "House"},
+	{Code: "system", Title: "系统管理", Icon: "Setting", Children: []Menu{
+		{Code: "system.users", Title: "用户管理", Path: "/console/#/system/users", Icon: "User"},
+		{Code: "system.registrations", Title: "注册审核", Path: "/console/#/system/registrations", Icon: "Stamp"},
+		{Code: "system.departments", Title: "部门管理", Path: "/console/#/system/departments", Icon: "OfficeBuilding"},
+		{Code: "system.roles", Title: "角色权限", Path: "/console/#/system/roles", Icon: "Lock"},
+		{Code: "system.changelog", Title: "版本日志", Path: "/console/#/system/changelog", Icon: "Document"},
+	}},
+	{Code: "security", Title: "安全审计", Icon: "Shield", Children: []Menu{
+		{Code: "security.login-logs", Title: "登录日志", Path: "/console/#/security/login-logs", Icon: "Key"},
+		{Code: "security.op-logs", Title: "操作日志", Path: "/console/#/security/op-logs", Icon: "Tickets"},
+		{Code: "security.online", Title: "在线用户", Path: "/console/#/security/online", Icon: "Connection"},
+		{Code: "security.alerts", Title: "安全告警", Path: "/console/#/security/alerts", Icon: "Warning"},
+	}},
+	{Code: "messages", Title: "消息中心", Path: "/console/#/messages", Icon: "Bell"},
+	{Code: "market", Title: "市场主体", Icon: "Shop", Children: []Menu{
+		{Code: "market.search", Title: "主体检索", Path: "/console/#/market/entities", Icon: "Search"},
+		{Code: "market.profile", Title: "一户一档", Path: "/console/#/market/profile", Icon: "Folder"},
+	}},
+	{Code: "qr", Title: "一码三用", Icon: "Grid", Children: []Menu{
+		{Code: "qr.review", Title: "赋码审核", Path: "/console/#/qr/review", Icon: "Checked"},
+		{Code: "qr.codes", Title: "码管理", Path: "/console/#/qr/codes", Icon: "Postcard"},
+		{Code: "qr.oplog", Title: "操作日志", Path: "/console/#/qr/oplog", Icon: "List"},
+		{Code: "qr.stats", Title: "统计分析", Path: "/console/#/qr/stats", Icon: "DataAnalysis"},
+	}},
+}
+
+// Built-in role codes. The first three are the 三员 (separation of duties):
+// no account may hold two of them.
+const (
+	RoleSysAdmin  = "sysadmin"
+	RoleSecAdmin  = "secadmin"
+	RoleAuditor   = "auditor"
+	RoleInspector = "inspector"
+	RoleReviewer  = "reviewer"
+)
+
+var threeAdmins = []string{RoleSysAdmin, RoleSecAdmin, RoleAuditor}
+
+// builtinRole is a role created by the first migration run of New.
+type builtinRole struct {
+	Code, Name string
+	Menus      []string
+	Perms      []string
+	Scope      string
+}
+
+func perms(resource string, actions ...string) []string {
+	out := make([]string, len(actions))
+	for i, a := range actions {
+		out[i] = resource + ":" + a
+	}
+	return out
+}
+
+// businessPerms are the domain permissions: the system and security
+// administrators hold them so they can put them into roles (nobody grants
+// what they lack), but by 三员 they hold no audit-log permission.
+func businessPerms() []string {
+	var out []string
+	for _, p := range permCatalogue {
+		if !strings.HasPrefix(p.Resource, "identity.") {
+			out = append(out, p.Key())
+		}
+	}
+	return out
+}
+
+// sysadminPerms is every permission except the audit ones (logs, security
+// alerts, online sessions), which belong to the auditor and the security
+// administrator under 三员分立.
+func sysadminPerms() []string {
+	var out []string
+	for _, p := range permCatalogue {
+		switch p.Resource {
+		case "identity.log", "identity.alert", "identity.online":
+			continue
+		}
+		out = append(out, p.Key())
+	}
+	return out
+}
+
+func builtinRoles() []builtinRole {
+	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
+	return []builtinRole{
+		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
+			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
+			Perms: sysadminPerms()},
+		{Code: RoleSecAdmin, Name: "安全管理员", Scope: "all",
+			Menus: append([]string{"workbench", "system.roles", "system.changelog", "security.online", "security.alerts", "messages"}, business...),
+			Perms: slices.Concat(perms("identity.role", "view", "create", "edit", "delete"), perms("identity.user", "view"), perms("identity.dept", "view"),
+				perms("identity.online", "view", "edit"), perms("identity.alert", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"), businessPerms())},
+		{Code: RoleAuditor, Name: "审计管理员", Scope: "all",
+			Menus: []string{"workbench", "security.login-logs", "security.op-logs", "system.changelog", "messages"},
+			Perms: slices.Concat(perms("identity.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
+				perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleInspector, Name: "执法检查人员", Scope: "dept_and_below",
+			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog"},
+			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
+				perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
+			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
+			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
+				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+	}
+}
+
+var (
+	permSet = func() map[string]bool {
+		m := map[string]bool{}
+		for _, p := range permCatalogue {
+			m[p.Key()] = true
+		}
+		return m
+	}()
+	menuSet = func() map[string]bool {
+		m := map[string]bool{}
+		for _, top := range menuCatalogue {
+			m[top.Code] = true
+			for _, c := range top.Children {
+				m[c.Code] = true
+			}
+		}
+		return m
+	}()
+)
+
+// menusFor returns the catalogue pruned to the granted codes: a parent is
+// shown when it or any child is granted, and a granted parent shows all
+// its children.
+func menusFor(granted []string) []Menu {
+	g := map[string]bool{}
+	for _, c := range granted {
+		g[c] = true
+	}
+	out := []Menu{}
+	for _, top := range menuCatalogue {
+		if len(top.Children) == 0 {
+			if g[top.Code] {
+				out = append(out, top)
+			}
+			continue
+		}
+		m := top
+		m.Children = nil
+		for _, c := range top.Children {
+			if g[top.Code] || g[c.Code] {
+				m.Children = append(m.Children, c)
+			}
+		}
+		if len(m.Children) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// signingKey loads the active Ed25519 key, generating and storing one
+// (its seed sealed under IDENTITY_SECRET_KEY) on first start. Replicas
+// starting together serialise on an advisory lock so only one key exists.
+func (f *Function) signingKey(ctx context.Context) (auth.SigningKey, error) {
+	var key auth.SigningKey
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7210000101)`); err != nil {
+			return err
+		}
+		var kid string
+		var sealed []byte
+		err := tx.QueryRow(ctx, `SELECT kid, private_enc FROM identity.signing_keys WHERE active ORDER BY created_at DESC LIMIT 1`).Scan(&kid, &sealed)
+		if err == nil {
+			seed, err := f.seal.open(sealed, "signing-key:"+kid)
+			if err != nil {
+				return fmt.Errorf("identity: cannot decrypt signing key %s (IDENTITY_SECRET_KEY changed?): %w", kid, err)
+			}
+			key, err = auth.KeyFromSeed(kid, seed)
+			return err
+		}
+		if err != pgx.ErrNoRows {
+			return err
+		}
+		if key, err = auth.GenerateKey(); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO identity.signing_keys (kid, private_enc, public_key, created_at) VALUES ($1, $2, $3, $4)`,
+			key.ID, f.seal.seal(key.Private.Seed(), "signing-key:"+key.ID), []byte(key.Public().Key), f.now())
+		if err == nil {
+			f.log.Info("generated access-token signing key", "kid", key.ID)
+		}
+		return err
+	})
+	return key, err
+}
+
+// recordRevocation stores a revocation durably in the caller's transaction;
+// publish it to Redis after commit with publishRevocation.
+func (f *Function) recordRevocation(ctx context.Context, q store.Querier, kind, subject string, at time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO identity.revocations (kind, subject, at, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, subject) DO UPDATE SET at = GREATEST(identity.revocations.at, EXCLUDED.at),
+		expires_at = GREATEST(identity.revocations.expires_at, EXCLUDED.expires_at)`,
+		kind, subject, at, at.Add(auth.MaxTokenLifetime))
+	return err
+}
+
+// publishRevocation tells every verifier now. A failure is logged, not
+// returned: the row is stored and the republish loop retries it.
+func (f *Function) publishRevocation(ctx context.Context, kind, subject string, at time.Time) {
+	var err error
+	if kind == "user" {
+		err = f.revoker.RevokeUser(ctx, subject, at)
+	} else {
+		err = f.revoker.RevokeSession(ctx, subject)
+	}
+	if err != nil {
+		f.log.Warn("publish revocation failed; the republish loop will retry", "kind", kind, "err", err)
+	}
+}
+
+// republish writes every unexpired stored revocation to Redis again, so a
+// Redis flush does not resurrect a frozen user's or logged-out session's
+// token, and prunes expired rows.
+func (f *Function) republish(ctx context.Context) error {
+	now := f.now()
+	if _, err := f.pool.Exec(ctx, `DELETE FROM identity.revocations WHERE expires_at <= $1`, now); err != nil {
+		return err
+	}
+	rows, err := f.pool.Query(ctx, `SELECT kind, subject, at FROM identity.revocations WHERE expires_at > $1`, now)
+	if err != nil {
+		return err
+	}
+	type rev struct {
+		kind, subject string
+		at            time.Time
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rev, error) {
+		var v rev
+		return v, r.Scan(&v.kind, &v.subject, &v.at)
+	})
+	if err != nil {
+		return err
+	}
+	for _, v := range list {
+		if v.kind == "user" {
+			err = f.revoker.RevokeUser(ctx, v.subject, v.at)
+		} else {
+			// RevokeSession stamps "now"; a session is dead for good, so a
+			// later stamp refuses the same tokens.
+			err = f.revoker.RevokeSession(ctx, v.subject)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package oidcprovider
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// Permissions of the client administration API (identity's permission
+// catalogue lists them).
+const (
+	ClientResource = "identity.client"
+)
+
+// Client is a registered relying party as the admin API shows it.
+type Client struct {
+	ID                     string    `json:"id"`
+	Name                   string    `json:"name"`
+	Public                 bool      `json:"public"`
+	RedirectURIs           []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
+	ApplicationType        string    `json:"application_type"`
+	Disabled               bool      `json:"disabled"`
+	CreatedAt              time.Time `json:"created_at"`
+}
+
+// ClientInput registers a relying party.
+type ClientInput struct {
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	RedirectURIs           []string `json:"redirect_uris"` // absolute, or relative to PUBLIC_BASE_URL when starting with "/"
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	Public                 bool     `json:"public"`           // no secret: PKCE S256 is required
+	ApplicationType        string   `json:"application_type"` // web (default), user_agent, native
+}
+
+func validRedirect(u string) bool {
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		return !strings.Contains(u, "#")
+	}
+	p, err := url.Parse(u)
+	return err == nil && p.Fragment == "" && p.Host != "" && (p.Scheme == "https" || p.Scheme == "http")
+}
+
+// Validate checks the input; errors are Chinese, per field.
+func (in *ClientInput) Validate() error {
+	var fe []errs.FieldError
+	in.ID, in.Name = strings.TrimSpace(in.ID), strings.TrimSpace(in.Name)
+	if in.ID == "" || len(in.ID) > 64 || strings.ContainsAny(in.ID, " :/?#") {
+		fe = append(fe, errs.FieldError{Field: "id", Message: "应用标识应为 1 至 64 个字符，且不含空格、冒号、斜杠、问号和井号"})
+	}
+	if in.Name == "" || len([]rune(in.Name)) > 100 {
+		fe = append(fe, errs.FieldError{Field: "name", Message: "请填写应用名称（不超过 100 字）"})
+	}
+	if len(in.RedirectURIs) == 0 {
+		fe = append(fe, errs.FieldError{Field: "redirect_uris", Message: "至少登记一个回调地址"})
+	}
+	for _, u := range in.RedirectURIs {
+		if !validRedirect(u) {
+			fe = append(fe, errs.FieldError{Field: "redirect_uris", Message: "回调地址应为 http(s) 完整地址或以 / 开头的本站路径，且不含 #：" + u})
+		}
+	}
+	for _, u := range in.PostLogoutRedirectURIs {
+		if !validRedirect(u) {
+			fe = append(fe, errs.FieldError{Field: "post_logout_redirect_uris", Message: "退出后跳转地址无效：" + u})
+		}
+	}
+	if in.ApplicationType == "" {
+		in.ApplicationType = "web"
+	}
+	if !slices.Contains([]string{"web", "user_agent", "native"}, in.ApplicationType) {
+		fe = append(fe, errs.FieldError{Field: "application_type", Message: "应用类型应为 web、user_agent 或 native"})
+	}
+	if in.PostLogoutRedirectURIs == nil {
+		in.PostLogoutRedirectURIs = []string{}
+	}
+	return errs.Fields(fe)
+}
+
+// actor is who does an admin operation, for the operation log.
+type actor struct{ userID, username, ip string }
+
+func actorOf(r *http.Request) actor {
+	a := actor{ip: clientIP(r)}
+	if p, ok := auth.FromContext(r.Context()); ok {
+		a.userID, a.username = p.UserID, p.Username
+	}
+	return a
+}
+
+func (a actor) op(action, id string, before, after any) audit.OpEntry {
+	return audit.OpEntry{UserID: a.userID, Username: a.username, IP: a.ip, Action: action, ObjectType: "oidc_client",
+		ObjectID: id, Result: audit.ResultSuccess, Before: before, After: after}
+}
+
+// RegisterClient stores a client and returns its secret (empty for a
+// public client). The secret is shown once: only its hash is kept.
+func (p *Provider) RegisterClient(ctx context.Context, in ClientInput) (string, error) {
+	return p.registerClient(ctx, actor{}, in)
+}
+
+func (p *Provider) registerClient(ctx context.Context, a actor, in ClientInput) (string, error) {
+	if err := in.Validate(); err != nil {
+		return "", err
+	}
+	var secret string
+	var hash *string
+	if !in.Public {
+		secret = randomToken()
+		h := hashToken(secret)
+		hash = &h
+	}
+	err := store.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO identity.oidc_clients (id, name, secret_hash, redirect_uris, post_logout_redirect_uris, application_type, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.ID, in.Name, hash, in.RedirectURIs, in.PostLogoutRedirectURIs, in.ApplicationType, p.now())
+		if err != nil && strings.Contains(err.Error(), "23505") {
+			return &errs.Error{Code: errs.Conflict, Message: "应用标识已存在", Err: err,
+				Fields: []errs.FieldError{{Field: "id", Message: "应用标识已存在"}}}
+		}
+		if err != nil || a.userID == "" {
+			return err
+		}
+		return audit.RecordOp(ctx, tx, a.op("oidc_client.create", in.ID, nil, in))
+	})
+	return secret, err
+}
+
+func (p *Provider) listClients(ctx context.Context, pg httpx.Page, q string) ([]Client, int, error) {
+	var total int
+	like := "%" + q + "%"
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.oidc_clients WHERE id ILIKE $1 OR name ILIKE $1`, like).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := p.pool.Query(ctx, `SELECT id, name, secret_hash IS NULL, redirect_uris, post_logout_redirect_uris, application_type, disabled, created_at
+		FROM identity.oidc_clients WHERE id ILIKE $1 OR name ILIKE $1 ORDER BY created_at, id LIMIT $2 OFFSET $3`, like, pg.Size, pg.Offset())
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Client, error) {
+		var c Client
+		err := row.Scan(&c.ID, &c.Name, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.ApplicationType, &c.Disabled, &c.CreatedAt)
+		return c, err
+	})
+	return out, total, err
+}
+
+// setDisabled turns a client off or on; a disabled client's logins and
+// refresh tokens stop working at once (GetClientByClientID refuses it).
+func (p *Provider) setDisabled(ctx context.Context, a actor, id string, disabled bool) error {
+	return store.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+		var before bool
+		err := tx.QueryRow(ctx, `SELECT disabled FROM identity.oidc_clients WHERE id = $1 FOR UPDATE`, id).Scan(&before)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.New(errs.NotFound, "应用不存在")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE identity.oidc_clients SET disabled = $2 WHERE id = $1`, id, disabled); err != nil {
+			return err
+		}
+		action := "oidc_client.enable"
+		if disabled {
+			action = "oidc_client.disable"
+		}
+		return audit.RecordOp(ctx, tx, a.op(action, id, map[string]bool{"disabled": before}, map[string]bool{"disabled": disabled}))
+	})
+}
+
+// rotateSecret gives a confidential client a new secret; the old one stops
+// working at once.
+func (p *Provider) rotateSecret(ctx context.Context, a actor, id string) (string, error) {
+	secret := randomToken()
+	err := store.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE identity.oidc_clients SET secret_hash = $2 WHERE id = $1 AND secret_hash IS NOT NULL`, id, hashToken(secret))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errs.New(errs.NotFound, "应用不存在或为公共客户端（无密钥）")
+		}
+		// The secret itself never reaches the log.
+		return audit.RecordOp(ctx, tx, a.op("oidc_client.rotate_secret", id, nil, nil))
+	})
+	return secret, err
+}
+
+func (p *Provider) clientRoutes(mux *http.ServeMux, guard func(resource, action string) func(http.Handler) http.Handler) {
+	if guard == nil {
+		return // never serve the admin API unprotected
+	}
+	mux.Handle("GET /identity/v1/oidc/clients", guard(ClientResource, "view")(http.HandlerFunc(p.handleListClients)))
+	mux.Handle("POST /identity/v1/oidc/clients", guard(ClientResource, "create")(http.HandlerFunc(p.handleCreateClient)))
+	mux.Handle("POST /identity/v1/oidc/clients/{id}/disable", guard(ClientResource, "edit")(http.HandlerFunc(p.handleDisable(true))))
+	mux.Handle("POST /identity/v1/oidc/clients/{id}/enable", guard(ClientResource, "edit")(http.HandlerFunc(p.handleDisable(false))))
+	mux.Handle("POST /identity/v1/oidc/clients/{id}/secret", guard(ClientResource, "edit")(http.HandlerFunc(p.handleRotate)))
+}
+
+func (p *Provider) handleListClients(w http.ResponseWriter, r *http.Request) {
+	pg, err := httpx.ParsePage(r)
+	if err != nil {
+		httpx.Error(w, r, p.log, err)
+		return
+	}
+	items, total, err := p.listClients(r.Context(), pg, r.URL.Query().Get("q"))
+	if err != nil {
+		httpx.Error(w, r, p.log, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"items": items, "total": total, "page": pg.Page, "page_size": pg.Size})
+}
+
+func (p *Provider) handleCreateClient(w http.ResponseWriter, r *http.Request) {
+	var in ClientInput
+	if err := httpx.Decode(r, &in); err != nil {
+		httpx.Error(w, r, p.log, err)
+		return
+	}
+	secret, err := p.registerClient(r.Context(), actorOf(r), in)
+	if err != nil {
+		httpx.Error(w, r, p.log, err)
+		return
+	}
+	httpx.JSON(w, http.StatusCreated, map[string]any{"id": in.ID, "client_secret": secret, "issuer": p.Issuer()})
+}
+
+func (p *Provider) handleDisable(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := p.setDisabled(r.Context(), actorOf(r), r.PathValue("id"), disabled); err != nil {
+			httpx.Error(w, r, p.log, err)
+			return
+		}
+		httpx.JSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "disabled": disabled})
+	}
+}
+
+func (p *Provider) handleRotate(w http.ResponseWriter, r *http.Request) {
+	secret, err := p.rotateSecret(r.Context(), actorOf(r), r.PathValue("id"))
+	if err != nil {
+		httpx.Error(w, r, p.log, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "client_secret": secret})
+}

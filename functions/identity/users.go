@@ -1,0 +1,485 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// User is an account. Phone and ID number leave this package only masked.
+type User struct {
+	ID                 string     `json:"id"`
+	Username           string     `json:"username"`
+	Name               string     `json:"name"`
+	Phone              string     `json:"-"`
+	PhoneMasked        string     `json:"phone"`
+	IDNumberMasked     string     `json:"id_number"`
+	DeptID             string     `json:"dept_id"`
+	DeptName           string     `json:"dept_name"`
+	Status             string     `json:"status"` // active | frozen
+	FrozenReason       string     `json:"frozen_reason,omitempty"`
+	FrozenAt           *time.Time `json:"frozen_at,omitempty"`
+	MustChangePassword bool       `json:"must_change_password"`
+	LockedUntil        *time.Time `json:"locked_until,omitempty"`
+	LastLoginAt        *time.Time `json:"last_login_at,omitempty"`
+	LastLoginIP        string     `json:"last_login_ip,omitempty"`
+	Roles              []RoleRef  `json:"roles"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+
+	passwordHash      string
+	passwordChangedAt *time.Time
+	failedLogins      int
+}
+
+// RoleRef names a role held by a user.
+type RoleRef struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// mustChange reports whether the user has to set a new password before
+// getting any permission: first login, or the password has expired.
+func (u User) mustChange(c Config, now time.Time) bool {
+	if u.MustChangePassword {
+		return true
+	}
+	return c.PasswordExpiryDays > 0 && u.passwordChangedAt != nil &&
+		now.After(u.passwordChangedAt.AddDate(0, 0, c.PasswordExpiryDays))
+}
+
+const userColumns = `u.id, u.username, u.name, u.phone, u.id_number_masked, COALESCE(u.dept_id, ''), COALESCE(d.name, ''), u.status,
+	u.frozen_reason, u.frozen_at, u.must_change_password, u.locked_until, u.last_login_at, u.last_login_ip, u.created_at, u.updated_at,
+	u.password_hash, u.password_changed_at, u.failed_logins,
+	COALESCE((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'code', r.code, 'name', r.name) ORDER BY r.code)
+		FROM identity.user_roles ur JOIN identity.roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]')`
+
+const userFrom = ` FROM identity.users u LEFT JOIN identity.departments d ON d.id = u.dept_id`
+
+func scanUser(row pgx.Row) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Username, &u.Name, &u.Phone, &u.IDNumberMasked, &u.DeptID, &u.DeptName, &u.Status,
+		&u.FrozenReason, &u.FrozenAt, &u.MustChangePassword, &u.LockedUntil, &u.LastLoginAt, &u.LastLoginIP, &u.CreatedAt, &u.UpdatedAt,
+		&u.passwordHash, &u.passwordChangedAt, &u.failedLogins, &u.Roles)
+	u.PhoneMasked = codes.MaskPhone(u.Phone)
+	return u, err
+}
+
+func getUser(ctx context.Context, q store.Querier, where string, arg any, lock bool) (User, error) {
+	sql := `SELECT ` + userColumns + userFrom + ` WHERE ` + where
+	if lock {
+		sql += ` FOR UPDATE OF u`
+	}
+	u, err := scanUser(q.QueryRow(ctx, sql, arg))
+	if err != nil {
+		return u, store.Classify(err)
+	}
+	return u, nil
+}
+
+var (
+	phonePattern    = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+	usernamePattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$`)
+)
+
+// UserInput creates a user (an administrator enters it) or edits one.
+type UserInput struct {
+	Username string   `json:"username"`
+	Name     string   `json:"name"`
+	Phone    string   `json:"phone"`
+	IDNumber string   `json:"id_number"` // optional on edit: empty keeps the stored one
+	DeptID   string   `json:"dept_id"`
+	RoleIDs  []string `json:"role_ids"`
+}
+
+func (in *UserInput) validate(create bool) error {
+	var fe []errs.FieldError
+	in.Username, in.Name, in.Phone = strings.TrimSpace(in.Username), strings.TrimSpace(in.Name), strings.TrimSpace(in.Phone)
+	in.IDNumber = strings.ToUpper(strings.TrimSpace(in.IDNumber))
+	if create && !usernamePattern.MatchString(in.Username) {
+		fe = append(fe, errs.FieldError{Field: "username", Message: "用户名应以字母开头，由 3 至 32 位字母、数字、下划线、点或连字符组成"})
+	}
+	if n := len([]rune(in.Name)); n < 2 || n > 50 {
+		fe = append(fe, errs.FieldError{Field: "name", Message: "姓名应为 2 至 50 个字符"})
+	}
+	if !phonePattern.MatchString(in.Phone) {
+		fe = append(fe, errs.FieldError{Field: "phone", Message: "请输入 11 位手机号码"})
+	}
+	if in.IDNumber != "" {
+		if err := codes.CheckIDNumber(in.IDNumber); err != nil {
+			fe = append(fe, errs.FieldError{Field: "id_number", Message: messageOf(err)})
+		}
+	}
+	if in.DeptID == "" {
+		fe = append(fe, errs.FieldError{Field: "dept_id", Message: "请选择所属部门"})
+	}
+	return errs.Fields(fe)
+}
+
+// UserFilter narrows the user list.
+type UserFilter struct {
+	Q, DeptID, Status, RoleID, Sort string
+}
+
+var userSorts = map[string]string{"username": "u.username", "name": "u.name", "created_at": "u.created_at",
+	"last_login_at": "u.last_login_at", "status": "u.status", "dept": "d.name"}
+
+// UserPage is a page of users.
+type UserPage struct {
+	Items    []User `json:"items"`
+	Total    int    `json:"total"`
+	Page     int    `json:"page"`
+	PageSize int    `json:"page_size"`
+}
+
+// Users lists the users inside the caller's data scope.
+func (f *Function) Users(ctx context.Context, a Actor, flt UserFilter, page httpx.Page) (UserPage, error) {
+	c, err := f.capacityOf(ctx, f.pool, a.UserID)
+	if err != nil {
+		return UserPage{}, err
+	}
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if !c.all {
+		conds = append(conds, "(u.dept_id = ANY("+arg(keys(c.depts))+") OR u.id = "+arg(a.UserID)+")")
+	}
+	if q := strings.TrimSpace(flt.Q); q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+		p := arg(like)
+		conds = append(conds, "(u.username ILIKE "+p+" OR u.name ILIKE "+p+" OR u.phone = "+arg(q)+")")
+	}
+	if flt.DeptID != "" {
+		var ids []string
+		for _, d := range c.index.subtree(flt.DeptID) {
+			ids = append(ids, d.ID)
+		}
+		conds = append(conds, "u.dept_id = ANY("+arg(ids)+")")
+	}
+	if flt.Status != "" {
+		conds = append(conds, "u.status = "+arg(flt.Status))
+	}
+	if flt.RoleID != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM identity.user_roles x WHERE x.user_id = u.id AND x.role_id = "+arg(flt.RoleID)+")")
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	order := "u.created_at DESC"
+	if s := flt.Sort; s != "" {
+		dir := "ASC"
+		if strings.HasPrefix(s, "-") {
+			dir, s = "DESC", s[1:]
+		}
+		col, ok := userSorts[s]
+		if !ok {
+			return UserPage{}, errs.Fields([]errs.FieldError{{Field: "sort", Message: "排序字段应为 username、name、created_at、last_login_at、status 或 dept（前加 - 为降序）"}})
+		}
+		order = col + " " + dir + " NULLS LAST, u.id"
+	}
+	out := UserPage{Items: []User{}, Page: page.Page, PageSize: page.Size}
+	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+userFrom+where, args...).Scan(&out.Total); err != nil {
+		return out, store.Classify(err)
+	}
+	rows, err := f.pool.Query(ctx, `SELECT `+userColumns+userFrom+where+` ORDER BY `+order+
+		fmt.Sprintf(" LIMIT %d OFFSET %d", page.Size, page.Offset()), args...)
+	if err != nil {
+		return out, store.Classify(err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
+	if err != nil {
+		return out, store.Classify(err)
+	}
+	if items != nil {
+		out.Items = items
+	}
+	return out, nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// User returns one user inside the caller's data scope.
+func (f *Function) User(ctx context.Context, a Actor, id string) (User, error) {
+	c, err := f.capacityOf(ctx, f.pool, a.UserID)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := getUser(ctx, f.pool, "u.id = $1", id, false)
+	if err != nil {
+		return User{}, err
+	}
+	if id != a.UserID && !c.manages(u.DeptID) {
+		return User{}, errs.ErrNotFound // do not confirm users outside the scope exist
+	}
+	return u, nil
+}
+
+// Created is a new user with the generated initial password, shown once.
+type Created struct {
+	User            User   `json:"user"`
+	InitialPassword string `json:"initial_password"`
+}
+
+// CreateUser adds a user with a generated password that must be changed
+// at first login; roles are granted under the no-escalation rule.
+func (f *Function) CreateUser(ctx context.Context, a Actor, in UserInput) (Created, error) {
+	if err := in.validate(true); err != nil {
+		return Created{}, err
+	}
+	pw := generatePassword()
+	hash, err := f.cfg.hashPassword(pw)
+	if err != nil {
+		return Created{}, err
+	}
+	var out Created
+	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		c, err := f.capacityOf(ctx, tx, a.UserID)
+		if err != nil {
+			return err
+		}
+		if _, ok := c.index.byID[in.DeptID]; !ok {
+			return errs.Fields([]errs.FieldError{{Field: "dept_id", Message: "部门不存在"}})
+		}
+		roles, err := rolesByIDs(ctx, tx, in.RoleIDs)
+		if err != nil {
+			return err
+		}
+		if err := c.canAssign(roles, in.DeptID); err != nil {
+			return err
+		}
+		id, err := f.insertUser(ctx, tx, in, hash, f.cfg.ForceChangeFirstLogin)
+		if err != nil {
+			return err
+		}
+		if err := setRoles(ctx, tx, id, roles); err != nil {
+			return err
+		}
+		if out.User, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+			return err
+		}
+		out.InitialPassword = pw
+		return f.opLog(ctx, tx, a, "user.create", "user", id, nil, out.User)
+	})
+	return out, err
+}
+
+func (f *Function) insertUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string, mustChange bool) (string, error) {
+	var idEnc []byte
+	masked := ""
+	if in.IDNumber != "" {
+		idEnc, masked = f.seal.seal([]byte(in.IDNumber), "id-number"), codes.MaskIDNumber(in.IDNumber)
+	}
+	id := newID()
+	now := f.now()
+	_, err := tx.Exec(ctx, `INSERT INTO identity.users (id, username, name, phone, id_number_enc, id_number_masked, dept_id, password_hash,
+		password_changed_at, must_change_password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $9, $9)`,
+		id, in.Username, in.Name, in.Phone, idEnc, masked, in.DeptID, hash, now, mustChange)
+	if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+		return "", &errs.Error{Code: errs.Conflict, Message: "用户名已存在", Fields: []errs.FieldError{{Field: "username", Message: "用户名已存在"}}}
+	}
+	return id, store.Classify(err)
+}
+
+func setRoles(ctx context.Context, tx pgx.Tx, userID string, roles []Role) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM identity.user_roles WHERE user_id = $1`, userID); err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if _, err := tx.Exec(ctx, `INSERT INTO identity.user_roles (user_id, role_id) VALUES ($1, $2)`, userID, r.ID); err != nil {
+			return store.Classify(err)
+		}
+	}
+	return nil
+}
+
+// UpdateUser edits a user's profile, department and roles. Every role
+// added or removed must be one the caller could grant, and both the old
+// and the new department must be inside the caller's scope.
+func (f *Function) UpdateUser(ctx context.Context, a Actor, id string, in UserInput) (User, error) {
+	if err := in.validate(false); err != nil {
+		return User{}, err
+	}
+	var out User
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		old, err := getUser(ctx, tx, "u.id = $1", id, true)
+		if err != nil {
+			return err
+		}
+		c, err := f.capacityOf(ctx, tx, a.UserID)
+		if err != nil {
+			return err
+		}
+		if !c.manages(old.DeptID) {
+			return errs.ErrNotFound
+		}
+		if _, ok := c.index.byID[in.DeptID]; !ok {
+			return errs.Fields([]errs.FieldError{{Field: "dept_id", Message: "部门不存在"}})
+		}
+		roles, err := rolesByIDs(ctx, tx, in.RoleIDs)
+		if err != nil {
+			return err
+		}
+		changed := changedRoles(old.Roles, roles)
+		if id == a.UserID && len(changed) > 0 {
+			return errs.New(errs.Forbidden, "不能修改自己的角色")
+		}
+		if err := checkThreeAdmins(roles); err != nil {
+			return err
+		}
+		if err := c.canAssign(changed, in.DeptID); err != nil {
+			return err
+		}
+		var idEnc []byte
+		masked := old.IDNumberMasked
+		if in.IDNumber != "" {
+			idEnc, masked = f.seal.seal([]byte(in.IDNumber), "id-number"), codes.MaskIDNumber(in.IDNumber)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE identity.users SET name = $2, phone = $3, id_number_enc = COALESCE($4, id_number_enc),
+			id_number_masked = $5, dept_id = $6, updated_at = $7 WHERE id = $1`, id, in.Name, in.Phone, idEnc, masked, in.DeptID, f.now()); err != nil {
+			return store.Classify(err)
+		}
+		if err := setRoles(ctx, tx, id, roles); err != nil {
+			return err
+		}
+		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+			return err
+		}
+		if len(changed) > 0 || old.DeptID != out.DeptID {
+			// Permissions or scope changed: refuse the old tokens so the
+			// next refresh carries the new ones.
+			if err := f.recordRevocation(ctx, tx, "user", id, f.now()); err != nil {
+				return err
+			}
+		}
+		return f.opLog(ctx, tx, a, "user.update", "user", id, old, out)
+	})
+	if err == nil {
+		f.publishRevocation(ctx, "user", id, f.now())
+	}
+	return out, err
+}
+
+// changedRoles is the symmetric difference of the held and the new roles.
+func changedRoles(held []RoleRef, next []Role) []Role {
+	var out []Role
+	for _, r := range next {
+		if !slices.ContainsFunc(held, func(h RoleRef) bool { return h.ID == r.ID }) {
+			out = append(out, r)
+		}
+	}
+	for _, h := range held {
+		if !slices.ContainsFunc(next, func(r Role) bool { return r.ID == h.ID }) {
+			out = append(out, Role{ID: h.ID, Code: h.Code, Name: h.Name})
+		}
+	}
+	return out
+}
+
+// Freeze stops a user: every session ends, every refresh token is
+// refused, and access tokens are revoked on every replica (the revocation
+// is also kept in PostgreSQL, so a Redis flush does not undo it).
+func (f *Function) Freeze(ctx context.Context, a Actor, id, reason string) (User, error) {
+	reason = strings.TrimSpace(reason)
+	if n := len([]rune(reason)); n < 2 || n > 200 {
+		return User{}, errs.Fields([]errs.FieldError{{Field: "reason", Message: "请填写冻结原因（2 至 200 个字符）"}})
+	}
+	if id == a.UserID {
+		return User{}, errs.New(errs.Forbidden, "不能冻结自己的账号")
+	}
+	var out User
+	now := f.now()
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		old, err := f.managedUser(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if old.Status == "frozen" {
+			return errs.New(errs.Conflict, "该账号已处于冻结状态")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE identity.users SET status = 'frozen', frozen_reason = $2, frozen_at = $3, updated_at = $3 WHERE id = $1`,
+			id, reason, now); err != nil {
+			return err
+		}
+		if err := f.endSessions(ctx, tx, id, now); err != nil {
+			return err
+		}
+		if err := f.recordRevocation(ctx, tx, "user", id, now); err != nil {
+			return err
+		}
+		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+			return err
+		}
+		return f.opLog(ctx, tx, a, "user.freeze", "user", id, old, out)
+	})
+	if err == nil {
+		f.publishRevocation(ctx, "user", id, now)
+	}
+	return out, err
+}
+
+// Unfreeze lets a frozen user log in again.
+func (f *Function) Unfreeze(ctx context.Context, a Actor, id string) (User, error) {
+	var out User
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		old, err := f.managedUser(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if old.Status != "frozen" {
+			return errs.New(errs.Conflict, "该账号未被冻结")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE identity.users SET status = 'active', frozen_reason = '', frozen_at = NULL, failed_logins = 0,
+			locked_until = NULL, updated_at = $2 WHERE id = $1`, id, f.now()); err != nil {
+			return err
+		}
+		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+			return err
+		}
+		return f.opLog(ctx, tx, a, "user.unfreeze", "user", id, old, out)
+	})
+	return out, err
+}
+
+// managedUser locks a user the caller may manage.
+func (f *Function) managedUser(ctx context.Context, tx pgx.Tx, a Actor, id string) (User, error) {
+	u, err := getUser(ctx, tx, "u.id = $1", id, true)
+	if err != nil {
+		return u, err
+	}
+	c, err := f.capacityOf(ctx, tx, a.UserID)
+	if err != nil {
+		return u, err
+	}
+	if !c.manages(u.DeptID) {
+		return u, errs.ErrNotFound
+	}
+	return u, nil
+}
+
+// endSessions revokes every session and refresh token of a user.
+func (f *Function) endSessions(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, now); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM identity.refresh_tokens WHERE user_id = $1`, userID)
+	return err
+}

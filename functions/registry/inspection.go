@@ -1,0 +1,72 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/outbox"
+)
+
+// receiveInspection adds an inspection recorded on the spot by scan-resolve
+// (FP-30, FP-32) to the entity's file, once per event, and emits
+// entity.updated in the same transaction so cached public pages refresh.
+func (f *Function) receiveInspection(ctx context.Context, e event.Event) error {
+	var d events.ScanInspectionRecordedData
+	if err := e.DataAs(&d); err != nil {
+		return errs.Wrap(errs.Invalid, "检查记录事件数据无法解析", err)
+	}
+	in, err := inspectionRecord(d)
+	if err != nil {
+		return err
+	}
+	code := strings.ToUpper(d.CreditCode)
+	_, err = outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
+		old, err := getEntity(ctx, tx, code, true)
+		if errors.Is(err, errs.ErrNotFound) {
+			// Never succeeds on retry: answer 400 so the broker dead-letters it.
+			return errs.Wrap(errs.Invalid, "检查记录对应的市场主体不存在", err)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := insertRecord(ctx, tx, code, in, f.now()); err != nil {
+			return err
+		}
+		ent, err := scanEntity(tx.QueryRow(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2
+			WHERE credit_code = $1 RETURNING `+entityColumns, code, f.now()))
+		if err != nil {
+			return err
+		}
+		return f.recordUpdate(ctx, tx, old, ent, []string{"records." + in.Kind})
+	})
+	return err
+}
+
+// inspectionRecord maps the event to a record. The details keep what the
+// public page shows (items, conclusion, remarks, photo count) and the
+// inspection id; the inspector's identity stays in scan-resolve.
+func inspectionRecord(d events.ScanInspectionRecordedData) (RecordInput, error) {
+	details, err := json.Marshal(map[string]any{
+		"inspection_id": d.InspectionID, "items": d.Items, "conclusion": d.Conclusion,
+		"remarks": d.Remarks, "photos": len(d.Photos), "source": "scan",
+	})
+	if err != nil {
+		return RecordInput{}, err
+	}
+	in := RecordInput{Kind: d.Kind, RefNo: d.InspectionID, Title: d.Title, Authority: d.Authority,
+		OccurredOn: d.InspectedOn, Status: d.Conclusion, Details: details}
+	if in.Kind != "inspection" && in.Kind != "spot_check" {
+		return in, errs.New(errs.Invalid, "检查记录类型应为 inspection 或 spot_check")
+	}
+	if err := in.Validate(); err != nil {
+		return in, err
+	}
+	return in, nil
+}

@@ -1,0 +1,374 @@
+package scanresolve
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sjzamr/smartreg/shared/errs"
+)
+
+// entry is one pre-rendered answer for a token: the page or its JSON, with
+// what a scan record needs to know about the entity.
+type entry struct {
+	code     int    // HTTP status
+	status   string // active | invalid | pending | rejected | missing
+	cc       string
+	district string
+	township string
+	industry string
+	body     string // a string, so a Redis reply is served without a copy
+}
+
+// Redis holds an entry as one value: a header line, then the body, so a
+// hit is one GET and no decoding beyond finding the newline.
+const entryMagic = "S1"
+
+func (e *entry) encode() string {
+	var b strings.Builder
+	b.Grow(len(e.body) + 80)
+	b.WriteString(entryMagic)
+	for _, s := range []string{strconv.Itoa(e.code), e.status, e.cc, e.district, e.township, e.industry} {
+		b.WriteByte('\t')
+		b.WriteString(s)
+	}
+	b.WriteByte('\n')
+	b.WriteString(e.body)
+	return b.String()
+}
+
+func decodeEntry(b string) (*entry, bool) {
+	nl := strings.IndexByte(b, '\n')
+	if nl < 0 || !strings.HasPrefix(b, entryMagic+"\t") {
+		return nil, false
+	}
+	// One allocation for the header; the fields are substrings of it, so a
+	// buffered scan record does not keep the whole page alive.
+	head := strings.Clone(b[len(entryMagic)+1 : nl])
+	var f [6]string
+	for i := range f {
+		j := indexTab(head)
+		if i == len(f)-1 {
+			if j >= 0 {
+				return nil, false
+			}
+			f[i] = head
+			break
+		}
+		if j < 0 {
+			return nil, false
+		}
+		f[i], head = head[:j], head[j+1:]
+	}
+	code, err := strconv.Atoi(f[0])
+	if err != nil {
+		return nil, false
+	}
+	return &entry{code: code, status: f[1], cc: f[2], district: f[3], township: f[4], industry: f[5], body: b[nl+1:]}, true
+}
+
+func indexTab(s string) int { return strings.IndexByte(s, '\t') }
+
+// pair is what one database round trip yields: both renderings.
+type pair struct {
+	page, json *entry
+	version    int
+}
+
+// pageCache layers Redis (shared by every replica), one database round
+// trip on a miss (coalesced per token), and a small in-process LRU used
+// only when the database fails.
+type pageCache struct {
+	f         *Function
+	rdb       *redis.Client
+	prefix    string
+	downUntil atomic.Int64 // unix nanos; Redis is skipped until then after an error
+	lru       *lru
+	sf        flight
+}
+
+func newPageCache(f *Function) *pageCache {
+	return &pageCache{f: f, rdb: f.rdb, prefix: f.cfg.RedisPrefix, lru: newLRU(f.cfg.LRUSize)}
+}
+
+func (c *pageCache) key(kind byte, id string) string {
+	return c.prefix + string(kind) + ":" + id
+}
+
+func (c *pageCache) pageKey(token string, asJSON bool) string {
+	if asJSON {
+		return c.key('j', token)
+	}
+	return c.key('p', token)
+}
+
+// redisOK is false for a second after a Redis error, so a dead Redis costs
+// one failed call per second instead of one per scan.
+func (c *pageCache) redisOK() bool { return c.f.now().UnixNano() >= c.downUntil.Load() }
+
+func (c *pageCache) redisFailed(err error) {
+	if c.redisOK() {
+		c.f.log.Warn("redis unavailable, serving from PostgreSQL", "err", err)
+	}
+	c.downUntil.Store(c.f.now().Add(time.Second).UnixNano())
+}
+
+// get returns the answer for token: Redis first; on a miss (or with Redis
+// down) one database round trip; when that fails, the LRU.
+func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry, error) {
+	if c.redisOK() {
+		b, err := c.rdb.Get(ctx, c.pageKey(token, asJSON)).Result()
+		switch {
+		case err == nil:
+			if e, ok := decodeEntry(b); ok {
+				c.lru.putIfAbsent(token, asJSON, e)
+				return e, nil
+			}
+		case !errors.Is(err, redis.Nil):
+			c.redisFailed(err)
+		}
+	}
+	p, err := c.sf.do(token, func() (*pair, error) { return c.fill(ctx, token) })
+	if err != nil {
+		if e := c.lru.get(token, asJSON); e != nil {
+			return e, nil
+		}
+		return nil, err
+	}
+	if asJSON {
+		return p.json, nil
+	}
+	return p.page, nil
+}
+
+// fill loads and renders token, then caches both renderings unless an
+// invalidation raced with the load (see setScript).
+func (c *pageCache) fill(rctx context.Context, token string) (*pair, error) {
+	// Not cancelled with the first caller: others wait on the same result.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 5*time.Second)
+	defer cancel()
+	gen, genOK := "", false
+	if c.redisOK() {
+		g, err := c.rdb.Get(ctx, c.key('g', token)).Result()
+		switch {
+		case err == nil:
+			gen, genOK = g, true
+		case errors.Is(err, redis.Nil):
+			genOK = true
+		default:
+			c.redisFailed(err)
+		}
+	}
+	p, err := c.f.load(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	c.lru.put(token, false, p.page)
+	c.lru.put(token, true, p.json)
+	if genOK {
+		c.store(ctx, token, gen, p)
+	}
+	return p, nil
+}
+
+// setScript writes both renderings and the credit-code → token mapping
+// only if no invalidation happened since the load began: the token's
+// generation is unchanged and the entity version is not older than the
+// newest one an entity event announced.
+var setScript = redis.NewScript(`
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) < tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5])
+redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
+if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[7]) end
+return 1`)
+
+func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
+	ttl := c.f.cfg.CacheTTL
+	version := strconv.Itoa(p.version)
+	if p.page.status != "active" {
+		ttl = c.f.cfg.NegativeTTL
+		version = "1e18" // code status changes arrive by token (generation), not by entity version
+	}
+	mapping := ""
+	if p.page.cc != "" {
+		mapping = token
+	}
+	keys := []string{c.key('g', token), c.key('v', p.page.cc), c.key('p', token), c.key('j', token), c.key('c', p.page.cc)}
+	err := setScript.Run(ctx, c.rdb, keys, gen, version, p.page.encode(), p.json.encode(), ttl.Milliseconds(), mapping,
+		c.f.cfg.CacheTTL.Milliseconds()).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		c.redisFailed(err)
+	}
+}
+
+// invalidateTokens drops the tokens' renderings everywhere and bumps their
+// generations so a load in flight does not put an old page back; one
+// round trip for a whole batch.
+func (c *pageCache) invalidateTokens(ctx context.Context, tokens ...string) error {
+	for _, t := range tokens {
+		c.lru.del(t)
+	}
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, t := range tokens {
+			g := c.key('g', t)
+			p.Incr(ctx, g)
+			p.PExpire(ctx, g, c.f.cfg.CacheTTL+time.Hour)
+			p.Del(ctx, c.key('p', t), c.key('j', t))
+		}
+		return nil
+	})
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, "缓存暂时不可用", err)
+	}
+	return nil
+}
+
+// invalidateScript records the newest entity version announced, and drops
+// the pages of the entity's token when one is cached.
+var invalidateScript = redis.NewScript(`
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+local t = redis.call('GET', KEYS[2])
+if not t then return '' end
+local g = ARGV[3] .. 'g:' .. t
+redis.call('INCR', g)
+redis.call('PEXPIRE', g, ARGV[2])
+redis.call('DEL', ARGV[3] .. 'p:' .. t, ARGV[3] .. 'j:' .. t)
+return t`)
+
+func (c *pageCache) invalidateEntity(ctx context.Context, cc string, version int) error {
+	c.lru.delEntity(cc)
+	ttl := (c.f.cfg.CacheTTL + time.Hour).Milliseconds()
+	err := invalidateScript.Run(ctx, c.rdb, []string{c.key('v', cc), c.key('c', cc)}, version, ttl, c.prefix).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return errs.Wrap(errs.Unavailable, "缓存暂时不可用", err)
+	}
+	return nil
+}
+
+// flight coalesces concurrent loads of one token into one database query.
+type flight struct {
+	mu    sync.Mutex
+	calls map[string]*call
+}
+
+type call struct {
+	wg  sync.WaitGroup
+	val *pair
+	err error
+}
+
+func (g *flight) do(key string, fn func() (*pair, error)) (*pair, error) {
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = map[string]*call{}
+	}
+	if c, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		c.wg.Wait()
+		return c.val, c.err
+	}
+	c := &call{}
+	c.wg.Add(1)
+	g.calls[key] = c
+	g.mu.Unlock()
+	c.val, c.err = fn()
+	c.wg.Done()
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+	return c.val, c.err
+}
+
+// lru is the last-resort copy of recent answers, for when PostgreSQL is
+// unreachable and Redis has not got the page.
+type lru struct {
+	mu    sync.Mutex
+	max   int
+	ll    *list.List
+	items map[lruKey]*list.Element
+}
+
+type lruKey struct {
+	token  string
+	asJSON bool
+}
+
+type lruItem struct {
+	key lruKey
+	e   *entry
+}
+
+func newLRU(max int) *lru {
+	return &lru{max: max, ll: list.New(), items: map[lruKey]*list.Element{}}
+}
+
+func (l *lru) get(token string, asJSON bool) *entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.items[lruKey{token, asJSON}]; ok {
+		l.ll.MoveToFront(el)
+		return el.Value.(*lruItem).e
+	}
+	return nil
+}
+
+func (l *lru) put(token string, asJSON bool, e *entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.putLocked(lruKey{token, asJSON}, e, true)
+}
+
+// putIfAbsent keeps the hit path cheap: an entry already held is left as is.
+func (l *lru) putIfAbsent(token string, asJSON bool, e *entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.putLocked(lruKey{token, asJSON}, e, false)
+}
+
+func (l *lru) putLocked(k lruKey, e *entry, replace bool) {
+	if el, ok := l.items[k]; ok {
+		if replace {
+			el.Value.(*lruItem).e = e
+			l.ll.MoveToFront(el)
+		}
+		return
+	}
+	l.items[k] = l.ll.PushFront(&lruItem{key: k, e: e})
+	for l.ll.Len() > l.max {
+		old := l.ll.Back()
+		l.ll.Remove(old)
+		delete(l.items, old.Value.(*lruItem).key)
+	}
+}
+
+func (l *lru) del(token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, j := range []bool{false, true} {
+		if el, ok := l.items[lruKey{token, j}]; ok {
+			l.ll.Remove(el)
+			delete(l.items, lruKey{token, j})
+		}
+	}
+}
+
+func (l *lru) delEntity(cc string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, el := range l.items {
+		if el.Value.(*lruItem).e.cc == cc {
+			l.ll.Remove(el)
+			delete(l.items, k)
+		}
+	}
+}

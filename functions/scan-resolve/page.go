@@ -1,0 +1,421 @@
+package scanresolve
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// profileQuery is contract C: the code's status and, for an active code,
+// everything the public may see, in one round trip.
+const profileQuery = `SELECT c.status, c.credit_code,
+	CASE WHEN c.status = 'active' THEN registry.public_profile(c.credit_code) END
+	FROM qr.codes c WHERE c.token = $1`
+
+// maxPageRecords bounds each section of the page (and its JSON), so an
+// entity with hundreds of complaints still gets a page under 50 KB.
+const maxPageRecords = 20
+
+//go:embed page.html
+var pageHTML string
+
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"tel": func(s string) template.URL { return template.URL("tel:" + strings.Map(telRune, s)) },
+}).Parse(pageHTML))
+
+func telRune(r rune) rune {
+	if (r >= '0' && r <= '9') || r == '+' || r == '-' {
+		return r
+	}
+	return -1
+}
+
+// profile is what registry.public_profile returns.
+type profile struct {
+	CreditCode        string    `json:"credit_code"`
+	Name              string    `json:"name"`
+	EntityType        string    `json:"entity_type"`
+	LegalRep          string    `json:"legal_rep"`
+	EstablishedOn     string    `json:"established_on"`
+	RegisteredCapital string    `json:"registered_capital"`
+	BusinessScope     string    `json:"business_scope"`
+	Address           string    `json:"address"`
+	DistrictCode      string    `json:"district_code"`
+	TownshipCode      string    `json:"township_code"`
+	IndustryCode      string    `json:"industry_code"`
+	Status            string    `json:"status"`
+	Version           int       `json:"version"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Sections          []struct {
+		Kind    string          `json:"kind"`
+		Records []profileRecord `json:"records"`
+	} `json:"sections"`
+}
+
+type profileRecord struct {
+	ID         int64           `json:"id"`
+	RefNo      string          `json:"ref_no"`
+	Title      string          `json:"title"`
+	Authority  string          `json:"authority"`
+	OccurredOn string          `json:"occurred_on"`
+	ValidUntil *string         `json:"valid_until"`
+	Status     string          `json:"status"`
+	Details    json.RawMessage `json:"details"`
+}
+
+// View is the public answer for a token: the H5 page's data and the JSON
+// the mini-program and app read.
+type View struct {
+	Token       string          `json:"token"`
+	Status      string          `json:"status"` // active | invalid | pending | rejected | missing
+	Message     string          `json:"message,omitempty"`
+	Entity      *EntityView     `json:"entity,omitempty"`
+	Sections    []SectionView   `json:"sections,omitempty"`
+	ListStatus  []ListStatus    `json:"list_status,omitempty"`
+	Hotline     string          `json:"hotline"`
+	Rights      []rightsChannel `json:"rights"`
+	GeneratedAt time.Time       `json:"generated_at"`
+}
+
+// EntityView is the basic information (基本信息, FP-26).
+type EntityView struct {
+	CreditCode        string    `json:"credit_code"`
+	Name              string    `json:"name"`
+	EntityType        string    `json:"entity_type"`
+	EntityTypeName    string    `json:"entity_type_name"`
+	LegalRep          string    `json:"legal_rep"`
+	EstablishedOn     string    `json:"established_on"`
+	RegisteredCapital string    `json:"registered_capital"`
+	BusinessScope     string    `json:"business_scope"`
+	Address           string    `json:"address"`
+	DistrictCode      string    `json:"district_code"`
+	DistrictName      string    `json:"district_name"`
+	TownshipCode      string    `json:"township_code,omitempty"`
+	TownshipName      string    `json:"township_name,omitempty"`
+	IndustryCode      string    `json:"industry_code"`
+	IndustryName      string    `json:"industry_name"`
+	Status            string    `json:"status"`
+	StatusName        string    `json:"status_name"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+// SectionView is one section of the page; Total counts every public
+// record, Records holds at most maxPageRecords of them, newest first.
+type SectionView struct {
+	Key     string       `json:"key"`
+	Title   string       `json:"title"`
+	Kinds   []string     `json:"kinds"`
+	Total   int          `json:"total"`
+	Records []RecordView `json:"records"`
+}
+
+// RecordView is one record as the public sees it.
+type RecordView struct {
+	Kind       string     `json:"kind"`
+	KindName   string     `json:"kind_name"`
+	Title      string     `json:"title"`
+	RefNo      string     `json:"ref_no,omitempty"`
+	Authority  string     `json:"authority,omitempty"`
+	OccurredOn string     `json:"occurred_on"`
+	ValidUntil string     `json:"valid_until,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	Items      []ItemView `json:"items,omitempty"`
+	Conclusion string     `json:"conclusion,omitempty"`
+	Remarks    string     `json:"remarks,omitempty"`
+}
+
+// ItemView is an annual-report item (name, value) or an inspection item
+// (name, result, reason).
+type ItemView struct {
+	Name   string `json:"name"`
+	Value  string `json:"value,omitempty"`
+	Result string `json:"result,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ListStatus is the entity's standing on a list (FP-35).
+type ListStatus struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Listed bool   `json:"listed"`
+	Text   string `json:"text"`
+}
+
+var kindNames = map[string]string{
+	"licence": "许可备案", "annual_report": "年度报告", "penalty": "行政处罚", "inspection": "监督检查",
+	"random_check": "双随机抽查", "spot_check": "抽查检查", "complaint": "投诉举报", "abnormal_list": "经营异常名录",
+	"serious_illegal": "严重违法失信名单", "honour": "荣誉信息", "blacklist": "黑名单",
+}
+
+// pageSections are the page's record sections in FP order (FP-27–35).
+var pageSections = []struct {
+	key, title string
+	kinds      []string
+}{
+	{"licence", "许可备案", []string{"licence"}},
+	{"annual_report", "年度报告", []string{"annual_report"}},
+	{"honour_blacklist", "荣誉与黑名单", []string{"honour", "blacklist"}},
+	{"inspection", "监督检查", []string{"inspection"}},
+	{"random_check", "双随机抽查", []string{"random_check"}},
+	{"spot_check", "抽查检查", []string{"spot_check"}},
+	{"penalty", "行政处罚", []string{"penalty"}},
+	{"complaint", "投诉举报", []string{"complaint"}},
+	{"lists", "经营异常/严重违法失信名单", []string{"abnormal_list", "serious_illegal"}},
+}
+
+var (
+	entityTypeNames = map[string]string{"enterprise": "企业", "individual": "个体工商户", "cooperative": "农民专业合作社",
+		"institution": "事业单位", "non_enterprise": "民办非企业单位"}
+	entityStatusNames = map[string]string{"active": "存续", "revoked": "吊销", "deregistered": "注销"}
+)
+
+// meta is what a scan record needs from a loaded view.
+type meta struct{ status, cc, district, township, industry string }
+
+// load runs contract C for token and renders both answers.
+func (f *Function) load(ctx context.Context, token string) (*pair, error) {
+	v, m, version, err := f.loadView(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return f.render(v, m, version)
+}
+
+func (f *Function) loadView(ctx context.Context, token string) (View, meta, int, error) {
+	v := View{Token: token, Hotline: f.cfg.Hotline, Rights: f.rights, GeneratedAt: f.now()}
+	var status, cc *string
+	var raw []byte
+	err := f.pool.QueryRow(ctx, profileQuery, token).Scan(&status, &cc, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		v.Status, v.Message = "missing", "该码不存在，请核对后重新扫码。"
+		return v, meta{status: "missing"}, 0, nil
+	}
+	if err != nil {
+		return v, meta{}, 0, store.Classify(err)
+	}
+	m := meta{status: *status, cc: strings.TrimSpace(*cc)}
+	v.Status = *status
+	switch {
+	case *status == "invalid":
+		v.Message = "该码已失效"
+		return v, m, 0, nil
+	case *status != "active":
+		v.Message = "该码尚未生效"
+		return v, m, 0, nil
+	case raw == nil:
+		// An active code whose entity the registry no longer holds.
+		v.Status, v.Message = "invalid", "该码已失效"
+		m.status = "invalid"
+		return v, m, 0, nil
+	}
+	var p profile
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return v, meta{}, 0, fmt.Errorf("decode public profile of %s: %w", m.cc, err)
+	}
+	m.district, m.township, m.industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
+	v.Entity = entityView(p)
+	v.Sections, v.ListStatus = sectionViews(p)
+	return v, m, p.Version, nil
+}
+
+func entityView(p profile) *EntityView {
+	e := &EntityView{CreditCode: p.CreditCode, Name: p.Name, EntityType: p.EntityType, EntityTypeName: entityTypeNames[p.EntityType],
+		LegalRep: p.LegalRep, EstablishedOn: p.EstablishedOn, RegisteredCapital: trimDecimal(p.RegisteredCapital),
+		BusinessScope: p.BusinessScope, Address: p.Address, DistrictCode: p.DistrictCode, TownshipCode: p.TownshipCode,
+		IndustryCode: p.IndustryCode, Status: p.Status, StatusName: entityStatusNames[p.Status], UpdatedAt: p.UpdatedAt}
+	if d, ok := codes.Divisions().Lookup(p.DistrictCode); ok {
+		e.DistrictName = d.Name
+	}
+	if d, ok := codes.Divisions().Lookup(p.TownshipCode); ok && p.TownshipCode != "" {
+		e.TownshipName = d.Name
+	}
+	if i, ok := codes.Industries().Lookup(p.IndustryCode); ok {
+		e.IndustryName = i.Name
+	}
+	return e
+}
+
+func trimDecimal(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+func sectionViews(p profile) ([]SectionView, []ListStatus) {
+	byKind := map[string][]profileRecord{}
+	for _, s := range p.Sections {
+		byKind[s.Kind] = s.Records
+	}
+	var out []SectionView
+	for _, ps := range pageSections {
+		s := SectionView{Key: ps.key, Title: ps.title, Kinds: ps.kinds, Records: []RecordView{}}
+		for _, k := range ps.kinds {
+			for _, r := range byKind[k] {
+				s.Total++
+				if len(s.Records) < maxPageRecords {
+					s.Records = append(s.Records, recordView(k, r))
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	var lists []ListStatus
+	for _, k := range []string{"abnormal_list", "serious_illegal"} {
+		ls := ListStatus{Kind: k, Name: kindNames[k], Text: "未列入" + kindNames[k]}
+		if recs := byKind[k]; len(recs) > 0 && !strings.Contains(recs[0].Status, "移出") {
+			r := recs[0]
+			ls.Listed = true
+			ls.Text = fmt.Sprintf("%s 由%s列入%s：%s", r.OccurredOn, r.Authority, kindNames[k], r.Title)
+		}
+		lists = append(lists, ls)
+	}
+	return out, lists
+}
+
+func recordView(kind string, r profileRecord) RecordView {
+	v := RecordView{Kind: kind, KindName: kindNames[kind], Title: r.Title, RefNo: r.RefNo, Authority: r.Authority,
+		OccurredOn: r.OccurredOn, Status: r.Status}
+	if r.ValidUntil != nil {
+		v.ValidUntil = *r.ValidUntil
+	}
+	var d struct {
+		Items []struct {
+			Name   string `json:"name"`
+			Value  any    `json:"value"`
+			Result string `json:"result"`
+			Reason string `json:"reason"`
+		} `json:"items"`
+		Conclusion string `json:"conclusion"`
+		Remarks    string `json:"remarks"`
+	}
+	if json.Unmarshal(r.Details, &d) == nil {
+		for _, it := range d.Items {
+			iv := ItemView{Name: it.Name, Result: it.Result, Reason: it.Reason}
+			if it.Value != nil {
+				iv.Value = fmt.Sprint(it.Value)
+			}
+			v.Items = append(v.Items, iv)
+		}
+		v.Conclusion, v.Remarks = d.Conclusion, d.Remarks
+	}
+	return v
+}
+
+// pageData is what page.html renders.
+type pageData struct {
+	View
+	Title     string
+	Inspector *inspectorForm
+}
+
+// inspectorForm is the extra block an inspector sees (FP-30, FP-32).
+type inspectorForm struct {
+	Token     string
+	Name      string
+	Today     string
+	Items     []string
+	Recorded  bool
+	MaxPhotos int
+}
+
+// defaultInspectionItems pre-fill the form; the inspector may rename them.
+var defaultInspectionItems = []string{"证照公示", "经营场所环境卫生", "进货查验记录", "从业人员健康证明", "价格标示", "计量器具检定"}
+
+func (f *Function) render(v View, m meta, version int) (*pair, error) {
+	page, err := f.renderPage(v, nil)
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	code := http.StatusOK
+	switch v.Status {
+	case "missing":
+		code = http.StatusNotFound
+	case "invalid":
+		code = http.StatusGone
+	}
+	mk := func(body string) *entry {
+		return &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry, body: body}
+	}
+	return &pair{page: mk(string(page)), json: mk(string(js)), version: version}, nil
+}
+
+func (f *Function) renderPage(v View, form *inspectorForm) ([]byte, error) {
+	d := pageData{View: v, Inspector: form, Title: "经营主体信用信息"}
+	if v.Entity != nil {
+		d.Title = v.Entity.Name
+	}
+	var b bytes.Buffer
+	if err := pageTmpl.Execute(&b, d); err != nil {
+		return nil, fmt.Errorf("render page: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// renderMessage renders a page that only says something (not found, busy).
+func (f *Function) renderMessage(status, msg string) ([]byte, error) {
+	return f.renderPage(View{Status: status, Message: msg, Hotline: f.cfg.Hotline, Rights: f.rights}, nil)
+}
+
+// inspectorPage renders a fresh page with the form for an inspector: rare
+// enough to bypass the cache, and it must show the latest records.
+func (f *Function) inspectorPage(ctx context.Context, token string, p *auth.Principal, recorded bool) ([]byte, meta, int, error) {
+	v, m, _, err := f.loadView(ctx, token)
+	if err != nil {
+		return nil, m, 0, err
+	}
+	var form *inspectorForm
+	if v.Status == "active" {
+		form = &inspectorForm{Token: token, Name: p.Name, Today: f.now().In(shanghai).Format(time.DateOnly),
+			Items: defaultInspectionItems, Recorded: recorded, MaxPhotos: f.cfg.MaxPhotos}
+	}
+	b, err := f.renderPage(v, form)
+	code := http.StatusOK
+	switch v.Status {
+	case "missing":
+		code = http.StatusNotFound
+	case "invalid":
+		code = http.StatusGone
+	}
+	return b, m, code, err
+}
+
+// shanghai is China Standard Time; a fixed zone needs no tzdata.
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// rightsChannel is one way to reach 12315 (FP-78–84).
+type rightsChannel struct {
+	Key   string `json:"key"`
+	Name  string `json:"name"`
+	Hint  string `json:"hint"`
+	URL   string `json:"url,omitempty"`
+	Image string `json:"image,omitempty"`
+}
+
+func rightsChannels(c Config) []rightsChannel {
+	return []rightsChannel{
+		{"website", "全国12315平台网站", "在线投诉举报、查询处理进度", c.Website, ""},
+		{"wechat_oa", "12315 微信公众号", "微信搜索“全国12315平台”关注公众号", c.WeChatOAURL, c.WeChatOAQR},
+		{"wechat_mp", "12315 微信小程序", "微信搜索“全国12315平台”小程序", c.WeChatMPURL, c.WeChatMPQR},
+		{"app", "12315 App", "下载“全国12315平台”App", c.AppURL, c.AppQR},
+		{"alipay", "12315 支付宝小程序", "支付宝搜索“全国12315平台”小程序", c.AlipayURL, c.AlipayQR},
+		{"baidu", "12315 百度小程序", "百度 App 搜索“全国12315平台”小程序", c.BaiduURL, c.BaiduQR},
+	}
+}
