@@ -147,6 +147,7 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/sajari/fuzzy v1.0.0 // indirect
+	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
@@ -202,3 +203,5 @@ require (
 tool github.com/go-task/task/v3/cmd/task
 
 replace github.com/sjzamr/smartreg/functions/qr-generate => ../functions/qr-generate
+
+replace github.com/sjzamr/smartreg/functions/identity => ../functions/identity

@@ -21,9 +21,12 @@ var (
 )
 
 // CheckPassword verifies a password under the lockout policy, writing the
-// login log row (the OIDC login page uses it).
+// login log row (the OIDC login page and account binding use it). An
+// account that must change its password (first login with a generated
+// password, expiry) is refused with a 403 telling the user to change it in
+// the console first: those logins would otherwise skip the forced change.
 func (f *Function) CheckPassword(ctx context.Context, username, password, ip, device string) (string, error) {
-	u, err := f.authenticate(ctx, username, password, ip, device)
+	u, err := f.authenticate(ctx, username, password, ip, device, true)
 	if err != nil {
 		return "", err
 	}

@@ -48,6 +48,10 @@ var permCatalogue = []Perm{
 	{"identity.notice", "create", "发布消息"},
 	{"identity.changelog", "view", "查看版本日志"},
 	{"identity.changelog", "create", "发布版本日志"},
+	// The OIDC provider's client administration (oidcprovider.ClientResource).
+	{"identity.client", "view", "查看接入应用（OIDC 客户端）"},
+	{"identity.client", "create", "登记接入应用"},
+	{"identity.client", "edit", "停用、启用接入应用，更换应用密钥"},
 	{"registry.entity", "view", "查看市场主体"},
 	{"registry.entity", "create", "登记市场主体"},
 	{"registry.entity", "edit", "修改市场主体"},

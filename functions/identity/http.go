@@ -36,8 +36,14 @@ func signedIn(h http.HandlerFunc) http.Handler {
 
 func (f *Function) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /identity/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		// The combined document: identity's routes and its sub-packages'.
+		doc, err := combinedOpenAPI()
+		if err != nil {
+			httpx.Error(w, r, discardLog, err)
+			return
+		}
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		_, _ = w.Write(openapi)
+		_, _ = w.Write(doc)
 	})
 	mux.HandleFunc("POST /identity/v1/login", f.handleLogin)
 	mux.HandleFunc("POST /identity/v1/token/refresh", f.handleRefresh)

@@ -28,9 +28,16 @@ type Tokens struct {
 
 const msgBadCredentials = "用户名或密码错误"
 
+// msgChangeFirst refuses a login that cannot reach the forced password
+// change (OIDC, account binding): the change only happens in the console.
+const msgChangeFirst = "首次登录或密码已过期，须先修改密码：请先在管理平台用用户名和密码登录并修改密码，再使用此方式登录"
+
 // authenticate checks a password under the lockout policy and writes the
 // login log row. The failure counter commits even when the login fails.
-func (f *Function) authenticate(ctx context.Context, username, password, ip, device string) (User, error) {
+// With current set, a right password is still refused while the account
+// must change it (first login, expiry): callers that cannot force the
+// change must not hand out a session.
+func (f *Function) authenticate(ctx context.Context, username, password, ip, device string, current bool) (User, error) {
 	username = strings.TrimSpace(username)
 	var user User
 	var fail error
@@ -75,6 +82,16 @@ func (f *Function) authenticate(ctx context.Context, username, password, ip, dev
 			}
 			return audit.RecordLogin(ctx, tx, entry)
 		}
+		if current && u.mustChange(f.cfg, now) {
+			// The password is right, so the failure streak ends, but this
+			// is not a login: no last-login update, a failure row saying why.
+			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, u.ID); err != nil {
+				return err
+			}
+			entry.Reason = "须先修改密码"
+			fail = errs.New(errs.Forbidden, msgChangeFirst)
+			return audit.RecordLogin(ctx, tx, entry)
+		}
 		if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, last_login_ip = $3 WHERE id = $1`,
 			u.ID, now, ip); err != nil {
 			return err
@@ -95,7 +112,7 @@ func lockedError(d time.Duration) error {
 
 // Login checks the password and opens a session.
 func (f *Function) Login(ctx context.Context, username, password, ip, device string) (Tokens, error) {
-	u, err := f.authenticate(ctx, username, password, ip, device)
+	u, err := f.authenticate(ctx, username, password, ip, device, false)
 	if err != nil {
 		return Tokens{}, err
 	}

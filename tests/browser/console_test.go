@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -88,7 +89,7 @@ func TestConsoleAdminFlow(t *testing.T) {
 	admin.click("level district", `byText('.form-card .el-radio', '县（市、区）局')`)
 	admin.pick("管辖区县", "长安区（130102）")
 	admin.click("save department", `all('[data-test=dept-save]')[0]`)
-	admin.expectToast("department saved")
+	admin.expectToast("department saved", "已保存")
 	admin.waitFor("new department in the tree", fmt.Sprintf(`all('[data-dept]').some((e) => e.getAttribute('data-dept') === %s)`, jsString(deptName)))
 
 	// 3. Security administrator: a role with one menu, one permission and
@@ -108,7 +109,7 @@ func TestConsoleAdminFlow(t *testing.T) {
 	sec.click("scope tab", `byText('.el-dialog .el-tabs__item', '数据范围')`)
 	sec.click("scope dept_and_below", `all('[data-scope]').find((e) => e.getAttribute('data-scope') === 'dept_and_below')`)
 	sec.click("save role", `all('[data-test=role-save]')[0]`)
-	sec.expectToast("role saved")
+	sec.expectToast("role saved", "已保存")
 	sec.waitFor("role in the list", fmt.Sprintf(`all('.el-table__body td').some((td) => txt(td) === %s)`, jsString(roleName)))
 
 	// 4. System administrator: a user in the new department with the role.
@@ -124,6 +125,28 @@ func TestConsoleAdminFlow(t *testing.T) {
 	initial := admin.text(`all('input[data-test=initial-password]')[0].value`)
 	admin.dialogButton("用户已创建", "我已记下")
 	admin.waitFor("user in the list", fmt.Sprintf(`all('.el-table__body td').some((td) => txt(td) === %s)`, jsString(userName)))
+
+	// 4b. Issue 3's pages: the seeded entities got their codes through the
+	// entity.registered event path; the code list and the charts show them.
+	admin.goTo("/qr/codes")
+	rowsExpr := `all('.el-table__body-wrapper .el-table__body tr').length`
+	for i := 0; ; i++ {
+		var n int
+		if err := admin.eval(rowsExpr, &n); err == nil && n == 3 {
+			break
+		}
+		if i == 40 {
+			admin.fail("the code list never showed the 3 seeded entities' codes")
+		}
+		admin.jsClick("search codes", `byText('.toolbar button', '查询')`)
+		time.Sleep(500 * time.Millisecond)
+	}
+	if got := admin.text(`all('.el-table__body-wrapper .el-table__body tr').map((tr) => txt(tr)).join('\n')`); !strings.Contains(got, "有效") {
+		t.Fatalf("seeded enterprises' codes should be active (有效), rows:\n%s", got)
+	}
+	admin.goTo("/qr/stats")
+	admin.waitFor("charts drawn", `all('.echart canvas').length >= 1`)
+	admin.waitFor("issued total", `all('.el-statistic').some((e) => txt(e).includes('期间赋码') && txt(e).includes('3'))`)
 
 	// 5. The new user: only the granted menu entries …
 	user := openPage(t, browser, s.url, "zhangsan")
@@ -217,7 +240,7 @@ func TestForgotPasswordBySMS(t *testing.T) {
 	p.typeInto("new password", input("reset_password"), resetPW)
 	p.typeInto("confirm", `dialog('短信验证重置密码').querySelectorAll('input[type=password]')[1]`, resetPW)
 	p.dialogButton("短信验证重置密码", "重置密码")
-	p.expectToast("password reset")
+	p.expectToast("password reset", "密码已重置")
 	p.login("admin", resetPW, "")
 	if menus := p.menuCodes(); !contains(menus, "system.users") {
 		t.Fatalf("after reset, admin menu = %v", menus)

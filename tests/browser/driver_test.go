@@ -252,11 +252,12 @@ func (p *page) dialogButton(title, button string) {
 		jsString(title), jsString(title), jsString(button)))
 }
 
-// expectToast waits for the success message, failing at once with the
-// text of an error message instead.
-func (p *page) expectToast(what string) {
+// expectToast waits for a success message containing text (an earlier
+// toast may still be showing), failing at once with the text of an error
+// message instead.
+func (p *page) expectToast(what, text string) {
 	p.t.Helper()
-	p.waitFor(what, `all('.el-message--success').length || all('.el-message--error').length`)
+	p.waitFor(what, fmt.Sprintf(`all('.el-message--success').some((e) => txt(e).includes(%s)) || all('.el-message--error').length`, jsString(text)))
 	if msg := p.text(`all('.el-message--error').map(txt).join('；')`); msg != "" {
 		p.fail("%s: the console reported an error: %s", what, msg)
 	}

@@ -1,6 +1,6 @@
 // Package browser drives the admin console in real Chromium (headless,
-// through chromedp) against identity, registry and the console served in
-// this process on real PostgreSQL and Redis.
+// through chromedp) against the one-process platform started in this
+// process on real PostgreSQL and Redis.
 package browser
 
 import (
@@ -22,105 +22,87 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/registry"
-	"github.com/sjzamr/smartreg/shared/blob"
-	"github.com/sjzamr/smartreg/shared/runtime"
-	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/infra/local/platform"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
 
-// stack is identity + registry + console mounted under their prefixes on
-// one port, composed exactly as the one-process platform mounts functions
-// (runtime.Handler per function under /<name>/).
+// stack is the one-process platform (infra/local/platform, every function
+// under its prefixes, the local broker) on a random port, with the SMS
+// gateway pointed at a simulator the test reads.
 type stack struct {
 	url     string
 	dataDir string
 	sms     *smssim.Simulator
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := context.Background()
-	migrations := append(identity.Migrations(), registry.Migration())
-	pool := storetest.New(t, migrations...)
-	if err := store.Migrate(ctx, pool, store.Platform()); err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 6})
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at 127.0.0.1:6379: %v", err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-
+	db := storetest.NewDatabase(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+
+	var cfg platform.Config
+	if err := config.Load(&cfg, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL, cfg.RedisURL, cfg.BlobURL = storetest.URLFor(db), "redis://127.0.0.1:6379/6", "file://"+t.TempDir()
+	cfg.PublicBaseURL, cfg.DBMaxConns, cfg.DrainTimeout = base, 10, 5*time.Second
+	cfg.Identity.Issuer = base + "/identity/oidc"
+	cfg.Identity.DataDir = t.TempDir()
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
-	cfg := identity.DefaultConfig()
-	cfg.Issuer = base + "/identity/oidc"
-	cfg.SecretKey = "browser-test-secret-0123456789"
-	cfg.DataDir = t.TempDir()
-	cfg.RedisPrefix = "test:browser:" + suffix + ":"
-	cfg.RevocationPrefix = "test:browser-auth:" + suffix + ":"
-	t.Cleanup(func() {
-		for _, p := range []string{cfg.RedisPrefix, cfg.RevocationPrefix} {
-			iter := rdb.Scan(context.Background(), 0, p+"*", 500).Iterator()
-			for iter.Next(context.Background()) {
-				rdb.Del(context.Background(), iter.Val())
-			}
-		}
-	})
-	sim := smssim.New(cfg.SMSAppKey, cfg.SMSAppSecret)
+	cfg.Identity.RedisPrefix = "test:browser:" + suffix + ":"
+	cfg.Identity.RevocationPrefix = "test:browser-auth:" + suffix + ":"
+	sim := smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
-	sender, err := identity.NewSMSClient(simSrv.URL, cfg.SMSAppKey, cfg.SMSAppSecret, nil)
+	cfg.Identity.SMSGatewayURL = simSrv.URL
+
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		t.Fatalf("build platform: %v", err)
 	}
-	bl, err := blob.Open(ctx, "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := quietLog()
-	idf, err := identity.New(identity.Deps{Logger: log, Pool: pool, Redis: rdb, Now: time.Now, Config: cfg, SMS: sender, Blob: bl})
-	if err != nil {
-		t.Fatalf("identity.New: %v", err)
-	}
-	t.Cleanup(idf.Close)
-	// Registry verifies tokens with the verifier identity itself uses
-	// (in-process keys, same revocation prefix), as the platform wires it.
-	reg, err := registry.New(registry.Deps{Logger: log, Pool: pool, Now: time.Now, Auth: idf.Verifier()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, err := console.New(console.Deps{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if con.Placeholder() {
+	if p.Console.Placeholder() {
+		cancel()
+		p.Close()
 		t.Fatal("the console was built without its front end: run `task console:build` (npm ci && npm run build in functions/console/web) first")
 	}
-	mux := http.NewServeMux()
-	for name, fn := range map[string]runtime.Function{"identity": idf, "registry": reg, "console": con} {
-		h := runtime.Handler(name, fn, log, nil)
-		mux.Handle("/"+name+"/", h)
-	}
-	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, ln, 5*time.Second) }()
 	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(c)
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("platform run: %v", err)
+		}
+		p.Close()
+		cleanRedis(cfg.RedisURL, cfg.Identity.RedisPrefix, cfg.Identity.RevocationPrefix)
 	})
-	return &stack{url: base, dataDir: cfg.DataDir, sms: sim}
+	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim}
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func cleanRedis(url string, prefixes ...string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	for _, p := range prefixes {
+		iter := rdb.Scan(ctx, 0, p+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	}
 }
 
 // initialPasswords reads the owner-only file identity writes at first start.

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/identity"
+	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/cache"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -35,6 +38,14 @@ type Config struct {
 	LogLevel      string        `env:"LOG_LEVEL" default:"info"`
 	DrainTimeout  time.Duration `env:"DRAIN_TIMEOUT" default:"20s"`
 	DBMaxConns    int           `env:"DB_MAX_CONNS" default:"20"`
+
+	// The function's and its sub-packages' settings: groups without an env
+	// tag, which shared/config loads field by field.
+	Identity identity.Config
+	OIDC     oidcprovider.Config
+	Audit    audit.Config
+	Notify   notify.Config
+	Online   online.Config
 }
 
 func main() {
@@ -49,15 +60,11 @@ func main() {
 
 func run(ctx context.Context) error {
 	var cfg Config
-	var idc identity.Config
-	var oc oidcprovider.Config
-	for _, c := range []any{&cfg, &idc, &oc} {
-		if err := config.Load(c, nil); err != nil {
-			return err
-		}
+	if err := config.Load(&cfg, nil); err != nil {
+		return err
 	}
 	log := httpx.NewLogger(os.Stderr, cfg.LogLevel).With("function", identity.Name)
-	log.Info("starting", "config", config.Masked(&cfg), "identity", config.Masked(&idc), "oidc", config.Masked(&oc))
+	log.Info("starting", "config", config.Masked(&cfg))
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
 	if err != nil {
 		return err
@@ -75,8 +82,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: pool, Redis: rdb, Now: time.Now, Config: idc, Blob: bl,
-		OIDC: identity.OIDCConfig{PublicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), Upstream: oc.Upstream(), WeChat: oc.WeChat()}})
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: pool, Redis: rdb, Now: time.Now, Config: cfg.Identity, Blob: bl,
+		Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
+		OIDC: identity.OIDCConfig{PublicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
 	if err != nil {
 		return err
 	}

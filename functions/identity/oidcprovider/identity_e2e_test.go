@@ -129,7 +129,9 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 		hex.EncodeToString(sum[:])); err != nil {
 		t.Fatal(err)
 	}
-	loginAPI(t, srv.URL, "admin", pw["admin"]) // a console login too, for the login log below
+	// A console login too (for the login log below); the generated password
+	// must be changed there before any OIDC login.
+	consoleToken := loginAPI(t, srv.URL, "admin", pw["admin"])
 
 	provider, err := gooidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {
@@ -147,20 +149,42 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 		}}
 	}
 
-	// Password login on the OIDC page, checked by the real accounts.
+	// Password login on the OIDC page, checked by the real accounts: refused
+	// while the generated first-login password is unchanged (the forced
+	// change happens only in the console), accepted after the change.
 	c := browser()
 	pkce := oauth2.GenerateVerifier()
-	resp, err := c.Get(conf.AuthCodeURL("st", gooidc.Nonce("nn"), oauth2.S256ChallengeOption(pkce)))
-	if err != nil {
-		t.Fatal(err)
+	oidcLogin := func(password string) *http.Response {
+		t.Helper()
+		resp, err := c.Get(conf.AuthCodeURL("st", gooidc.Nonce("nn"), oauth2.S256ChallengeOption(pkce)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := hiddenFields(read(t, resp))
+		form.Set("username", "admin")
+		form.Set("password", password)
+		resp, err = c.PostForm(cfg.Issuer+"/login", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
-	form := hiddenFields(read(t, resp))
-	form.Set("username", "admin")
-	form.Set("password", pw["admin"])
-	resp, err = c.PostForm(cfg.Issuer+"/login", form)
-	if err != nil {
-		t.Fatal(err)
+	resp := oidcLogin(pw["admin"])
+	if page := read(t, resp); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "须先修改密码") {
+		t.Fatalf("OIDC login with the unchanged first-login password: %d %s", resp.StatusCode, page)
 	}
+	const newPW = "Oidc#E2e-Pass2026"
+	req, _ := http.NewRequest("POST", srv.URL+"/identity/v1/password/change",
+		strings.NewReader(`{"old_password":"`+pw["admin"]+`","new_password":"`+newPW+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+consoleToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("password change: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	pw["admin"] = newPW
+	resp = oidcLogin(pw["admin"])
 	tok, err := conf.Exchange(ctx, codeFrom(t, resp), oauth2.VerifierOption(pkce))
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
@@ -215,7 +239,7 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 	}
 	c = browser()
 	page := read(t, scan(c))
-	form = hiddenFields(page)
+	form := hiddenFields(page)
 	if form.Get("bind_token") == "" {
 		t.Fatalf("want the bind page: %s", page)
 	}

@@ -414,10 +414,28 @@ ensure_tools() {
 	fi
 }
 
+# ---------------------------------------------------------------- node
+
+# The console's front end is built with npm (Vite needs Node.js 20.19+).
+ensure_node() {
+	if ! command -v npm >/dev/null; then
+		apt_install nodejs npm
+	fi
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if ((major < 20)); then
+		warn "Node.js $(node --version 2>/dev/null) 过旧，控制台前端构建需要 20.19 以上 / the console build needs Node.js 20.19+"
+		warn "  (e.g. from https://deb.nodesource.com or the distribution's backports)."
+	else
+		info "Node.js $(node --version) / npm $(npm --version)"
+	fi
+}
+
 # ---------------------------------------------------------------- main
 
 ensure_postgres
 ensure_redis
+ensure_node
 if ((want_s3)); then ensure_s3; fi
 if ((want_tools)); then ensure_tools; fi
 info "服务就绪 / services ready"

@@ -3,7 +3,9 @@
 //
 //	smartreg serve                      every function on $PORT (default 8080)
 //	smartreg migrate                    create the database and apply migrations
-//	smartreg seed [-demo] [-count N]    load synthetic entities (demo: 3000, once)
+//	smartreg seed [-demo] [-count N] [-codes]
+//	                                    load synthetic entities; -demo: 3000 with
+//	                                    QR codes, once; -codes: issue codes too
 //	smartreg dlq list [-all]            list dead-lettered deliveries
 //	smartreg dlq replay <id>|-all       deliver them again
 //	smartreg ping <pingsource>          fire a PingSource now
@@ -19,7 +21,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // PingSource timezones load in minimal images too
@@ -27,6 +31,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/functions/identity"
+	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/registry/seed"
 	"github.com/sjzamr/smartreg/infra/local/broker"
 	"github.com/sjzamr/smartreg/infra/local/platform"
@@ -67,7 +73,7 @@ func run(ctx context.Context, args []string) error {
 			return nil
 		})
 	case "seed":
-		return seedCmd(ctx, cfg, args)
+		return seedCmd(ctx, cfg, log, args)
 	case "dlq":
 		return dlqCmd(ctx, cfg, log, args)
 	case "ping":
@@ -88,9 +94,30 @@ func serve(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	url := fmt.Sprintf("http://localhost:%d", cfg.Port)
-	fmt.Printf("\nSmartReg 已启动: %s\n  市场主体查询: %s/registry/v1/entities?name=石家庄\n  健康检查:     %s/registry/healthz\n  外部系统: 本地模拟器（短信、微信、省平台等均未接入真实系统）\n\n", url, url, url)
+	fmt.Print(banner(ctx, p, cfg))
 	return p.Run(ctx, ln, cfg.DrainTimeout)
+}
+
+// banner is what an operator starting the platform by hand needs first:
+// where the console is, a public page to scan, the SMS simulator (it shows
+// the verification codes no real phone receives) and the password file.
+func banner(ctx context.Context, p *platform.Platform, cfg platform.Config) string {
+	url := fmt.Sprintf("http://localhost:%d", cfg.Port)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSmartReg 已启动: %s\n", url)
+	fmt.Fprintf(&b, "  管理控制台:   %s/console/  （初始账号密码见 %s）\n", url, passwordFile(cfg))
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if s, err := sampleLinks(qctx, p.Pool, cfg.PublicBaseURL, 1); err == nil && len(s) > 0 {
+		fmt.Fprintf(&b, "  扫码公示页:   %s  （%s）\n", s[0].url, s[0].name)
+	} else {
+		fmt.Fprintf(&b, "  扫码公示页:   尚无二维码（运行 smartreg seed -demo 加载演示数据并赋码）\n")
+	}
+	fmt.Fprintf(&b, "  市场主体查询: %s/registry/v1/entities?name=石家庄（需登录令牌）\n", url)
+	fmt.Fprintf(&b, "  短信模拟器:   %s/sim/sms/sms/messages（验证码等短信在此查看）\n", url)
+	fmt.Fprintf(&b, "  健康检查:     %s/readyz\n", url)
+	b.WriteString("  外部系统: 本地模拟器（短信、微信、省平台等均未接入真实系统）\n\n")
+	return b.String()
 }
 
 func withPool(ctx context.Context, cfg platform.Config, fn func(*pgxpool.Pool) error) error {
@@ -105,35 +132,140 @@ func withPool(ctx context.Context, cfg platform.Config, fn func(*pgxpool.Pool) e
 	return fn(pool)
 }
 
-func seedCmd(ctx context.Context, cfg platform.Config, args []string) error {
+func seedCmd(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	demo := fs.Bool("demo", false, "load the demo set (3000 entities) unless entities already exist")
+	demo := fs.Bool("demo", false, "load the demo set (3000 entities) and give them codes, unless already done")
 	count := fs.Int("count", 3000, "number of entities to generate")
 	seedVal := fs.Int64("seed", 20261126, "random seed (same seed, same data)")
+	withCodes := fs.Bool("codes", false, "also issue QR codes to every active entity without one (implied by -demo)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *demo {
+		return seedDemo(ctx, cfg, log, *count, *seedVal)
 	}
 	return withPool(ctx, cfg, func(pool *pgxpool.Pool) error {
 		if err := platform.Migrate(ctx, pool); err != nil {
 			return err
 		}
-		if *demo {
-			var n int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM registry.entities LIMIT 1) t`).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				fmt.Println("已有市场主体数据，跳过演示数据加载 (demo data already present)")
-				return nil
-			}
+		if err := loadEntities(ctx, pool, *count, *seedVal); err != nil {
+			return err
 		}
-		st, err := seed.Load(ctx, pool, seed.Options{Count: *count, Seed: *seedVal, RecordsPerEntity: 2})
+		if !*withCodes {
+			return nil
+		}
+		p, err := newBroker(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("已加载 %d 个市场主体、%d 条记录，用时 %s\n", st.Entities, st.Records, st.Elapsed.Round(time.Millisecond))
-		return nil
+		defer p.Close()
+		return issueCodes(ctx, p)
 	})
+}
+
+func loadEntities(ctx context.Context, pool *pgxpool.Pool, count int, seedVal int64) error {
+	st, err := seed.Load(ctx, pool, seed.Options{Count: count, Seed: seedVal, RecordsPerEntity: 2})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("已加载 %d 个市场主体、%d 条记录，用时 %s\n", st.Entities, st.Records, st.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// seedDemo loads the demo entities when there are none and gives them
+// codes when no code exists yet; run again, it changes nothing and only
+// prints where to look. The seed loads by COPY, bypassing the events that
+// would otherwise have reached qr-generate, so the codes are issued here
+// with qr-generate's own backfill and bulk issuance. Building the platform
+// also creates the first administrators (identity's bootstrap) so their
+// password file exists when this prints its path.
+func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count int, seedVal int64) error {
+	p, err := newBroker(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	var haveEntities, haveCodes bool
+	if err := p.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM registry.entities), EXISTS (SELECT 1 FROM qr.codes)`).
+		Scan(&haveEntities, &haveCodes); err != nil {
+		return err
+	}
+	if haveEntities && haveCodes {
+		fmt.Println("已有演示数据（市场主体与二维码），跳过加载 (demo data already present)")
+	}
+	if !haveEntities {
+		if err := loadEntities(ctx, p.Pool, count, seedVal); err != nil {
+			return err
+		}
+	}
+	if !haveCodes {
+		if err := issueCodes(ctx, p); err != nil {
+			return err
+		}
+	}
+	samples, err := sampleLinks(ctx, p.Pool, cfg.PublicBaseURL, 3)
+	if err != nil {
+		return err
+	}
+	if len(samples) > 0 {
+		fmt.Println("扫码公示页示例（手机扫码后打开的页面）:")
+		for _, s := range samples {
+			fmt.Printf("  %s  %s\n", s.url, s.name)
+		}
+	}
+	fmt.Printf("初始账号密码文件（首次登录后须修改密码）: %s\n", passwordFile(cfg))
+	return nil
+}
+
+// issueCodes backfills qr-generate's entity table from the registry and
+// issues a code to every active entity that has none (事业单位 and 民非 wait
+// for review). The events it writes go out when the platform next runs.
+func issueCodes(ctx context.Context, p *platform.Platform) error {
+	n, err := p.QR.SyncFromRegistry(ctx)
+	if err != nil {
+		return fmt.Errorf("qr-generate backfill: %w", err)
+	}
+	res, err := p.QR.IssueBulk(ctx, qrgenerate.Selection{}, qrgenerate.BulkOptions{})
+	if err != nil {
+		return fmt.Errorf("issue codes: %w", err)
+	}
+	fmt.Printf("已同步 %d 个市场主体到赋码服务，赋码 %d 个（另有 %d 个事业单位、民非待审核），用时 %.1f 秒\n",
+		n, res.Issued, res.Pending, res.Seconds)
+	return nil
+}
+
+type sample struct{ url, name string }
+
+// sampleLinks are public page addresses of a few active codes, the
+// entities with the most records first so the demo page has content.
+func sampleLinks(ctx context.Context, pool *pgxpool.Pool, base string, n int) ([]sample, error) {
+	// Only a bounded handful of candidates is ranked: this runs at every
+	// start, also on a database loaded with a million entities.
+	rows, err := pool.Query(ctx, `SELECT c.token, c.entity_name
+		FROM (SELECT token, credit_code, entity_name FROM qr.codes WHERE status = 'active' LIMIT 200) c
+		ORDER BY (SELECT count(*) FROM registry.records r WHERE r.credit_code = c.credit_code AND r.public) DESC, c.token
+		LIMIT $1`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sample
+	for rows.Next() {
+		var token, name string
+		if err := rows.Scan(&token, &name); err != nil {
+			return nil, err
+		}
+		out = append(out, sample{strings.TrimRight(base, "/") + "/q/" + token, name})
+	}
+	return out, rows.Err()
+}
+
+func passwordFile(cfg platform.Config) string {
+	path := filepath.Join(cfg.Identity.DataDir, identity.InitialPasswordFile)
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func newBroker(ctx context.Context, cfg platform.Config, log *slog.Logger) (*platform.Platform, error) {

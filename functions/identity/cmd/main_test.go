@@ -1,0 +1,49 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sjzamr/smartreg/shared/config"
+)
+
+// TestConfigLoadsEveryGroup: the Knative entry reads the sub-packages'
+// settings from the environment too, not only identity's own.
+func TestConfigLoadsEveryGroup(t *testing.T) {
+	env := map[string]string{
+		"IDENTITY_LOCKOUT_THRESHOLD": "7",
+		"WECHAT_APPID":               "wx-test",
+		"AUDIT_RETENTION_MONTHS":     "12",
+		"NOTIFY_SSE_KEEPALIVE":       "10s",
+		"ONLINE_TTL":                 "2m",
+	}
+	var cfg Config
+	if err := config.Load(&cfg, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case cfg.Identity.LockoutThreshold != 7:
+		t.Errorf("identity group: %+v", cfg.Identity)
+	case cfg.OIDC.WeChat().AppID != "wx-test":
+		t.Errorf("oidc group: %+v", cfg.OIDC)
+	case cfg.Audit.RetentionMonths != 12 || cfg.Audit.AheadMonths != 2:
+		t.Errorf("audit group: %+v", cfg.Audit)
+	case cfg.Notify.KeepAlive != 10*time.Second || cfg.Notify.MaxStreamAge != 4*time.Minute:
+		t.Errorf("notify group: %+v", cfg.Notify)
+	case cfg.Online.TTL != 2*time.Minute || cfg.Online.Prefix == "":
+		t.Errorf("online group: %+v", cfg.Online)
+	}
+	if err := cfg.Audit.Validate(); err != nil {
+		t.Errorf("default audit settings do not validate: %v", err)
+	}
+	// Masked walks the groups as well, so the start-up log shows them all.
+	m := config.Masked(&cfg)
+	for _, k := range []string{"DATABASE_URL", "IDENTITY_SECRET_KEY", "WECHAT_SECRET", "AUDIT_FAIL_WINDOW", "NOTIFY_CHANNEL", "ONLINE_REDIS_PREFIX"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("Masked lacks %s", k)
+		}
+	}
+	if m["IDENTITY_SECRET_KEY"] != "******" {
+		t.Errorf("secret shown in the log: %q", m["IDENTITY_SECRET_KEY"])
+	}
+}
