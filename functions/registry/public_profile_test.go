@@ -139,3 +139,38 @@ func TestReceiveInspectionAddsRecordOnce(t *testing.T) {
 		t.Error("an inspection of an unknown entity was accepted")
 	}
 }
+
+// Callers pass credit codes from "C"-collated columns (qr.codes); the
+// lookup must still use the primary key, not scan every entity.
+func TestPublicProfileUsesTheIndexForAnyCollation(t *testing.T) {
+	f, pool := newFunction(t)
+	in := validInput(t, 42)
+	if rec := do(t, f.Handler(), "POST", "/registry/v1/entities", in); rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// Small tables favour sequential scans whatever the index; forbid them
+	// so that only an unusable index can produce one.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := tx.QueryRow(ctx, `SELECT registry.public_profile($1::text COLLATE "C") ->> 'name'`, in["credit_code"]).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if name != in["name"] {
+		t.Fatalf("name %q, want %q", name, in["name"])
+	}
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT seq_scan FROM pg_stat_xact_user_tables WHERE schemaname = 'registry' AND relname = 'entities'`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	if seq != 0 {
+		t.Fatalf("public_profile scanned registry.entities sequentially %d time(s)", seq)
+	}
+}
