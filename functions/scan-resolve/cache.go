@@ -123,12 +123,26 @@ func (c *pageCache) redisFailed(err error) {
 // get returns the answer for token: Redis first; on a miss (or with Redis
 // down) one database round trip; when that fails, the LRU.
 func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry, error) {
+	// A page this process saw within LocalTTL is served without Redis: in a
+	// burst the same codes are scanned again and again, and a Redis round
+	// trip costs more CPU than the rest of the request. This replica drops
+	// its copy as soon as it receives an invalidating event; the others
+	// catch up within LocalTTL.
+	if ttl := c.f.cfg.LocalTTL; ttl > 0 {
+		if e := c.lru.getFresh(token, asJSON, c.f.now().UnixNano(), int64(ttl)); e != nil {
+			return e, nil
+		}
+	}
 	if c.redisOK() {
 		b, err := c.rdb.Get(ctx, c.pageKey(token, asJSON)).Result()
 		switch {
 		case err == nil:
 			if e, ok := decodeEntry(b); ok {
-				c.lru.putIfAbsent(token, asJSON, e)
+				if c.f.cfg.LocalTTL > 0 {
+					c.lru.put(token, asJSON, e) // fresh again for LocalTTL
+				} else {
+					c.lru.putIfAbsent(token, asJSON, e)
+				}
 				return e, nil
 			}
 		case !errors.Is(err, redis.Nil):
@@ -306,6 +320,7 @@ type lruKey struct {
 type lruItem struct {
 	key lruKey
 	e   *entry
+	at  int64 // unix nanoseconds when loaded or confirmed from Redis
 }
 
 func newLRU(max int) *lru {
@@ -318,6 +333,19 @@ func (l *lru) get(token string, asJSON bool) *entry {
 	if el, ok := l.items[lruKey{token, asJSON}]; ok {
 		l.ll.MoveToFront(el)
 		return el.Value.(*lruItem).e
+	}
+	return nil
+}
+
+// getFresh returns the entry if it was loaded less than ttl ago. It does not
+// reorder the list: hits on the hot path only take the lock briefly.
+func (l *lru) getFresh(token string, asJSON bool, now, ttl int64) *entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.items[lruKey{token, asJSON}]; ok {
+		if it := el.Value.(*lruItem); now-it.at < ttl {
+			return it.e
+		}
 	}
 	return nil
 }
@@ -336,14 +364,16 @@ func (l *lru) putIfAbsent(token string, asJSON bool, e *entry) {
 }
 
 func (l *lru) putLocked(k lruKey, e *entry, replace bool) {
+	now := time.Now().UnixNano()
 	if el, ok := l.items[k]; ok {
 		if replace {
-			el.Value.(*lruItem).e = e
+			it := el.Value.(*lruItem)
+			it.e, it.at = e, now
 			l.ll.MoveToFront(el)
 		}
 		return
 	}
-	l.items[k] = l.ll.PushFront(&lruItem{key: k, e: e})
+	l.items[k] = l.ll.PushFront(&lruItem{key: k, e: e, at: now})
 	for l.ll.Len() > l.max {
 		old := l.ll.Back()
 		l.ll.Remove(old)

@@ -148,6 +148,7 @@ func (e *env) cfg() Config {
 	c := DefaultConfig()
 	c.RedisPrefix = e.prefix
 	c.FlushInterval = 20 * time.Millisecond
+	c.LocalTTL = 0 // these tests count Redis commands; TestLocalCache covers it
 	return c
 }
 
@@ -988,5 +989,37 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 	if _, ok := decodeEntry("garbage"); ok {
 		t.Error("garbage decoded")
+	}
+}
+
+// With a local freshness window, repeated scans of a page skip Redis and
+// the database; an invalidating event received here drops the copy at once.
+func TestLocalCacheSkipsRedisAndHonoursInvalidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.cfg()
+	cfg.LocalTTL = time.Hour
+	f := e.fn(e.pool, e.rdb, cfg)
+	token, cc := e.entity("active", "本地缓存旧名称")
+	h := f.Handler()
+	get(t, h, "/q/"+token)
+	pg, rd := e.pgN.n.Load(), e.redisN.n.Load()
+	for range 3 {
+		if rec := get(t, h, "/q/"+token); !strings.Contains(rec.Body.String(), "本地缓存旧名称") {
+			t.Fatalf("hit: %d", rec.Code)
+		}
+	}
+	if dp, dr := e.pgN.n.Load()-pg, e.redisN.n.Load()-rd; dp != 0 || dr != 0 {
+		t.Errorf("fresh local hits made %d queries and %d Redis commands, want none", dp, dr)
+	}
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `UPDATE registry.entities SET name = '本地缓存新名称', version = version + 1 WHERE credit_code = $1`, cc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Receive(ctx, entityEvent(t, events.EntityUpdated, cc, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(t, h, "/q/"+token); !strings.Contains(rec.Body.String(), "本地缓存新名称") {
+		t.Error("after entity.updated the local copy was still served")
 	}
 }

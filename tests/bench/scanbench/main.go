@@ -27,6 +27,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // -pprof: profile the service under load
 	"net/url"
 	"os"
 	"runtime"
@@ -68,8 +69,12 @@ func main() {
 	flag.IntVar(&o.openRate, "rate", 5000, "open-loop request rate per second")
 	flag.IntVar(&o.conns, "c", 2000, "closed-loop connections")
 	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown file to update")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address while running (e.g. 127.0.0.1:6061)")
 	flag.StringVar(&o.admin, "admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }()
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "scanbench:", err)
 		os.Exit(1)
@@ -129,7 +134,7 @@ func run(ctx context.Context, o options) error {
 	if len(tokens) < o.coldN+o.warmN {
 		return fmt.Errorf("only %d active tokens, need %d", len(tokens), o.coldN+o.warmN)
 	}
-	if err := p.Redis.FlushDB(ctx).Err(); err != nil { // every token cold
+	if err := p.Redis.FlushDBAsync(ctx).Err(); err != nil { // every token cold
 		return err
 	}
 	return measure(ctx, o, p, base, tokens)
