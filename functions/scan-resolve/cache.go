@@ -229,6 +229,7 @@ func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
 func (c *pageCache) invalidateTokens(ctx context.Context, tokens ...string) error {
 	for _, t := range tokens {
 		c.lru.del(t)
+		c.broadcast(ctx, "t:"+t)
 	}
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, t := range tokens {
@@ -261,6 +262,7 @@ return t`)
 
 func (c *pageCache) invalidateEntity(ctx context.Context, cc string, version int) error {
 	c.lru.delEntity(cc)
+	c.broadcast(ctx, "e:"+cc)
 	ttl := (c.f.cfg.CacheTTL + time.Hour).Milliseconds()
 	err := invalidateScript.Run(ctx, c.rdb, []string{c.key('v', cc), c.key('c', cc)}, version, ttl, c.prefix).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -399,6 +401,40 @@ func (l *lru) delEntity(cc string) {
 		if el.Value.(*lruItem).e.cc == cc {
 			l.ll.Remove(el)
 			delete(l.items, k)
+		}
+	}
+}
+
+// The event that invalidates a page reaches one replica; the others hold
+// the page in process memory for up to LocalTTL. broadcast tells them at
+// once through Redis pub/sub (best effort: a replica that misses the
+// message still drops the page when LocalTTL ends).
+func (c *pageCache) broadcast(ctx context.Context, msg string) {
+	if c.f.cfg.LocalTTL > 0 {
+		_ = c.rdb.Publish(ctx, c.prefix+"invalidate", msg).Err()
+	}
+}
+
+// listen applies other replicas' invalidations to the local copies until
+// ctx ends, resubscribing after Redis errors.
+func (c *pageCache) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub := c.rdb.Subscribe(ctx, c.prefix+"invalidate")
+		// The channel ends only when the subscription is closed.
+		stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
+		for msg := range sub.Channel() {
+			switch kind, id, _ := strings.Cut(msg.Payload, ":"); kind {
+			case "t":
+				c.lru.del(id)
+			case "e":
+				c.lru.delEntity(id)
+			}
+		}
+		stop()
+		_ = sub.Close()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -63,7 +63,7 @@ type Config struct {
 	CacheTTL      time.Duration `env:"SCAN_CACHE_TTL" default:"24h" help:"公示页缓存时长（主体变更事件会提前失效）"`
 	NegativeTTL   time.Duration `env:"SCAN_NEGATIVE_TTL" default:"1m" help:"未生效、不存在的码的缓存时长"`
 	LRUSize       int           `env:"SCAN_LRU_SIZE" default:"20000" help:"进程内缓存的页面数（热点页面免访问 Redis；数据库与 Redis 均不可用时兜底）"`
-	LocalTTL      time.Duration `env:"SCAN_LOCAL_TTL" default:"2s" help:"进程内缓存的新鲜期：期内命中不访问 Redis；其他副本上的变更最迟在该时长后生效（0 关闭）"`
+	LocalTTL      time.Duration `env:"SCAN_LOCAL_TTL" default:"30s" help:"进程内缓存的新鲜期：期内命中不访问 Redis；变更经 Redis 发布订阅即时通知各副本，通知丢失时最迟在该时长后生效（0 关闭）"`
 	RedisPrefix   string        `env:"SCAN_REDIS_PREFIX" default:"scan:" help:"Redis 键前缀"`
 	FlushInterval time.Duration `env:"SCAN_FLUSH_INTERVAL" default:"200ms" help:"扫码记录批量写入间隔"`
 	FlushRows     int           `env:"SCAN_FLUSH_ROWS" default:"5000" help:"扫码记录缓冲达到该条数立即写入"`
@@ -206,6 +206,9 @@ func New(d Deps) (*Function, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stop = cancel
 	f.wg.Go(func() { f.rec.run(ctx) })
+	if f.cfg.LocalTTL > 0 {
+		f.wg.Go(func() { f.cache.listen(ctx) })
+	}
 	return f, nil
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
+	"github.com/sjzamr/smartreg/shared/testwait"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
@@ -1022,4 +1023,31 @@ func TestLocalCacheSkipsRedisAndHonoursInvalidation(t *testing.T) {
 	if rec := get(t, h, "/q/"+token); !strings.Contains(rec.Body.String(), "本地缓存新名称") {
 		t.Error("after entity.updated the local copy was still served")
 	}
+}
+
+// An invalidating event reaches one replica; the other drops its local copy
+// through Redis pub/sub instead of serving it for the rest of LocalTTL.
+func TestLocalCacheInvalidationReachesOtherReplicas(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.cfg()
+	cfg.LocalTTL = time.Hour
+	a, b := e.fn(e.pool, e.rdb, cfg), e.fn(e.pool, e.rdb, cfg)
+	t.Cleanup(func() { _ = a.Close(context.Background()); _ = b.Close(context.Background()) })
+	token, cc := e.entity("active", "副本旧名称")
+	for _, f := range []*Function{a, b} {
+		if rec := get(t, f.Handler(), "/q/"+token); !strings.Contains(rec.Body.String(), "副本旧名称") {
+			t.Fatalf("first scan: %d", rec.Code)
+		}
+	}
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `UPDATE registry.entities SET name = '副本新名称', version = version + 1 WHERE credit_code = $1`, cc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Receive(ctx, entityEvent(t, events.EntityUpdated, cc, 2)); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the other replica to drop its copy", func() bool {
+		return strings.Contains(get(t, b.Handler(), "/q/"+token).Body.String(), "副本新名称")
+	})
 }
