@@ -255,8 +255,18 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 	}
 	defer stopBare()
 
-	fmt.Println("closed loop: scan-resolve…")
+	// The open loop runs first: it measures the steady state at the
+	// required rate, not the aftermath of 2000 closed-loop connections and
+	// the half million scans they leave to write.
+	fmt.Printf("open loop: %d/s for %s…\n", o.openRate, o.openDur)
 	before := scans()
+	open, err := loadgen.Open(base, warm, o.openRate, o.openDur)
+	if err != nil {
+		return err
+	}
+	openScans := scans() - before
+	fmt.Println("closed loop: scan-resolve…")
+	before = scans()
 	closed, err := loadgen.Wrk{BaseURL: base, Paths: warm, Connections: o.conns, Threads: 2, Duration: o.closedDur}.Run(ctx)
 	if err != nil {
 		return err
@@ -269,13 +279,6 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 		return err
 	}
 
-	fmt.Printf("open loop: %d/s for %s…\n", o.openRate, o.openDur)
-	before = scans()
-	open, err := loadgen.Open(base, warm, o.openRate, o.openDur)
-	if err != nil {
-		return err
-	}
-	openScans := scans() - before
 
 	ok := func(b bool) string {
 		if b {
