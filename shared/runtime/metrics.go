@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -71,6 +72,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// WriteString passes strings through without a copy when the underlying
+// writer can take them (net/http's can): pages served from a cache as
+// strings would otherwise be converted to bytes on every request.
+func (w *statusWriter) WriteString(s string) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return io.WriteString(w.ResponseWriter, s)
 }
 
 // Flush keeps streaming responses (SSE, downloads) working through the wrapper.
