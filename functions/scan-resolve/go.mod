@@ -15,7 +15,6 @@ require (
 	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/xuri/excelize/v2 v2.11.1
-	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
@@ -74,4 +73,5 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+	sigs.k8s.io/yaml v1.6.0 // indirect
 )

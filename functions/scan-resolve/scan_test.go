@@ -35,10 +35,10 @@ import (
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
-	"github.com/sjzamr/smartreg/shared/testwait"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
+	"github.com/sjzamr/smartreg/shared/testwait"
 )
 
 // The registry's migrations are read from its directory (functions do not
