@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -92,14 +91,11 @@ func run(ctx context.Context) error {
 	if cfg.BrokerURL == "" {
 		return errors.New("K_SINK is not set: bind identity to the Broker with a SinkBinding")
 	}
-	pub, err := outbox.NewHTTPPublisher(cfg.BrokerURL)
+	stopRelay, err := outbox.StartHTTPRelay(ctx, pool, cfg.BrokerURL, log)
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	rctx, stopRelay := context.WithCancel(ctx)
-	wg.Go(func() { _ = (&outbox.Relay{Pool: pool, Publisher: pub, Logger: log}).Run(rctx) })
-	defer func() { stopRelay(); wg.Wait() }()
+	defer stopRelay()
 	h := runtime.Handler(identity.Name, fn, log, runtime.NewMetrics())
 	return runtime.Serve(ctx, fmt.Sprintf(":%d", cfg.Port), h, cfg.DrainTimeout, log)
 }

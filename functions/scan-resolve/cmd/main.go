@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -97,14 +96,11 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, err := outbox.NewHTTPPublisher(cfg.BrokerURL)
+	stopRelay, err := outbox.StartHTTPRelay(ctx, pool, cfg.BrokerURL, log)
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	rctx, stopRelay := context.WithCancel(ctx)
-	wg.Go(func() { _ = (&outbox.Relay{Pool: pool, Publisher: pub, Logger: log}).Run(rctx) })
-	defer func() { stopRelay(); wg.Wait() }()
+	defer stopRelay()
 	h := runtime.Handler(scanresolve.Name, fn, log, runtime.NewMetrics())
 	serveErr := runtime.Serve(ctx, fmt.Sprintf(":%d", cfg.Port), h, cfg.DrainTimeout, log)
 	// After the drain: write the buffered scans (or park them in Redis).
