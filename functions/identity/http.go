@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 	"strings"
@@ -529,21 +530,7 @@ func (f *Function) handleDepartments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) handleCreateDept(w http.ResponseWriter, r *http.Request) {
-	a, ok := f.actorOrFail(w, r)
-	if !ok {
-		return
-	}
-	var in DeptInput
-	if err := httpx.Decode(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	d, err := f.CreateDepartment(r.Context(), a, in)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusCreated, d)
+	createAs(f, f.CreateDepartment)(w, r)
 }
 
 func (f *Function) handleUpdateDept(w http.ResponseWriter, r *http.Request) {
@@ -578,26 +565,34 @@ func (f *Function) handleDeleteDept(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// createAs decodes an In, runs cmd as the calling actor and answers 201
+// with what it created.
+func createAs[In, Out any](f *Function, cmd func(context.Context, Actor, In) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := f.actorOrFail(w, r)
+		if !ok {
+			return
+		}
+		var in In
+		if err := httpx.Decode(r, &in); err != nil {
+			f.fail(w, r, err)
+			return
+		}
+		out, err := cmd(r.Context(), a, in)
+		if err != nil {
+			f.fail(w, r, err)
+			return
+		}
+		httpx.JSON(w, http.StatusCreated, out)
+	}
+}
+
 func (f *Function) handleRoles(w http.ResponseWriter, r *http.Request) {
 	f.answer(w, r)(f.Roles(r.Context()))
 }
 
 func (f *Function) handleCreateRole(w http.ResponseWriter, r *http.Request) {
-	a, ok := f.actorOrFail(w, r)
-	if !ok {
-		return
-	}
-	var in RoleInput
-	if err := httpx.Decode(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	role, err := f.CreateRole(r.Context(), a, in)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusCreated, role)
+	createAs(f, f.CreateRole)(w, r)
 }
 
 func (f *Function) handleUpdateRole(w http.ResponseWriter, r *http.Request) {
@@ -641,21 +636,7 @@ func (f *Function) handleChangelog(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) handlePublishChangelog(w http.ResponseWriter, r *http.Request) {
-	a, ok := f.actorOrFail(w, r)
-	if !ok {
-		return
-	}
-	var in ChangelogInput
-	if err := httpx.Decode(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	e, err := f.PublishChangelog(r.Context(), a, in)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusCreated, e)
+	createAs(f, f.PublishChangelog)(w, r)
 }
 
 func (f *Function) handleUnseen(w http.ResponseWriter, r *http.Request) {
