@@ -133,23 +133,29 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 			return e, nil
 		}
 	}
+	// One MGET reads the page and, for the miss, the token's generation
+	// that guards the fill (see store).
+	gen, genOK := "", false
 	if c.redisOK() {
-		b, err := c.rdb.Get(ctx, c.pageKey(token, asJSON)).Result()
-		switch {
-		case err == nil:
-			if e, ok := decodeEntry(b); ok {
-				if c.f.cfg.LocalTTL > 0 {
-					c.lru.put(token, asJSON, e) // fresh again for LocalTTL
-				} else {
-					c.lru.putIfAbsent(token, asJSON, e)
-				}
-				return e, nil
-			}
-		case !errors.Is(err, redis.Nil):
+		vals, err := c.rdb.MGet(ctx, c.pageKey(token, asJSON), c.key('g', token)).Result()
+		if err != nil {
 			c.redisFailed(err)
+		} else {
+			if b, ok := vals[0].(string); ok {
+				if e, ok := decodeEntry(b); ok {
+					if c.f.cfg.LocalTTL > 0 {
+						c.lru.put(token, asJSON, e) // fresh again for LocalTTL
+					} else {
+						c.lru.putIfAbsent(token, asJSON, e)
+					}
+					return e, nil
+				}
+			}
+			gen, _ = vals[1].(string)
+			genOK = true
 		}
 	}
-	p, err := c.sf.do(token, func() (*pair, error) { return c.fill(ctx, token) })
+	p, err := c.sf.do(token, func() (*pair, error) { return c.fill(ctx, token, gen, genOK) })
 	if err != nil {
 		if e := c.lru.get(token, asJSON); e != nil {
 			return e, nil
@@ -163,23 +169,13 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 }
 
 // fill loads and renders token, then caches both renderings unless an
-// invalidation raced with the load (see setScript).
-func (c *pageCache) fill(rctx context.Context, token string) (*pair, error) {
+// invalidation raced with the load (see store). gen is the token's
+// generation read before the load; without it (Redis failed) nothing is
+// cached in Redis.
+func (c *pageCache) fill(rctx context.Context, token, gen string, genOK bool) (*pair, error) {
 	// Not cancelled with the first caller: others wait on the same result.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 5*time.Second)
 	defer cancel()
-	gen, genOK := "", false
-	if c.redisOK() {
-		g, err := c.rdb.Get(ctx, c.key('g', token)).Result()
-		switch {
-		case err == nil:
-			gen, genOK = g, true
-		case errors.Is(err, redis.Nil):
-			genOK = true
-		default:
-			c.redisFailed(err)
-		}
-	}
 	p, err := c.f.load(ctx, token)
 	if err != nil {
 		return nil, err
@@ -192,34 +188,47 @@ func (c *pageCache) fill(rctx context.Context, token string) (*pair, error) {
 	return p, nil
 }
 
-// setScript writes both renderings and the credit-code → token mapping
-// only if no invalidation happened since the load began: the token's
-// generation is unchanged and the entity version is not older than the
-// newest one an entity event announced.
-var setScript = redis.NewScript(`
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) < tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
-redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[5])
-redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
-if ARGV[6] ~= '' then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[7]) end
-return 1`)
-
+// store writes both renderings and the credit-code → token mapping, then
+// takes them back if an invalidation raced with the load: the token's
+// generation moved past gen, or an entity event announced a version newer
+// than the one loaded. Checking after writing, in the same pipeline, keeps
+// a stale page out without a server-side script (a Lua script carrying
+// both pages cost Redis ~100 µs a call): an invalidation before the check
+// is seen by it, one after it deletes the pages itself. The worst case is
+// that a fresh page written concurrently is deleted too, which costs one
+// more miss, never a stale page.
 func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
 	ttl := c.f.cfg.CacheTTL
-	version := strconv.Itoa(p.version)
-	if p.page.status != "active" {
+	checkVersion := p.page.status == "active" // code status changes arrive by token (generation), not by entity version
+	if !checkVersion {
 		ttl = c.f.cfg.NegativeTTL
-		version = "1e18" // code status changes arrive by token (generation), not by entity version
 	}
-	mapping := ""
-	if p.page.cc != "" {
-		mapping = token
-	}
-	keys := []string{c.key('g', token), c.key('v', p.page.cc), c.key('p', token), c.key('j', token), c.key('c', p.page.cc)}
-	err := setScript.Run(ctx, c.rdb, keys, gen, version, p.page.encode(), p.json.encode(), ttl.Milliseconds(), mapping,
-		c.f.cfg.CacheTTL.Milliseconds()).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	pageKey, jsonKey := c.key('p', token), c.key('j', token)
+	var check *redis.SliceCmd
+	_, err := c.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		pl.Set(ctx, pageKey, p.page.encode(), ttl)
+		pl.Set(ctx, jsonKey, p.json.encode(), ttl)
+		if p.page.cc != "" {
+			pl.Set(ctx, c.key('c', p.page.cc), token, c.f.cfg.CacheTTL)
+		}
+		check = pl.MGet(ctx, c.key('g', token), c.key('v', p.page.cc))
+		return nil
+	})
+	if err != nil {
 		c.redisFailed(err)
+		return
+	}
+	vals := check.Val()
+	g, _ := vals[0].(string)
+	stale := g != gen
+	if v, ok := vals[1].(string); ok && checkVersion {
+		announced, _ := strconv.Atoi(v)
+		stale = stale || p.version < announced
+	}
+	if stale {
+		if err := c.rdb.Del(ctx, pageKey, jsonKey).Err(); err != nil {
+			c.redisFailed(err)
+		}
 	}
 }
 

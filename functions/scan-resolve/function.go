@@ -119,6 +119,7 @@ type Function struct {
 	cache    *pageCache
 	rec      *recorder
 	rights   []rightsChannel
+	chrome   chrome // the page's constant parts
 	notFound string // pre-rendered pages for a forged token and an outage
 	busy     string
 
@@ -192,6 +193,10 @@ func New(d Deps) (*Function, error) {
 	f := &Function{log: d.Logger, pool: d.Pool, rdb: d.Redis, blobs: d.Blobs, tokens: d.Tokens, auth: d.Auth,
 		now: d.Now, cfg: cfg}
 	f.rights = rightsChannels(cfg)
+	var err error
+	if f.chrome, err = newChrome(cfg.Hotline, f.rights); err != nil {
+		return nil, err
+	}
 	f.cache = newPageCache(f)
 	f.rec = newRecorder(d.Pool, d.Redis, d.Logger, d.Now, cfg)
 	nf, err := f.renderMessage("missing", "该码不存在或无法识别，请核对后重新扫码")

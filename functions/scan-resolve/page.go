@@ -1,13 +1,11 @@
 package scanresolve
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -20,10 +18,13 @@ import (
 )
 
 // profileQuery is contract C: the code's status and, for an active code,
-// everything the public may see, in one round trip.
-const profileQuery = `SELECT c.status, c.credit_code,
-	CASE WHEN c.status = 'active' THEN registry.public_profile(c.credit_code) END
-	FROM qr.codes c WHERE c.token = $1`
+// everything the public may see, in one round trip. registry.public_page
+// is a SQL function the planner inlines into this statement's plan.
+const profileQuery = `SELECT c.status, c.credit_code, p.credit_code, p.name, p.entity_type, p.legal_rep,
+	p.established_on, p.registered_capital, p.business_scope, p.address, p.district_code, p.township_code,
+	p.industry_code, p.status, p.version, p.updated_at, p.records
+	FROM qr.codes c LEFT JOIN LATERAL registry.public_page(c.credit_code) p ON c.status = 'active'
+	WHERE c.token = $1`
 
 // maxPageRecords bounds each section of the page (and its JSON), so an
 // entity with hundreds of complaints still gets a page under 50 KB.
@@ -32,41 +33,72 @@ const maxPageRecords = 20
 //go:embed page.html
 var pageHTML string
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"tel": func(s string) template.URL { return template.URL("tel:" + strings.Map(telRune, s)) },
-}).Parse(pageHTML))
-
-func telRune(r rune) rune {
-	if (r >= '0' && r <= '9') || r == '+' || r == '-' {
-		return r
-	}
-	return -1
+// profile is a row of registry.public_page.
+type profile struct {
+	CreditCode        string
+	Name              string
+	EntityType        string
+	LegalRep          string
+	EstablishedOn     string
+	RegisteredCapital string
+	BusinessScope     string
+	Address           string
+	DistrictCode      string
+	TownshipCode      string
+	IndustryCode      string
+	Status            string
+	Version           int
+	UpdatedAt         time.Time
+	Records           []profileRecord // newest first
 }
 
-// profile is what registry.public_profile returns.
-type profile struct {
-	CreditCode        string    `json:"credit_code"`
-	Name              string    `json:"name"`
-	EntityType        string    `json:"entity_type"`
-	LegalRep          string    `json:"legal_rep"`
-	EstablishedOn     string    `json:"established_on"`
-	RegisteredCapital string    `json:"registered_capital"`
-	BusinessScope     string    `json:"business_scope"`
-	Address           string    `json:"address"`
-	DistrictCode      string    `json:"district_code"`
-	TownshipCode      string    `json:"township_code"`
-	IndustryCode      string    `json:"industry_code"`
-	Status            string    `json:"status"`
-	Version           int       `json:"version"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Sections          []struct {
-		Kind    string          `json:"kind"`
-		Records []profileRecord `json:"records"`
-	} `json:"sections"`
+// profileRow receives a profileQuery row: the page's columns are NULL
+// when the code is not active or the registry no longer holds its entity.
+type profileRow struct {
+	status, cc                                            string
+	pcc, name, etype, legalRep, established, capital      *string
+	scope, address, district, township, industry, estatus *string
+	version                                               *int
+	updatedAt                                             *time.Time
+	records                                               []byte
+}
+
+func (r *profileRow) targets() []any {
+	return []any{&r.status, &r.cc, &r.pcc, &r.name, &r.etype, &r.legalRep, &r.established, &r.capital, &r.scope,
+		&r.address, &r.district, &r.township, &r.industry, &r.estatus, &r.version, &r.updatedAt, &r.records}
+}
+
+// profile returns the entity's page data; ok is false without one.
+func (r *profileRow) profile() (p profile, ok bool, err error) {
+	if r.pcc == nil {
+		return p, false, nil
+	}
+	s := func(v *string) string {
+		if v == nil {
+			return ""
+		}
+		return *v
+	}
+	p = profile{CreditCode: *r.pcc, Name: s(r.name), EntityType: s(r.etype), LegalRep: s(r.legalRep),
+		EstablishedOn: s(r.established), RegisteredCapital: s(r.capital), BusinessScope: s(r.scope),
+		Address: s(r.address), DistrictCode: s(r.district), TownshipCode: s(r.township), IndustryCode: s(r.industry),
+		Status: s(r.estatus)}
+	if r.version != nil {
+		p.Version = *r.version
+	}
+	if r.updatedAt != nil {
+		p.UpdatedAt = *r.updatedAt
+	}
+	if r.records != nil {
+		if err := json.Unmarshal(r.records, &p.Records); err != nil {
+			return p, false, fmt.Errorf("decode public records of %s: %w", p.CreditCode, err)
+		}
+	}
+	return p, true, nil
 }
 
 type profileRecord struct {
-	ID         int64           `json:"id"`
+	Kind       string          `json:"kind"`
 	RefNo      string          `json:"ref_no"`
 	Title      string          `json:"title"`
 	Authority  string          `json:"authority"`
@@ -196,9 +228,8 @@ func (f *Function) load(ctx context.Context, token string) (*pair, error) {
 
 func (f *Function) loadView(ctx context.Context, token string) (View, meta, int, error) {
 	v := View{Token: token, Hotline: f.cfg.Hotline, Rights: f.rights, GeneratedAt: f.now()}
-	var status, cc *string
-	var raw []byte
-	err := f.pool.QueryRow(ctx, profileQuery, token).Scan(&status, &cc, &raw)
+	var row profileRow
+	err := f.pool.QueryRow(ctx, profileQuery, token).Scan(row.targets()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		v.Status, v.Message = "missing", "该码不存在，请核对后重新扫码。"
 		return v, meta{status: "missing"}, 0, nil
@@ -206,24 +237,24 @@ func (f *Function) loadView(ctx context.Context, token string) (View, meta, int,
 	if err != nil {
 		return v, meta{}, 0, store.Classify(err)
 	}
-	m := meta{status: *status, cc: strings.TrimSpace(*cc)}
-	v.Status = *status
+	p, found, err := row.profile()
+	if err != nil {
+		return v, meta{}, 0, err
+	}
+	m := meta{status: row.status, cc: strings.TrimSpace(row.cc)}
+	v.Status = row.status
 	switch {
-	case *status == "invalid":
+	case row.status == "invalid":
 		v.Message = "该码已失效"
 		return v, m, 0, nil
-	case *status != "active":
+	case row.status != "active":
 		v.Message = "该码尚未生效"
 		return v, m, 0, nil
-	case raw == nil:
+	case !found:
 		// An active code whose entity the registry no longer holds.
 		v.Status, v.Message = "invalid", "该码已失效"
 		m.status = "invalid"
 		return v, m, 0, nil
-	}
-	var p profile
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return v, meta{}, 0, fmt.Errorf("decode public profile of %s: %w", m.cc, err)
 	}
 	m.district, m.township, m.industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
 	v.Entity = entityView(p)
@@ -257,8 +288,8 @@ func trimDecimal(s string) string {
 
 func sectionViews(p profile) ([]SectionView, []ListStatus) {
 	byKind := map[string][]profileRecord{}
-	for _, s := range p.Sections {
-		byKind[s.Kind] = s.Records
+	for _, r := range p.Records {
+		byKind[r.Kind] = append(byKind[r.Kind], r)
 	}
 	var out []SectionView
 	for _, ps := range pageSections {
@@ -315,13 +346,6 @@ func recordView(kind string, r profileRecord) RecordView {
 	return v
 }
 
-// pageData is what page.html renders.
-type pageData struct {
-	View
-	Title     string
-	Inspector *inspectorForm
-}
-
 // inspectorForm is the extra block an inspector sees (FP-30, FP-32).
 type inspectorForm struct {
 	Token     string
@@ -355,18 +379,6 @@ func (f *Function) render(v View, m meta, version int) (*pair, error) {
 		return &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry, body: body}
 	}
 	return &pair{page: mk(string(page)), json: mk(string(js)), version: version}, nil
-}
-
-func (f *Function) renderPage(v View, form *inspectorForm) ([]byte, error) {
-	d := pageData{View: v, Inspector: form, Title: "经营主体信用信息"}
-	if v.Entity != nil {
-		d.Title = v.Entity.Name
-	}
-	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, d); err != nil {
-		return nil, fmt.Errorf("render page: %w", err)
-	}
-	return b.Bytes(), nil
 }
 
 // renderMessage renders a page that only says something (not found, busy).

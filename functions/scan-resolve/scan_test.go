@@ -1051,3 +1051,26 @@ func TestLocalCacheInvalidationReachesOtherReplicas(t *testing.T) {
 		return strings.Contains(get(t, b.Handler(), "/q/"+token).Body.String(), "副本新名称")
 	})
 }
+
+// The page is written by hand (render.go), so every registry text must be
+// escaped there: a name or record crafted as markup stays text.
+func TestPageEscapesRegistryText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fn(e.pool, e.rdb, e.cfg())
+	token, cc := e.entity("active", `<script>alert("x")</script>&'店`)
+	e.record(cc, "penalty", `<img src=x onerror=alert(1)>处罚`, true,
+		`{"items":[{"name":"<b>项目</b>","result":"合格"}],"conclusion":"<i>结论</i>","remarks":"a&b"}`)
+	page := get(t, f.Handler(), "/q/"+token).Body.String()
+	for _, bad := range []string{"<script>alert", "<img src=x", "<b>项目", "<i>结论"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page carries unescaped markup %q", bad)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#39;店", "&lt;img src=x onerror=alert(1)&gt;处罚",
+		"&lt;b&gt;项目&lt;/b&gt;：合格", "结论：&lt;i&gt;结论&lt;/i&gt;", "a&amp;b"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks escaped %q", want)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func (f *Function) Stats(ctx context.Context, sq StatsQuery, scope auth.Scope) (
 		// Names come from the registry's published read function, only
 		// for the few rows shown.
 		args = append(args, sq.Limit)
-		sql = fmt.Sprintf(`SELECT t.credit_code, t.n, COALESCE(registry.public_profile(t.credit_code) ->> 'name', '')
+		sql = fmt.Sprintf(`SELECT t.credit_code, t.n, COALESCE((SELECT p.name FROM registry.public_page(t.credit_code) p), '')
 			FROM (SELECT credit_code, count(*) AS n FROM scan.scans WHERE %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $%d) t
 			ORDER BY t.n DESC, t.credit_code`, where, len(args))
 	}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,25 +11,49 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
 
-type publicProfile struct {
-	CreditCode string `json:"credit_code"`
-	Name       string `json:"name"`
-	Status     string `json:"status"`
-	Sections   []struct {
-		Kind    string `json:"kind"`
-		Records []struct {
-			Title   string          `json:"title"`
-			Details json.RawMessage `json:"details"`
-		} `json:"records"`
-	} `json:"sections"`
+// publicPage is a row of registry.public_page.
+type publicPage struct {
+	CreditCode, Name, Status string
+	Records                  []struct {
+		Kind       string          `json:"kind"`
+		Title      string          `json:"title"`
+		OccurredOn string          `json:"occurred_on"`
+		Details    json.RawMessage `json:"details"`
+	}
+	raw string // the records as sent
 }
 
-func TestPublicProfileExcludesNonPublic(t *testing.T) {
+// readPublicPage calls the published function the way scan-resolve does;
+// ok is false when it returns no row.
+func readPublicPage(t *testing.T, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, code string) (p publicPage, ok bool) {
+	t.Helper()
+	var recs []byte
+	err := q.QueryRow(context.Background(), `SELECT credit_code, name, status, records FROM registry.public_page($1)`, code).
+		Scan(&p.CreditCode, &p.Name, &p.Status, &recs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs != nil {
+		if err := json.Unmarshal(recs, &p.Records); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.raw = string(recs)
+	return p, true
+}
+
+func TestPublicPageExcludesNonPublic(t *testing.T) {
 	f, pool := newFunction(t)
 	h := f.Handler()
 	in := validInput(t, 41)
@@ -50,39 +75,32 @@ func TestPublicProfileExcludesNonPublic(t *testing.T) {
 			t.Fatalf("add record: %d %s", rec.Code, rec.Body)
 		}
 	}
-	var raw []byte
-	if err := pool.QueryRow(context.Background(), `SELECT registry.public_profile($1)`, cc).Scan(&raw); err != nil {
-		t.Fatal(err)
+	p, ok := readPublicPage(t, pool, cc)
+	if !ok || p.CreditCode != cc || p.Name != in["name"] || p.Status != "active" {
+		t.Errorf("public page head = %+v (found %v)", p, ok)
 	}
-	var p publicProfile
-	if err := json.Unmarshal(raw, &p); err != nil {
-		t.Fatal(err)
+	var titles []string
+	for _, r := range p.Records {
+		titles = append(titles, r.Title)
 	}
-	if p.CreditCode != cc || p.Name != in["name"] || p.Status != "active" {
-		t.Errorf("profile head = %+v", p)
+	// Newest first: the caller groups by kind and keeps this order.
+	if want := []string{"2024年度报告", "公示的行政处罚", "食品经营许可证"}; !slices.Equal(titles, want) {
+		t.Errorf("records %v, want %v", titles, want)
 	}
-	var kinds []string
-	for _, s := range p.Sections {
-		kinds = append(kinds, s.Kind)
-	}
-	if !slices.Equal(kinds, recordKindOrder) {
-		t.Errorf("sections %v, want every kind in order %v", kinds, recordKindOrder)
-	}
-	text := string(raw)
+	text := p.raw
 	if strings.Contains(text, "SECRET-REVENUE") || strings.Contains(text, "营业总收入") {
-		t.Error("a non-public annual-report item is in the public profile")
+		t.Error("a non-public annual-report item is in the public page")
 	}
 	if strings.Contains(text, "不公示的处罚") {
-		t.Error("a non-public record is in the public profile")
+		t.Error("a non-public record is in the public page")
 	}
 	for _, want := range []string{"从业人数", "公示的行政处罚", "食品经营许可证"} {
 		if !strings.Contains(text, want) {
-			t.Errorf("public profile lacks %q", want)
+			t.Errorf("public page lacks %q", want)
 		}
 	}
-	var missing *string
-	if err := pool.QueryRow(context.Background(), `SELECT registry.public_profile('91130102MA0000000X')::text`).Scan(&missing); err != nil || missing != nil {
-		t.Errorf("unknown code: %v, %v; want NULL", missing, err)
+	if _, ok := readPublicPage(t, pool, "91130102MA0000000X"); ok {
+		t.Error("an unknown code has a public page")
 	}
 }
 
@@ -121,12 +139,8 @@ func TestReceiveInspectionAddsRecordOnce(t *testing.T) {
 	if n != 1 || version != 2 || updates != 1 {
 		t.Errorf("records=%d version=%d entity.updated=%d, want 1, 2, 1", n, version, updates)
 	}
-	var raw []byte
-	if err := pool.QueryRow(ctx, `SELECT registry.public_profile($1)`, cc).Scan(&raw); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(raw), "现场抽查检查") || !strings.Contains(string(raw), "合理缺项") {
-		t.Errorf("public profile lacks the inspection: %s", raw)
+	if p, _ := readPublicPage(t, pool, cc); !strings.Contains(p.raw, "现场抽查检查") || !strings.Contains(p.raw, "合理缺项") {
+		t.Errorf("public page lacks the inspection: %s", p.raw)
 	}
 
 	bad := event.New()
@@ -142,7 +156,7 @@ func TestReceiveInspectionAddsRecordOnce(t *testing.T) {
 
 // Callers pass credit codes from "C"-collated columns (qr.codes); the
 // lookup must still use the primary key, not scan every entity.
-func TestPublicProfileUsesTheIndexForAnyCollation(t *testing.T) {
+func TestPublicPageUsesTheIndexForAnyCollation(t *testing.T) {
 	f, pool := newFunction(t)
 	in := validInput(t, 42)
 	if rec := do(t, f.Handler(), "POST", "/registry/v1/entities", in); rec.Code != http.StatusCreated {
@@ -160,7 +174,7 @@ func TestPublicProfileUsesTheIndexForAnyCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var name string
-	if err := tx.QueryRow(ctx, `SELECT registry.public_profile($1::text COLLATE "C") ->> 'name'`, in["credit_code"]).Scan(&name); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT name FROM registry.public_page($1::text COLLATE "C")`, in["credit_code"]).Scan(&name); err != nil {
 		t.Fatal(err)
 	}
 	if name != in["name"] {
@@ -171,6 +185,6 @@ func TestPublicProfileUsesTheIndexForAnyCollation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if seq != 0 {
-		t.Fatalf("public_profile scanned registry.entities sequentially %d time(s)", seq)
+		t.Fatalf("public_page scanned registry.entities sequentially %d time(s)", seq)
 	}
 }
