@@ -13,14 +13,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultRevocationPrefix prefixes the Redis keys and channel of
-// revocations: <prefix>user:<id>, <prefix>sid:<id>, <prefix>events.
+// DefaultRevocationPrefix prefixes the Redis key and channel of
+// revocations: the sorted set <prefix>all and the channel <prefix>events.
 const DefaultRevocationPrefix = "smartreg:auth:revoked:"
 
-// Revoker records revocations in Redis (a key per user or session, living
-// MaxTokenLifetime, past which every affected token has expired anyway)
-// and announces them on a channel every Verifier listens to. identity also
-// keeps them in PostgreSQL and replays them after a Redis flush.
+// Revoker records revocations in Redis and announces them on a channel
+// every Verifier listens to. All revocations of a prefix live in one sorted
+// set, member "user:<id>" / "sid:<id>", score the revocation time in µs, so
+// a verifier reloads them in one command however large the shared keyspace
+// is (scan-resolve alone caches millions of keys). An entry is useful for
+// MaxTokenLifetime, past which every affected token has expired anyway.
+// identity also keeps revocations in PostgreSQL and replays them after a
+// Redis flush.
 type Revoker struct {
 	rdb    *redis.Client
 	prefix string
@@ -40,6 +44,15 @@ func (r *Revoker) WithPrefix(prefix string) *Revoker {
 	return &c
 }
 
+// WithClock returns a Revoker reading the time from now: the stamp of
+// RevokeSession and the age past which entries are dropped follow the
+// caller's clock.
+func (r *Revoker) WithClock(now func() time.Time) *Revoker {
+	c := *r
+	c.now = now
+	return &c
+}
+
 // revocation is the pub/sub message.
 type revocation struct {
 	Kind string `json:"kind"` // "user" | "sid"
@@ -47,12 +60,29 @@ type revocation struct {
 	At   int64  `json:"at"` // unix µs: user tokens issued at or before it are refused
 }
 
-// keepMax stores ARGV[1] unless the key already holds a later time, so a
-// replay of an old revocation never shortens a newer one.
-var keepMax = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if (not v) or tonumber(v) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+// setKey is the sorted set holding every revocation of the prefix. Scores
+// are float64, exact for unix µs until the year 2255 (2^53 µs).
+func setKey(prefix string) string { return prefix + "all" }
+
+// storeRevocation, in one atomic step:
+//   - keeps the later of the stored and the new time, so a replay of an
+//     old revocation never shortens a newer one;
+//   - drops entries older than ARGV[3] (now - MaxTokenLifetime), so the
+//     set holds only revocations that can still refuse a token and its
+//     size follows the revocation rate, not history;
+//   - extends the set's own expiry to the newest entry's, never shortening
+//     it, so an unused set disappears by itself.
+//
+// A script rather than ZADD GT / PEXPIRE GT keeps it working on Redis
+// before 7.0.
+var storeRevocation = redis.NewScript(`
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 return 1`)
 
@@ -75,12 +105,17 @@ func (r *Revoker) RevokeUser(ctx context.Context, userID string, at time.Time) e
 }
 
 func (r *Revoker) revoke(ctx context.Context, rv revocation) error {
-	ttl := time.UnixMicro(rv.At).Add(MaxTokenLifetime).Sub(r.now())
+	now := r.now()
+	ttl := time.UnixMicro(rv.At).Add(MaxTokenLifetime).Sub(now)
 	if ttl <= 0 { // every token it would refuse has expired
 		return nil
 	}
-	key := r.prefix + rv.Kind + ":" + rv.ID
-	if err := keepMax.Run(ctx, r.rdb, []string{key}, rv.At, ttl.Milliseconds()).Err(); err != nil {
+	cut := now.Add(-MaxTokenLifetime).UnixMicro()
+	// Round the set's expiry up so the entry never outlives it by a fraction
+	// of a millisecond.
+	ttlMS := (ttl + time.Millisecond - 1).Milliseconds()
+	err := storeRevocation.Run(ctx, r.rdb, []string{setKey(r.prefix)}, rv.Kind+":"+rv.ID, rv.At, cut, ttlMS).Err()
+	if err != nil {
 		return fmt.Errorf("auth: store revocation: %w", err)
 	}
 	msg, _ := json.Marshal(rv)
@@ -195,51 +230,27 @@ func (v *Verifier) startRevocationSync(ctx context.Context) {
 	}()
 }
 
-// resync loads every revocation key (the pub/sub channel drops messages
-// while a subscriber is disconnected).
+// resync reloads every live revocation (the pub/sub channel drops
+// messages while a subscriber is disconnected): one read of the sorted set,
+// skipping entries too old to matter that no write has pruned yet.
 func (v *Verifier) resync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	rdb, prefix := v.cfg.Redis, v.cfg.RevocationPrefix
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, prefix+"*", 500).Result()
-		if err != nil {
-			return err
-		}
-		keys = slicesDeleteEvents(keys, prefix+"events")
-		if len(keys) > 0 {
-			vals, err := rdb.MGet(ctx, keys...).Result()
-			if err != nil {
-				return err
-			}
-			for i, k := range keys {
-				s, ok := vals[i].(string)
-				if !ok {
-					continue
-				}
-				kind, id, _ := strings.Cut(strings.TrimPrefix(k, prefix), ":")
-				at, err := strconv.ParseInt(s, 10, 64)
-				if err != nil || (kind != "user" && kind != "sid") {
-					continue
-				}
-				v.rev.add(revocation{Kind: kind, ID: id, At: at})
-			}
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	now := v.cfg.Now()
+	cut := now.Add(-MaxTokenLifetime).UnixMicro()
+	entries, err := v.cfg.Redis.ZRangeByScoreWithScores(ctx, setKey(v.cfg.RevocationPrefix),
+		&redis.ZRangeBy{Min: strconv.FormatInt(cut, 10), Max: "+inf"}).Result()
+	if err != nil {
+		return err
 	}
-	v.rev.prune(v.cfg.Now())
+	for _, e := range entries {
+		member, _ := e.Member.(string)
+		kind, id, _ := strings.Cut(member, ":")
+		if (kind != "user" && kind != "sid") || id == "" {
+			continue
+		}
+		v.rev.add(revocation{Kind: kind, ID: id, At: int64(e.Score)})
+	}
+	v.rev.prune(now)
 	return nil
-}
-
-func slicesDeleteEvents(keys []string, events string) []string {
-	out := keys[:0]
-	for _, k := range keys {
-		if k != events {
-			out = append(out, k)
-		}
-	}
-	return out
 }
