@@ -1,6 +1,7 @@
 package scanresolve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
@@ -37,12 +37,51 @@ type scanRecord struct {
 	Role     string    `json:"role"`
 }
 
-var scanColumns = []string{"id", "scanned_at", "token", "credit_code", "district_code", "township_code", "industry_code",
-	"code_status", "channel", "ua_class", "os", "ip_hash", "role"}
+const scanColumns = "(id, scanned_at, token, credit_code, district_code, township_code, industry_code, " +
+	"code_status, channel, ua_class, os, ip_hash, role)"
 
-func (s *scanRecord) values() []any {
-	return []any{pgtype.UUID{Bytes: s.ID, Valid: true}, s.At, s.Token, s.CC, s.District, s.Township, s.Industry,
-		s.Status, s.Channel, s.UA, s.OS, s.IPHash, s.Role}
+// appendCopyRow appends s as a line of COPY's text format. pgx's CopyFrom
+// boxes every value into an interface (eleven allocations a row, half of
+// the hot path's at 18 000 scans/s); this is a few appends into one buffer.
+func (s *scanRecord) appendCopyRow(b []byte) []byte {
+	b = appendUUID(b, s.ID)
+	b = append(b, '\t')
+	b = s.At.UTC().AppendFormat(b, "2006-01-02 15:04:05.999999Z")
+	for _, v := range [...]string{s.Token, s.CC, s.District, s.Township, s.Industry, s.Status, s.Channel, s.UA, s.OS, s.IPHash, s.Role} {
+		b = append(b, '\t')
+		b = appendCopyText(b, v)
+	}
+	return append(b, '\n')
+}
+
+func appendUUID(b []byte, id [16]byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	for i, x := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[x>>4], hexDigits[x&0xf])
+	}
+	return b
+}
+
+// appendCopyText escapes what COPY's text format treats specially.
+func appendCopyText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // ScanCounts is what the recorder has done since the function started.
@@ -213,16 +252,22 @@ func (r *recorder) copyBatch(ctx context.Context, batch []scanRecord, dedupe boo
 	if err := r.ensurePartitions(ctx, batch); err != nil {
 		return err
 	}
+	buf := make([]byte, 0, len(batch)*160)
+	for i := range batch {
+		buf = batch[i].appendCopyRow(buf)
+	}
+	copyInto := func(tx pgx.Tx, table string) error {
+		_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "COPY "+table+" "+scanColumns+" FROM STDIN")
+		return err
+	}
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		src := pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) { return batch[i].values(), nil })
 		if !dedupe {
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"scan", "scans"}, scanColumns, src)
-			return err
+			return copyInto(tx, "scan.scans")
 		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS scan_replay (LIKE scan.scans) ON COMMIT DELETE ROWS`); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"scan_replay"}, scanColumns, src); err != nil {
+		if err := copyInto(tx, "scan_replay"); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO scan.scans SELECT * FROM scan_replay ON CONFLICT DO NOTHING`)
