@@ -1115,3 +1115,22 @@ func TestCopyRowRoundTrip(t *testing.T) {
 		t.Errorf("read back %+v, wrote %+v", out, in)
 	}
 }
+
+// BenchmarkLoad measures a cache miss's own work: the contract C query
+// and rendering the page and its JSON (go test -run '^$' -bench Load).
+func BenchmarkLoad(b *testing.B) {
+	e := newEnv(b)
+	f := e.fn(e.pool, e.rdb, e.cfg())
+	token, cc := e.entity("active", "基准测试主体")
+	for i := range 3 {
+		e.record(cc, "inspection", fmt.Sprintf("第%d次日常监督检查", i), true, `{"items":[{"name":"证照公示","result":"合格"}],"conclusion":"合格"}`)
+	}
+	e.record(cc, "annual_report", "2024年度报告", true, `{"year":2024,"items":[{"name":"从业人数","value":"12","public":true}]}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.load(ctx, token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
