@@ -40,11 +40,7 @@ func (s *Selection) Validate() error {
 		c = strings.ToUpper(strings.TrimSpace(c))
 		s.CreditCodes[i] = c
 		if err := codes.CheckCreditCode(c); err != nil {
-			msg := "统一社会信用代码不正确"
-			if e := errs.As(err); e != nil {
-				msg = e.Message
-			}
-			fe = append(fe, errs.FieldError{Field: fmt.Sprintf("credit_codes[%d]", i), Message: msg})
+			fe = append(fe, errs.FieldError{Field: fmt.Sprintf("credit_codes[%d]", i), Message: messageOr(err, "统一社会信用代码不正确")})
 			if len(fe) >= 20 {
 				break
 			}
@@ -52,18 +48,26 @@ func (s *Selection) Validate() error {
 	}
 	if s.DistrictCode != "" {
 		if err := codes.CheckDistrict(s.DistrictCode); err != nil {
-			fe = append(fe, errs.FieldError{Field: "district_code", Message: "行政区划代码不正确"})
+			fe = append(fe, errs.FieldError{Field: "district_code", Message: messageOr(err, "行政区划代码不正确")})
 		}
 	}
 	if s.IndustryCode != "" {
 		if err := codes.CheckIndustry(s.IndustryCode); err != nil {
-			fe = append(fe, errs.FieldError{Field: "industry_code", Message: "行业代码不正确"})
+			fe = append(fe, errs.FieldError{Field: "industry_code", Message: messageOr(err, "行业代码不正确")})
 		}
 	}
 	if _, ok := entityTypeNames[s.EntityType]; s.EntityType != "" && !ok {
 		fe = append(fe, errs.FieldError{Field: "entity_type", Message: "主体类型不正确"})
 	}
 	return errs.Fields(fe)
+}
+
+// messageOr is the Chinese message a code check gave, else fallback.
+func messageOr(err error, fallback string) string {
+	if e := errs.As(err); e != nil && e.Message != "" {
+		return e.Message
+	}
+	return fallback
 }
 
 // BulkOptions tune IssueBulk.
@@ -76,6 +80,10 @@ type BulkOptions struct {
 	PerCodeEvents bool
 	// ChunkSize is the number of codes per transaction; DefaultChunkSize when 0.
 	ChunkSize int
+	// job, when set, is the batch job this issuance runs for: its batch id
+	// names the events, and each chunk adds its counts to the job in the
+	// chunk's own transaction (fenced by the claim's attempt number).
+	job *jobRun
 }
 
 // Bulk issuance sizes.
@@ -113,6 +121,9 @@ func (f *Function) IssueBulk(ctx context.Context, sel Selection, opt BulkOptions
 		opt.ChunkSize = DefaultChunkSize
 	}
 	res := BulkResult{BatchID: uuid.NewString(), Unknown: []string{}}
+	if opt.job != nil {
+		res.BatchID = opt.job.batchID
+	}
 	where, args := selectionSQL(sel, opt.Operator)
 	if len(sel.CreditCodes) > 0 {
 		rows, err := f.pool.Query(ctx, `SELECT c FROM unnest($1::text[]) c
@@ -141,10 +152,22 @@ func (f *Function) IssueBulk(ctx context.Context, sel Selection, opt BulkOptions
 }
 
 // selectionSQL is the WHERE clause over qr.entities e for sel and the
-// operator's scope, with its arguments starting at $1.
+// operator's scope, with its arguments starting at $1: the active
+// entities selected that have no code yet.
 func selectionSQL(sel Selection, op Operator) (string, []any) {
+	conds, args := selectionConds(sel, op)
+	conds = append(conds, unissuedSQL)
+	return strings.Join(conds, " AND "), args
+}
+
+// unissuedSQL holds for an entity e without a code.
+const unissuedSQL = "NOT EXISTS (SELECT 1 FROM qr.codes c WHERE c.credit_code = e.credit_code)"
+
+// selectionConds are the conditions over qr.entities e of the active
+// entities sel and the operator's scope select, coded or not.
+func selectionConds(sel Selection, op Operator) ([]string, []any) {
 	var args []any
-	conds := []string{"e.status = 'active'", "NOT EXISTS (SELECT 1 FROM qr.codes c WHERE c.credit_code = e.credit_code)"}
+	conds := []string{"e.status = 'active'"}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		conds = append(conds, fmt.Sprintf(cond, len(args)))
@@ -164,7 +187,7 @@ func selectionSQL(sel Selection, op Operator) (string, []any) {
 	if op.Scope.Kind != "all" {
 		conds = append(conds, op.Scope.Filter("e.district_code", "e.township_code", &args))
 	}
-	return strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 func (f *Function) bulkChunk(ctx context.Context, where string, args []any, opt BulkOptions, res *BulkResult) (int64, error) {
@@ -236,6 +259,11 @@ func (f *Function) bulkChunk(ctx context.Context, where string, args []any, opt 
 			return err
 		}
 		created = active + pending
+		if opt.job != nil {
+			if err := opt.job.progress(ctx, tx, active, pending, evs); err != nil {
+				return err
+			}
+		}
 		res.Issued += active
 		res.Pending += pending
 		res.Events += evs

@@ -4,7 +4,8 @@
 // non-enterprise units, invalidation (manual, on entity.deregistered, and by
 // the nightly sweep) and re-activation, downloads (PNG, SVG, PDF poster,
 // ZIP) rendered on demand and cached in object storage, the operation log,
-// and the issuance and download statistics.
+// and the issuance and download statistics. Batch issuance runs as durable
+// jobs (qr.batch_jobs) that RunBatchJobs works off in every replica.
 package qrgenerate
 
 import (
@@ -75,6 +76,13 @@ type Deps struct {
 	Authority string
 	// MaxZipItems caps one batch download; DefaultMaxZipItems when 0.
 	MaxZipItems int
+	// BatchLease is how long a batch job's runner may go without a
+	// heartbeat before another replica claims the job again;
+	// DefaultBatchLease when 0.
+	BatchLease time.Duration
+	// BatchPoll is how often RunBatchJobs looks for jobs queued by other
+	// replicas or left by crashed ones; DefaultBatchPoll when 0.
+	BatchPoll time.Duration
 }
 
 // Defaults of the optional Deps fields.
@@ -96,6 +104,7 @@ type Function struct {
 	authority string
 	maxZip    int
 	renders   singleflight.Group
+	jobs      jobRunner
 }
 
 // New checks the dependencies and builds the function.
@@ -119,6 +128,10 @@ func New(d Deps) (*Function, error) {
 		return nil, errors.New("qr-generate: PublicBaseURL is required")
 	case d.MaxZipItems < 0:
 		return nil, errors.New("qr-generate: MaxZipItems must not be negative")
+	case d.BatchLease < 0:
+		return nil, errors.New("qr-generate: BatchLease must not be negative")
+	case d.BatchPoll < 0:
+		return nil, errors.New("qr-generate: BatchPoll must not be negative")
 	}
 	f := &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, render: d.Render, tokens: d.Tokens, now: d.Now,
 		authn: d.Authenticate, baseURL: trimSlash(d.PublicBaseURL), authority: d.Authority, maxZip: d.MaxZipItems}
@@ -127,6 +140,13 @@ func New(d Deps) (*Function, error) {
 	}
 	if f.maxZip == 0 {
 		f.maxZip = DefaultMaxZipItems
+	}
+	f.jobs = jobRunner{lease: d.BatchLease, poll: d.BatchPoll, wake: make(chan struct{}, 1)}
+	if f.jobs.lease == 0 {
+		f.jobs.lease = DefaultBatchLease
+	}
+	if f.jobs.poll == 0 {
+		f.jobs.poll = DefaultBatchPoll
 	}
 	return f, nil
 }

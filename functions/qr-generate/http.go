@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,8 @@ func (f *Function) mux() *http.ServeMux {
 	mux.Handle("POST /qr/v1/codes/{token}/invalidate", guard("qr.code", "invalidate", f.handleInvalidate))
 	mux.Handle("POST /qr/v1/codes/{token}/reactivate", guard("qr.code", "invalidate", f.handleReactivate))
 	mux.Handle("POST /qr/v1/batches", guard("qr.code", "create", f.handleBatch))
+	mux.Handle("GET /qr/v1/batches", guard("qr.code", "view", f.handleBatchList))
+	mux.Handle("GET /qr/v1/batches/{id}", guard("qr.code", "view", f.handleBatchGet))
 	mux.Handle("POST /qr/v1/downloads", guard("qr.code", "download", f.handleZip))
 	mux.Handle("POST /qr/v1/sweeps", guard("qr.code", "invalidate", f.handleSweep))
 	mux.Handle("GET /qr/v1/oplog", guard("qr.oplog", "view", f.handleOpLog))
@@ -200,12 +203,49 @@ func (f *Function) handleBatch(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, errs.New(errs.Forbidden, "所选区县不在您的数据权限范围内"))
 		return
 	}
-	res, err := f.IssueBulk(r.Context(), sel, BulkOptions{Operator: op, Source: "batch"})
+	job, err := f.SubmitBatch(r.Context(), sel, op)
 	if err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusCreated, res)
+	w.Header().Set("Location", fmt.Sprintf("/qr/v1/batches/%d", job.ID))
+	status := http.StatusAccepted
+	if job.Status == JobDone {
+		status = http.StatusCreated
+	}
+	httpx.JSON(w, status, job)
+}
+
+func (f *Function) handleBatchList(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	page, err := httpx.ParsePage(r)
+	if _, ok := jobStatusNames[status]; err == nil && status != "" && !ok {
+		err = errs.Fields([]errs.FieldError{{Field: "status", Message: "任务状态应为 queued、running、done 或 failed"}})
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	items, total, err := f.ListBatchJobs(r.Context(), status, OperatorFrom(r.Context()), page.Size, page.Offset())
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, BatchJobPage{Items: items, Total: total, Page: page.Page, PageSize: page.Size})
+}
+
+func (f *Function) handleBatchGet(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		f.fail(w, r, errJobNotFound)
+		return
+	}
+	job, err := f.BatchJob(r.Context(), id, OperatorFrom(r.Context()))
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, job)
 }
 
 // scopeTouches reports whether some township of the scope lies in district.

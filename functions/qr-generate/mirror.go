@@ -38,17 +38,21 @@ func (f *Function) LoadEntities(ctx context.Context, list []events.Entity) (int6
 // SyncFromRegistry copies every entity of the registry into qr-generate's
 // entity table in one set-based statement: the one-time backfill before a
 // bulk issuance for entities loaded without events (the registry's seed).
-// It only reads the registry's table; see docs/functions/qr-generate.md.
+// It reads the registry only through its published read function
+// registry.entity_snapshot() (registry migration 0006), never its tables;
+// a database without that function (qr-generate deployed alone) has
+// nothing to sync.
 func (f *Function) SyncFromRegistry(ctx context.Context) (int64, error) {
 	var exists bool
-	if err := f.pool.QueryRow(ctx, `SELECT to_regclass('registry.entities') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := f.pool.QueryRow(ctx, `SELECT to_regprocedure('registry.entity_snapshot()') IS NOT NULL`).Scan(&exists); err != nil {
 		return 0, store.Classify(err)
 	}
 	if !exists {
 		return 0, nil
 	}
-	tag, err := f.pool.Exec(ctx, upsertEntitiesFrom(`(SELECT credit_code::text, name, entity_type, district_code::text,
-		township_code::text, industry_code::text, status, version, now() AS updated_at FROM registry.entities)`))
+	// updated_at is when qr-generate recorded the snapshot, as on the event path.
+	tag, err := f.pool.Exec(ctx, upsertEntitiesFrom(`(SELECT credit_code, name, entity_type, district_code, township_code,
+		industry_code, status, version, now() AS updated_at FROM registry.entity_snapshot())`))
 	return tag.RowsAffected(), store.Classify(err)
 }
 

@@ -24,8 +24,9 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 // the JSON fields of the Go types the handlers encode and decode.
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Code": Code{}, "CodePage": CodePage{}, "ReasonInput": ReasonInput{}, "Selection": Selection{}, "BulkResult": BulkResult{},
-		"ZipRequest": ZipRequest{}, "SweepResult": SweepResult{}, "OpLogEntry": OpLogEntry{}, "OpLogPage": OpLogPage{},
+		"Code": Code{}, "CodePage": CodePage{}, "ReasonInput": ReasonInput{}, "Selection": Selection{}, "BatchJob": BatchJob{},
+		"BatchJobPage": BatchJobPage{},
+		"ZipRequest":   ZipRequest{}, "SweepResult": SweepResult{}, "OpLogEntry": OpLogEntry{}, "OpLogPage": OpLogPage{},
 		"StatRow": StatRow{}, "StatsResult": StatsResult{}, "DownloadStat": DownloadStat{}, "DownloadStatsResult": DownloadStatsResult{},
 		"FieldError": errs.FieldError{}, "ErrorBody": httpx.ErrorBody{},
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
 
@@ -83,7 +85,13 @@ func deps(t *testing.T, pool *pgxpool.Pool, rend Renderer, iss *authtest.Issuer)
 
 func newEnv(t *testing.T, mod ...func(*Deps)) *env {
 	t.Helper()
-	e := &env{t: t, pool: storetest.New(t, Migration()), rend: &countingRenderer{r: render.New(render.LevelM)},
+	return newEnvOn(t, storetest.New(t, Migration()), mod...)
+}
+
+// newEnvOn builds the function on pool, a database the test prepared.
+func newEnvOn(t *testing.T, pool *pgxpool.Pool, mod ...func(*Deps)) *env {
+	t.Helper()
+	e := &env{t: t, pool: pool, rend: &countingRenderer{r: render.New(render.LevelM)},
 		iss: authtest.NewIssuer(t), clock: time.Date(2026, 11, 20, 9, 0, 0, 0, shanghai)}
 	d := deps(t, e.pool, e.rend, e.iss)
 	d.Now = func() time.Time { return e.clock }
@@ -234,6 +242,7 @@ func TestNewRequiresEveryDependency(t *testing.T) {
 		"Tokens": func(d *Deps) { d.Tokens = nil }, "Now": func(d *Deps) { d.Now = nil },
 		"Authenticate": func(d *Deps) { d.Authenticate = nil }, "PublicBaseURL": func(d *Deps) { d.PublicBaseURL = "" },
 		"MaxZipItems": func(d *Deps) { d.MaxZipItems = -1 },
+		"BatchLease":  func(d *Deps) { d.BatchLease = -time.Second }, "BatchPoll": func(d *Deps) { d.BatchPoll = -time.Second },
 	} {
 		d := full
 		mod(&d)
@@ -751,14 +760,23 @@ func TestBulkPerCodeEventsAndBatchAPI(t *testing.T) {
 	}
 	p := authtest.InDistricts([]string{"qr.code:create"}, "130102")
 	unknown := creditCode(t, "91", "130102")
+	// A short list of credit codes is issued within the request.
 	rec := e.do(&p, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{list[2].CreditCode, unknown, other.CreditCode}})
-	got := decode[BulkResult](t, rec)
-	if rec.Code != http.StatusCreated || got.Issued != 1 || len(got.Unknown) != 1 || got.Unknown[0] != unknown {
+	got := decode[BatchJob](t, rec)
+	if rec.Code != http.StatusCreated || got.Status != JobDone || got.Issued != 1 || got.Total != 3 || got.Skipped != 1 ||
+		len(got.Unknown) != 1 || got.Unknown[0] != unknown || got.UnknownCount != 1 {
 		t.Fatalf("batch by codes: %d %s", rec.Code, rec.Body)
 	}
+	// A district is queued and issued by the runner.
 	rec = e.do(&p, "POST", "/qr/v1/batches", map[string]any{"district_code": "130102"})
-	if got := decode[BulkResult](t, rec); rec.Code != http.StatusCreated || got.Issued != 27 {
+	if got := decode[BatchJob](t, rec); rec.Code != http.StatusAccepted || got.Status != JobQueued || got.Issued != 0 {
 		t.Fatalf("batch by district: %d %s", rec.Code, rec.Body)
+	}
+	if ran, err := e.f.runNextJob(context.Background()); !ran || err != nil {
+		t.Fatalf("runNextJob = %v, %v", ran, err)
+	}
+	if n := e.count(`SELECT count(*) FROM qr.codes WHERE district_code = '130102'`); n != 30 {
+		t.Fatalf("%d codes in 130102 after the district batch, want 30", n)
 	}
 	if n := e.count(`SELECT count(*) FROM qr.codes WHERE credit_code = $1`, other.CreditCode); n != 0 {
 		t.Errorf("scoped batch issued a code outside the scope")
@@ -772,6 +790,7 @@ func TestBulkPerCodeEventsAndBatchAPI(t *testing.T) {
 		`{"credit_codes":["91130102XXXX"]}`: "统一社会信用代码",
 		`{"district_code":"999999"}`:        "行政区划",
 		`{"entity_type":"shop"}`:            "主体类型",
+		`{"industry_code":"52"}`:            "应填写4位小类代码",
 		`{"district_code":"130102","x":1}`:  "JSON",
 	} {
 		req := httptest.NewRequest("POST", "/qr/v1/batches", strings.NewReader(body))
@@ -821,32 +840,80 @@ func TestStatsByGroup(t *testing.T) {
 
 func TestSyncFromRegistryBackfillsEntities(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
 	ctx := context.Background()
-	if n, err := e.f.SyncFromRegistry(ctx); err != nil || n != 0 {
+	if n, err := newEnv(t).f.SyncFromRegistry(ctx); err != nil || n != 0 {
 		t.Fatalf("SyncFromRegistry without a registry schema = %d, %v; want 0, nil", n, err)
 	}
-	// The columns qr-generate reads, typed as the registry types them.
-	if _, err := e.pool.Exec(ctx, `CREATE SCHEMA registry;
-		CREATE TABLE registry.entities (credit_code char(18) PRIMARY KEY, name text, entity_type text, district_code char(6),
-			township_code char(9) NOT NULL DEFAULT '', industry_code char(4), status text, version int)`); err != nil {
-		t.Fatal(err)
-	}
+	// The registry's own migrations, read from its directory (functions do
+	// not import each other): its tables and its published read function.
+	e := newEnvOn(t, storetest.New(t, store.Migration{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"}, Migration()))
 	a, b := entity(t, "enterprise", "130102"), entity(t, "individual", "130104")
+	b.TownshipCode = ""
 	for _, x := range []events.Entity{a, b} {
-		if _, err := e.pool.Exec(ctx, `INSERT INTO registry.entities VALUES ($1, $2, $3, $4, '', $5, 'active', 1)`,
-			x.CreditCode, x.Name, x.EntityType, x.DistrictCode, x.IndustryCode); err != nil {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO registry.entities (credit_code, name, entity_type, legal_rep, established_on, address,
+				district_code, township_code, industry_code)
+			VALUES ($1, $2, $3, '张三', '2020-01-02', '长安区建设北大街1号', $4, $5, $6)`,
+			x.CreditCode, x.Name, x.EntityType, x.DistrictCode, x.TownshipCode, x.IndustryCode); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n, err := e.f.SyncFromRegistry(ctx); err != nil || n != 2 {
 		t.Fatalf("SyncFromRegistry = %d, %v; want 2", n, err)
 	}
+	var township, industry string
+	if err := e.pool.QueryRow(ctx, `SELECT township_code, industry_code FROM qr.entities WHERE credit_code = $1`, a.CreditCode).Scan(&township, &industry); err != nil ||
+		township != a.TownshipCode || industry != "5211" {
+		t.Errorf("synced entity township %q industry %q (%v), want %q and 5211 unpadded", township, industry, err, a.TownshipCode)
+	}
 	res, err := e.f.IssueBulk(ctx, Selection{DistrictCode: "130104"}, BulkOptions{})
 	if err != nil || res.Issued != 1 {
 		t.Fatalf("IssueBulk for 130104 = %+v, %v", res, err)
 	}
-	if c := e.codeOf(b.CreditCode); c.EntityName != b.Name || c.Source != "bulk" || c.IndustryCode != "5211" {
+	if c := e.codeOf(b.CreditCode); c.EntityName != b.Name || c.Source != "bulk" || c.IndustryCode != "5211" || c.TownshipCode != "" {
 		t.Errorf("backfilled code = %+v", c)
+	}
+
+	// The sync reads what registry.entity_snapshot() answers, not the
+	// registry's table: a snapshot that says otherwise wins.
+	if _, err := e.pool.Exec(ctx, `CREATE OR REPLACE FUNCTION registry.entity_snapshot()
+		RETURNS TABLE (credit_code text, name text, entity_type text, district_code text, township_code text,
+			industry_code text, status text, version int, updated_at timestamptz)
+		LANGUAGE sql STABLE AS $$
+			SELECT e.credit_code::text, e.name || '（快照）', e.entity_type, e.district_code::text, e.township_code::text,
+				e.industry_code::text, e.status, e.version + 1, e.updated_at FROM registry.entities e $$`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.f.SyncFromRegistry(ctx); err != nil || n != 2 {
+		t.Fatalf("SyncFromRegistry through the replaced snapshot = %d, %v; want 2", n, err)
+	}
+	if n := e.count(`SELECT count(*) FROM qr.entities WHERE name LIKE '%（快照）' AND version = 2`); n != 2 {
+		t.Errorf("%d entities carry the snapshot's name and version, want 2", n)
+	}
+	// Without the function there is nothing to sync, though the table is there.
+	if _, err := e.pool.Exec(ctx, `DROP FUNCTION registry.entity_snapshot()`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.f.SyncFromRegistry(ctx); err != nil || n != 0 {
+		t.Errorf("SyncFromRegistry without registry.entity_snapshot() = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestEntitySnapshotIsInlined keeps registry.entity_snapshot() a plain
+// scan of the registry's table for the planner, as its comment promises:
+// a function scan would materialise 1.5 M rows before the upsert.
+func TestEntitySnapshotIsInlined(t *testing.T) {
+	t.Parallel()
+	pool := storetest.New(t, store.Migration{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"})
+	rows, err := pool.Query(context.Background(), `EXPLAIN SELECT * FROM registry.entity_snapshot()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "Function Scan") || !strings.Contains(text, "entities") {
+		t.Errorf("plan of registry.entity_snapshot():\n%s\nwant a scan of registry.entities", text)
 	}
 }

@@ -1,6 +1,7 @@
 // Command qr-generate is the qr-generate function's Knative entry point:
 // the same constructor the one-process platform calls, served on $PORT,
-// with an outbox relay posting its events to the Broker (K_SINK).
+// with an outbox relay posting its events to the Broker (K_SINK) and the
+// batch issuance runner.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -104,6 +106,13 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer stopRelay()
+	// Batch jobs run beside the server; on SIGTERM the running one goes
+	// back to the queue for another pod while requests drain.
+	jctx, stopJobs := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	jobs.Go(func() { _ = fn.RunBatchJobs(jctx) })
+	defer jobs.Wait()
+	defer stopJobs()
 	h := runtime.Handler(qrgenerate.Name, fn, log, runtime.NewMetrics())
 	return runtime.Serve(ctx, fmt.Sprintf(":%d", cfg.Port), h, cfg.DrainTimeout, log)
 }

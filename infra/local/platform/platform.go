@@ -263,8 +263,9 @@ func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Run starts the broker and the outbox relay and serves HTTP on ln until
-// ctx ends, then drains and stops them in reverse order.
+// Run starts the broker, the outbox relay and qr-generate's batch runner
+// and serves HTTP on ln until ctx ends, then drains and stops them in
+// reverse order.
 func (p *Platform) Run(ctx context.Context, ln net.Listener, drain time.Duration) error {
 	if err := p.Broker.Start(ctx); err != nil {
 		return fmt.Errorf("start broker: %w", err)
@@ -275,6 +276,7 @@ func (p *Platform) Run(ctx context.Context, ln net.Listener, drain time.Duration
 		relay := &outbox.Relay{Pool: p.Pool, Publisher: p.Broker, Logger: p.log.With("component", "outbox")}
 		wg.Go(func() { _ = relay.Run(rctx) })
 	}
+	wg.Go(func() { _ = p.QR.RunBatchJobs(rctx) })
 	err := runtime.ServeListener(ctx, ln, p.Handler, drain, p.log)
 	// Scans buffered in memory are written once no request can add more.
 	fctx, cancelFlush := context.WithTimeout(context.Background(), drain)

@@ -13,3 +13,33 @@ export const codeURL = (token: string, tail = '') => `/qr/v1/codes/${encodeURICo
 /** Image and poster downloads: {token}.png?size=, {token}.svg, {token}/poster.pdf?paper= */
 export const imageURL = (token: string, kind: 'png' | 'svg' | 'poster') =>
   kind === 'poster' ? codeURL(token, '/poster.pdf') : `/qr/v1/codes/${encodeURIComponent(token)}.${kind}`
+
+/** Batch issuance jobs (批量赋码任务): POST/GET /qr/v1/batches, GET /qr/v1/batches/{id}. */
+export const jobStatus: Record<string, { label: string; type: 'success' | 'warning' | 'danger' | 'info' | 'primary' }> = {
+  queued: { label: '排队中', type: 'info' },
+  running: { label: '执行中', type: 'warning' },
+  done: { label: '已完成', type: 'success' },
+  failed: { label: '失败', type: 'danger' },
+}
+export interface BatchJob {
+  id: number
+  batch_id: string
+  selection: { credit_codes?: string[]; district_code?: string; industry_code?: string; entity_type?: string }
+  code_count: number
+  operator: string
+  status: 'queued' | 'running' | 'done' | 'failed'
+  status_name: string
+  total: number
+  target: number
+  issued: number
+  pending_review: number
+  skipped: number
+  unknown_count: number
+  unknown: string[]
+  events: number
+  attempts: number
+  error: string
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+}
