@@ -92,10 +92,13 @@ type pageCache struct {
 	downUntil atomic.Int64 // unix nanos; Redis is skipped until then after an error
 	lru       *lru
 	sf        flight
+	storer    *batcher[storeReq, struct{}]
 }
 
 func newPageCache(f *Function) *pageCache {
-	return &pageCache{f: f, rdb: f.rdb, prefix: f.cfg.RedisPrefix, lru: newLRU(f.cfg.LRUSize)}
+	c := &pageCache{f: f, rdb: f.rdb, prefix: f.cfg.RedisPrefix, lru: newLRU(f.cfg.LRUSize)}
+	c.storer = newBatcher(64, 3*time.Second, c.storeBatch)
+	return c
 }
 
 func (c *pageCache) key(kind byte, id string) string {
@@ -183,7 +186,7 @@ func (c *pageCache) fill(rctx context.Context, token, gen string, genOK bool) (*
 	c.lru.put(token, false, p.page)
 	c.lru.put(token, true, p.json)
 	if genOK {
-		c.store(ctx, token, gen, p)
+		_, _ = c.storer.do(ctx, storeReq{token, gen, p})
 	}
 	return p, nil
 }
@@ -198,38 +201,60 @@ func (c *pageCache) fill(rctx context.Context, token, gen string, genOK bool) (*
 // that a fresh page written concurrently is deleted too, which costs one
 // more miss, never a stale page.
 func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
-	ttl := c.f.cfg.CacheTTL
-	checkVersion := p.page.status == "active" // code status changes arrive by token (generation), not by entity version
-	if !checkVersion {
-		ttl = c.f.cfg.NegativeTTL
-	}
-	pageKey, jsonKey := c.key('p', token), c.key('j', token)
-	var check *redis.SliceCmd
+	_, _ = c.storeBatch(ctx, []storeReq{{token, gen, p}})
+}
+
+// storeReq is one fill to write to Redis.
+type storeReq struct {
+	token, gen string
+	p          *pair
+}
+
+// storeBatch writes fills in one pipeline (the storer batches concurrent
+// fills), then deletes, in one more round trip, those that turned stale.
+func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}, error) {
+	done := make([]struct{}, len(reqs))
+	checks := make([]*redis.SliceCmd, len(reqs))
 	_, err := c.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
-		pl.Set(ctx, pageKey, p.page.encode(), ttl)
-		pl.Set(ctx, jsonKey, p.json.encode(), ttl)
-		if p.page.cc != "" {
-			pl.Set(ctx, c.key('c', p.page.cc), token, c.f.cfg.CacheTTL)
+		for i, r := range reqs {
+			ttl := c.f.cfg.CacheTTL
+			if r.p.page.status != "active" {
+				ttl = c.f.cfg.NegativeTTL
+			}
+			pl.Set(ctx, c.key('p', r.token), r.p.page.encode(), ttl)
+			pl.Set(ctx, c.key('j', r.token), r.p.json.encode(), ttl)
+			if r.p.page.cc != "" {
+				pl.Set(ctx, c.key('c', r.p.page.cc), r.token, c.f.cfg.CacheTTL)
+			}
+			checks[i] = pl.MGet(ctx, c.key('g', r.token), c.key('v', r.p.page.cc))
 		}
-		check = pl.MGet(ctx, c.key('g', token), c.key('v', p.page.cc))
 		return nil
 	})
 	if err != nil {
 		c.redisFailed(err)
-		return
+		return done, nil
 	}
-	vals := check.Val()
-	g, _ := vals[0].(string)
-	stale := g != gen
-	if v, ok := vals[1].(string); ok && checkVersion {
-		announced, _ := strconv.Atoi(v)
-		stale = stale || p.version < announced
+	var stale []string
+	for i, r := range reqs {
+		vals := checks[i].Val()
+		g, _ := vals[0].(string)
+		bad := g != r.gen
+		// Code status changes arrive by token (generation), not by entity
+		// version, so only an active page is checked against the version.
+		if v, ok := vals[1].(string); ok && r.p.page.status == "active" {
+			announced, _ := strconv.Atoi(v)
+			bad = bad || r.p.version < announced
+		}
+		if bad {
+			stale = append(stale, c.key('p', r.token), c.key('j', r.token))
+		}
 	}
-	if stale {
-		if err := c.rdb.Del(ctx, pageKey, jsonKey).Err(); err != nil {
+	if len(stale) > 0 {
+		if err := c.rdb.Del(ctx, stale...).Err(); err != nil {
 			c.redisFailed(err)
 		}
 	}
+	return done, nil
 }
 
 // invalidateTokens drops the tokens' renderings everywhere and bumps their

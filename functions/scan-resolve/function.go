@@ -27,6 +27,9 @@ import (
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
+// maxProfileBatch bounds the tokens of one cache-miss query.
+const maxProfileBatch = 32
+
 // Name is the function's name: its probe prefix and Knative Service.
 const Name = "scan-resolve"
 
@@ -60,17 +63,18 @@ type Blobs interface {
 
 // Config is scan-resolve's configuration; load it with config.Load.
 type Config struct {
-	CacheTTL      time.Duration `env:"SCAN_CACHE_TTL" default:"24h" help:"公示页缓存时长（主体变更事件会提前失效）"`
-	NegativeTTL   time.Duration `env:"SCAN_NEGATIVE_TTL" default:"1m" help:"未生效、不存在的码的缓存时长"`
-	LRUSize       int           `env:"SCAN_LRU_SIZE" default:"20000" help:"进程内缓存的页面数（热点页面免访问 Redis；数据库与 Redis 均不可用时兜底）"`
-	LocalTTL      time.Duration `env:"SCAN_LOCAL_TTL" default:"30s" help:"进程内缓存的新鲜期：期内命中不访问 Redis；变更经 Redis 发布订阅即时通知各副本，通知丢失时最迟在该时长后生效（0 关闭）"`
-	RedisPrefix   string        `env:"SCAN_REDIS_PREFIX" default:"scan:" help:"Redis 键前缀"`
-	FlushInterval time.Duration `env:"SCAN_FLUSH_INTERVAL" default:"200ms" help:"扫码记录批量写入间隔"`
-	FlushRows     int           `env:"SCAN_FLUSH_ROWS" default:"5000" help:"扫码记录缓冲达到该条数立即写入"`
-	MaxBuffered   int           `env:"SCAN_MAX_BUFFERED" default:"1000000" help:"数据库与 Redis 均不可用时内存中最多保留的扫码记录数"`
-	IPSalt        string        `env:"SCAN_IP_SALT" default:"smartreg-dev-scan-ip-salt" secret:"true" help:"客户端 IP 网段哈希的密钥"`
-	MaxPhotos     int           `env:"SCAN_MAX_PHOTOS" default:"9" help:"每条检查记录最多照片数"`
-	MaxPhotoBytes int64         `env:"SCAN_MAX_PHOTO_BYTES" default:"5242880" help:"单张检查照片大小上限（字节）"`
+	CacheTTL        time.Duration `env:"SCAN_CACHE_TTL" default:"24h" help:"公示页缓存时长（主体变更事件会提前失效）"`
+	NegativeTTL     time.Duration `env:"SCAN_NEGATIVE_TTL" default:"1m" help:"未生效、不存在的码的缓存时长"`
+	LRUSize         int           `env:"SCAN_LRU_SIZE" default:"20000" help:"进程内缓存的页面数（热点页面免访问 Redis；数据库与 Redis 均不可用时兜底）"`
+	LocalTTL        time.Duration `env:"SCAN_LOCAL_TTL" default:"30s" help:"进程内缓存的新鲜期：期内命中不访问 Redis；变更经 Redis 发布订阅即时通知各副本，通知丢失时最迟在该时长后生效（0 关闭）"`
+	RedisPrefix     string        `env:"SCAN_REDIS_PREFIX" default:"scan:" help:"Redis 键前缀"`
+	FillConcurrency int           `env:"SCAN_FILL_CONCURRENCY" default:"4" help:"同时查询数据库生成公示页的最大并发数（缓存未命中时；宜取数据库 CPU 核数的 1～2 倍）"`
+	FlushInterval   time.Duration `env:"SCAN_FLUSH_INTERVAL" default:"200ms" help:"扫码记录批量写入间隔"`
+	FlushRows       int           `env:"SCAN_FLUSH_ROWS" default:"5000" help:"扫码记录缓冲达到该条数立即写入"`
+	MaxBuffered     int           `env:"SCAN_MAX_BUFFERED" default:"1000000" help:"数据库与 Redis 均不可用时内存中最多保留的扫码记录数"`
+	IPSalt          string        `env:"SCAN_IP_SALT" default:"smartreg-dev-scan-ip-salt" secret:"true" help:"客户端 IP 网段哈希的密钥"`
+	MaxPhotos       int           `env:"SCAN_MAX_PHOTOS" default:"9" help:"每条检查记录最多照片数"`
+	MaxPhotoBytes   int64         `env:"SCAN_MAX_PHOTO_BYTES" default:"5242880" help:"单张检查照片大小上限（字节）"`
 
 	Hotline     string `env:"RIGHTS_HOTLINE" default:"12315" help:"维权热线号码"`
 	Website     string `env:"RIGHTS_WEBSITE" default:"https://www.12315.cn" help:"全国12315平台网站"`
@@ -120,6 +124,7 @@ type Function struct {
 	rec      *recorder
 	rights   []rightsChannel
 	chrome   chrome // the page's constant parts
+	profiles *batcher[string, *profileRow]
 	notFound string // pre-rendered pages for a forged token and an outage
 	busy     string
 
@@ -161,6 +166,9 @@ func New(d Deps) (*Function, error) {
 	if cfg.RedisPrefix == "" {
 		cfg.RedisPrefix = def.RedisPrefix
 	}
+	if cfg.FillConcurrency <= 0 {
+		cfg.FillConcurrency = def.FillConcurrency
+	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = def.FlushInterval
 	}
@@ -197,6 +205,7 @@ func New(d Deps) (*Function, error) {
 	if f.chrome, err = newChrome(cfg.Hotline, f.rights); err != nil {
 		return nil, err
 	}
+	f.profiles = newBatcher(maxProfileBatch, 5*time.Second, f.queryProfiles)
 	f.cache = newPageCache(f)
 	f.rec = newRecorder(d.Pool, d.Redis, d.Logger, d.Now, cfg)
 	nf, err := f.renderMessage("missing", "该码不存在或无法识别，请核对后重新扫码")
@@ -211,6 +220,8 @@ func New(d Deps) (*Function, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stop = cancel
 	f.wg.Go(func() { f.rec.run(ctx) })
+	f.profiles.start(ctx, &f.wg, cfg.FillConcurrency)
+	f.cache.storer.start(ctx, &f.wg, 2)
 	if f.cfg.LocalTTL > 0 {
 		f.wg.Go(func() { f.cache.listen(ctx) })
 	}

@@ -4,13 +4,10 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
@@ -18,13 +15,14 @@ import (
 )
 
 // profileQuery is contract C: the code's status and, for an active code,
-// everything the public may see, in one round trip. registry.public_page
-// is a SQL function the planner inlines into this statement's plan.
-const profileQuery = `SELECT c.status, c.credit_code, p.credit_code, p.name, p.entity_type, p.legal_rep,
+// everything the public may see, in one round trip for a batch of tokens
+// (see batcher). registry.public_page is a SQL function the planner
+// inlines into this statement's plan.
+const profileQuery = `SELECT c.token, c.status, c.credit_code, p.credit_code, p.name, p.entity_type, p.legal_rep,
 	p.established_on, p.registered_capital, p.business_scope, p.address, p.district_code, p.township_code,
 	p.industry_code, p.status, p.version, p.updated_at, p.records
 	FROM qr.codes c LEFT JOIN LATERAL registry.public_page(c.credit_code) p ON c.status = 'active'
-	WHERE c.token = $1`
+	WHERE c.token = ANY($1)`
 
 // maxPageRecords bounds each section of the page (and its JSON), so an
 // entity with hundreds of complaints still gets a page under 50 KB.
@@ -226,16 +224,41 @@ func (f *Function) load(ctx context.Context, token string) (*pair, error) {
 	return f.render(v, m, version)
 }
 
+// queryProfiles runs contract C for tokens; a nil row means no such code.
+func (f *Function) queryProfiles(ctx context.Context, tokens []string) ([]*profileRow, error) {
+	rows, err := f.pool.Query(ctx, profileQuery, tokens)
+	if err != nil {
+		return nil, store.Classify(err)
+	}
+	defer rows.Close()
+	byToken := make(map[string]*profileRow, len(tokens))
+	for rows.Next() {
+		var token string
+		r := &profileRow{}
+		if err := rows.Scan(append([]any{&token}, r.targets()...)...); err != nil {
+			return nil, store.Classify(err)
+		}
+		byToken[token] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Classify(err)
+	}
+	out := make([]*profileRow, len(tokens))
+	for i, t := range tokens {
+		out[i] = byToken[t]
+	}
+	return out, nil
+}
+
 func (f *Function) loadView(ctx context.Context, token string) (View, meta, int, error) {
 	v := View{Token: token, Hotline: f.cfg.Hotline, Rights: f.rights, GeneratedAt: f.now()}
-	var row profileRow
-	err := f.pool.QueryRow(ctx, profileQuery, token).Scan(row.targets()...)
-	if errors.Is(err, pgx.ErrNoRows) {
+	row, err := f.profiles.do(ctx, token)
+	if err != nil {
+		return v, meta{}, 0, err
+	}
+	if row == nil {
 		v.Status, v.Message = "missing", "该码不存在，请核对后重新扫码。"
 		return v, meta{status: "missing"}, 0, nil
-	}
-	if err != nil {
-		return v, meta{}, 0, store.Classify(err)
 	}
 	p, found, err := row.profile()
 	if err != nil {
