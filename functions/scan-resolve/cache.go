@@ -92,11 +92,17 @@ type pageCache struct {
 	downUntil atomic.Int64 // unix nanos; Redis is skipped until then after an error
 	lru       *lru
 	sf        flight
+	lookups   *batcher[[2]string, lookup]
 	storer    *batcher[storeReq, struct{}]
 }
 
+// lookup is what Redis holds for a token: its rendering ("" when absent)
+// and its generation.
+type lookup struct{ page, gen string }
+
 func newPageCache(f *Function) *pageCache {
 	c := &pageCache{f: f, rdb: f.rdb, prefix: f.cfg.RedisPrefix, lru: newLRU(f.cfg.LRUSize)}
+	c.lookups = newBatcher(64, 3*time.Second, c.lookupBatch)
 	c.storer = newBatcher(64, 3*time.Second, c.storeBatch)
 	return c
 }
@@ -137,15 +143,15 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 		}
 	}
 	// One MGET reads the page and, for the miss, the token's generation
-	// that guards the fill (see store).
+	// that guards the fill (see store); concurrent lookups share it.
 	gen, genOK := "", false
 	if c.redisOK() {
-		vals, err := c.rdb.MGet(ctx, c.pageKey(token, asJSON), c.key('g', token)).Result()
+		got, err := c.lookups.do(ctx, [2]string{c.pageKey(token, asJSON), c.key('g', token)})
 		if err != nil {
 			c.redisFailed(err)
 		} else {
-			if b, ok := vals[0].(string); ok {
-				if e, ok := decodeEntry(b); ok {
+			if got.page != "" {
+				if e, ok := decodeEntry(got.page); ok {
 					if c.f.cfg.LocalTTL > 0 {
 						c.lru.put(token, asJSON, e) // fresh again for LocalTTL
 					} else {
@@ -154,8 +160,7 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 					return e, nil
 				}
 			}
-			gen, _ = vals[1].(string)
-			genOK = true
+			gen, genOK = got.gen, true
 		}
 	}
 	p, err := c.sf.do(token, func() (*pair, error) { return c.fill(ctx, token, gen, genOK) })
@@ -200,6 +205,24 @@ func (c *pageCache) fill(rctx context.Context, token, gen string, genOK bool) (*
 // is seen by it, one after it deletes the pages itself. The worst case is
 // that a fresh page written concurrently is deleted too, which costs one
 // more miss, never a stale page.
+// lookupBatch reads the [page key, generation key] pairs in one MGET.
+func (c *pageCache) lookupBatch(ctx context.Context, pairs [][2]string) ([]lookup, error) {
+	keys := make([]string, 0, 2*len(pairs))
+	for _, p := range pairs {
+		keys = append(keys, p[0], p[1])
+	}
+	vals, err := c.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lookup, len(pairs))
+	for i := range out {
+		out[i].page, _ = vals[2*i].(string)
+		out[i].gen, _ = vals[2*i+1].(string)
+	}
+	return out, nil
+}
+
 func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
 	_, _ = c.storeBatch(ctx, []storeReq{{token, gen, p}})
 }

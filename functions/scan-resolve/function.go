@@ -221,6 +221,7 @@ func New(d Deps) (*Function, error) {
 	f.stop = cancel
 	f.wg.Go(func() { f.rec.run(ctx) })
 	f.profiles.start(ctx, &f.wg, cfg.FillConcurrency)
+	f.cache.lookups.start(ctx, &f.wg, 4)
 	f.cache.storer.start(ctx, &f.wg, 2)
 	if f.cfg.LocalTTL > 0 {
 		f.wg.Go(func() { f.cache.listen(ctx) })
