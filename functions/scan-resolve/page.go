@@ -14,15 +14,11 @@ import (
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
-// profileQuery is contract C: the code's status and, for an active code,
+// profileQuery is contract C: the codes' status and, for an active code,
 // everything the public may see, in one round trip for a batch of tokens
-// (see batcher). registry.public_page is a SQL function the planner
-// inlines into this statement's plan.
-const profileQuery = `SELECT c.token, c.status, c.credit_code, p.credit_code, p.name, p.entity_type, p.legal_rep,
-	p.established_on, p.registered_capital, p.business_scope, p.address, p.district_code, p.township_code,
-	p.industry_code, p.status, p.version, p.updated_at, p.records
-	FROM qr.codes c LEFT JOIN LATERAL registry.public_page(c.credit_code) p ON c.status = 'active'
-	WHERE c.token = ANY($1)`
+// (see batcher). scan.pages (migration 0002) wraps the statement so it
+// keeps a generic plan; it calls registry.public_page.
+const profileQuery = `SELECT * FROM scan.pages($1)`
 
 // maxPageRecords bounds each section of the page (and its JSON), so an
 // entity with hundreds of complaints still gets a page under 50 KB.

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1132,5 +1133,24 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := f.load(ctx, token); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The shared pool forces custom plans; the cache-miss query must not be
+// re-planned on every execution: scan.pages, which runs it, asks for the
+// generic plan, and the statement the pool prepares is only its call.
+func TestCacheMissQueryUsesAGenericPlan(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	var config []string
+	if err := e.pool.QueryRow(ctx, `SELECT proconfig FROM pg_proc WHERE oid = 'scan.pages(text[])'::regprocedure`).Scan(&config); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(config, "plan_cache_mode=force_generic_plan") {
+		t.Errorf("scan.pages settings %v, want plan_cache_mode=force_generic_plan", config)
+	}
+	if !strings.HasPrefix(profileQuery, "SELECT * FROM scan.pages(") {
+		t.Errorf("the cache-miss query %q does not go through scan.pages", profileQuery)
 	}
 }
