@@ -76,10 +76,19 @@ func decodeEntry(b string) (*entry, bool) {
 
 func indexTab(s string) int { return strings.IndexByte(s, '\t') }
 
-// pair is what one database round trip yields: both renderings.
+// pair is what a fill yields: the rendering asked for (the page or its
+// JSON; the other is nil, rendered when it is asked for itself).
 type pair struct {
 	page, json *entry
 	version    int
+}
+
+// any is the rendering the pair holds; both share status and entity.
+func (p *pair) any() *entry {
+	if p.page != nil {
+		return p.page
+	}
+	return p.json
 }
 
 // pageCache layers Redis (shared by every replica), one database round
@@ -163,7 +172,11 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 			gen, genOK = got.gen, true
 		}
 	}
-	p, err := c.sf.do(token, func() (*pair, error) { return c.fill(ctx, token, gen, genOK) })
+	key := token
+	if asJSON {
+		key += ".json"
+	}
+	p, err := c.sf.do(key, func() (*pair, error) { return c.fill(ctx, token, asJSON, gen, genOK) })
 	if err != nil {
 		if e := c.lru.get(token, asJSON); e != nil {
 			return e, nil
@@ -176,20 +189,24 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 	return p.page, nil
 }
 
-// fill loads and renders token, then caches both renderings unless an
+// fill loads and renders token as asked, then caches it unless an
 // invalidation raced with the load (see store). gen is the token's
 // generation read before the load; without it (Redis failed) nothing is
 // cached in Redis.
-func (c *pageCache) fill(rctx context.Context, token, gen string, genOK bool) (*pair, error) {
+func (c *pageCache) fill(rctx context.Context, token string, asJSON bool, gen string, genOK bool) (*pair, error) {
 	// Not cancelled with the first caller: others wait on the same result.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 5*time.Second)
 	defer cancel()
-	p, err := c.f.load(ctx, token)
+	p, err := c.f.load(ctx, token, asJSON)
 	if err != nil {
 		return nil, err
 	}
-	c.lru.put(token, false, p.page)
-	c.lru.put(token, true, p.json)
+	if p.page != nil {
+		c.lru.put(token, false, p.page)
+	}
+	if p.json != nil {
+		c.lru.put(token, true, p.json)
+	}
 	if genOK {
 		_, _ = c.storer.do(ctx, storeReq{token, gen, p})
 	}
@@ -240,16 +257,21 @@ func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}
 	checks := make([]*redis.SliceCmd, len(reqs))
 	_, err := c.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for i, r := range reqs {
+			e := r.p.any()
 			ttl := c.f.cfg.CacheTTL
-			if r.p.page.status != "active" {
+			if e.status != "active" {
 				ttl = c.f.cfg.NegativeTTL
 			}
-			pl.Set(ctx, c.key('p', r.token), r.p.page.encode(), ttl)
-			pl.Set(ctx, c.key('j', r.token), r.p.json.encode(), ttl)
-			if r.p.page.cc != "" {
-				pl.Set(ctx, c.key('c', r.p.page.cc), r.token, c.f.cfg.CacheTTL)
+			if r.p.page != nil {
+				pl.Set(ctx, c.key('p', r.token), r.p.page.encode(), ttl)
 			}
-			checks[i] = pl.MGet(ctx, c.key('g', r.token), c.key('v', r.p.page.cc))
+			if r.p.json != nil {
+				pl.Set(ctx, c.key('j', r.token), r.p.json.encode(), ttl)
+			}
+			if e.cc != "" {
+				pl.Set(ctx, c.key('c', e.cc), r.token, c.f.cfg.CacheTTL)
+			}
+			checks[i] = pl.MGet(ctx, c.key('g', r.token), c.key('v', e.cc))
 		}
 		return nil
 	})
@@ -264,7 +286,7 @@ func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}
 		bad := g != r.gen
 		// Code status changes arrive by token (generation), not by entity
 		// version, so only an active page is checked against the version.
-		if v, ok := vals[1].(string); ok && r.p.page.status == "active" {
+		if v, ok := vals[1].(string); ok && r.p.any().status == "active" {
 			announced, _ := strconv.Atoi(v)
 			bad = bad || r.p.version < announced
 		}

@@ -68,7 +68,7 @@ type Config struct {
 	LRUSize         int           `env:"SCAN_LRU_SIZE" default:"20000" help:"进程内缓存的页面数（热点页面免访问 Redis；数据库与 Redis 均不可用时兜底）"`
 	LocalTTL        time.Duration `env:"SCAN_LOCAL_TTL" default:"30s" help:"进程内缓存的新鲜期：期内命中不访问 Redis；变更经 Redis 发布订阅即时通知各副本，通知丢失时最迟在该时长后生效（0 关闭）"`
 	RedisPrefix     string        `env:"SCAN_REDIS_PREFIX" default:"scan:" help:"Redis 键前缀"`
-	FillConcurrency int           `env:"SCAN_FILL_CONCURRENCY" default:"4" help:"同时查询数据库生成公示页的最大并发数（缓存未命中时；宜取数据库 CPU 核数的 1～2 倍）"`
+	FillConcurrency int           `env:"SCAN_FILL_CONCURRENCY" default:"2" help:"缓存未命中时同时进行的数据库查询数（每次查询合并多个码；宜取数据库 CPU 核数的 1 倍左右）"`
 	FlushInterval   time.Duration `env:"SCAN_FLUSH_INTERVAL" default:"200ms" help:"扫码记录批量写入间隔"`
 	FlushRows       int           `env:"SCAN_FLUSH_ROWS" default:"5000" help:"扫码记录缓冲达到该条数立即写入"`
 	MaxBuffered     int           `env:"SCAN_MAX_BUFFERED" default:"1000000" help:"数据库与 Redis 均不可用时内存中最多保留的扫码记录数"`
@@ -221,8 +221,8 @@ func New(d Deps) (*Function, error) {
 	f.stop = cancel
 	f.wg.Go(func() { f.rec.run(ctx) })
 	f.profiles.start(ctx, &f.wg, cfg.FillConcurrency)
-	f.cache.lookups.start(ctx, &f.wg, 4)
-	f.cache.storer.start(ctx, &f.wg, 2)
+	f.cache.lookups.start(ctx, &f.wg, 1)
+	f.cache.storer.start(ctx, &f.wg, 1)
 	if f.cfg.LocalTTL > 0 {
 		f.wg.Go(func() { f.cache.listen(ctx) })
 	}

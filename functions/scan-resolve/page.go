@@ -212,12 +212,12 @@ var (
 type meta struct{ status, cc, district, township, industry string }
 
 // load runs contract C for token and renders both answers.
-func (f *Function) load(ctx context.Context, token string) (*pair, error) {
+func (f *Function) load(ctx context.Context, token string, asJSON bool) (*pair, error) {
 	v, m, version, err := f.loadView(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	return f.render(v, m, version)
+	return f.render(v, m, version, asJSON)
 }
 
 // queryProfiles runs contract C for tokens; a nil row means no such code.
@@ -378,12 +378,14 @@ type inspectorForm struct {
 // defaultInspectionItems pre-fill the form; the inspector may rename them.
 var defaultInspectionItems = []string{"证照公示", "经营场所环境卫生", "进货查验记录", "从业人员健康证明", "价格标示", "计量器具检定"}
 
-func (f *Function) render(v View, m meta, version int) (*pair, error) {
-	page, err := f.renderPage(v, nil)
-	if err != nil {
-		return nil, err
+func (f *Function) render(v View, m meta, version int, asJSON bool) (*pair, error) {
+	var body []byte
+	var err error
+	if asJSON {
+		body, err = json.Marshal(v)
+	} else {
+		body, err = f.renderPage(v, nil)
 	}
-	js, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -394,10 +396,11 @@ func (f *Function) render(v View, m meta, version int) (*pair, error) {
 	case "invalid":
 		code = http.StatusGone
 	}
-	mk := func(body string) *entry {
-		return &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry, body: body}
+	e := &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry, body: string(body)}
+	if asJSON {
+		return &pair{json: e, version: version}, nil
 	}
-	return &pair{page: mk(string(page)), json: mk(string(js)), version: version}, nil
+	return &pair{page: e, version: version}, nil
 }
 
 // renderMessage renders a page that only says something (not found, busy).

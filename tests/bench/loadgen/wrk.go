@@ -37,6 +37,12 @@ type Wrk struct {
 	// Once makes every path requested at most once (each thread walks its own
 	// slice and stops when it runs out), for cold-cache runs.
 	Once bool
+	// Until, when set, is polled every few milliseconds; when it reports
+	// true, wrk is interrupted and the run's length is the time until then.
+	// wrk itself always sleeps its full -d, even when every thread has
+	// stopped, so a walk over a list (Once) needs the server side to say
+	// when the list is done (e.g. its count of answered requests).
+	Until func() bool
 }
 
 // Lua: paths come from a file; each thread starts at its own offset so the
@@ -99,7 +105,32 @@ func (w Wrk) Run(ctx context.Context) (WrkResult, error) {
 	cmd.Env = append(os.Environ(), "WRK_PATHS="+paths, "WRK_ONCE="+once, fmt.Sprintf("WRK_THREADS=%d", threads))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return WrkResult{}, fmt.Errorf("wrk: %w", err)
+	}
+	var until time.Duration
+	if w.Until != nil {
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+	poll:
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					return WrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out.String())
+				}
+				break poll
+			case <-tick.C:
+				if until == 0 && w.Until() {
+					until = time.Since(start)
+					_ = cmd.Process.Signal(os.Interrupt) // wrk reports and exits on SIGINT
+				}
+			}
+		}
+	} else if err := cmd.Wait(); err != nil {
 		return WrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out.String())
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -107,6 +138,9 @@ func (w Wrk) Run(ctx context.Context) (WrkResult, error) {
 			var r WrkResult
 			if err := json.Unmarshal([]byte(rest), &r); err != nil {
 				return WrkResult{}, err
+			}
+			if until > 0 {
+				r.Seconds = until.Seconds()
 			}
 			r.Throughput = float64(r.Requests) / r.Seconds
 			return r, nil

@@ -238,9 +238,16 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 	}
 
 	fmt.Printf("cache-miss walk over %d cold tokens…\n", len(cold))
-	missRes, err := loadgen.Walk(ctx, base, cold, 64)
+	// wrk walks the cold list once with 64 connections; the walk ends when
+	// scan-resolve has answered every path (its count of scans accepted).
+	accepted0 := p.Scan.ScanCounts().Accepted
+	miss, err := loadgen.Wrk{BaseURL: base, Paths: cold, Connections: 64, Threads: 2, Duration: 10 * time.Minute, Once: true,
+		Until: func() bool { return p.Scan.ScanCounts().Accepted-accepted0 >= int64(len(cold)) }}.Run(ctx)
 	if err != nil {
 		return fmt.Errorf("cache-miss walk: %w", err)
+	}
+	if miss.Errors > 0 {
+		return fmt.Errorf("cache-miss walk: %d errors", miss.Errors)
 	}
 	if _, err := loadgen.Walk(ctx, base, warm, 64); err != nil { // fills the cache for the warm set
 		return err
@@ -288,7 +295,7 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 	}
 	ratio := closed.Throughput / bareRes.Throughput
 	pass := []bool{
-		missRes.Rate >= 5000,
+		miss.Throughput >= 5000,
 		ratio >= 0.5 && closed.P99Ms <= 200 && closed.Errors == 0,
 		open.P99 <= 50*time.Millisecond && len(open.Errors) == 0 && open.Success == open.Requests,
 		uint64(openScans) == open.Requests && closedScans >= closed.Requests && closedScans <= closed.Requests+int64(o.conns),
@@ -299,7 +306,7 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 			"The anchor is a bare net/http handler serving the very same bytes from a map.", len(cold), len(warm)),
 		Rows: [][]string{
 			{"measure", "SmartReg", "anchor", "ratio", "target", ""},
-			{"cache miss, every token cold (64 clients)", fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", missRes.Rate, missRes.P50.Round(time.Microsecond*100), missRes.P99.Round(time.Microsecond*100)), "", "", "≥ 5000 req/s", ok(pass[0])},
+			{"cache miss, every token cold (wrk, 64 connections, each token once)", fmt.Sprintf("%.0f req/s, p50 %.1f ms, p99 %.1f ms, %d requests, 0 errors", miss.Throughput, miss.P50Ms, miss.P99Ms, miss.Requests), "", "", "≥ 5000 req/s", ok(pass[0])},
 			{fmt.Sprintf("closed loop, wrk %d connections, %s", o.conns, o.closedDur), fmt.Sprintf("%.0f req/s, p99 %.1f ms, %d errors", closed.Throughput, closed.P99Ms, closed.Errors),
 				fmt.Sprintf("%.0f req/s, p99 %.1f ms", bareRes.Throughput, bareRes.P99Ms), fmt.Sprintf("%.2f", ratio), "ratio ≥ 0.5, p99 ≤ 200 ms", ok(pass[1])},
 			{fmt.Sprintf("open loop, vegeta %d req/s for %s", o.openRate, o.openDur), fmt.Sprintf("%d requests, %d ok, p50 %s, p99 %s, max %s, %d errors", open.Requests, open.Success,
