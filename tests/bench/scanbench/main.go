@@ -286,7 +286,6 @@ func measure(ctx context.Context, o options, p *platform.Platform, base string, 
 		return err
 	}
 
-
 	ok := func(b bool) string {
 		if b {
 			return "✔"
