@@ -40,46 +40,26 @@ type scanRecord struct {
 const scanColumns = "(id, scanned_at, token, credit_code, district_code, township_code, industry_code, " +
 	"code_status, channel, ua_class, os, ip_hash, role)"
 
-// appendCopyRow appends s as a line of COPY's text format. pgx's CopyFrom
-// boxes every value into an interface (eleven allocations a row, half of
-// the hot path's at 18 000 scans/s); this is a few appends into one buffer.
+// COPY's binary format: a signature, flags and header-extension length,
+// then per row the field count and each field as length + bytes, then -1.
+// pgx's CopyFrom boxes every value into an interface (eleven allocations a
+// row, half of the hot path's at 18 000 scans/s), and the text format makes
+// PostgreSQL parse every uuid and timestamp; this is a few appends into one
+// buffer and a memcpy per field on the server.
+const copyBinaryHeader = "PGCOPY\n\xff\r\n\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
+
+// pgEpoch is where PostgreSQL's timestamps count microseconds from.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func (s *scanRecord) appendCopyRow(b []byte) []byte {
-	b = appendUUID(b, s.ID)
-	b = append(b, '\t')
-	b = s.At.UTC().AppendFormat(b, "2006-01-02 15:04:05.999999Z")
+	b = binary.BigEndian.AppendUint16(b, 13)
+	b = binary.BigEndian.AppendUint32(b, 16)
+	b = append(b, s.ID[:]...)
+	b = binary.BigEndian.AppendUint32(b, 8)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.At.Sub(pgEpoch).Microseconds()))
 	for _, v := range [...]string{s.Token, s.CC, s.District, s.Township, s.Industry, s.Status, s.Channel, s.UA, s.OS, s.IPHash, s.Role} {
-		b = append(b, '\t')
-		b = appendCopyText(b, v)
-	}
-	return append(b, '\n')
-}
-
-func appendUUID(b []byte, id [16]byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	for i, x := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, hexDigits[x>>4], hexDigits[x&0xf])
-	}
-	return b
-}
-
-// appendCopyText escapes what COPY's text format treats specially.
-func appendCopyText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, c)
-		}
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
 	}
 	return b
 }
@@ -252,12 +232,14 @@ func (r *recorder) copyBatch(ctx context.Context, batch []scanRecord, dedupe boo
 	if err := r.ensurePartitions(ctx, batch); err != nil {
 		return err
 	}
-	buf := make([]byte, 0, len(batch)*160)
+	buf := make([]byte, 0, len(copyBinaryHeader)+len(batch)*160+2)
+	buf = append(buf, copyBinaryHeader...)
 	for i := range batch {
 		buf = batch[i].appendCopyRow(buf)
 	}
+	buf = binary.BigEndian.AppendUint16(buf, 0xffff)
 	copyInto := func(tx pgx.Tx, table string) error {
-		_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "COPY "+table+" "+scanColumns+" FROM STDIN")
+		_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "COPY "+table+" "+scanColumns+" FROM STDIN (FORMAT binary)")
 		return err
 	}
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
