@@ -24,7 +24,13 @@ type entry struct {
 	district string
 	township string
 	industry string
-	body     string // a string, so a Redis reply is served without a copy
+	body     []byte   // written with one Write: net/http's buffer copies a string in 2 KB pieces
+	clen     []string // Content-Length, so the answer is not chunked (a chunked end costs a write)
+}
+
+func newEntry(code int, m meta, body []byte) *entry {
+	return &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry,
+		body: body, clen: []string{strconv.Itoa(len(body))}}
 }
 
 // Redis holds an entry as one value: a header line, then the body, so a
@@ -40,7 +46,7 @@ func (e *entry) encode() string {
 		b.WriteString(s)
 	}
 	b.WriteByte('\n')
-	b.WriteString(e.body)
+	b.Write(e.body)
 	return b.String()
 }
 
@@ -71,7 +77,7 @@ func decodeEntry(b string) (*entry, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &entry{code: code, status: f[1], cc: f[2], district: f[3], township: f[4], industry: f[5], body: b[nl+1:]}, true
+	return newEntry(code, meta{status: f[1], cc: f[2], district: f[3], township: f[4], industry: f[5]}, []byte(b[nl+1:])), true
 }
 
 func indexTab(s string) int { return strings.IndexByte(s, '\t') }

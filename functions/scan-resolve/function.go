@@ -125,8 +125,8 @@ type Function struct {
 	rights   []rightsChannel
 	chrome   chrome // the page's constant parts
 	profiles *batcher[string, *profileRow]
-	notFound string // pre-rendered pages for a forged token and an outage
-	busy     string
+	notFound []byte // pre-rendered pages for a forged token and an outage
+	busy     []byte
 
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -216,7 +216,7 @@ func New(d Deps) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.notFound, f.busy = string(nf), string(busy)
+	f.notFound, f.busy = nf, busy
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stop = cancel
 	f.wg.Go(func() { f.rec.run(ctx) })

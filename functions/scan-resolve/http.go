@@ -3,8 +3,8 @@ package scanresolve
 import (
 	"context"
 	_ "embed"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -78,27 +78,36 @@ func (f *Function) handleScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.record(r, token, asJSON, e.status, e.cc, e.district, e.township, e.industry, p)
-	f.write(w, e.code, asJSON, e.body, hdrNoCache)
+	f.writeClen(w, e.code, asJSON, e.body, e.clen, hdrNoCache)
 }
 
-func (f *Function) write(w http.ResponseWriter, code int, asJSON bool, body string, cache []string) {
+func (f *Function) write(w http.ResponseWriter, code int, asJSON bool, body []byte, cache []string) {
+	f.writeClen(w, code, asJSON, body, nil, cache)
+}
+
+// writeClen writes an answer; clen is its Content-Length when known.
+func (f *Function) writeClen(w http.ResponseWriter, code int, asJSON bool, body []byte, clen, cache []string) {
 	h := w.Header()
 	if asJSON {
-		if code == http.StatusNotFound && strings.HasPrefix(body, "<") {
-			body = notFoundJSON
+		if code == http.StatusNotFound && len(body) > 0 && body[0] == '<' {
+			body, clen = notFoundJSON, nil
 		}
 		h["Content-Type"] = hdrJSON
 	} else {
 		h["Content-Type"] = hdrHTML
 		h["Content-Security-Policy"] = hdrCSP
 	}
+	if clen == nil {
+		clen = []string{strconv.Itoa(len(body))}
+	}
+	h["Content-Length"] = clen
 	h["Cache-Control"] = cache
 	h["X-Content-Type-Options"] = hdrNoSniff
 	w.WriteHeader(code)
-	_, _ = io.WriteString(w, body)
+	_, _ = w.Write(body)
 }
 
-const notFoundJSON = `{"error":{"code":"not_found","message":"二维码无效"}}` + "\n"
+var notFoundJSON = []byte(`{"error":{"code":"not_found","message":"二维码无效"}}` + "\n")
 
 // principal is the caller of the public page, nil when anonymous. A bad or
 // expired token makes the page anonymous instead of refusing it: a citizen
@@ -129,10 +138,10 @@ func (f *Function) serveInspector(w http.ResponseWriter, r *http.Request, token 
 			f.write(w, http.StatusServiceUnavailable, false, f.busy, hdrPrivate)
 			return
 		}
-		page, code, m = []byte(e.body), e.code, meta{status: e.status, cc: e.cc, district: e.district, township: e.township, industry: e.industry}
+		page, code, m = e.body, e.code, meta{status: e.status, cc: e.cc, district: e.district, township: e.township, industry: e.industry}
 	}
 	f.record(r, token, false, m.status, m.cc, m.district, m.township, m.industry, p)
-	f.write(w, code, false, string(page), hdrPrivate)
+	f.write(w, code, false, page, hdrPrivate)
 }
 
 func (f *Function) record(r *http.Request, token string, asJSON bool, status, cc, district, township, industry string, p *auth.Principal) {

@@ -396,7 +396,7 @@ func (f *Function) render(v View, m meta, version int, asJSON bool) (*pair, erro
 	case "invalid":
 		code = http.StatusGone
 	}
-	e := &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry, body: string(body)}
+	e := newEntry(code, m, body)
 	if asJSON {
 		return &pair{json: e, version: version}, nil
 	}

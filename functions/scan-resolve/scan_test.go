@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,8 +392,13 @@ func TestCachedHitIsOneRedisGetAndNoQuery(t *testing.T) {
 	}
 	for _, path := range []string{"/q/" + token, "/q/" + token + ".json"} {
 		pg, rd := e.pgN.n.Load(), e.redisN.n.Load()
-		if rec := get(t, h, path); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "缓存测试主体") {
+		rec := get(t, h, path)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "缓存测试主体") {
 			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		// A known length: a chunked answer costs one more write to end it.
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+			t.Errorf("%s: Content-Length %q for %d bytes", path, cl, rec.Body.Len())
 		}
 		if dp, dr := e.pgN.n.Load()-pg, e.redisN.n.Load()-rd; dp != 0 || dr != 1 {
 			t.Errorf("%s hit: %d database queries and %d Redis commands, want 0 and 1", path, dp, dr)
@@ -997,9 +1003,9 @@ func TestClientHints(t *testing.T) {
 
 func TestEntryRoundTrip(t *testing.T) {
 	t.Parallel()
-	in := &entry{code: 410, status: "invalid", cc: "91130102MA0000001X", district: "130102", township: "", industry: "5164", body: "<p>x\ny</p>"}
+	in := &entry{code: 410, status: "invalid", cc: "91130102MA0000001X", district: "130102", township: "", industry: "5164", body: []byte("<p>x\ny</p>")}
 	out, ok := decodeEntry(in.encode())
-	if !ok || out.code != 410 || out.status != "invalid" || out.cc != in.cc || out.industry != "5164" || string(out.body) != string(in.body) {
+	if !ok || out.code != 410 || out.status != "invalid" || out.cc != in.cc || out.industry != "5164" || string(out.body) != string(in.body) || out.clen[0] != "10" {
 		t.Fatalf("round trip: %+v %v", out, ok)
 	}
 	if _, ok := decodeEntry("garbage"); ok {
