@@ -59,7 +59,7 @@ func (f *Function) handleScan(w http.ResponseWriter, r *http.Request) {
 	token, asJSON := strings.CutSuffix(r.PathValue("token"), ".json")
 	if !f.tokens.Valid(token) {
 		// Forged or mistyped: answered without touching Redis or PostgreSQL.
-		f.write(w, http.StatusNotFound, asJSON, f.notFound, hdrNoCache)
+		f.write(w, http.StatusNotFound, asJSON, f.notFound, nil, hdrNoCache)
 		return
 	}
 	p := f.principal(r)
@@ -74,19 +74,16 @@ func (f *Function) handleScan(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, r, errs.Wrap(errs.Unavailable, "服务繁忙，请稍后重试", err))
 			return
 		}
-		f.write(w, http.StatusServiceUnavailable, false, f.busy, hdrNoCache)
+		f.write(w, http.StatusServiceUnavailable, false, f.busy, nil, hdrNoCache)
 		return
 	}
 	f.record(r, token, asJSON, e.status, e.cc, e.district, e.township, e.industry, p)
-	f.writeClen(w, e.code, asJSON, e.body, e.clen, hdrNoCache)
+	f.write(w, e.code, asJSON, e.body, e.clen, hdrNoCache)
 }
 
-func (f *Function) write(w http.ResponseWriter, code int, asJSON bool, body []byte, cache []string) {
-	f.writeClen(w, code, asJSON, body, nil, cache)
-}
-
-// writeClen writes an answer; clen is its Content-Length when known.
-func (f *Function) writeClen(w http.ResponseWriter, code int, asJSON bool, body []byte, clen, cache []string) {
+// write writes an answer; clen is its Content-Length when already known
+// (nil: computed here).
+func (f *Function) write(w http.ResponseWriter, code int, asJSON bool, body []byte, clen, cache []string) {
 	h := w.Header()
 	if asJSON {
 		if code == http.StatusNotFound && len(body) > 0 && body[0] == '<' {
@@ -135,13 +132,13 @@ func (f *Function) serveInspector(w http.ResponseWriter, r *http.Request, token 
 		e, cerr := f.cache.get(r.Context(), token, false)
 		if cerr != nil {
 			f.log.Warn("inspector page unavailable", "err", err)
-			f.write(w, http.StatusServiceUnavailable, false, f.busy, hdrPrivate)
+			f.write(w, http.StatusServiceUnavailable, false, f.busy, nil, hdrPrivate)
 			return
 		}
 		page, code, m = e.body, e.code, meta{status: e.status, cc: e.cc, district: e.district, township: e.township, industry: e.industry}
 	}
 	f.record(r, token, false, m.status, m.cc, m.district, m.township, m.industry, p)
-	f.write(w, code, false, page, hdrPrivate)
+	f.write(w, code, false, page, nil, hdrPrivate)
 }
 
 func (f *Function) record(r *http.Request, token string, asJSON bool, status, cc, district, township, industry string, p *auth.Principal) {

@@ -173,7 +173,7 @@ func (f *Function) handleInspection(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		page, _ := f.renderMessage("error", "检查记录未提交："+msg)
-		f.write(w, httpx.Status(e.Code), false, page, hdrPrivate)
+		f.write(w, httpx.Status(e.Code), false, page, nil, hdrPrivate)
 		return
 	}
 	f.fail(w, r, err)

@@ -389,18 +389,23 @@ func (f *Function) render(v View, m meta, version int, asJSON bool) (*pair, erro
 	if err != nil {
 		return nil, err
 	}
-	code := http.StatusOK
-	switch v.Status {
-	case "missing":
-		code = http.StatusNotFound
-	case "invalid":
-		code = http.StatusGone
-	}
+	code := httpStatus(v.Status)
 	e := newEntry(code, m, body)
 	if asJSON {
 		return &pair{json: e, version: version}, nil
 	}
 	return &pair{page: e, version: version}, nil
+}
+
+// httpStatus is the HTTP status of a page for a code in status.
+func httpStatus(status string) int {
+	switch status {
+	case "missing":
+		return http.StatusNotFound
+	case "invalid":
+		return http.StatusGone
+	}
+	return http.StatusOK
 }
 
 // renderMessage renders a page that only says something (not found, busy).
@@ -421,13 +426,7 @@ func (f *Function) inspectorPage(ctx context.Context, token string, p *auth.Prin
 			Items: defaultInspectionItems, Recorded: recorded, MaxPhotos: f.cfg.MaxPhotos}
 	}
 	b, err := f.renderPage(v, form)
-	code := http.StatusOK
-	switch v.Status {
-	case "missing":
-		code = http.StatusNotFound
-	case "invalid":
-		code = http.StatusGone
-	}
+	code := httpStatus(v.Status)
 	return b, m, code, err
 }
 
