@@ -1,12 +1,12 @@
 package identity
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -181,27 +181,11 @@ func (f *Function) seedDemo(ctx context.Context, tx pgx.Tx, root string) ([]cred
 
 // writeCredentials appends to the owner-only password file.
 func (f *Function) writeCredentials(creds []credential) error {
-	fileMu.Lock()
-	defer fileMu.Unlock()
-	if err := os.MkdirAll(f.cfg.DataDir, 0o700); err != nil {
-		return err
+	names := make([]string, len(creds))
+	for i, c := range creds {
+		names[i] = c.username
 	}
-	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := fh.Chmod(0o600); err != nil {
-		fh.Close()
-		return err
-	}
-	for _, c := range creds {
-		if _, err := fmt.Fprintf(fh, "%s\t%s\n", c.username, c.password); err != nil {
-			fh.Close()
-			return err
-		}
-	}
-	return fh.Close()
+	return f.rewriteCredentials(names, creds)
 }
 
 // forgetInitialPassword removes a user's line from the password file after
@@ -220,32 +204,37 @@ func (f *Function) forgetInitialPassword(ctx context.Context, u User) {
 }
 
 func (f *Function) removeCredentialLine(username string) error {
+	return f.rewriteCredentials([]string{username}, nil)
+}
+
+// rewriteCredentials drops the lines of the users in drop and appends add,
+// so an account bootstrapped again (its database recreated) keeps one
+// line, the valid one, instead of a stale one above it.
+func (f *Function) rewriteCredentials(drop []string, add []credential) error {
 	fileMu.Lock()
 	defer fileMu.Unlock()
 	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
 	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	var keep []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	found := false
-	for sc.Scan() {
-		name, _, _ := strings.Cut(sc.Text(), "\t")
-		if name == username {
-			found = true
-			continue
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, _, _ := strings.Cut(line, "\t"); line != "" && !slices.Contains(drop, name) {
+			keep = append(keep, line)
 		}
-		keep = append(keep, sc.Text())
 	}
-	if !found {
-		return nil
+	for _, c := range add {
+		keep = append(keep, c.username+"\t"+c.password)
 	}
 	if len(keep) == 0 {
-		return os.Remove(path)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(f.cfg.DataDir, 0o700); err != nil {
+		return err
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strings.Join(keep, "\n")+"\n"), 0o600); err != nil {

@@ -850,3 +850,39 @@ func BenchmarkPasswordCheck(b *testing.B) {
 		}
 	}
 }
+
+// A database bootstrapped again with the same data directory (a benchmark's
+// or a recreated one) replaces the accounts' lines instead of appending a
+// second, valid line below a stale one.
+func TestInitialPasswordFileKeepsOneLinePerAccount(t *testing.T) {
+	t.Parallel()
+	f := &Function{cfg: Config{DataDir: t.TempDir()}}
+	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
+	if err := f.writeCredentials([]credential{{"admin", "old-a"}, {"secadmin", "old-s"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.writeCredentials([]credential{{"admin", "new-a"}, {"auditor", "new-u"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.removeCredentialLine("secadmin"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "admin\tnew-a\nauditor\tnew-u\n"; got != want {
+		t.Errorf("file %q, want %q", got, want)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode().Perm())
+	}
+	for _, u := range []string{"admin", "auditor"} {
+		if err := f.removeCredentialLine(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("file left after the last line: %v", err)
+	}
+}

@@ -95,6 +95,9 @@ func run(ctx context.Context, o options) error {
 	cfg.DatabaseURL = dbURL(o.admin, "bench_scan")
 	cfg.RedisURL = "redis://127.0.0.1:6379/9"
 	cfg.BlobURL = "file:///tmp/scanbench-blob"
+	// The bench database's generated accounts stay out of the developer's
+	// initial-password file.
+	cfg.Identity.DataDir = "/tmp/scanbench-identity"
 	cfg.LogLevel = "error"
 	cfg.DBMaxConns = 40
 	if !o.reuse {
