@@ -59,6 +59,7 @@ type Verifier interface {
 // Blobs stores inspection photos (shared/blob.Store).
 type Blobs interface {
 	Put(ctx context.Context, key string, r io.Reader, contentType string) (blob.Info, error)
+	Get(ctx context.Context, key string) (io.ReadCloser, blob.Info, error)
 }
 
 // Config is scan-resolve's configuration; load it with config.Load.
@@ -74,6 +75,7 @@ type Config struct {
 	MaxBuffered     int           `env:"SCAN_MAX_BUFFERED" default:"1000000" help:"数据库与 Redis 均不可用时内存中最多保留的扫码记录数"`
 	IPSalt          string        `env:"SCAN_IP_SALT" default:"smartreg-dev-scan-ip-salt" secret:"true" help:"客户端 IP 网段哈希的密钥"`
 	MaxPhotos       int           `env:"SCAN_MAX_PHOTOS" default:"9" help:"每条检查记录最多照片数"`
+	PublicPhotos    bool          `env:"SCAN_PUBLIC_PHOTOS" default:"true" help:"公示页是否展示扫码检查的现场照片链接"`
 	MaxPhotoBytes   int64         `env:"SCAN_MAX_PHOTO_BYTES" default:"5242880" help:"单张检查照片大小上限（字节）"`
 
 	Hotline     string `env:"RIGHTS_HOTLINE" default:"12315" help:"维权热线号码"`

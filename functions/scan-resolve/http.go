@@ -21,11 +21,14 @@ var openapi []byte
 func (f *Function) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /q/{token}", f.handleScan)
+	mux.HandleFunc("GET /q/{token}/photos/{inspection}/{n}", f.handlePublicPhoto)
 	mux.HandleFunc("GET /scan/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 		_, _ = w.Write(openapi)
 	})
 	mux.Handle("POST /scan/v1/inspections", f.authed(http.HandlerFunc(f.handleInspection)))
+	mux.Handle("GET /scan/v1/inspections", f.authed(auth.Require("scan.inspection", "view")(http.HandlerFunc(f.handleListInspections))))
+	mux.Handle("GET /scan/v1/inspections/{inspection}/photos/{n}", f.authed(auth.Require("scan.inspection", "view")(http.HandlerFunc(f.handleInspectionPhoto))))
 	mux.Handle("GET /scan/v1/stats", f.authed(auth.Require("scan.stats", "view")(http.HandlerFunc(f.handleStats))))
 	mux.Handle("GET /scan/v1/stats/export", f.authed(auth.Require("scan.stats", "export")(http.HandlerFunc(f.handleStatsExport))))
 	return mux

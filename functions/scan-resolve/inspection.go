@@ -104,19 +104,21 @@ func (in *InspectionInput) Validate() error {
 
 // Inspection is a stored on-the-spot inspection.
 type Inspection struct {
-	ID          string                  `json:"id"`
-	Token       string                  `json:"token"`
-	CreditCode  string                  `json:"credit_code"`
-	Kind        string                  `json:"kind"`
-	Title       string                  `json:"title"`
-	Authority   string                  `json:"authority"`
-	InspectedOn string                  `json:"inspected_on"`
-	Items       []events.InspectionItem `json:"items"`
-	Conclusion  string                  `json:"conclusion"`
-	Remarks     string                  `json:"remarks"`
-	Photos      []string                `json:"photos"`
-	InspectorID string                  `json:"inspector_id"`
-	CreatedAt   time.Time               `json:"created_at"`
+	ID            string                  `json:"id"`
+	Token         string                  `json:"token"`
+	CreditCode    string                  `json:"credit_code"`
+	Kind          string                  `json:"kind"`
+	Title         string                  `json:"title"`
+	Authority     string                  `json:"authority"`
+	InspectedOn   string                  `json:"inspected_on"`
+	Items         []events.InspectionItem `json:"items"`
+	Conclusion    string                  `json:"conclusion"`
+	Remarks       string                  `json:"remarks"`
+	Photos        []string                `json:"photos,omitempty"` // object-storage keys, in the answer to the recording only
+	PhotoURLs     []string                `json:"photo_urls"`       // for the console (scan.inspection:view)
+	InspectorID   string                  `json:"inspector_id"`
+	InspectorName string                  `json:"inspector_name"`
+	CreatedAt     time.Time               `json:"created_at"`
 }
 
 // photo is an uploaded image, already checked.
@@ -285,7 +287,7 @@ func (f *Function) recordInspection(ctx context.Context, in InspectionInput, pho
 	cc = strings.TrimSpace(cc)
 	out := Inspection{ID: uuid.NewString(), Token: in.Token, CreditCode: cc, Kind: in.Kind, Title: in.Title, Authority: in.Authority,
 		InspectedOn: in.InspectedOn, Items: in.Items, Conclusion: in.Conclusion, Remarks: in.Remarks, Photos: []string{},
-		InspectorID: p.UserID, CreatedAt: f.now()}
+		InspectorID: p.UserID, InspectorName: p.Name, CreatedAt: f.now()}
 	for i, ph := range photos {
 		key := fmt.Sprintf("scan/inspections/%s/%s/%d%s", cc, out.ID, i+1, ph.ext)
 		if _, err := f.blobs.Put(ctx, key, bytes.NewReader(ph.data), ph.ct); err != nil {
@@ -293,6 +295,7 @@ func (f *Function) recordInspection(ctx context.Context, in InspectionInput, pho
 		}
 		out.Photos = append(out.Photos, key)
 	}
+	out.PhotoURLs = consolePhotoURLs(out.ID, len(out.Photos))
 	items, _ := json.Marshal(out.Items)
 	photoKeys, _ := json.Marshal(out.Photos)
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {

@@ -29,7 +29,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
 		"View": View{}, "EntityView": EntityView{}, "SectionView": SectionView{}, "RecordView": RecordView{},
 		"ItemView": ItemView{}, "ListStatus": ListStatus{}, "RightsChannel": rightsChannel{},
-		"InspectionItem": events.InspectionItem{}, "InspectionInput": InspectionInput{}, "Inspection": Inspection{},
+		"InspectionItem": events.InspectionItem{}, "InspectionInput": InspectionInput{}, "Inspection": Inspection{}, "InspectionPage": InspectionPage{},
 		"StatsResult": StatsResult{}, "StatRow": StatRow{}, "FieldError": errs.FieldError{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
@@ -161,6 +164,9 @@ type RecordView struct {
 	Items      []ItemView `json:"items,omitempty"`
 	Conclusion string     `json:"conclusion,omitempty"`
 	Remarks    string     `json:"remarks,omitempty"`
+	// Photos are the on-the-spot photos of an inspection recorded by
+	// scanning (paths under PUBLIC_BASE_URL, see photos.go).
+	Photos []string `json:"photos,omitempty"`
 }
 
 // ItemView is an annual-report item (name, value) or an inspection item
@@ -277,7 +283,11 @@ func (f *Function) loadView(ctx context.Context, token string) (View, meta, int,
 	}
 	m.district, m.township, m.industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
 	v.Entity = entityView(p)
-	v.Sections, v.ListStatus = sectionViews(p)
+	photoBase := ""
+	if f.cfg.PublicPhotos {
+		photoBase = "/q/" + token + "/photos/"
+	}
+	v.Sections, v.ListStatus = sectionViews(p, photoBase)
 	return v, m, p.Version, nil
 }
 
@@ -305,7 +315,9 @@ func trimDecimal(s string) string {
 	return s
 }
 
-func sectionViews(p profile) ([]SectionView, []ListStatus) {
+// sectionViews groups the records into the page's sections; photoBase
+// prefixes the links to inspection photos ("" shows none).
+func sectionViews(p profile, photoBase string) ([]SectionView, []ListStatus) {
 	byKind := map[string][]profileRecord{}
 	for _, r := range p.Records {
 		byKind[r.Kind] = append(byKind[r.Kind], r)
@@ -317,7 +329,7 @@ func sectionViews(p profile) ([]SectionView, []ListStatus) {
 			for _, r := range byKind[k] {
 				s.Total++
 				if len(s.Records) < maxPageRecords {
-					s.Records = append(s.Records, recordView(k, r))
+					s.Records = append(s.Records, recordView(k, r, photoBase))
 				}
 			}
 		}
@@ -336,7 +348,7 @@ func sectionViews(p profile) ([]SectionView, []ListStatus) {
 	return out, lists
 }
 
-func recordView(kind string, r profileRecord) RecordView {
+func recordView(kind string, r profileRecord, photoBase string) RecordView {
 	v := RecordView{Kind: kind, KindName: kindNames[kind], Title: r.Title, RefNo: r.RefNo, Authority: r.Authority,
 		OccurredOn: r.OccurredOn, Status: r.Status}
 	if r.ValidUntil != nil {
@@ -349,8 +361,10 @@ func recordView(kind string, r profileRecord) RecordView {
 			Result string `json:"result"`
 			Reason string `json:"reason"`
 		} `json:"items"`
-		Conclusion string `json:"conclusion"`
-		Remarks    string `json:"remarks"`
+		Conclusion   string `json:"conclusion"`
+		Remarks      string `json:"remarks"`
+		InspectionID string `json:"inspection_id"` // set by the registry for an inspection recorded by scanning
+		Photos       any    `json:"photos"`        // its photo count there
 	}
 	if json.Unmarshal(r.Details, &d) == nil {
 		for _, it := range d.Items {
@@ -361,6 +375,11 @@ func recordView(kind string, r profileRecord) RecordView {
 			v.Items = append(v.Items, iv)
 		}
 		v.Conclusion, v.Remarks = d.Conclusion, d.Remarks
+		if n, ok := d.Photos.(float64); ok && photoBase != "" && uuid.Validate(d.InspectionID) == nil {
+			for i := 1; i <= int(n) && i <= maxPhotoLinks; i++ {
+				v.Photos = append(v.Photos, photoBase+d.InspectionID+"/"+strconv.Itoa(i))
+			}
+		}
 	}
 	return v
 }

@@ -247,5 +247,17 @@ func writeRecord(w *htmlWriter, r *RecordView, showKind bool) {
 		w.text(r.Remarks)
 		w.raw("</div>")
 	}
+	if len(r.Photos) > 0 {
+		// Links, not images: a photo may be megabytes, the page is read on 4G.
+		w.raw(`<div class="m">现场照片：`)
+		for i, u := range r.Photos {
+			w.raw(`<a href="`)
+			w.text(u)
+			w.raw(`" target="_blank" rel="noopener">照片`)
+			w.int(i + 1)
+			w.raw(`</a> `)
+		}
+		w.raw("</div>")
+	}
 	w.raw("</div>\n")
 }
