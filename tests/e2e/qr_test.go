@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -140,27 +144,89 @@ func TestCodeLifecycleThroughThePlatform(t *testing.T) {
 	if _, page := get(t, r.url+"/q/"+code.Token, inspector); !strings.Contains(page, "现场检查记录") {
 		t.Fatalf("the inspector gets no form:\n%s", page)
 	}
+	// The app posts the H5 form's fields with a photo; the photo is linked
+	// from the record on the public page and listed for the console.
+	photo := testPNG(t)
 	var rec struct {
-		ID         string `json:"id"`
-		CreditCode string `json:"credit_code"`
+		ID         string   `json:"id"`
+		CreditCode string   `json:"credit_code"`
+		PhotoURLs  []string `json:"photo_urls"`
 	}
-	post(t, r.url+"/scan/v1/inspections", inspector, map[string]any{
+	postForm(t, r.url+"/scan/v1/inspections", inspector, map[string]string{
 		"token": code.Token, "kind": "inspection", "title": "食品安全日常监督检查", "authority": "石家庄市长安区市场监督管理局",
 		"inspected_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly),
-		"items": []map[string]string{{"name": "证照公示", "result": "合格"},
-			{"name": "计量器具检定", "result": "合理缺项", "reason": "店内不使用计量器具"}},
+		"item_name_0":  "证照公示", "item_result_0": "合格",
+		"item_name_1": "计量器具检定", "item_result_1": "合理缺项", "item_reason_1": "店内不使用计量器具",
 		"conclusion": "合格",
-	}, &rec)
-	if rec.ID == "" || rec.CreditCode != credit {
+	}, photo, &rec)
+	if rec.ID == "" || rec.CreditCode != credit || len(rec.PhotoURLs) != 1 {
 		t.Fatalf("inspection answer = %+v", rec)
 	}
 	testwait.For(t, "inspection on the public page", func() bool {
 		_, page = get(t, r.url+"/q/"+code.Token, "")
 		return strings.Contains(page, "食品安全日常监督检查")
 	})
+	link := "/q/" + code.Token + "/photos/" + rec.ID + "/1"
+	if !strings.Contains(page, `href="`+link+`"`) {
+		t.Errorf("the public page has no link to the inspection's photo")
+	}
+	if status, body := get(t, r.url+link, ""); status != 200 || body != string(photo) {
+		t.Errorf("public photo: %d, %d bytes (want %d)", status, len(body), len(photo))
+	}
+	var listed struct {
+		Total int `json:"total"`
+	}
+	getJSON(t, r.url+"/scan/v1/inspections?credit_code="+credit, admin, &listed)
+	if listed.Total != 1 {
+		t.Errorf("the console lists %d inspections, want 1", listed.Total)
+	}
+	if status, body := get(t, r.url+rec.PhotoURLs[0], admin); status != 200 || body != string(photo) {
+		t.Errorf("console photo: %d, %d bytes", status, len(body))
+	}
 	if !strings.Contains(page, "店内不使用计量器具") {
 		t.Errorf("the 合理缺项 reason is missing from the public page")
 	}
+}
+
+// postForm posts fields and one PNG photo as multipart/form-data, as the
+// inspector's app does, and decodes the JSON answer.
+func postForm(t *testing.T, url, token string, fields map[string]string, photo []byte, out any) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	w, _ := mw.CreateFormFile("photos", "现场.png")
+	_, _ = w.Write(photo)
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, url, &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testPNG is a small valid PNG.
+func testPNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	img.Set(2, 3, color.RGBA{0, 128, 0, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // qrCode is the part of qr-generate's code the test reads.
