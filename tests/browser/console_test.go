@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/tests/inspector"
 )
 
 const (
@@ -148,6 +149,21 @@ func TestConsoleAdminFlow(t *testing.T) {
 	admin.waitFor("charts drawn", `all('.echart canvas').length >= 1`)
 	admin.waitFor("issued total", `all('.el-statistic').some((e) => txt(e).includes('期间赋码') && txt(e).includes('3'))`)
 
+	// 4c. An inspection recorded by scanning, with a photo, shows in the
+	// entity's 一户一档 with the photo loaded through the session cookie.
+	var list struct {
+		Items []struct {
+			Token string `json:"token"`
+		} `json:"items"`
+	}
+	if st := s.api(t, "GET", "/qr/v1/codes?q="+changan[0], login.AccessToken, nil, &list); st != 200 || len(list.Items) != 1 {
+		t.Fatalf("code of %s: status %d, %d codes", changan[0], st, len(list.Items))
+	}
+	recordInspection(t, s, login.AccessToken, list.Items[0].Token)
+	admin.goTo("/market/profile/" + changan[0])
+	admin.waitFor("inspection with its photo", `all('[data-test=scan-inspections] td').some((td) => txt(td).includes('店内不使用计量器具'))`+
+		` && all('[data-test=scan-inspections] img').some((i) => i.complete && i.naturalWidth === 8)`)
+
 	// 5. The new user: only the granted menu entries …
 	user := openPage(t, browser, s.url, "zhangsan")
 	user.login(userName, initial, userPW)
@@ -177,6 +193,15 @@ func TestConsoleAdminFlow(t *testing.T) {
 	user.waitFor("no side menu on a phone", `all('.layout').length && !all('.aside').length`)
 	user.click("menu button", `all('.header .toggle')[0]`)
 	user.waitFor("drawer menu", `all('.el-drawer .el-menu').length && document.querySelectorAll('.el-drawer [data-menu]').length === 2`)
+}
+
+// recordInspection records an inspection of the code with a photo whose
+// 8×8 size the page's image must show.
+func recordInspection(t *testing.T, s *stack, bearer, qrToken string) {
+	inspector.Record(t, s.url, bearer, map[string]string{"token": qrToken, "kind": "inspection", "title": "日常监督检查",
+		"authority": "长安区市场监督管理局", "inspected_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly),
+		"conclusion": "合格", "item_name_0": "计量器具检定", "item_result_0": "合理缺项", "item_reason_0": "店内不使用计量器具"},
+		inspector.PNG(t), nil)
 }
 
 // TestForgotPasswordBySMS walks the 忘记密码 dialog: the code sent by SMS

@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +19,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/shared/testwait"
+	"github.com/sjzamr/smartreg/tests/inspector"
 )
 
 // The issue's first "Done when" item, end to end through the running
@@ -140,19 +137,19 @@ func TestCodeLifecycleThroughThePlatform(t *testing.T) {
 	// An inspector created through identity's API records an inspection on
 	// the spot; it reaches the public page through scan.inspection.recorded
 	// → registry → entity.updated → cache invalidation.
-	inspector := createInspector(t, r.url, admin)
-	if _, page := get(t, r.url+"/q/"+code.Token, inspector); !strings.Contains(page, "现场检查记录") {
+	inspectorToken := createInspector(t, r.url, admin)
+	if _, page := get(t, r.url+"/q/"+code.Token, inspectorToken); !strings.Contains(page, "现场检查记录") {
 		t.Fatalf("the inspector gets no form:\n%s", page)
 	}
 	// The app posts the H5 form's fields with a photo; the photo is linked
 	// from the record on the public page and listed for the console.
-	photo := testPNG(t)
+	photo := inspector.PNG(t)
 	var rec struct {
 		ID         string   `json:"id"`
 		CreditCode string   `json:"credit_code"`
 		PhotoURLs  []string `json:"photo_urls"`
 	}
-	postForm(t, r.url+"/scan/v1/inspections", inspector, map[string]string{
+	inspector.Record(t, r.url, inspectorToken, map[string]string{
 		"token": code.Token, "kind": "inspection", "title": "食品安全日常监督检查", "authority": "石家庄市长安区市场监督管理局",
 		"inspected_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly),
 		"item_name_0":  "证照公示", "item_result_0": "合格",
@@ -186,47 +183,6 @@ func TestCodeLifecycleThroughThePlatform(t *testing.T) {
 	if !strings.Contains(page, "店内不使用计量器具") {
 		t.Errorf("the 合理缺项 reason is missing from the public page")
 	}
-}
-
-// postForm posts fields and one PNG photo as multipart/form-data, as the
-// inspector's app does, and decodes the JSON answer.
-func postForm(t *testing.T, url, token string, fields map[string]string, photo []byte, out any) {
-	t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	w, _ := mw.CreateFormFile("photos", "现场.png")
-	_, _ = w.Write(photo)
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, url, &b)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// testPNG is a small valid PNG.
-func testPNG(t *testing.T) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	img.Set(2, 3, color.RGBA{0, 128, 0, 255})
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // qrCode is the part of qr-generate's code the test reads.
