@@ -170,7 +170,9 @@ func copyAnchor(ctx context.Context, pool *pgxpool.Pool) (time.Duration, error) 
 	ent, rec := filepath.Join(dir, "entities.copy"), filepath.Join(dir, "records.copy")
 	steps := []string{
 		fmt.Sprintf(`COPY registry.entities TO '%s'`, ent),
-		fmt.Sprintf(`COPY (SELECT * FROM registry.records) TO '%s'`, rec),
+		// Without a column list COPY leaves out generated columns (records'
+		// public_details), both ways: the anchor computes them on load too.
+		fmt.Sprintf(`COPY registry.records TO '%s'`, rec),
 	}
 	for _, s := range steps {
 		if _, err := pool.Exec(ctx, s); err != nil {
