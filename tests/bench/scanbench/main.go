@@ -204,8 +204,8 @@ func loadAndIssue(ctx context.Context, p *platform.Platform, count int) (issueRe
 // settle waits until the load is on disk. Right after it, the cache-miss
 // walk ran at 3 354–4 286 req/s (three runs) with a checkpoint in progress
 // and 30–45 % system CPU, against 6 253 after settle and 6 446–7 906 in
-// reruns on the loaded database: the
-// runs measure the read path, not the aftermath of a bulk load.
+// reruns on the loaded database: the runs measure the read path, not the
+// aftermath of a bulk load.
 func settle(ctx context.Context, pool *pgxpool.Pool) error {
 	start := time.Now()
 	if _, err := pool.Exec(ctx, `CHECKPOINT`); err != nil {
