@@ -102,23 +102,17 @@ func (in *InspectionInput) Validate() error {
 	return errs.Fields(fe)
 }
 
-// Inspection is a stored on-the-spot inspection.
+// Inspection is a stored on-the-spot inspection: what was posted, and
+// what the platform added.
 type Inspection struct {
-	ID            string                  `json:"id"`
-	Token         string                  `json:"token"`
-	CreditCode    string                  `json:"credit_code"`
-	Kind          string                  `json:"kind"`
-	Title         string                  `json:"title"`
-	Authority     string                  `json:"authority"`
-	InspectedOn   string                  `json:"inspected_on"`
-	Items         []events.InspectionItem `json:"items"`
-	Conclusion    string                  `json:"conclusion"`
-	Remarks       string                  `json:"remarks"`
-	Photos        []string                `json:"photos,omitempty"` // object-storage keys, in the answer to the recording only
-	PhotoURLs     []string                `json:"photo_urls"`       // for the console (scan.inspection:view)
-	InspectorID   string                  `json:"inspector_id"`
-	InspectorName string                  `json:"inspector_name"`
-	CreatedAt     time.Time               `json:"created_at"`
+	ID string `json:"id"`
+	InspectionInput
+	CreditCode    string    `json:"credit_code"`
+	Photos        []string  `json:"photos,omitempty"` // object-storage keys, in the answer to the recording only
+	PhotoURLs     []string  `json:"photo_urls"`       // for the console (scan.inspection:view)
+	InspectorID   string    `json:"inspector_id"`
+	InspectorName string    `json:"inspector_name"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // photo is an uploaded image, already checked.
@@ -285,8 +279,7 @@ func (f *Function) recordInspection(ctx context.Context, in InspectionInput, pho
 		return Inspection{}, errs.Fields([]errs.FieldError{{Field: "token", Message: "该码未生效或已失效，不能记录检查"}})
 	}
 	cc = strings.TrimSpace(cc)
-	out := Inspection{ID: uuid.NewString(), Token: in.Token, CreditCode: cc, Kind: in.Kind, Title: in.Title, Authority: in.Authority,
-		InspectedOn: in.InspectedOn, Items: in.Items, Conclusion: in.Conclusion, Remarks: in.Remarks, Photos: []string{},
+	out := Inspection{ID: uuid.NewString(), InspectionInput: in, CreditCode: cc, Photos: []string{},
 		InspectorID: p.UserID, InspectorName: p.Name, CreatedAt: f.now()}
 	for i, ph := range photos {
 		key := fmt.Sprintf("scan/inspections/%s/%s/%d%s", cc, out.ID, i+1, ph.ext)

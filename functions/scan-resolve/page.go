@@ -283,11 +283,11 @@ func (f *Function) loadView(ctx context.Context, token string) (View, meta, int,
 	}
 	m.district, m.township, m.industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
 	v.Entity = entityView(p)
-	photoBase := ""
+	photoToken := ""
 	if f.cfg.PublicPhotos {
-		photoBase = "/q/" + token + "/photos/"
+		photoToken = token
 	}
-	v.Sections, v.ListStatus = sectionViews(p, photoBase)
+	v.Sections, v.ListStatus = sectionViews(p, photoToken)
 	return v, m, p.Version, nil
 }
 
@@ -315,9 +315,9 @@ func trimDecimal(s string) string {
 	return s
 }
 
-// sectionViews groups the records into the page's sections; photoBase
-// prefixes the links to inspection photos ("" shows none).
-func sectionViews(p profile, photoBase string) ([]SectionView, []ListStatus) {
+// sectionViews groups the records into the page's sections; inspection
+// photos are linked under photoToken's page ("" links none).
+func sectionViews(p profile, photoToken string) ([]SectionView, []ListStatus) {
 	byKind := map[string][]profileRecord{}
 	for _, r := range p.Records {
 		byKind[r.Kind] = append(byKind[r.Kind], r)
@@ -329,7 +329,7 @@ func sectionViews(p profile, photoBase string) ([]SectionView, []ListStatus) {
 			for _, r := range byKind[k] {
 				s.Total++
 				if len(s.Records) < maxPageRecords {
-					s.Records = append(s.Records, recordView(k, r, photoBase))
+					s.Records = append(s.Records, recordView(k, r, photoToken))
 				}
 			}
 		}
@@ -348,7 +348,7 @@ func sectionViews(p profile, photoBase string) ([]SectionView, []ListStatus) {
 	return out, lists
 }
 
-func recordView(kind string, r profileRecord, photoBase string) RecordView {
+func recordView(kind string, r profileRecord, photoToken string) RecordView {
 	v := RecordView{Kind: kind, KindName: kindNames[kind], Title: r.Title, RefNo: r.RefNo, Authority: r.Authority,
 		OccurredOn: r.OccurredOn, Status: r.Status}
 	if r.ValidUntil != nil {
@@ -375,9 +375,9 @@ func recordView(kind string, r profileRecord, photoBase string) RecordView {
 			v.Items = append(v.Items, iv)
 		}
 		v.Conclusion, v.Remarks = d.Conclusion, d.Remarks
-		if n, ok := d.Photos.(float64); ok && photoBase != "" && uuid.Validate(d.InspectionID) == nil {
+		if n, ok := d.Photos.(float64); ok && photoToken != "" && uuid.Validate(d.InspectionID) == nil {
 			for i := 1; i <= int(n) && i <= maxPhotoLinks; i++ {
-				v.Photos = append(v.Photos, photoBase+d.InspectionID+"/"+strconv.Itoa(i))
+				v.Photos = append(v.Photos, "/q/"+photoToken+"/photos/"+d.InspectionID+"/"+strconv.Itoa(i))
 			}
 		}
 	}

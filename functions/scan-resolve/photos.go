@@ -38,22 +38,17 @@ func (f *Function) handlePublicPhoto(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, errs.New(errs.NotFound, "照片不存在"))
 		return
 	}
-	var keys []byte
-	var status string
-	err := f.pool.QueryRow(r.Context(), `SELECT i.photos, c.status FROM scan.inspections i
-		JOIN qr.codes c ON c.token = i.token WHERE i.id = $1 AND i.token = $2`, id, token).Scan(&keys, &status)
+	set, err := f.inspectionPhotos(r.Context(), id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, errs.ErrNotFound) || (err == nil && set.token != token):
 		f.fail(w, r, errs.New(errs.NotFound, "照片不存在"))
-		return
 	case err != nil:
-		f.fail(w, r, store.Classify(err))
-		return
-	case status != "active":
+		f.fail(w, r, err)
+	case set.status != "active":
 		f.fail(w, r, errs.New(errs.NotFound, "该码已失效"))
-		return
+	default:
+		f.servePhoto(w, r, set.keys, n, "public, max-age=86400")
 	}
-	f.servePhoto(w, r, keys, n, "public, max-age=86400")
 }
 
 // handleInspectionPhoto answers a photo for the console.
@@ -63,17 +58,33 @@ func (f *Function) handleInspectionPhoto(w http.ResponseWriter, r *http.Request)
 		f.fail(w, r, errs.New(errs.NotFound, "照片不存在"))
 		return
 	}
-	var keys []byte
-	err := f.pool.QueryRow(r.Context(), `SELECT photos FROM scan.inspections WHERE id = $1`, id).Scan(&keys)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		f.fail(w, r, errs.New(errs.NotFound, "检查记录不存在"))
-		return
-	case err != nil:
-		f.fail(w, r, store.Classify(err))
+	set, err := f.inspectionPhotos(r.Context(), id)
+	if err != nil {
+		f.fail(w, r, err)
 		return
 	}
-	f.servePhoto(w, r, keys, n, "private, max-age=3600")
+	f.servePhoto(w, r, set.keys, n, "private, max-age=3600")
+}
+
+// photoSet is an inspection's photos and the code it was recorded on.
+type photoSet struct {
+	token, status string // status of the code now ("" when it is gone)
+	keys          []string
+}
+
+// inspectionPhotos reads inspection id's photo keys and its code's status.
+func (f *Function) inspectionPhotos(ctx context.Context, id string) (photoSet, error) {
+	var s photoSet
+	var keys []byte
+	err := f.pool.QueryRow(ctx, `SELECT i.token, coalesce(c.status, ''), i.photos FROM scan.inspections i
+		LEFT JOIN qr.codes c ON c.token = i.token WHERE i.id = $1`, id).Scan(&s.token, &s.status, &keys)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, errs.Wrap(errs.NotFound, "检查记录不存在", err)
+	}
+	if err != nil {
+		return s, store.Classify(err)
+	}
+	return s, json.Unmarshal(keys, &s.keys)
 }
 
 // photoRef reads {inspection} and {n} (1-based) from the path.
@@ -83,13 +94,8 @@ func photoRef(r *http.Request) (string, int, bool) {
 	return id, n, err == nil && n >= 1 && uuid.Validate(id) == nil
 }
 
-// servePhoto streams the nth of the inspection's photo keys (a JSON array).
-func (f *Function) servePhoto(w http.ResponseWriter, r *http.Request, keysJSON []byte, n int, cache string) {
-	var keys []string
-	if err := json.Unmarshal(keysJSON, &keys); err != nil {
-		f.fail(w, r, err)
-		return
-	}
+// servePhoto streams the nth of the inspection's photos.
+func (f *Function) servePhoto(w http.ResponseWriter, r *http.Request, keys []string, n int, cache string) {
 	if n > len(keys) {
 		f.fail(w, r, errs.New(errs.NotFound, "照片不存在"))
 		return

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -17,12 +16,7 @@ import (
 func recordWithPhoto(t *testing.T, h http.Handler, token, bearer string, photo []byte) Inspection {
 	t.Helper()
 	body, ct := inspectionForm(t, token, photo, "现场.png")
-	req := httptest.NewRequest("POST", "/scan/v1/inspections", body)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", bearer)
-	req.Header.Set("Accept", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := postInspection(h, body, ct, bearer, "application/json")
 	var out Inspection
 	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
 		t.Fatalf("record inspection: %d %s", rec.Code, rec.Body)

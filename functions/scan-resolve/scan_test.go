@@ -767,6 +767,19 @@ func inspectionForm(t *testing.T, token string, photo []byte, photoName string) 
 	return &b, mw.FormDataContentType()
 }
 
+// postInspection posts body to the inspections API as bearer.
+func postInspection(h http.Handler, body io.Reader, ct, bearer, accept string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", "/scan/v1/inspections", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", bearer)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
 func TestInspectorRecordsInspection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -784,12 +797,7 @@ func TestInspectorRecordsInspection(t *testing.T) {
 	}
 
 	body, ct := inspectionForm(t, token, pngBytes(t), "现场.png")
-	req := httptest.NewRequest("POST", "/scan/v1/inspections", body)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", inspector)
-	req.Header.Set("Accept", "text/html")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := postInspection(h, body, ct, inspector, "text/html")
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/q/"+token+"?recorded=") {
 		t.Fatalf("post: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
@@ -833,12 +841,7 @@ func TestInspectorRecordsInspection(t *testing.T) {
 	// A bad form from the page gets a page saying what to fix.
 	bad, ct := inspectionForm(t, token, nil, "")
 	bad = bytes.NewBuffer(bytes.Replace(bad.Bytes(), []byte("长安区市场监督管理局"), []byte("长"), 1))
-	req = httptest.NewRequest("POST", "/scan/v1/inspections", bad)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", inspector)
-	req.Header.Set("Accept", "text/html")
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec = postInspection(h, bad, ct, inspector, "text/html")
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "检查机关") || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 		t.Errorf("bad form: %d %s", rec.Code, rec.Body)
 	}
@@ -847,11 +850,7 @@ func TestInspectorRecordsInspection(t *testing.T) {
 	jb, _ := json.Marshal(InspectionInput{Token: token, Kind: "inspection", Authority: "长安区市场监督管理局",
 		InspectedOn: time.Now().Format(time.DateOnly), Conclusion: "合格",
 		Items: []events.InspectionItem{{Name: "价格标示", Result: "合格"}}})
-	req = httptest.NewRequest("POST", "/scan/v1/inspections", bytes.NewReader(jb))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", inspector)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec = postInspection(h, bytes.NewReader(jb), "application/json", inspector, "")
 	if rec.Code != http.StatusCreated {
 		t.Errorf("json post: %d %s", rec.Code, rec.Body)
 	}

@@ -189,12 +189,17 @@ func CheckRefs(t *testing.T, raw []byte) {
 	walk(tree, "")
 }
 
-// JSONFields lists the JSON names of a struct's fields.
+// JSONFields lists the JSON names of a struct's fields; an embedded struct
+// without a json tag contributes its own fields, as encoding/json does.
 func JSONFields(typ reflect.Type) []string {
 	var out []string
 	for i := range typ.NumField() {
-		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			out = append(out, JSONFields(f.Type)...)
+		case name != "" && name != "-":
 			out = append(out, name)
 		}
 	}
