@@ -65,3 +65,31 @@ type EntityDeregisteredData struct {
 // PingData is the payload the scheduler sends with a Ping: whatever the
 // PingSource's data field holds, parsed as JSON.
 type PingData map[string]any
+
+// DecodeError is an event whose data does not fit its type's payload: it
+// will never succeed, so the runtime answers 400 and the broker does not
+// retry it.
+type DecodeError struct {
+	Type string
+	Err  error
+}
+
+func (e *DecodeError) Error() string { return "decode " + e.Type + " data: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// DataAser is a CloudEvent's data decoder (event.Event from
+// github.com/cloudevents/sdk-go/v2 satisfies it); events stays free of
+// the SDK.
+type DataAser interface {
+	DataAs(obj any) error
+	Type() string
+}
+
+// Decode reads e's data as a T.
+func Decode[T any](e DataAser) (T, error) {
+	var v T
+	if err := e.DataAs(&v); err != nil {
+		return v, &DecodeError{Type: e.Type(), Err: err}
+	}
+	return v, nil
+}

@@ -169,7 +169,7 @@ func TestReceiveIgnoresEvents(t *testing.T) {
 // Through the shared runtime, as the platform mounts it: probes and pages.
 func TestUnderRuntime(t *testing.T) {
 	f, _ := New(Deps{Logger: quiet(), Assets: built()})
-	h := runtime.Handler(Name, f, quiet(), nil)
+	h := runtime.Handler(Name, f, runtime.Options{Logger: quiet()})
 	for path, want := range map[string]int{"/console/healthz": 200, "/console/readyz": 200, "/console/": 200} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

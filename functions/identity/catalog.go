@@ -3,17 +3,12 @@ package identity
 import (
 	"slices"
 	"strings"
+
+	"github.com/sjzamr/smartreg/shared/auth"
 )
 
-// Perm is one operation permission: "<resource>:<action>" (contract A).
-type Perm struct {
-	Resource string `json:"resource"`
-	Action   string `json:"action"`
-	Label    string `json:"label"`
-}
-
-// Key is the permission's "<resource>:<action>" form carried in tokens.
-func (p Perm) Key() string { return p.Resource + ":" + p.Action }
+// Perm is one operation permission (shared/auth's catalogue entry).
+type Perm = auth.Permission
 
 // Menu is one console menu entry; leaves carry a path under /console/#/.
 type Menu struct {
@@ -24,51 +19,9 @@ type Menu struct {
 	Children []Menu `json:"children,omitempty"`
 }
 
-// permCatalogue is every permission a role may hold. Other functions guard
-// their routes with these names; a name not listed here cannot be granted.
-var permCatalogue = []Perm{
-	{"identity.user", "view", "查看用户"},
-	{"identity.user", "create", "新增用户"},
-	{"identity.user", "edit", "编辑、冻结用户"},
-	{"identity.user", "approve", "审核注册申请"},
-	{"identity.dept", "view", "查看部门"},
-	{"identity.dept", "create", "新增部门"},
-	{"identity.dept", "edit", "编辑部门"},
-	{"identity.dept", "delete", "删除部门"},
-	{"identity.role", "view", "查看角色"},
-	{"identity.role", "create", "新增角色"},
-	{"identity.role", "edit", "编辑角色、分配权限"},
-	{"identity.role", "delete", "删除角色"},
-	{"identity.log", "view", "查看登录日志和操作日志"},
-	{"identity.log", "export", "导出日志"},
-	{"identity.online", "view", "查看在线用户"},
-	{"identity.online", "edit", "强制下线"},
-	{"identity.alert", "view", "查看安全告警"},
-	{"identity.notice", "view", "查看消息"},
-	{"identity.notice", "create", "发布消息"},
-	{"identity.changelog", "view", "查看版本日志"},
-	{"identity.changelog", "create", "发布版本日志"},
-	// The OIDC provider's client administration (oidcprovider.ClientResource).
-	{"identity.client", "view", "查看接入应用（OIDC 客户端）"},
-	{"identity.client", "create", "登记接入应用"},
-	{"identity.client", "edit", "停用、启用接入应用，更换应用密钥"},
-	{"registry.entity", "view", "查看市场主体"},
-	{"registry.entity", "create", "登记市场主体"},
-	{"registry.entity", "edit", "修改市场主体"},
-	{"registry.entity", "export", "导出市场主体"},
-	{"qr.code", "view", "查看赋码"},
-	{"qr.code", "create", "申请赋码"},
-	{"qr.code", "approve", "赋码审核"},
-	{"qr.code", "invalidate", "作废、恢复码"},
-	{"qr.code", "download", "下载码图"},
-	{"qr.oplog", "view", "查看一码三用操作日志"},
-	{"qr.oplog", "export", "导出一码三用操作日志"},
-	{"qr.stats", "view", "查看一码三用统计"},
-	{"qr.stats", "export", "导出一码三用统计"},
-	{"scan.inspection", "view", "查看扫码检查记录"},
-	{"scan.inspection", "create", "扫码检查"},
-	{"scan.stats", "view", "查看扫码统计"},
-}
+// permCatalogue is every permission a role may hold: the platform-wide
+// catalogue in shared/auth, where every function's routes find theirs.
+var permCatalogue = auth.Catalogue()
 
 // menuCatalogue is the console's menu tree. The console helper builds one
 // page per leaf path.

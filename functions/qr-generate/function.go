@@ -105,6 +105,9 @@ type Function struct {
 	maxZip    int
 	renders   singleflight.Group
 	jobs      jobRunner
+
+	stopJobs context.CancelFunc // set by Start
+	jobsDone chan struct{}
 }
 
 // New checks the dependencies and builds the function.

@@ -482,3 +482,31 @@ func (f *Function) countJob(ctx context.Context, sel Selection, op Operator, run
 	return run.fenced(ctx, f.pool, `total = $3::bigint, target = issued + pending_review + $4::bigint, unknown = $5::text[],
 		skipped = GREATEST($3::bigint - cardinality($5::text[]) - issued - pending_review - $4::bigint, 0)`, total, unissued, unknown)
 }
+
+// Start runs RunBatchJobs in the background until Stop: batch issuance
+// works off in every replica beside the server.
+func (f *Function) Start(ctx context.Context) error {
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.stopJobs = cancel
+	f.jobsDone = make(chan struct{})
+	go func() {
+		defer close(f.jobsDone)
+		_ = f.RunBatchJobs(jctx)
+	}()
+	return nil
+}
+
+// Stop ends the runner; the job it was running goes back to the queue for
+// another replica.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.stopJobs == nil {
+		return nil
+	}
+	f.stopJobs()
+	select {
+	case <-f.jobsDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -252,6 +252,9 @@ func (f *Function) Close(ctx context.Context) error {
 	return err
 }
 
+// Stop is Close, as the runtime calls it after the drain.
+func (f *Function) Stop(ctx context.Context) error { return f.Close(ctx) }
+
 // ScanCounts reports what the recorder has done since New.
 func (f *Function) ScanCounts() ScanCounts { return f.rec.counts() }
 

@@ -45,6 +45,11 @@ type VerifierConfig struct {
 	HTTPClient   *http.Client
 	Logger       *slog.Logger
 	Now          func() time.Time
+
+	// AllowedOrigins are origins besides the request's own host whose
+	// pages may send cookie-authenticated changes (the public base URL
+	// when the API is reached under another name).
+	AllowedOrigins []string
 }
 
 // Verifier checks access tokens locally: signature against cached public

@@ -96,7 +96,22 @@ func set(fv reflect.Value, raw string) error {
 }
 
 // Describe lists the fields of a config struct type, for docs and tests.
+// A variable read by several groups (PUBLIC_BASE_URL in every function
+// that builds links, in the platform that embeds them all) is listed once,
+// where it comes first.
 func Describe(cfg any) []Field {
+	var out []Field
+	seen := map[string]bool{}
+	for _, f := range describe(cfg) {
+		if !seen[f.Env] {
+			seen[f.Env] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func describe(cfg any) []Field {
 	t := reflect.TypeOf(cfg)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -105,7 +120,7 @@ func Describe(cfg any) []Field {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if nested(f) {
-			out = append(out, Describe(reflect.Zero(f.Type).Interface())...)
+			out = append(out, describe(reflect.Zero(f.Type).Interface())...)
 			continue
 		}
 		if name := f.Tag.Get("env"); name != "" {
@@ -152,3 +167,12 @@ func maskURL(s string) string {
 	}
 	return u.String()
 }
+
+// Public is the platform's external address, read by every function that
+// builds links people follow (QR contents, OIDC redirects, notices).
+type Public struct {
+	BaseURL string `env:"PUBLIC_BASE_URL" default:"http://localhost:8080" help:"平台对外访问地址（二维码内容、登录回调等）"`
+}
+
+// URL is the base URL without a trailing slash.
+func (p Public) URL() string { return strings.TrimRight(p.BaseURL, "/") }

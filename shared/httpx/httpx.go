@@ -3,6 +3,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/shared/errs"
 )
@@ -25,14 +27,24 @@ type Validator interface{ Validate() error }
 // Decode reads a JSON body into v, rejecting unknown fields, trailing data
 // and oversized bodies, then validates v when it can.
 func Decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errs.Wrap(errs.Invalid, "请求内容过大", err)
+		}
+		return errs.Wrap(errs.Invalid, "请求内容读取失败", err)
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD and store it
+	// silently; a NUL escape would reach PostgreSQL, which refuses it.
+	if !utf8.Valid(body) || hasNULEscape(body) {
+		return errs.New(errs.Invalid, MsgBadText)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &maxErr):
-			return errs.Wrap(errs.Invalid, "请求内容过大", err)
 		case errors.As(err, &typeErr):
 			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("字段 %s 的类型不正确", typeErr.Field), Err: err,
 				Fields: []errs.FieldError{{Field: typeErr.Field, Message: "类型不正确"}}}
@@ -91,6 +103,11 @@ type ErrorBody struct {
 // Error answers err: the client sees the code and a Chinese message; an
 // internal error's detail goes only to the log, once, here.
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	ErrorStatus(w, r, log, err, 0)
+}
+
+// ErrorStatus is Error with the HTTP status given (0: the code's).
+func ErrorStatus(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, status int) {
 	var body ErrorBody
 	body.RequestID = RequestID(r.Context())
 	e := errs.As(err)
@@ -101,7 +118,10 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		log.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", err, "method", r.Method, "path", r.URL.Path)
 	}
 	body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, e.Message, e.Fields
-	JSON(w, Status(e.Code), body)
+	if status == 0 {
+		status = Status(e.Code)
+	}
+	JSON(w, status, body)
 }
 
 // Page is the common pagination of list endpoints: page is 1-based.
@@ -158,4 +178,26 @@ func WithEventID(ctx context.Context, id string) context.Context {
 func EventID(ctx context.Context) string {
 	s, _ := ctx.Value(eventIDKey).(string)
 	return s
+}
+
+// hasNULEscape reports a \u0000 escape in a JSON text.
+func hasNULEscape(b []byte) bool {
+	for i := bytes.Index(b, []byte(`\u`)); i >= 0; {
+		if i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
+			// An escaped backslash before it ("\\u0000") is text, not NUL.
+			n := 0
+			for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+				n++
+			}
+			if n%2 == 0 {
+				return true
+			}
+		}
+		next := bytes.Index(b[i+2:], []byte(`\u`))
+		if next < 0 {
+			break
+		}
+		i += 2 + next
+	}
+	return false
 }

@@ -109,14 +109,19 @@ func (probeFn) Ready(context.Context) error                                { ret
 
 // Routes describes a function's routes for CheckRoutes.
 type Routes struct {
-	Name     string         // the function's name: the runtime serves probes under /<Name>/
-	Mux      *http.ServeMux // the very mux the function serves
-	Source   []string       // SourceRoutes of its http.go
-	Prefixes []string       // documented paths under these must be Source routes
-	Sample   string         // value substituted for path parameters
+	Name     string   // the function's name: the runtime serves probes under /<Name>/
+	Mux      Matcher  // the very mux the function serves (*http.ServeMux or *httpx.Mux)
+	Source   []string // SourceRoutes of its http.go
+	Prefixes []string // documented paths under these must be Source routes
+	Sample   string   // value substituted for path parameters
 	// Aliases are documented operations served by another pattern
 	// (documented operation → the pattern that serves it).
 	Aliases map[string]string
+}
+
+// Matcher finds the pattern serving a request, as (*http.ServeMux).Handler does.
+type Matcher interface {
+	Handler(r *http.Request) (http.Handler, string)
 }
 
 // CheckRoutes fails when a registered route is not documented, or a
@@ -125,6 +130,13 @@ type Routes struct {
 func CheckRoutes(t *testing.T, doc Doc, r Routes) {
 	t.Helper()
 	documented := Ops(t, doc)
+	if r.Source == nil {
+		if l, ok := r.Mux.(httpx.RouteLister); ok {
+			for _, rt := range l.Routes() {
+				r.Source = append(r.Source, rt.Pattern)
+			}
+		}
+	}
 	for _, route := range r.Source {
 		if !slices.Contains(documented, route) {
 			t.Errorf("route %q is registered in http.go but not documented in openapi.yaml", route)
@@ -133,7 +145,7 @@ func CheckRoutes(t *testing.T, doc Doc, r Routes) {
 	sample := func(pattern string) string {
 		return regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(pattern, r.Sample)
 	}
-	served := runtime.Handler(r.Name, probeFn{h: r.Mux}, httpx.NewLogger(io.Discard, "error"), nil)
+	served := runtime.Handler(r.Name, probeFn{h: r.Mux.(http.Handler)}, runtime.Options{Logger: httpx.NewLogger(io.Discard, "error")})
 	for _, op := range documented {
 		method, path, _ := strings.Cut(op, " ")
 		want, aliased := r.Aliases[op]

@@ -10,6 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
 // Metrics is one process's Prometheus registry (no global registry, so tests
@@ -103,7 +106,7 @@ func instrument(function string, m *Metrics, log *slog.Logger, next http.Handler
 			if p := recover(); p != nil {
 				log.ErrorContext(r.Context(), "panic in handler", "function", function, "panic", p, "path", r.URL.Path)
 				if sw.status == 0 {
-					http.Error(sw, `{"error":{"code":"internal","message":"系统内部错误，请稍后重试"}}`, http.StatusInternalServerError)
+					httpx.Fail(sw, r, errs.New(errs.Internal, "系统内部错误，请稍后重试"))
 				}
 			}
 			if m != nil {

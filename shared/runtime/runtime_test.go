@@ -23,13 +23,16 @@ type fakeFn struct {
 	received atomic.Int32
 	fail     error
 	reply    bool
+	entered  chan struct{} // the slow handler has started
+	release  chan struct{} // lets the slow handler finish
 }
 
 func (f *fakeFn) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/v1/hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "你好") })
 	mux.HandleFunc("GET /demo/v1/slow", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond)
+		close(f.entered)
+		<-f.release
 		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("GET /demo/v1/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
@@ -55,6 +58,11 @@ func (f *fakeFn) Ready(context.Context) error { return f.ready }
 
 func postEvent(t *testing.T, h http.Handler, path string, structured bool) *httptest.ResponseRecorder {
 	t.Helper()
+	return postEventWith(t, h, path, structured, nil)
+}
+
+func postEventWith(t *testing.T, h http.Handler, path string, structured bool, authorize func(*http.Request)) *httptest.ResponseRecorder {
+	t.Helper()
 	var req *http.Request
 	if structured {
 		req = httptest.NewRequest("POST", path, strings.NewReader(
@@ -68,15 +76,34 @@ func postEvent(t *testing.T, h http.Handler, path string, structured bool) *http
 		req.Header.Set("Ce-Type", "cn.gov.sjz.amr.entity.registered.v1")
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if authorize != nil {
+		authorize(req)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
 }
 
+// waitRefused waits until nothing accepts connections at addr.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+		if i > 5000 {
+			t.Fatal("the listener still accepts 10 s after shutdown began")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func TestProbesRoutesAndMetrics(t *testing.T) {
 	fn := &fakeFn{}
 	m := NewMetrics()
-	h := Handler("demo", fn, httpx.NewLogger(io.Discard, "error"), m)
+	h := Handler("demo", fn, Options{Logger: httpx.NewLogger(io.Discard, "error"), Metrics: m})
 	cases := []struct {
 		path string
 		want int
@@ -108,29 +135,56 @@ func TestProbesRoutesAndMetrics(t *testing.T) {
 	}
 }
 
-func TestReceivesCloudEventsBothModes(t *testing.T) {
+// The public handler never hands an event to Receive, on any path.
+func TestPublicHandlerRefusesEvents(t *testing.T) {
 	fn := &fakeFn{}
-	h := Handler("demo", fn, httpx.NewLogger(io.Discard, "error"), NewMetrics())
+	h := Handler("demo", fn, Options{Logger: httpx.NewLogger(io.Discard, "error")})
 	for _, structured := range []bool{false, true} {
-		for _, path := range []string{"/", "/demo/"} {
-			if rec := postEvent(t, h, path, structured); rec.Code != http.StatusAccepted {
-				t.Fatalf("structured=%v %s: status %d %s", structured, path, rec.Code, rec.Body)
+		for _, path := range []string{"/", "/demo/", "/demo/v1/hello"} {
+			if rec := postEvent(t, h, path, structured); rec.Code < 400 {
+				t.Errorf("structured=%v POST %s: status %d, want a refusal", structured, path, rec.Code)
 			}
 		}
 	}
-	if fn.received.Load() != 4 {
-		t.Fatalf("received %d events, want 4", fn.received.Load())
+	if n := fn.received.Load(); n != 0 {
+		t.Fatalf("the public handler delivered %d events", n)
+	}
+}
+
+func TestEventsNeedTheSecretAndFollowTheBrokerContract(t *testing.T) {
+	fn := &fakeFn{}
+	sec := NewSecret()
+	h := Events("demo", fn, sec, Options{Logger: httpx.NewLogger(io.Discard, "error"), Metrics: NewMetrics()})
+	authed := func(structured bool) *httptest.ResponseRecorder {
+		return postEventWith(t, h, "/", structured, sec.Authorize)
+	}
+	if rec := postEvent(t, h, "/", false); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", rec.Code)
+	}
+	if rec := postEventWith(t, h, "/", true, func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess") }); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", rec.Code)
+	}
+	if n := fn.received.Load(); n != 0 {
+		t.Fatalf("unauthenticated events delivered: %d", n)
+	}
+	for _, structured := range []bool{false, true} {
+		if rec := authed(structured); rec.Code != http.StatusAccepted {
+			t.Fatalf("structured=%v: status %d %s", structured, rec.Code, rec.Body)
+		}
+	}
+	if fn.received.Load() != 2 {
+		t.Fatalf("received %d events, want 2", fn.received.Load())
 	}
 	fn.fail = errs.New(errs.Invalid, "坏事件")
-	if rec := postEvent(t, h, "/", false); rec.Code != 400 {
+	if rec := authed(false); rec.Code != 400 {
 		t.Fatalf("invalid event answered %d, want 400 (not retried)", rec.Code)
 	}
 	fn.fail = errors.New("transient")
-	if rec := postEvent(t, h, "/", false); rec.Code != 500 {
+	if rec := authed(false); rec.Code != 500 {
 		t.Fatalf("failed handling answered %d, want 500 (retried)", rec.Code)
 	}
 	fn.fail, fn.reply = nil, true
-	rec := postEvent(t, h, "/", false)
+	rec := authed(false)
 	if rec.Code != 200 || rec.Header().Get("Ce-Id") != "reply-1" {
 		t.Fatalf("reply event not written: %d %v", rec.Code, rec.Header())
 	}
@@ -145,8 +199,9 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- ServeListener(ctx, ln, Handler("demo", fn, httpx.NewLogger(io.Discard, "error"), nil), 5*time.Second, httpx.NewLogger(io.Discard, "error"))
+		done <- ServeListener(ctx, ln, Handler("demo", fn, Options{Logger: httpx.NewLogger(io.Discard, "error")}), 5*time.Second, httpx.NewLogger(io.Discard, "error"))
 	}()
+	fn.entered, fn.release = make(chan struct{}), make(chan struct{})
 	got := make(chan string, 1)
 	go func() {
 		resp, err := http.Get("http://" + ln.Addr().String() + "/demo/v1/slow")
@@ -158,7 +213,12 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		resp.Body.Close()
 		got <- string(b)
 	}()
-	time.Sleep(100 * time.Millisecond) // let the request reach the handler
+	<-fn.entered // the request is in flight
+	cancel()
+	// The server stops accepting while the request still runs; only then
+	// may the handler finish.
+	waitRefused(t, ln.Addr().String())
+	close(fn.release)
 	cancel()
 	if body := <-got; body != "done" {
 		t.Fatalf("in-flight request got %q, want it drained to completion", body)

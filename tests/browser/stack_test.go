@@ -52,7 +52,7 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	cfg.DatabaseURL, cfg.RedisURL, cfg.BlobURL = storetest.URLFor(db), "redis://127.0.0.1:6379/6", "file://"+t.TempDir()
-	cfg.PublicBaseURL, cfg.DBMaxConns, cfg.DrainTimeout = base, 10, 5*time.Second
+	cfg.Public.BaseURL, cfg.DBMaxConns, cfg.DrainTimeout, cfg.Simulators = base, 10, 5*time.Second, true
 	cfg.Identity.Issuer = base + "/identity/oidc"
 	cfg.Identity.DataDir = t.TempDir()
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano())

@@ -343,5 +343,5 @@ func publicBaseURL(t *testing.T) string {
 	if err := config.Load(&cfg, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	return cfg.PublicBaseURL
+	return cfg.Public.URL()
 }

@@ -26,7 +26,7 @@ func TestDemoSeedIssuesCodesOnceAndServeShowsThem(t *testing.T) {
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := append(os.Environ(), "DATABASE_URL="+storetest.URLFor(db), "REDIS_URL="+redisURL(), "BLOB_URL=file:"+t.TempDir(),
-		"IDENTITY_DATA_DIR="+dataDirFor(db), "PUBLIC_BASE_URL="+base, "IDENTITY_ISSUER="+base+"/identity/oidc", fmt.Sprintf("PORT=%d", port), "LOG_LEVEL=error")
+		"IDENTITY_DATA_DIR="+dataDirFor(db), "PUBLIC_BASE_URL="+base, "IDENTITY_ISSUER="+base+"/identity/oidc", fmt.Sprintf("PORT=%d", port), "LOG_LEVEL=error", "SMARTREG_SIMULATORS=true")
 	seed := func() string {
 		cmd := exec.Command(bin, "seed", "-demo", "-count", "300")
 		cmd.Env = env

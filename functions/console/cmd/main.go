@@ -21,5 +21,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return entry.Serve(ctx, console.Name, fn, cfg, log)
+	return entry.Run(ctx, console.Name, fn, cfg, nil, log)
 }

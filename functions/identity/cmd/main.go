@@ -53,10 +53,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer fn.Close()
-	stopRelay, err := deps.StartRelay(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopRelay()
-	return entry.Serve(ctx, identity.Name, fn, cfg.Server, log)
+	return entry.Run(ctx, identity.Name, fn, cfg.Server, deps, log)
 }

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
@@ -53,17 +52,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopRelay, err := deps.StartRelay(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopRelay()
-	// Batch jobs run beside the server; on SIGTERM the running one goes
-	// back to the queue for another pod while requests drain.
-	jctx, stopJobs := context.WithCancel(ctx)
-	var jobs sync.WaitGroup
-	jobs.Go(func() { _ = fn.RunBatchJobs(jctx) })
-	defer jobs.Wait()
-	defer stopJobs()
-	return entry.Serve(ctx, qrgenerate.Name, fn, cfg.Server, log)
+	return entry.Run(ctx, qrgenerate.Name, fn, cfg.Server, deps, log)
 }

@@ -35,10 +35,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopRelay, err := deps.StartRelay(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopRelay()
-	return entry.Serve(ctx, registry.Name, fn, cfg.Server, log)
+	return entry.Run(ctx, registry.Name, fn, cfg.Server, deps, log)
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
@@ -51,14 +50,6 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopRelay, err := deps.StartRelay(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopRelay()
-	serveErr := entry.Serve(ctx, scanresolve.Name, fn, cfg.Server, log)
-	// After the drain: write the buffered scans (or park them in Redis).
-	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(serveErr, fn.Close(cctx))
+	// After the drain, Stop writes the buffered scans (or parks them in Redis).
+	return entry.Run(ctx, scanresolve.Name, fn, cfg.Server, deps, log)
 }

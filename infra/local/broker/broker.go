@@ -44,9 +44,13 @@ const (
 type Config struct {
 	Pool        *pgxpool.Pool
 	Manifests   *manifest.Set
-	Subscribers map[string]http.Handler // Knative Service name → the function's handler, in process
-	HTTPClient  *http.Client            // for subscribers given as URIs
-	Logger      *slog.Logger
+	Subscribers map[string]http.Handler // Knative Service name → the function's event receiver, in process
+	// Authorize adds the in-process delivery credential to each request to
+	// a subscriber of this process (runtime.Secret.Authorize); receivers
+	// refuse deliveries without it.
+	Authorize  func(*http.Request)
+	HTTPClient *http.Client // for subscribers given as URIs
+	Logger     *slog.Logger
 	// PollInterval bounds how late a retry or a new job is picked up when a
 	// notification is missed; default 100ms.
 	PollInterval time.Duration

@@ -41,7 +41,7 @@ func (b *Broker) resolve(d manifest.Destination) (sink, error) {
 		if !ok {
 			return nil, fmt.Errorf("subscriber %s is not a function of this process", d.RefName)
 		}
-		return handlerSink{name: d.RefName, h: h}, nil
+		return handlerSink{name: d.RefName, h: h, authorize: b.cfg.Authorize}, nil
 	}
 	if d.URI != "" {
 		return uriSink{uri: d.URI, client: b.cfg.HTTPClient}, nil
@@ -52,8 +52,9 @@ func (b *Broker) resolve(d manifest.Destination) (sink, error) {
 // handlerSink calls a function in this process through its HTTP handler,
 // so the event takes the same decoding path as in Knative.
 type handlerSink struct {
-	name string
-	h    http.Handler
+	name      string
+	h         http.Handler
+	authorize func(*http.Request)
 }
 
 func (s handlerSink) String() string { return "service/" + s.name }
@@ -65,6 +66,9 @@ func (s handlerSink) send(ctx context.Context, e event.Event) (int, error) {
 	}
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
 		return 0, fmt.Errorf("encode event: %w", err)
+	}
+	if s.authorize != nil {
+		s.authorize(req)
 	}
 	rec := &recorder{header: http.Header{}}
 	s.h.ServeHTTP(rec, req)

@@ -2,7 +2,12 @@
 // process, mounted under /<function>/ on one port, with the local broker
 // routing events by the Knative manifests and the outbox relay feeding it.
 // The functions are built by the same constructors their Knative entry
-// points call.
+// points call, and started and stopped the same way (runtime.Start and
+// runtime.Stop): no function is special-cased here.
+//
+// Event receivers are not on the public listener at all. The broker calls
+// each function's runtime.Events handler in-process, with a key made at
+// start that no request from outside can know.
 package platform
 
 import (
@@ -20,12 +25,7 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
-	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
-	"github.com/sjzamr/smartreg/functions/identity/online"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
-	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
 	"github.com/sjzamr/smartreg/infra/knative"
@@ -36,38 +36,10 @@ import (
 	"github.com/sjzamr/smartreg/shared/cache"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
-	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
-
-// Config is the platform's configuration, read from the environment.
-type Config struct {
-	DatabaseURL   string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true" help:"PostgreSQL（需 PostGIS）连接串"`
-	RedisURL      string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" secret:"true" help:"Redis 连接串"`
-	BlobURL       string        `env:"BLOB_URL" default:"file:.data/blob" secret:"true" help:"对象存储：file:相对目录、file:///绝对目录 或 s3://KEY:SECRET@bucket?endpoint=…"`
-	Port          int           `env:"PORT" default:"8080" help:"HTTP 端口"`
-	PublicBaseURL string        `env:"PUBLIC_BASE_URL" default:"http://localhost:8080" help:"对外访问地址（二维码内容等）"`
-	LogLevel      string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
-	DrainTimeout  time.Duration `env:"DRAIN_TIMEOUT" default:"20s" help:"收到 SIGTERM 后等待在途请求完成的时间"`
-	DBMaxConns    int           `env:"DB_MAX_CONNS" default:"40" help:"数据库连接池上限"`
-	// Add-on Triggers (e.g. a subscriber given by URI, such as another
-	// department's webhook) join the production wiring without a rebuild.
-	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
-
-	QRTokenKey        string `env:"QR_TOKEN_KEY" default:"smartreg-dev-qr-token-key-not-for-production" secret:"true" help:"二维码令牌 MAC 密钥（qr-generate 与 scan-resolve 相同）；生产环境必须更换且不可再改"`
-	QRPosterAuthority string `env:"QR_POSTER_AUTHORITY" default:"石家庄市市场监督管理局" help:"二维码海报上的发码机关"`
-	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
-
-	// Each function's own settings, documented in docs/operations.md.
-	Identity identity.Config
-	OIDC     oidcprovider.Config
-	Audit    audit.Config
-	Notify   notify.Config
-	Online   online.Config
-	Scan     scanresolve.Config
-}
 
 // Options adjust a platform for tests: extra functions as Trigger
 // subscribers, and extra manifests (a test Trigger) beside the embedded ones.
@@ -94,16 +66,30 @@ type Platform struct {
 	Verifier  *auth.Verifier
 	Handler   http.Handler
 	Manifests *manifest.Set
-	log       *slog.Logger
-	opts      Options
-	closers   []func()
+	// Functions are the platform's functions in start order.
+	Functions []Mounted
+
+	cfg     Config
+	log     *slog.Logger
+	opts    Options
+	secret  *runtime.Secret
+	closers []func()
+}
+
+// Mounted is one function as the platform serves it.
+type Mounted struct {
+	Name string
+	Fn   runtime.Function
+	// Prefixes are the public path prefixes besides /<Name>/.
+	Prefixes []string
 }
 
 // Migrate creates the database if needed and applies every migration.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	// Order matters: scan-resolve reads qr.codes and registry.public_profile.
-	ms := append([]store.Migration{store.Platform(), broker.Migration(), registry.Migration()}, identity.Migrations()...)
-	ms = append(ms, qrgenerate.Migration(), scanresolve.Migration())
+	ms := []store.Migration{store.Platform(), broker.Migration()}
+	for _, b := range builders {
+		ms = append(ms, b.migrations()...)
+	}
 	if err := store.Migrate(ctx, pool, ms...); err != nil {
 		return err
 	}
@@ -113,12 +99,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // Build connects to everything, migrates, and constructs the functions
 // and the broker. Nothing runs until Run.
 func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *Platform, err error) {
-	p := &Platform{log: log, opts: opts}
+	p := &Platform{cfg: cfg, log: log, opts: opts, secret: runtime.NewSecret()}
 	defer func() {
 		if err != nil { // release what was opened before the failure
 			p.Close()
 		}
 	}()
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return nil, err
+	}
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
@@ -136,41 +126,36 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	if p.Blob, err = blob.Open(ctx, cfg.BlobURL); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	if err := p.buildFunctions(cfg, log); err != nil {
-		return nil, err
+	for _, b := range builders {
+		fn, err := b.build(p, cfg, log.With("function", b.name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.name, err)
+		}
+		p.Functions = append(p.Functions, Mounted{Name: b.name, Fn: fn, Prefixes: b.prefixes})
 	}
 	metrics := runtime.NewMetrics()
-	// Each function answers under /<name>/ (probes, CloudEvents) and under
-	// the public prefixes of its API.
-	functions := []struct {
-		name     string
-		fn       runtime.Function
-		prefixes []string
-	}{
-		{registry.Name, p.Registry, nil},
-		{identity.Name, p.Identity, nil},
-		{qrgenerate.Name, p.QR, []string{"/qr/"}},
-		{scanresolve.Name, p.Scan, []string{"/q/", "/scan/"}},
-		{console.Name, p.Console, nil},
-	}
 	subscribers := map[string]http.Handler{}
 	mux := http.NewServeMux()
-	for _, f := range functions {
-		h := runtime.Handler(f.name, f.fn, log.With("function", f.name), metrics)
-		for _, prefix := range append([]string{"/" + f.name + "/"}, f.prefixes...) {
+	for _, f := range p.Functions {
+		o := runtime.Options{Logger: log.With("function", f.Name), Metrics: metrics, Proxies: proxies}
+		h := runtime.Handler(f.Name, f.Fn, o)
+		for _, prefix := range append([]string{"/" + f.Name + "/"}, f.Prefixes...) {
 			mux.Handle(prefix, h)
 		}
-		subscribers[f.name] = h
+		subscribers[f.Name] = runtime.Events(f.Name, f.Fn, p.secret, o)
 	}
-	// Systems we cannot reach from here answer through their simulators.
-	mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
+	// Systems we cannot reach from here answer through their simulators,
+	// only when asked for: the SMS simulator shows every code it "sent".
+	if cfg.Simulators {
+		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
+	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	for name, h := range opts.ExtraSubscribers {
 		subscribers[name] = h
 	}
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpx.JSON(w, http.StatusOK, map[string]any{"status": "ok", "functions": len(functions)})
+		httpx.JSON(w, http.StatusOK, map[string]any{"status": "ok", "functions": len(p.Functions)})
 	})
 	mux.HandleFunc("GET /readyz", p.readyz)
 	mux.HandleFunc("GET /{$}", p.index)
@@ -194,46 +179,11 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		}
 	}
 	p.Broker, err = broker.New(broker.Config{Pool: p.Pool, Manifests: p.Manifests, Subscribers: subscribers,
-		Logger: log, PollInterval: opts.PollInterval})
+		Authorize: p.secret.Authorize, Logger: log, PollInterval: opts.PollInterval})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// buildFunctions constructs every function with the constructors their
-// Knative entry points call. Identity comes first: the others verify
-// tokens against its keys.
-func (p *Platform) buildFunctions(cfg Config, log *slog.Logger) (err error) {
-	p.Identity, err = identity.New(identity.Deps{Logger: log.With("function", identity.Name), Pool: p.Pool, Redis: p.Redis,
-		Now: time.Now, Config: cfg.Identity, Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
-		OIDC: identity.OIDCConfig{PublicBaseURL: cfg.PublicBaseURL, Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
-	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	p.closers = append(p.closers, p.Identity.Close)
-	// One verifier (one revocation subscription) serves every function here.
-	p.Verifier = p.Identity.Verifier()
-	if p.Registry, err = registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Auth: p.Verifier}); err != nil {
-		return err
-	}
-	codec, err := qrtoken.New([]byte(cfg.QRTokenKey))
-	if err != nil {
-		return fmt.Errorf("QR_TOKEN_KEY: %w", err)
-	}
-	p.QR, err = qrgenerate.New(qrgenerate.Deps{Logger: log.With("function", qrgenerate.Name), Pool: p.Pool, Blob: p.Blob,
-		Render: render.New(render.LevelM), Tokens: codec, Now: time.Now, Authenticate: p.Verifier.Middleware,
-		PublicBaseURL: cfg.PublicBaseURL, Authority: cfg.QRPosterAuthority, MaxZipItems: cfg.QRMaxZipItems})
-	if err != nil {
-		return err
-	}
-	p.Scan, err = scanresolve.New(scanresolve.Deps{Logger: log.With("function", scanresolve.Name), Pool: p.Pool, Redis: p.Redis,
-		Blobs: p.Blob, Tokens: codec, Auth: p.Verifier, Now: time.Now, Config: cfg.Scan})
-	if err != nil {
-		return err
-	}
-	p.Console, err = console.New(console.Deps{Logger: log.With("function", console.Name)})
-	return err
 }
 
 func (p *Platform) readyz(w http.ResponseWriter, r *http.Request) {
@@ -251,45 +201,68 @@ func (p *Platform) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
+	names := make([]string, len(p.Functions))
+	for i, f := range p.Functions {
+		names[i] = f.Name
+	}
+	links := map[string]string{
+		"console": "/console/", "registry": "/registry/v1/openapi.yaml", "identity": "/identity/v1/openapi.yaml",
+		"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
+		"metrics": "/metrics",
+	}
+	notice := "本地一体化运行模式：事件由本地代理按 Knative 触发器路由。"
+	if p.cfg.Simulators {
+		links["sms-simulator"] = "/sim/sms/sms/messages"
+		notice += "短信、微信、省统一身份认证等外部系统使用模拟器（SMARTREG_SIMULATORS=true）。"
+	}
 	httpx.JSON(w, http.StatusOK, map[string]any{
-		"name":      "石家庄市市场智慧监管平台（II 期）",
-		"functions": []string{registry.Name, identity.Name, qrgenerate.Name, scanresolve.Name, console.Name},
-		"links": map[string]string{
-			"console": "/console/", "registry": "/registry/v1/openapi.yaml", "identity": "/identity/v1/openapi.yaml",
-			"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
-			"metrics": "/metrics", "sms-simulator": "/sim/sms/sms/messages",
-		},
-		"notice": "本地一体化运行模式：事件由本地代理按 Knative 触发器路由；短信、微信、省统一身份认证等外部系统使用模拟器。",
+		"name": "石家庄市市场智慧监管平台（II 期）", "functions": names, "links": links, "notice": notice,
 	})
 }
 
-// Run starts the broker, the outbox relay and qr-generate's batch runner
-// and serves HTTP on ln until ctx ends, then drains and stops them in
-// reverse order.
+// Run starts every function (runtime.Start, in build order), the broker
+// and the outbox relay, and serves HTTP on ln until ctx ends; then it
+// drains requests, stops the functions (runtime.Stop, in reverse order,
+// so buffered work is written while the relay still runs), the relay and
+// the broker.
 func (p *Platform) Run(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	if err := p.Broker.Start(ctx); err != nil {
-		return fmt.Errorf("start broker: %w", err)
+	started := 0
+	var err error
+	for _, f := range p.Functions {
+		if err = runtime.Start(ctx, f.Fn); err != nil {
+			err = fmt.Errorf("start %s: %w", f.Name, err)
+			break
+		}
+		started++
 	}
 	var wg sync.WaitGroup
-	rctx, stopRelay := context.WithCancel(ctx)
-	if !p.opts.DisableRelay {
-		relay := &outbox.Relay{Pool: p.Pool, Publisher: p.Broker, Logger: p.log.With("component", "outbox")}
-		wg.Go(func() { _ = relay.Run(rctx) })
+	rctx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	brokerUp := false
+	if err == nil {
+		if err = p.Broker.Start(ctx); err != nil {
+			err = fmt.Errorf("start broker: %w", err)
+		} else {
+			brokerUp = true
+			if !p.opts.DisableRelay {
+				relay := &outbox.Relay{Pool: p.Pool, Publisher: p.Broker, Logger: p.log.With("component", "outbox")}
+				wg.Go(func() { _ = relay.Run(rctx) })
+			}
+			err = runtime.ServeListener(ctx, ln, p.Handler, drain, p.log)
+		}
 	}
-	wg.Go(func() { _ = p.QR.RunBatchJobs(rctx) })
-	err := runtime.ServeListener(ctx, ln, p.Handler, drain, p.log)
-	// Scans buffered in memory are written once no request can add more.
-	fctx, cancelFlush := context.WithTimeout(context.Background(), drain)
-	if ferr := p.Scan.Close(fctx); ferr != nil {
-		err = errors.Join(err, fmt.Errorf("scan-resolve: %w", ferr))
-	}
-	cancelFlush()
-	stopRelay()
-	wg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	if serr := p.Broker.Stop(sctx); serr != nil && !errors.Is(serr, context.Canceled) {
-		err = errors.Join(err, serr)
+	for i := started - 1; i >= 0; i-- {
+		if serr := runtime.Stop(sctx, p.Functions[i].Fn); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop %s: %w", p.Functions[i].Name, serr))
+		}
+	}
+	stopRelay()
+	wg.Wait()
+	if brokerUp {
+		if serr := p.Broker.Stop(sctx); serr != nil && !errors.Is(serr, context.Canceled) {
+			err = errors.Join(err, serr)
+		}
 	}
 	return err
 }

@@ -48,7 +48,7 @@ func TestConfigIsDocumented(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range config.Describe(coreConfig()) {
+		for _, f := range coreFields() {
 			if !strings.Contains(string(b), "`"+f.Env+"`") || !strings.Contains(string(b), f.Default) {
 				t.Errorf("%s does not document %s with its default %q", doc, f.Env, f.Default)
 			}
@@ -104,15 +104,19 @@ func TestFunctionSettingsTable(t *testing.T) {
 	}
 }
 
-// coreConfig is the platform's own variables, without the functions' groups.
-func coreConfig() any {
-	var fields []reflect.StructField
+// coreFields is the platform's own variables and its shared groups,
+// without the functions' groups.
+func coreFields() []config.Field {
+	var out []config.Field
 	for f := range reflect.TypeFor[Config]().Fields() {
-		if f.Tag.Get("env") != "" {
-			fields = append(fields, f)
+		switch {
+		case f.Anonymous:
+			out = append(out, config.Describe(reflect.Zero(f.Type).Interface())...)
+		case f.Tag.Get("env") != "":
+			out = append(out, config.Field{Env: f.Tag.Get("env"), Default: f.Tag.Get("default")})
 		}
 	}
-	return reflect.New(reflect.StructOf(fields)).Elem().Interface()
+	return out
 }
 
 // A failed start returns its error and releases what it opened; it must

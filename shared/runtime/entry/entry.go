@@ -18,9 +18,11 @@ package entry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,21 +41,43 @@ import (
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
-// Server is the settings every function has. Embed it in the function's
-// Config; shared/config loads embedded groups as if their fields were the
-// function's own.
-type Server struct {
-	Port         int           `env:"PORT" default:"8080" help:"HTTP 端口"`
-	LogLevel     string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
-	DrainTimeout time.Duration `env:"DRAIN_TIMEOUT" default:"20s" help:"收到 SIGTERM 后等待在途请求完成的时间"`
+// HTTP is the settings of every server, Knative or one-process.
+type HTTP struct {
+	Port           int           `env:"PORT" default:"8080" help:"HTTP 端口"`
+	LogLevel       string        `env:"LOG_LEVEL" default:"info" help:"日志级别 debug/info/warn/error"`
+	DrainTimeout   time.Duration `env:"DRAIN_TIMEOUT" default:"20s" help:"收到 SIGTERM 后等待在途请求完成的时间"`
+	TrustedProxies string        `env:"TRUSTED_PROXIES" default:"" help:"可信反向代理（CIDR，逗号分隔）：仅信任其转发的 X-Forwarded-For；为空时以连接地址为客户端地址"`
 }
 
-// Backend is the settings of a function that keeps data: PostgreSQL, Redis
-// and the Broker its outbox relay posts to.
-type Backend struct {
-	DatabaseURL string `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true"`
+// Proxies parses TRUSTED_PROXIES.
+func (h HTTP) Proxies() (httpx.Proxies, error) {
+	p, err := httpx.ParseProxies(h.TrustedProxies)
+	if err != nil {
+		return p, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	return p, nil
+}
+
+// Server is the settings every Knative function has. Embed it in the
+// entry point's Config; shared/config loads embedded groups as if their
+// fields were the function's own.
+type Server struct {
+	HTTP
+	// Events is how deliveries from the Broker are authenticated.
+	Events runtime.OIDCConfig
+}
+
+// Data is where the platform keeps data: PostgreSQL and Redis.
+type Data struct {
+	DatabaseURL string `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true" help:"PostgreSQL（需 PostGIS）连接串"`
 	RedisURL    string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" secret:"true" help:"Redis 连接串"`
-	BrokerURL   string `env:"K_SINK" default:"" help:"Broker ingress, injected by a SinkBinding"`
+}
+
+// Backend is the settings of a Knative function that keeps data:
+// PostgreSQL, Redis and the Broker its outbox relay posts to.
+type Backend struct {
+	Data
+	BrokerURL string `env:"K_SINK" default:"" help:"Broker ingress, injected by a SinkBinding"`
 }
 
 // Blob is the object store's setting; a Config embedding it makes Open
@@ -187,9 +211,47 @@ func (d *Deps) StartRelay(ctx context.Context) (stop func(), err error) {
 	return outbox.StartHTTPRelay(ctx, d.Pool, d.brokerURL, d.log)
 }
 
-// Serve serves fn as name on $PORT until ctx ends, then drains in-flight
-// requests for up to DRAIN_TIMEOUT.
-func Serve(ctx context.Context, name string, fn runtime.Function, s Server, log *slog.Logger) error {
-	h := runtime.Handler(name, fn, log, runtime.NewMetrics())
+// Run is the rest of a Knative entry point once fn is built: it starts
+// fn's background work (runtime.Start) and, when d holds a database, the
+// outbox relay to the Broker; serves fn on $PORT, deliveries from the
+// Broker authenticated by their OIDC sender identity; and when ctx ends
+// drains in-flight requests for DRAIN_TIMEOUT, then stops the relay and
+// fn (runtime.Stop), in that order, so work accepted before SIGTERM is
+// finished and its events relayed.
+func Run(ctx context.Context, name string, fn runtime.Function, s Server, d *Deps, log *slog.Logger) (err error) {
+	h, err := knativeHandler(name, fn, s, log)
+	if err != nil {
+		return err
+	}
+	if err := runtime.Start(ctx, fn); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), s.DrainTimeout)
+		defer cancel()
+		if serr := runtime.Stop(sctx, fn); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop %s: %w", name, serr))
+		}
+	}()
+	if d != nil && d.Pool != nil {
+		stopRelay, err := d.StartRelay(ctx)
+		if err != nil {
+			return err
+		}
+		defer stopRelay()
+	}
 	return runtime.Serve(ctx, fmt.Sprintf(":%d", s.Port), h, s.DrainTimeout, log)
+}
+
+func knativeHandler(name string, fn runtime.Function, s Server, log *slog.Logger) (http.Handler, error) {
+	proxies, err := s.Proxies()
+	if err != nil {
+		return nil, err
+	}
+	oidc, err := runtime.NewOIDC(name, s.Events, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("event deliveries need the Broker's OIDC token", "audience", oidc.Audience(), "issuer", s.Events.Issuer)
+	return runtime.Knative(name, fn, oidc, runtime.Options{Logger: log, Metrics: runtime.NewMetrics(), Proxies: proxies}), nil
 }

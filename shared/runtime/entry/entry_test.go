@@ -103,7 +103,7 @@ func TestOpen(t *testing.T) {
 	log := httpx.NewLogger(&bytes.Buffer{}, "error")
 	dbURL := storetest.URLFor(storetest.NewDatabase(t))
 
-	cfg := full{Backend: Backend{DatabaseURL: dbURL, RedisURL: "redis://127.0.0.1:6379/0", BrokerURL: "http://127.0.0.1:1/"},
+	cfg := full{Backend: Backend{Data: Data{DatabaseURL: dbURL, RedisURL: "redis://127.0.0.1:6379/0"}, BrokerURL: "http://127.0.0.1:1/"},
 		Blob: Blob{BlobURL: "file:" + t.TempDir()},
 		Auth: Auth{JWKSURL: "http://127.0.0.1:1/keys", Issuer: "iss", Audience: "aud"}}
 	probe := store.Migration{Component: "entrytest", Dir: "m", FS: fstest.MapFS{

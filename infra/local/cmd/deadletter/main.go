@@ -1,46 +1,36 @@
 // Command deadletter is the Knative dead-letter sink of the Broker and the
 // Triggers (infra/knative/dead-letter.yaml): it stores failed events in
-// broker.dead_letters, where `smartreg dlq list` shows them.
+// broker.dead_letters, where `smartreg dlq list` shows them. Like every
+// receiver it accepts only deliveries carrying the Broker's OIDC token.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/sjzamr/smartreg/infra/local/broker"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
-	"github.com/sjzamr/smartreg/shared/runtime"
+	"github.com/sjzamr/smartreg/shared/runtime/entry"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
+// Name is the dead-letter Service's name and event audience suffix.
+const Name = "dead-letter"
+
 type Config struct {
-	DatabaseURL  string        `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true"`
-	Port         int           `env:"PORT" default:"8080"`
-	LogLevel     string        `env:"LOG_LEVEL" default:"info"`
-	DrainTimeout time.Duration `env:"DRAIN_TIMEOUT" default:"20s"`
+	entry.Server
+	DatabaseURL string `env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/smartreg?sslmode=disable" secret:"true"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "deadletter:", err)
-		os.Exit(1)
-	}
-}
+func main() { entry.Main(Name, run) }
 
 func run(ctx context.Context) error {
 	var cfg Config
 	if err := config.Load(&cfg, nil); err != nil {
 		return err
 	}
-	log := httpx.NewLogger(os.Stderr, cfg.LogLevel).With("function", "dead-letter")
+	log := httpx.NewLogger(os.Stderr, cfg.LogLevel).With("function", Name)
 	log.Info("starting", "config", config.Masked(&cfg))
 	pool, err := store.Connect(ctx, cfg.DatabaseURL, 10)
 	if err != nil {
@@ -54,6 +44,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h := runtime.Handler("dead-letter", sink, log, runtime.NewMetrics())
-	return runtime.Serve(ctx, fmt.Sprintf(":%d", cfg.Port), h, cfg.DrainTimeout, log)
+	return entry.Run(ctx, Name, sink, cfg.Server, nil, log)
 }

@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
 		return err
 	}
 	defer p.Close()
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return err
 	}
@@ -108,13 +108,15 @@ func banner(ctx context.Context, p *platform.Platform, cfg platform.Config) stri
 	fmt.Fprintf(&b, "  管理控制台:   %s/console/  （初始账号密码见 %s）\n", url, passwordFile(cfg))
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if s, err := sampleLinks(qctx, p.Pool, cfg.PublicBaseURL, 1); err == nil && len(s) > 0 {
+	if s, err := sampleLinks(qctx, p.Pool, cfg.Public.URL(), 1); err == nil && len(s) > 0 {
 		fmt.Fprintf(&b, "  扫码公示页:   %s  （%s）\n", s[0].url, s[0].name)
 	} else {
 		fmt.Fprintf(&b, "  扫码公示页:   尚无二维码（运行 smartreg seed -demo 加载演示数据并赋码）\n")
 	}
 	fmt.Fprintf(&b, "  市场主体查询: %s/registry/v1/entities?name=石家庄（需登录令牌）\n", url)
-	fmt.Fprintf(&b, "  短信模拟器:   %s/sim/sms/sms/messages（验证码等短信在此查看）\n", url)
+	if cfg.Simulators {
+		fmt.Fprintf(&b, "  短信模拟器:   %s/sim/sms/sms/messages（验证码等短信在此查看；开发模式 SMARTREG_SIMULATORS=true）\n", url)
+	}
 	fmt.Fprintf(&b, "  健康检查:     %s/readyz\n", url)
 	b.WriteString("  外部系统: 本地模拟器（短信、微信、省平台等均未接入真实系统）\n\n")
 	return b.String()
@@ -203,7 +205,7 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 			return err
 		}
 	}
-	samples, err := sampleLinks(ctx, p.Pool, cfg.PublicBaseURL, 3)
+	samples, err := sampleLinks(ctx, p.Pool, cfg.Public.URL(), 3)
 	if err != nil {
 		return err
 	}
