@@ -34,9 +34,28 @@ const Source = "/functions/registry"
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migration is the registry schema.
-func Migration() store.Migration {
-	return store.Migration{Component: Name, FS: migrations, Dir: "migrations"}
+// Migrations is the registry schema's one migration stream.
+func Migrations() []store.Migration {
+	return []store.Migration{{Component: Name, FS: migrations, Dir: "migrations"}}
+}
+
+// Config is the registry's own settings.
+type Config struct {
+	MaxExportRows int `env:"REGISTRY_MAX_EXPORT_ROWS" default:"10000" help:"单次导出市场主体的最大行数（更大的抽取走数据共享接口）"`
+}
+
+// Validate refuses settings the registry cannot work with.
+func (c Config) Validate() error {
+	if c.MaxExportRows < 1 {
+		return errors.New("registry: REGISTRY_MAX_EXPORT_ROWS must be at least 1")
+	}
+	return nil
+}
+
+// Verifier puts the caller's principal into each request
+// (*auth.Verifier).
+type Verifier interface {
+	Middleware(next http.Handler) http.Handler
 }
 
 // Deps is what the registry needs.
@@ -44,22 +63,24 @@ type Deps struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
 	Now    func() time.Time
-	// Auth verifies callers' access tokens; every API but the OpenAPI
-	// document needs a principal with the right permission, and reads and
-	// writes are confined to the principal's data scope.
-	Auth *auth.Verifier
+	// Verifier authenticates callers; every API but the OpenAPI document
+	// needs a principal with the right permission, and reads and writes
+	// are confined to the principal's data scope.
+	Verifier Verifier
 }
 
 // Function is the registry.
 type Function struct {
-	log  *slog.Logger
-	pool *pgxpool.Pool
-	now  func() time.Time
-	auth *auth.Verifier
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	now      func() time.Time
+	verifier Verifier
+	cfg      Config
 }
 
-// New checks the dependencies and builds the function.
-func New(d Deps) (*Function, error) {
+// New checks the dependencies and the settings and builds the function;
+// it does no I/O.
+func New(d Deps, c Config) (*Function, error) {
 	switch {
 	case d.Logger == nil:
 		return nil, errors.New("registry: Logger is required")
@@ -67,34 +88,17 @@ func New(d Deps) (*Function, error) {
 		return nil, errors.New("registry: Pool is required")
 	case d.Now == nil:
 		return nil, errors.New("registry: Now is required")
-	case d.Auth == nil:
-		return nil, errors.New("registry: Auth is required")
+	case d.Verifier == nil:
+		return nil, errors.New("registry: Verifier is required")
 	}
-	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, auth: d.Auth}, nil
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, cfg: c}, nil
 }
 
 // Ready answers when the database does.
 func (f *Function) Ready(ctx context.Context) error { return f.pool.Ping(ctx) }
-
-// Receive handles the nightly PingSource: it refreshes the statistics
-// snapshot. Other events are acknowledged and ignored.
-func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
-	if e.Type() == events.ScanInspectionRecorded {
-		return nil, f.receiveInspection(ctx, e)
-	}
-	if e.Type() != events.Ping {
-		return nil, nil
-	}
-	var data events.PingData
-	if err := e.DataAs(&data); err != nil {
-		return nil, errs.Wrap(errs.Invalid, "定时任务数据无法解析", err)
-	}
-	if data["task"] != "refresh-stats" {
-		return nil, nil
-	}
-	_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return refreshStats(ctx, tx, f.now()) })
-	return nil, err
-}
 
 func (f *Function) newEvent(typ, subject string, data any) (event.Event, error) {
 	return outbox.NewEvent(Source, typ, subject, data, f.now())
@@ -333,6 +337,3 @@ func label(rows []StatRow) []StatRow {
 	}
 	return rows
 }
-
-// Handler serves the registry's HTTP API behind token verification.
-func (f *Function) Handler() http.Handler { return f.auth.Middleware(f.routes()) }

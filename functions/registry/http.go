@@ -3,8 +3,6 @@ package registry
 import (
 	"bytes"
 	_ "embed"
-	"encoding/csv"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -12,35 +10,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
 //go:embed openapi.yaml
 var openapi []byte
 
-func (f *Function) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /registry/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		_, _ = w.Write(openapi)
-	})
-	// Every API needs a permission (auth.Require); the handlers then
-	// confine what they read and write to the caller's data scope.
-	mux.Handle("POST /registry/v1/entities", guard(PermEntity, "create", f.handleCreate))
-	mux.Handle("GET /registry/v1/entities", guard(PermEntity, "view", f.handleSearch))
-	mux.Handle("GET /registry/v1/entities/export", guard(PermEntity, "export", f.handleExport))
-	mux.Handle("GET /registry/v1/entities/{code}", guard(PermEntity, "view", f.handleGet))
-	mux.Handle("PUT /registry/v1/entities/{code}", guard(PermEntity, "edit", f.handleUpdate))
-	mux.Handle("GET /registry/v1/entities/{code}/profile", guard(PermEntity, "view", f.handleProfile))
-	mux.Handle("POST /registry/v1/entities/{code}/records", guard(PermEntity, "edit", f.handleAddRecord))
-	mux.Handle("POST /registry/v1/imports", guard(PermImport, "create", f.handleImport))
-	mux.Handle("GET /registry/v1/stats", guard(PermEntity, "view", f.handleStats))
-	return mux
-}
+// OpenAPI is the registry's API document, served by the runtime.
+func (f *Function) OpenAPI() (string, []byte) { return "/registry/v1/openapi.yaml", openapi }
 
 // The registry's permission resources (actions: view, create, edit,
 // export) as identity's role editor offers them.
@@ -49,8 +29,31 @@ const (
 	PermImport = "registry.import"
 )
 
-func guard(resource, action string, h http.HandlerFunc) http.Handler {
-	return auth.Require(resource, action)(h)
+// searchParams are the search filters of the list and the export.
+var searchParams = []string{"name", "code", "district", "township", "industry", "type", "status"}
+
+// Handler serves the registry's API behind token verification. Every
+// route needs a permission; the handlers then confine what they read and
+// write to the caller's data scope.
+func (f *Function) Handler() http.Handler {
+	m := httpx.NewMux()
+	m.Use(f.verifier.Middleware)
+	// FP-13, FP-17: register and maintain the entity base.
+	m.Handle("POST /registry/v1/entities", httpx.Body(f.create), auth.Requires(PermEntity, "create"), httpx.EntityInBody("credit_code"))
+	m.Handle("GET /registry/v1/entities", httpx.Endpoint(f.search), auth.Requires(PermEntity, "view"), httpx.EntityListing(),
+		httpx.Params(append(searchParams, httpx.PageParams...)...))
+	m.HandleFunc("GET /registry/v1/entities/export", f.export, auth.Requires(PermEntity, "export"), httpx.EntityListing(),
+		httpx.Params(append(searchParams, "format")...))
+	m.Handle("GET /registry/v1/entities/{code}", httpx.Endpoint(f.get), auth.Requires(PermEntity, "view"), httpx.EntityIn("code"))
+	m.Handle("PUT /registry/v1/entities/{code}", httpx.Endpoint(f.update), auth.Requires(PermEntity, "edit"), httpx.EntityIn("code"))
+	// FP-99: 一户一档.
+	m.Handle("GET /registry/v1/entities/{code}/profile", httpx.Endpoint(f.profile), auth.Requires(PermEntity, "view"), httpx.EntityIn("code"))
+	m.Handle("POST /registry/v1/entities/{code}/records", httpx.Body(f.addRecord), auth.Requires(PermEntity, "edit"), httpx.EntityIn("code"))
+	// FP-18: bulk import.
+	m.Handle("POST /registry/v1/imports", httpx.Endpoint(f.importFile), auth.Requires(PermImport, "create"), httpx.EntityInBody("credit_code"),
+		httpx.Params("filename"))
+	m.Handle("GET /registry/v1/stats", httpx.Endpoint(f.stats), auth.Requires(PermEntity, "view"), httpx.NoEntity())
+	return m
 }
 
 // scopeOf is the caller's data scope; a request without a principal (which
@@ -62,69 +65,38 @@ func scopeOf(r *http.Request) auth.Scope {
 	return auth.Scope{}
 }
 
-func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
-	httpx.Error(w, r, f.log, err)
-}
+func codeOf(r *http.Request) string { return strings.ToUpper(r.PathValue("code")) }
 
-func (f *Function) handleCreate(w http.ResponseWriter, r *http.Request) {
-	var in EntityInput
-	if err := httpx.Decode(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
-	}
+func (f *Function) create(r *http.Request, in EntityInput) (any, error) {
 	e, err := f.Create(r.Context(), scopeOf(r), in)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	w.Header().Set("Location", "/registry/v1/entities/"+e.CreditCode)
-	httpx.JSON(w, http.StatusCreated, e)
+	return httpx.Created(e, "/registry/v1/entities/"+e.CreditCode), nil
 }
 
-func (f *Function) handleUpdate(w http.ResponseWriter, r *http.Request) {
+func (f *Function) update(r *http.Request) (any, error) {
 	var in EntityInput
 	if err := decodeForUpdate(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	e, err := f.Update(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")), in)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, e)
+	return f.Update(r.Context(), scopeOf(r), codeOf(r), in)
 }
 
-func (f *Function) handleGet(w http.ResponseWriter, r *http.Request) {
-	e, err := f.Get(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")))
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, e)
+func (f *Function) get(r *http.Request) (any, error) {
+	return f.Get(r.Context(), scopeOf(r), codeOf(r))
 }
 
-func (f *Function) handleProfile(w http.ResponseWriter, r *http.Request) {
-	p, err := f.Profile(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")))
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, p)
+func (f *Function) profile(r *http.Request) (any, error) {
+	return f.Profile(r.Context(), scopeOf(r), codeOf(r))
 }
 
-func (f *Function) handleAddRecord(w http.ResponseWriter, r *http.Request) {
-	var in RecordInput
-	if err := httpx.Decode(r, &in); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	rec, err := f.AddRecord(r.Context(), scopeOf(r), strings.ToUpper(r.PathValue("code")), in)
+func (f *Function) addRecord(r *http.Request, in RecordInput) (any, error) {
+	rec, err := f.AddRecord(r.Context(), scopeOf(r), codeOf(r), in)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusCreated, rec)
+	return httpx.Created(rec, ""), nil
 }
 
 // filterFrom reads and checks the search parameters, confined to the
@@ -158,104 +130,72 @@ type SearchResult struct {
 	TotalExact bool     `json:"total_exact"` // false: at least Total matches
 }
 
-func (f *Function) handleSearch(w http.ResponseWriter, r *http.Request) {
+func (f *Function) search(r *http.Request) (any, error) {
 	flt, err := filterFrom(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	page, err := httpx.ParsePage(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, total, err := searchEntities(r.Context(), f.pool, flt, page.Size, page.Offset())
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	if items == nil {
 		items = []Entity{}
 	}
-	exact := total <= maxCount
-	httpx.JSON(w, http.StatusOK, SearchResult{Items: items, Page: page.Page, PageSize: page.Size, Total: min(total, maxCount), TotalExact: exact})
+	return SearchResult{Items: items, Page: page.Page, PageSize: page.Size, Total: min(total, maxCount), TotalExact: total <= maxCount}, nil
 }
-
-// MaxExportRows bounds one export; larger extracts go through the data hub.
-const MaxExportRows = 10000
 
 var exportHeader = []string{"统一社会信用代码", "主体名称", "主体类型", "法定代表人（负责人）", "成立日期", "注册资本（万元）",
 	"住所（经营场所）", "行政区划", "乡镇街道", "行业", "登记状态"}
 
-func (f *Function) handleExport(w http.ResponseWriter, r *http.Request) {
+// export streams the search result as XLSX (default) or CSV, at most
+// REGISTRY_MAX_EXPORT_ROWS rows.
+func (f *Function) export(w http.ResponseWriter, r *http.Request) {
 	flt, err := filterFrom(r)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	format := r.URL.Query().Get("format")
-	if format == "" {
-		format = "xlsx"
-	}
-	if format != "xlsx" && format != "csv" {
-		f.fail(w, r, errs.Fields([]errs.FieldError{{Field: "format", Message: "导出格式应为 xlsx 或 csv"}}))
-		return
-	}
-	items, _, err := searchEntities(r.Context(), f.pool, flt, MaxExportRows, 0)
+	format, err := tabular.ParseFormat(r.URL.Query().Get("format"), tabular.XLSX)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	rows := [][]string{exportHeader}
+	items, _, err := searchEntities(r.Context(), f.pool, flt, f.cfg.MaxExportRows, 0)
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	t := tabular.Table{Header: exportHeader}
 	for _, e := range items {
-		rows = append(rows, []string{e.CreditCode, e.Name, e.EntityTypeName, e.LegalRep, e.EstablishedOn, e.RegisteredCapital,
+		t.Rows = append(t.Rows, []any{e.CreditCode, e.Name, e.EntityTypeName, e.LegalRep, e.EstablishedOn, e.RegisteredCapital,
 			e.Address, e.DistrictName, e.TownshipName, e.IndustryName, e.StatusName})
 	}
-	name := fmt.Sprintf("市场主体_%s.%s", f.now().Format("20060102150405"), format)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		_, _ = w.Write([]byte("\xef\xbb\xbf")) // Excel opens UTF-8 CSV correctly only with a BOM
-		cw := csv.NewWriter(w)
-		_ = cw.WriteAll(rows)
-		return
+	if err := tabular.Serve(w, "市场主体_"+f.now().Format("20060102150405"), format, t); err != nil {
+		f.log.WarnContext(r.Context(), "export cut short", "err", err)
 	}
-	x := excelize.NewFile()
-	defer x.Close()
-	for i, row := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		vals := make([]any, len(row))
-		for j, v := range row {
-			vals[j] = v
-		}
-		if err := x.SetSheetRow("Sheet1", cell, &vals); err != nil {
-			f.fail(w, r, err)
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	_ = x.Write(w)
 }
 
-// handleImport takes a multipart upload (field "file") or a raw body with a
+// importFile takes a multipart upload (field "file") or a raw body with a
 // CSV or XLSX content type.
-func (f *Function) handleImport(w http.ResponseWriter, r *http.Request) {
+func (f *Function) importFile(r *http.Request) (any, error) {
 	data, format, err := readUpload(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	rows, err := ParseFile(format, data)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	res, err := f.Import(r.Context(), scopeOf(r), rows)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusCreated, res)
+	return httpx.Created(res, ""), nil
 }
 
 func readUpload(r *http.Request) ([]byte, string, error) {
@@ -288,11 +228,17 @@ func readUpload(r *http.Request) ([]byte, string, error) {
 	return data, format, nil
 }
 
-func (f *Function) handleStats(w http.ResponseWriter, r *http.Request) {
+// StatsResult is the entity-count snapshot of the caller's districts.
+type StatsResult struct {
+	Items       []StatRow `json:"items"`
+	Total       int64     `json:"total"`
+	RefreshedAt string    `json:"refreshed_at"`
+}
+
+func (f *Function) stats(r *http.Request) (any, error) {
 	rows, at, err := f.Stats(r.Context(), scopeOf(r))
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	if rows == nil {
 		rows = []StatRow{}
@@ -301,7 +247,7 @@ func (f *Function) handleStats(w http.ResponseWriter, r *http.Request) {
 	for _, s := range rows {
 		total += s.Entities
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"items": rows, "total": total, "refreshed_at": at.Format(time.RFC3339)})
+	return StatsResult{Items: rows, Total: total, RefreshedAt: at.Format(time.RFC3339)}, nil
 }
 
 // decodeForUpdate decodes without validating: Update validates after it

@@ -221,10 +221,18 @@ func parseCoords(in *EntityInput, lon, lat string, row int) []errs.FieldError {
 func (f *Function) Import(ctx context.Context, scope auth.Scope, rows [][]string) (ImportResult, error) {
 	inputs, fe := rowsToInputs(rows)
 	fe = append(fe, duplicateRows(inputs)...)
+	var outside []errs.FieldError
 	for i, in := range inputs {
 		if in.DistrictCode != "" && !scope.Allows(in.DistrictCode, in.TownshipCode) {
-			fe = append(fe, errs.FieldError{Field: "district_code", Row: i + 2, Message: "不在您的数据权限范围内"})
+			outside = append(outside, errs.FieldError{Field: "district_code", Row: i + 2, Message: "不在您的数据权限范围内"})
 		}
+	}
+	// Rows outside the caller's scope make the whole file forbidden, as a
+	// single registration there is; the rows are named so the clerk can
+	// take them out.
+	if len(outside) > 0 {
+		return ImportResult{}, &errs.Error{Code: errs.Forbidden, Fields: append(outside, fe...),
+			Message: fmt.Sprintf("文件中有 %d 行不在您的数据权限范围内，无权导入", len(outside))}
 	}
 	if len(fe) > 0 {
 		return ImportResult{}, importError(fe)

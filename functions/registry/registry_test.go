@@ -22,6 +22,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
@@ -65,9 +66,9 @@ func tokenFor(t *testing.T, p auth.Principal) string {
 
 func newFunction(t *testing.T) (*Function, *pgxpool.Pool) {
 	t.Helper()
-	pool := storetest.New(t, Migration())
+	pool := storetest.New(t, Migrations()...)
 	_, v := testAuth()
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Auth: v})
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Verifier: v}, config.Defaults[Config]())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +79,22 @@ func TestNewRequiresEachDependency(t *testing.T) {
 	pool := &pgxpool.Pool{}
 	log := httpx.NewLogger(io.Discard, "error")
 	_, v := testAuth()
+	def := config.Defaults[Config]()
 	for name, d := range map[string]Deps{
-		"logger": {Pool: pool, Now: time.Now, Auth: v},
-		"pool":   {Logger: log, Now: time.Now, Auth: v},
-		"now":    {Logger: log, Pool: pool, Auth: v},
-		"auth":   {Logger: log, Pool: pool, Now: time.Now},
+		"logger":   {Pool: pool, Now: time.Now, Verifier: v},
+		"pool":     {Logger: log, Now: time.Now, Verifier: v},
+		"now":      {Logger: log, Pool: pool, Verifier: v},
+		"verifier": {Logger: log, Pool: pool, Now: time.Now},
 	} {
-		if _, err := New(d); err == nil {
+		if _, err := New(d, def); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
+	}
+	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: v}, Config{}); err == nil {
+		t.Error("a zero export limit accepted")
+	}
+	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: v}, def); err != nil {
+		t.Errorf("complete deps refused: %v", err)
 	}
 }
 

@@ -176,3 +176,16 @@ type Public struct {
 
 // URL is the base URL without a trailing slash.
 func (p Public) URL() string { return strings.TrimRight(p.BaseURL, "/") }
+
+// Defaults is a T with every field at its documented default, as Load
+// fills it from an empty environment: what tests and tools pass to a
+// function's New when no environment applies.
+func Defaults[T any]() T {
+	var c T
+	if err := Load(&c, func(string) string { return "" }); err != nil {
+		// A default that does not parse is a programming error that every
+		// test of the function would show at once.
+		panic(fmt.Sprintf("config: defaults of %T do not load: %v", c, err))
+	}
+	return c
+}

@@ -28,6 +28,11 @@ type ScopeFixture struct {
 	// Bodies are the JSON bodies of routes that take one, by pattern;
 	// "{{entity}}" is replaced by the entity's value.
 	Bodies map[string]string
+	// BodyFor builds a route's body from the entity value where more than
+	// the value changes with the entity (its district, in a registration).
+	BodyFor map[string]func(entity string) string
+	// ContentTypes are the bodies' types by pattern; JSON when absent.
+	ContentTypes map[string]string
 	// Queries are extra query strings by pattern, e.g. "format=csv" for an
 	// export whose default is binary.
 	Queries map[string]string
@@ -151,7 +156,9 @@ func (fx ScopeFixture) call(t testing.TB, h http.Handler, rt httpx.Route, entity
 		method = http.MethodGet
 	}
 	var body *strings.Reader
-	if b, ok := fx.Bodies[rt.Pattern]; ok {
+	if fn, ok := fx.BodyFor[rt.Pattern]; ok {
+		body = strings.NewReader(fn(entity))
+	} else if b, ok := fx.Bodies[rt.Pattern]; ok {
 		body = strings.NewReader(strings.ReplaceAll(b, "{{entity}}", entity))
 	} else if rt.Entity == httpx.EntityBody {
 		t.Errorf("scope: %s: the fixture has no body", rt.Pattern)
@@ -160,7 +167,11 @@ func (fx ScopeFixture) call(t testing.TB, h http.Handler, rt httpx.Route, entity
 	var req *http.Request
 	if body != nil {
 		req = httptest.NewRequest(method, path, body)
-		req.Header.Set("Content-Type", "application/json")
+		ct := fx.ContentTypes[rt.Pattern]
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	} else {
 		req = httptest.NewRequest(method, path, nil)
 	}

@@ -1,6 +1,6 @@
 // Command registry is the registry function's Knative entry point: the same
 // constructor the one-process platform calls, served on $PORT, with an
-// outbox relay posting its events to the Broker (K_SINK or BROKER_URL).
+// outbox relay posting its events to the Broker (K_SINK).
 package main
 
 import (
@@ -11,27 +11,28 @@ import (
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
-type Config struct {
+type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	registry.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"50"` // = containerConcurrency in the Knative Service
 }
 
 func main() { entry.Main(registry.Name, run) }
 
 func run(ctx context.Context) error {
-	var cfg Config
+	var cfg config
 	log, err := entry.Load(registry.Name, &cfg)
 	if err != nil {
 		return err
 	}
-	deps, err := entry.Open(ctx, &cfg, cfg.DBMaxConns, log, registry.Migration())
+	deps, err := entry.Open(ctx, &cfg, cfg.DBMaxConns, log, registry.Migrations()...)
 	if err != nil {
 		return err
 	}
 	defer deps.Close()
-	fn, err := registry.New(registry.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Auth: deps.Verifier})
+	fn, err := registry.New(registry.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

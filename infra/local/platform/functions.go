@@ -46,6 +46,7 @@ type Config struct {
 	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
 
 	// Each function's own settings, documented in docs/operations.md.
+	Registry registry.Config
 	Identity identity.Config
 	OIDC     oidcprovider.Config
 	Audit    audit.Config
@@ -66,7 +67,7 @@ type builder struct {
 
 var builders = []builder{
 	{name: identity.Name, migrations: identity.Migrations, build: buildIdentity},
-	{name: registry.Name, migrations: one(registry.Migration), build: buildRegistry},
+	{name: registry.Name, migrations: registry.Migrations, build: buildRegistry},
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
@@ -93,7 +94,7 @@ func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 }
 
 func buildRegistry(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Auth: p.Verifier})
+	fn, err := registry.New(registry.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Registry)
 	p.Registry = fn
 	return fn, err
 }

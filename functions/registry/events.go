@@ -14,13 +14,32 @@ import (
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
 
+// Receive handles the events the registry's Triggers route to it: the
+// nightly PingSource refreshes the statistics snapshot, and inspections
+// recorded by scanning join the entity's file. Others are acknowledged
+// and ignored.
+func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	switch e.Type() {
+	case events.ScanInspectionRecorded:
+		return nil, f.receiveInspection(ctx, e)
+	case events.Ping:
+		data, err := events.Decode[events.PingData](e)
+		if err != nil || data["task"] != "refresh-stats" {
+			return nil, err
+		}
+		_, err = outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return refreshStats(ctx, tx, f.now()) })
+		return nil, err
+	}
+	return nil, nil
+}
+
 // receiveInspection adds an inspection recorded on the spot by scan-resolve
 // (FP-30, FP-32) to the entity's file, once per event, and emits
 // entity.updated in the same transaction so cached public pages refresh.
 func (f *Function) receiveInspection(ctx context.Context, e event.Event) error {
-	var d events.ScanInspectionRecordedData
-	if err := e.DataAs(&d); err != nil {
-		return errs.Wrap(errs.Invalid, "检查记录事件数据无法解析", err)
+	d, err := events.Decode[events.ScanInspectionRecordedData](e)
+	if err != nil {
+		return err
 	}
 	in, err := inspectionRecord(d)
 	if err != nil {
