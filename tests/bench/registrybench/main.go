@@ -33,6 +33,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/registry/seed"
 	"github.com/sjzamr/smartreg/infra/local/platform"
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/tests/bench/report"
@@ -270,7 +271,7 @@ func searchLatencies(ctx context.Context, pool *pgxpool.Pool, terms []string) (a
 	if err != nil {
 		return nil, nil, err
 	}
-	fn, err := registry.New(registry.Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Auth: verifier})
+	fn, err := registry.New(registry.Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Verifier: verifier}, config.Defaults[registry.Config]())
 	if err != nil {
 		return nil, nil, err
 	}
