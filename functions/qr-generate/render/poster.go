@@ -2,21 +2,12 @@ package render
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/go-pdf/fpdf"
 )
-
-// cjkFont is Noto Sans CJK SC Regular cut down to ASCII, CJK punctuation
-// and the GB2312 hanzi, converted to TrueType outlines because fpdf reads
-// only glyf fonts. See fonts/README.md for its origin, licence (SIL OFL
-// 1.1) and the script that makes it.
-//
-//go:embed fonts/NotoSansSC-Regular-GB2312.ttf
-var cjkFont []byte
 
 // Poster texts fixed by the requirement (FP-23).
 const (
@@ -38,28 +29,52 @@ type PosterInput struct {
 
 // Poster renders a print-ready PDF poster. The QR is drawn as one vector
 // path (every dark run a sub-path of a single fill), so it prints sharp at
-// any size without seams between modules; the font is embedded as a subset
-// of the characters used, keeping a poster around 20 KB.
+// any size without seams between modules; the fonts are embedded as
+// subsets of the characters used, keeping a poster around 20 KB.
+//
+// Every character prints with the first font of the chain (fonts.go) that
+// has it, or as 〓 when none has; the text of the page (search, copy,
+// pdftotext) is the input either way. A name never fails a poster: if
+// drawing with the chain fails or the PDF library panics, the poster is
+// drawn again with the base font alone, every other character as 〓.
 func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
-	if strings.TrimSpace(p.Name) == "" || strings.TrimSpace(p.CreditCode) == "" || p.URL == "" {
+	if normalizeSpace(p.Name) == "" || normalizeSpace(p.CreditCode) == "" || p.URL == "" {
 		return nil, ErrPosterData
 	}
 	paper := strings.ToUpper(p.Paper)
 	if paper == "" {
 		paper = "A4"
 	}
-	var w, h float64
-	switch paper {
-	case "A4":
-		w, h = 210, 297
-	case "A5":
-		w, h = 148, 210
-	default:
+	if paper != "A4" && paper != "A5" {
 		return nil, fmt.Errorf("%w: %q", ErrPaper, p.Paper)
 	}
 	m, err := r.Matrix(p.URL)
 	if err != nil {
 		return nil, err
+	}
+	pdf, err := r.poster(p, paper, m, false)
+	if err == nil {
+		return pdf, nil
+	}
+	pdf, err2 := r.poster(p, paper, m, true)
+	if err2 != nil {
+		return nil, fmt.Errorf("render: poster: %w (with the base font only: %v)", err, err2)
+	}
+	return pdf, nil
+}
+
+// poster draws one poster; safe restricts it to the base font. A panic in
+// fpdf (it has index-out-of-range paths on unusual fonts and text) is
+// returned as an error.
+func (r *Renderer) poster(p PosterInput, paper string, m Matrix, safe bool) (out []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, fmt.Errorf("render: poster: PDF library panicked: %v", v)
+		}
+	}()
+	w, h := 210.0, 297.0
+	if paper == "A5" {
+		w, h = 148, 210
 	}
 	title := p.Title
 	if title == "" {
@@ -69,14 +84,30 @@ func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
 
 	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: paper})
 	pdf.SetMargins(0, 0, 0)
+	pdf.SetCellMargin(0) // runs of one line are placed end to end
 	pdf.SetAutoPageBreak(false, 0)
-	pdf.SetTitle(title+" "+p.Name, true)
+	// Info strings are written as UTF-16 here: fpdf's own conversion
+	// mangles characters above U+FFFF.
+	pdf.SetTitle(string(utf16BE(normalizeSpace(title+" "+p.Name))), false)
 	pdf.SetCreator("SmartReg qr-generate", true)
 	if !p.Date.IsZero() {
 		pdf.SetCreationDate(p.Date)
 		pdf.SetModificationDate(p.Date)
 	}
-	pdf.AddUTF8FontFromBytes("cjk", "", cjkFont)
+	ts, err := newTypesetter(pdf, r.fontsOrEmbedded(), safe)
+	if err != nil {
+		return nil, err
+	}
+	// Every text is laid out before the page exists: measuring selects
+	// fonts, which on a page would write font switches into its content.
+	var (
+		titleG   = ts.glyphs(title)
+		nameG    = ts.glyphs(p.Name)
+		codeG    = ts.glyphs("统一社会信用代码：" + p.CreditCode)
+		scanG    = ts.glyphs(PosterScan)
+		hotlineG = ts.glyphs(PosterHotline)
+		authG    = ts.glyphs(p.Authority)
+	)
 	pdf.AddPage()
 
 	const red, gray = 0xC8, 0x33
@@ -88,22 +119,20 @@ func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
 	pdf.Rect(10.5*k, 10.5*k, w-21*k, h-21*k, "D")
 
 	inner := w - 36*k
-	center := func(y, size float64, text string) {
-		pdf.SetFont("cjk", "", size*k)
-		pdf.SetXY(18*k, y)
-		pdf.CellFormat(inner, size*k*0.5, text, "", 0, "C", false, 0, "")
+	center := func(y, size float64, gs []glyph) {
+		size *= k
+		ts.draw(gs, 18*k+(inner-ts.width(gs, size))/2, y, size, size*0.5)
 	}
 
 	pdf.SetTextColor(red, 0x10, 0x2E)
-	center(20*k, 28, title)
+	center(20*k, 28, titleG)
 
 	// Entity name: shrink until it fits in two lines.
 	pdf.SetTextColor(gray, gray, gray)
 	size := 22.0
-	var lines []string
+	var lines [][]glyph
 	for ; ; size-- {
-		pdf.SetFont("cjk", "", size*k)
-		if lines = wrap(pdf, p.Name, inner); len(lines) <= 2 || size <= 10 {
+		if lines = ts.wrap(nameG, size*k, inner); len(lines) <= 2 || size <= 10 {
 			break
 		}
 	}
@@ -116,7 +145,7 @@ func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
 		center(y, size, ln)
 		y += lineH
 	}
-	center(62*k, 13, "统一社会信用代码："+p.CreditCode)
+	center(62*k, 13, codeG)
 
 	// The code: one path, a rectangle per horizontal run of dark modules.
 	qrSide := 120 * k
@@ -143,12 +172,12 @@ func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
 	}
 	pdf.DrawPath("F")
 
-	center(200*k, 18, PosterScan)
+	center(200*k, 18, scanG)
 	pdf.SetTextColor(red, 0x10, 0x2E)
-	center(216*k, 18, PosterHotline)
-	if p.Authority != "" {
+	center(216*k, 18, hotlineG)
+	if len(authG) > 0 {
 		pdf.SetTextColor(gray, gray, gray)
-		center(h-32*k, 14, p.Authority)
+		center(h-32*k, 14, authG)
 	}
 
 	var buf bytes.Buffer
@@ -158,18 +187,22 @@ func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// wrap breaks text into lines no wider than w at any character: Chinese
-// names have no spaces. (fpdf's SplitText drops the character at a break
-// that is not a space.)
-func wrap(pdf *fpdf.Fpdf, text string, w float64) []string {
-	var lines []string
-	var cur []rune
-	for _, r := range strings.TrimSpace(text) {
-		if len(cur) > 0 && pdf.GetStringWidth(string(append(cur, r))) > w {
-			lines = append(lines, string(cur))
-			cur = cur[:0]
+// wrap breaks gs into lines no wider than w at size points, at any
+// character: Chinese names have no spaces. A line does not start with a
+// space.
+func (t *typesetter) wrap(gs []glyph, size, w float64) [][]glyph {
+	var lines [][]glyph
+	start, lineW := 0, 0.0
+	for i, g := range gs {
+		gw := t.width(gs[i:i+1], size)
+		if i > start && lineW+gw > w {
+			lines = append(lines, gs[start:i])
+			start, lineW = i, 0
+			if g.text == " " {
+				start, gw = i+1, 0
+			}
 		}
-		cur = append(cur, r)
+		lineW += gw
 	}
-	return append(lines, string(cur))
+	return append(lines, gs[start:])
 }

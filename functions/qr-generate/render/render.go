@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"strings"
 	"sync"
 
@@ -61,6 +62,7 @@ var (
 type Renderer struct {
 	level Level
 	pool  sync.Pool // *pngState
+	fonts fs.FS     // the poster's font chain; nil means the embedded one
 }
 
 // New returns a Renderer for the level (LevelDefault means LevelM).

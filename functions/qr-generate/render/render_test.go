@@ -3,6 +3,7 @@ package render
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,24 +277,99 @@ func TestPosterRejects(t *testing.T) {
 	if _, err := r.Poster(bad); !errors.Is(err, ErrPaper) {
 		t.Errorf("paper: %v", err)
 	}
-	bad = ok
-	bad.Name = " "
-	if _, err := r.Poster(bad); !errors.Is(err, ErrPosterData) {
-		t.Errorf("name: %v", err)
+	for _, name := range []string{" ", "\n\t\x00"} {
+		bad = ok
+		bad.Name = name
+		if _, err := r.Poster(bad); !errors.Is(err, ErrPosterData) {
+			t.Errorf("name %q: %v", name, err)
+		}
 	}
 	if _, err := r.Poster(ok); err != nil {
 		t.Errorf("default A4: %v", err)
 	}
-	// Characters outside the embedded GB2312 cut print as .notdef but
-	// must not break the document.
-	rare := ok
-	rare.Name = "张喆㐀商店"
-	pdf, err := r.Poster(rare)
-	if err != nil {
-		t.Fatalf("rare characters: %v", err)
+}
+
+// FP-23, issue 10: every character an entity name can hold prints with a
+// real glyph (or, for a character no font has, as 〓), never a panic or
+// an empty box, and the page's text is the name. The text comes from
+// pdftotext; that each character has an outline in the font that draws it
+// is checked apart, on the font files (assertDrawn), because a missing
+// glyph's empty box still extracts as the character.
+func TestPosterPrintsEveryName(t *testing.T) {
+	r := New(LevelDefault)
+	for _, c := range []struct {
+		name    string
+		text    string // the name as the page's text, when it differs
+		missing string // characters no font has
+		font    string // a font the poster must embed
+	}{
+		{name: "石家庄市𠮷祥超市", font: "utf8scsip-20800"},
+		{name: "𡈼记商行", font: "utf8scsip-21000"},
+		{name: "石家庄𠀁𪛖商店", font: "utf8hanb-2a400"}, // Extension B beyond Noto: HanaMinB
+		{name: "张·三便利店"},
+		{name: "李•四商店"},
+		{name: "王‧五超市"},
+		{name: "赵・六餐馆"},
+		{name: "钱･七商行"},
+		{name: "喆堃赟珺商贸有限公司", font: "utf8scbmp-8c00"},
+		{name: "石家庄㐀䶵商贸（有限）公司"}, // Extension A
+		{name: "石家庄市\n惠民超市", text: "石家庄市 惠民超市"},
+		{name: "笑脸😀商店", missing: "😀"},
+		{name: "石家庄\U0002B740商店", missing: "\U0002B740"}, // Extension D: in no face
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			in := PosterInput{Name: c.name, CreditCode: "91130102MA0CXXXX1K", URL: testURLs[0], Paper: "A5"}
+			pdf, err := r.Poster(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.text
+			if want == "" {
+				want = c.name
+			}
+			if text := pdftotext(t, pdf); !strings.Contains(text, want) {
+				t.Errorf("text lacks %q:\n%s", want, text)
+			}
+			if fonts := pdffonts(t, pdf); c.font != "" && !slices.Contains(fonts, c.font) {
+				t.Errorf("fonts %v lack %s", fonts, c.font)
+			}
+			assertDrawn(t, layout(t, fontFiles, c.name), c.missing)
+		})
 	}
-	if text := pdftotext(t, pdf); !strings.Contains(text, "商店") {
-		t.Errorf("rare-character poster text:\n%s", text)
+}
+
+// FP-23. A batch of posters with Extension B names among others is whole.
+func TestZipPostersWithExtensionB(t *testing.T) {
+	r := New(LevelDefault)
+	names := []string{"石家庄市桥西区惠民百货商店", "石家庄市𠮷祥超市", "𡈼记商行"}
+	var items []ZipItem
+	for i, n := range names {
+		code := fmt.Sprintf("9113010%dMA0CXXXX1K", i)
+		items = append(items, ZipItem{Name: ZipName(code, n, "pdf"), Body: func(w io.Writer) error {
+			b, err := r.Poster(PosterInput{Name: n, CreditCode: code, URL: testURLs[i]})
+			if err == nil {
+				_, err = w.Write(b)
+			}
+			return err
+		}})
+	}
+	var buf bytes.Buffer
+	if err := Zip(&buf, items); err != nil {
+		t.Fatal(err)
+	}
+	got := unzipAll(t, buf.Bytes())
+	if len(got) != len(names) {
+		t.Fatalf("entries %v, want %d posters", keys(got), len(names))
+	}
+	for i, it := range items {
+		pdf, ok := got[it.Name]
+		if !ok {
+			t.Fatalf("no %s in %v", it.Name, keys(got))
+		}
+		if text := pdftotext(t, pdf); !strings.Contains(text, names[i]) {
+			t.Errorf("%s text lacks %q:\n%s", it.Name, names[i], text)
+		}
 	}
 }
 
@@ -369,12 +446,67 @@ func TestZipStreamsNamedEntries(t *testing.T) {
 	}
 }
 
-func TestZipReportsBodyError(t *testing.T) {
+// FP-23: one item that cannot be made is left out and named in a report;
+// the other items and the archive stay whole.
+func TestZipReportsFailedItem(t *testing.T) {
 	boom := errors.New("boom")
-	err := Zip(io.Discard, []ZipItem{{Name: "a.png", Body: func(io.Writer) error { return boom }}})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err %v", err)
+	items := []ZipItem{
+		{Name: "a.png", Data: []byte("A")},
+		{Name: "b_惠民商店.pdf", Body: func(w io.Writer) error {
+			w.Write([]byte("half a poster")) // written before failing: must not leak into the archive
+			return boom
+		}},
+		{Name: "c.png", Body: func(w io.Writer) error { _, err := w.Write([]byte("C")); return err }},
 	}
+	var buf bytes.Buffer
+	if err := Zip(&buf, items); err != nil {
+		t.Fatalf("Zip: %v", err)
+	}
+	got := unzipAll(t, buf.Bytes())
+	if len(got) != 3 || string(got["a.png"]) != "A" || string(got["c.png"]) != "C" {
+		t.Fatalf("entries %v", keys(got))
+	}
+	report := string(got[ZipReportName])
+	if !strings.HasPrefix(report, "\uFEFF以下 1 个文件生成失败") || !strings.Contains(report, "\r\nb_惠民商店.pdf\r\n") {
+		t.Errorf("report %q", report)
+	}
+
+	// A request that is over stops the batch.
+	items[1].Body = func(io.Writer) error { return fmt.Errorf("render: %w", context.Canceled) }
+	if err := Zip(io.Discard, items); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+func unzipAll(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		out[f.Name] = data
+	}
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func TestZipName(t *testing.T) {
@@ -423,6 +555,18 @@ func BenchmarkPNGGoQRCode(b *testing.B) {
 func BenchmarkPoster(b *testing.B) {
 	r := New(LevelDefault)
 	in := PosterInput{Name: "石家庄市桥西区惠民百货商店", CreditCode: "91130102MA0CXXXX1K", URL: testURLs[0], Authority: "石家庄市市场监督管理局"}
+	for b.Loop() {
+		if _, err := r.Poster(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPosterRareName: a name that needs three chunks besides the base
+// font (Noto above the BMP, HanaMinB, Noto's GBK hanzi).
+func BenchmarkPosterRareName(b *testing.B) {
+	r := New(LevelDefault)
+	in := PosterInput{Name: "石家庄市𠮷祥超市𪛖喆", CreditCode: "91130102MA0CXXXX1K", URL: testURLs[0], Authority: "石家庄市市场监督管理局"}
 	for b.Loop() {
 		if _, err := r.Poster(in); err != nil {
 			b.Fatal(err)
