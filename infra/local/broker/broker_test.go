@@ -194,7 +194,7 @@ func TestPermanentRefusalIsNotRetried(t *testing.T) {
 
 func TestFiltersAreExact(t *testing.T) {
 	flaky, broken := &subscriber{}, &subscriber{}
-	b, _ := setup(t, map[string]http.Handler{"flaky": flaky, "broken": broken})
+	b, pool := setup(t, map[string]http.Handler{"flaky": flaky, "broken": broken})
 	ctx := context.Background()
 	other := newEvent(t, events.EntityUpdated)
 	other.SetSource("/functions/elsewhere") // broken-on-updated also filters on source
@@ -203,8 +203,18 @@ func TestFiltersAreExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Routing is decided when an event is published: one delivery job per
+	// matching Trigger, in the publishing transaction. So the proof that
+	// the source-filtered Trigger gets nothing is that no job was queued
+	// for it, not a wait that might end too soon.
+	var queued int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE args->>'trigger' = 'broken-on-updated'`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 {
+		t.Fatalf("an event from another source was queued for a source-filtered trigger (%d jobs)", queued)
+	}
 	testwait.For(t, "registered delivery", func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
-	time.Sleep(300 * time.Millisecond)
 	if calls, _ := broken.snapshot(); calls != 0 {
 		t.Fatalf("an event from another source reached a source-filtered trigger (%d calls)", calls)
 	}
