@@ -56,6 +56,7 @@ var permCatalogue = []Perm{
 	{"registry.entity", "create", "登记市场主体"},
 	{"registry.entity", "edit", "修改市场主体"},
 	{"registry.entity", "export", "导出市场主体"},
+	{"registry.import", "create", "批量导入市场主体"},
 	{"qr.code", "view", "查看赋码"},
 	{"qr.code", "create", "申请赋码"},
 	{"qr.code", "approve", "赋码审核"},
