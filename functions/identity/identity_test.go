@@ -116,6 +116,15 @@ func TestFirstStartGeneratesThreeAdmins(t *testing.T) {
 	if p.Can("identity.log", "view") {
 		t.Fatal("三员: the system administrator must not read audit logs")
 	}
+	// Every business permission reaches the administrator's token, bulk
+	// import included (registry.import:create was missing from the
+	// catalogue, so nobody could ever import).
+	for _, perm := range []string{"registry.entity:create", "registry.import:create"} {
+		resource, action, _ := strings.Cut(perm, ":")
+		if !p.Can(resource, action) {
+			t.Errorf("sysadmin token lacks %s: %v", perm, p.Perms)
+		}
+	}
 }
 
 func TestFiveWrongPasswordsLockTheAccount(t *testing.T) {

@@ -108,9 +108,8 @@ func filterFrom(r *http.Request) (Filter, error) {
 		District: q.Get("district"), Township: q.Get("township"), Industry: q.Get("industry"),
 		Type: q.Get("type"), Status: q.Get("status"), Scope: &scope}
 	var fe []errs.FieldError
-	// One character matches too much to be useful and no index narrows it.
-	if n := len([]rune(f.Name)); n == 1 || n > 50 {
-		fe = append(fe, errs.FieldError{Field: "name", Message: "名称关键字应为 2 至 50 个字符"})
+	if msg := checkNameQuery(f.Name); msg != "" {
+		fe = append(fe, errs.FieldError{Field: "name", Message: msg})
 	}
 	if _, ok := entityTypes[f.Type]; f.Type != "" && !ok {
 		fe = append(fe, errs.FieldError{Field: "type", Message: "主体类型不正确"})

@@ -97,9 +97,14 @@ func (f Filter) where() (string, []any) {
 		conds = append(conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
 	}
 	if f.Name != "" {
-		add(`name LIKE ?`, "%"+escapeLike(f.Name)+"%")
-		if utf8.RuneCountInString(f.Name) == 2 {
-			add(`registry.bigrams(name) @> ARRAY[?]::text[]`, f.Name)
+		// Both sides normalised (NormalizeName = registry.norm_name), so
+		// （中国） finds (中国) and 买买提•艾力 finds 买买提·艾力; the name_norm
+		// indexes serve it. Trigrams cannot narrow a two-character term:
+		// the bigram index does.
+		q := NormalizeName(f.Name)
+		add(`name_norm LIKE ?`, "%"+escapeLike(q)+"%")
+		if utf8.RuneCountInString(q) == 2 {
+			add(`registry.bigrams(name_norm) @> ARRAY[?]::text[]`, q)
 		}
 	}
 	if f.Code != "" {
@@ -133,20 +138,41 @@ func (f Filter) where() (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// checkNameQuery accepts a name keyword of 2 characters up to a whole
+// name (maxNameLen). One character matches too much to be useful and no
+// index narrows it; the length after normalisation counts, since that is
+// what is searched ("恒 " is one character).
+func checkNameQuery(s string) string {
+	if s == "" {
+		return ""
+	}
+	if utf8.RuneCountInString(s) > maxNameLen || utf8.RuneCountInString(NormalizeName(s)) < 2 {
+		return fmt.Sprintf("名称关键字应为 2 至 %d 个字符", maxNameLen)
+	}
+	return ""
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-func searchEntities(ctx context.Context, q store.Querier, f Filter, limit, offset int) ([]Entity, int, error) {
+// searchSQL is the search statement for f and its arguments, the page's
+// limit and offset last.
+func searchSQL(f Filter, limit, offset int) (string, []any) {
 	where, args := f.where()
 	n := len(args)
 	// Collect at most maxCount+1 matching keys through the filter's indexes,
 	// then page those in code order. Ordering the filtered table directly
 	// lets the planner walk the primary key and test 1.3 M names one by one.
-	rows, err := q.Query(ctx, fmt.Sprintf(`WITH m AS MATERIALIZED (SELECT credit_code FROM registry.entities%s LIMIT %d)
+	return fmt.Sprintf(`WITH m AS MATERIALIZED (SELECT credit_code FROM registry.entities%s LIMIT %d)
 		SELECT %s, (SELECT count(*) FROM m) FROM registry.entities
 		WHERE credit_code IN (SELECT credit_code FROM m ORDER BY credit_code LIMIT $%d OFFSET $%d)
-		ORDER BY credit_code`, where, maxCount+1, entityColumns, n+1, n+2), append(args, limit, offset)...)
+		ORDER BY credit_code`, where, maxCount+1, entityColumns, n+1, n+2), append(args, limit, offset)
+}
+
+func searchEntities(ctx context.Context, q store.Querier, f Filter, limit, offset int) ([]Entity, int, error) {
+	sql, args := searchSQL(f, limit, offset)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, 0, store.Classify(err)
 	}
@@ -156,6 +182,7 @@ func searchEntities(ctx context.Context, q store.Querier, f Filter, limit, offse
 		return nil, 0, store.Classify(err)
 	}
 	if len(list) == 0 && offset > 0 { // a page past the end still reports the total
+		where, args := f.where()
 		err = q.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM registry.entities%s LIMIT %d) t`, where, maxCount+1),
 			args...).Scan(&total)
 	}

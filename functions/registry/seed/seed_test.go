@@ -246,7 +246,7 @@ func TestBulkLoadRestoresIndexesAndForeignKey(t *testing.T) {
 	ctx := context.Background()
 	pool := newDB(t)
 	before := schema(t, pool)
-	if !strings.Contains(before, "entities_name_trgm") || !strings.Contains(before, "FOREIGN KEY") {
+	if !strings.Contains(before, "entities_name_norm_trgm") || !strings.Contains(before, "FOREIGN KEY") {
 		t.Fatalf("unexpected schema before the load:\n%s", before)
 	}
 	st, err := load(ctx, pool, Options{Count: 1500, Seed: 3}, true)

@@ -307,9 +307,10 @@ func searchLatencies(ctx context.Context, pool *pgxpool.Pool, terms []string) (a
 // directSearch sends the registry's search statement (functions/registry
 // store.go, searchEntities) straight through pgx: the floor the API sits on.
 func directSearch(ctx context.Context, pool *pgxpool.Pool, term string) error {
-	where, args := ` WHERE name LIKE $1`, []any{"%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"}
+	term = registry.NormalizeName(term)
+	where, args := ` WHERE name_norm LIKE $1`, []any{"%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(term) + "%"}
 	if len([]rune(term)) == 2 {
-		where += ` AND registry.bigrams(name) @> ARRAY[$2]::text[]`
+		where += ` AND registry.bigrams(name_norm) @> ARRAY[$2]::text[]`
 		args = append(args, term)
 	}
 	n := len(args)
