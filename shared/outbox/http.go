@@ -2,8 +2,12 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -18,9 +22,17 @@ type HTTPPublisher struct {
 	target string
 }
 
-// NewHTTPPublisher builds a publisher for target.
-func NewHTTPPublisher(target string) (*HTTPPublisher, error) {
-	p, err := cloudevents.NewHTTP(cehttp.WithTarget(target), cehttp.WithClient(http.Client{Timeout: 10 * time.Second}))
+// OIDCTokenFile is where Knative's SinkBinding mounts the function's
+// sender-identity token for its sink's audience when the cluster runs
+// Eventing with authentication-oidc: the Broker then refuses events
+// without it. Knative refreshes the file, so it is read for every post.
+const OIDCTokenFile = "/oidc/token"
+
+// NewHTTPPublisher builds a publisher for target. When tokenFile exists,
+// each post carries its content as a Bearer token.
+func NewHTTPPublisher(target, tokenFile string) (*HTTPPublisher, error) {
+	client := http.Client{Timeout: 10 * time.Second, Transport: bearerFile{file: tokenFile, next: http.DefaultTransport}}
+	p, err := cloudevents.NewHTTP(cehttp.WithTarget(target), cehttp.WithClient(client))
 	if err != nil {
 		return nil, fmt.Errorf("broker client: %w", err)
 	}
@@ -38,4 +50,27 @@ func (p *HTTPPublisher) Publish(ctx context.Context, e event.Event) error {
 		return fmt.Errorf("send %s to %s: %w", e.ID(), p.target, res)
 	}
 	return nil
+}
+
+// bearerFile adds the token read from file to each request; without the
+// file (OIDC off, or a workstation) requests go out unchanged.
+type bearerFile struct {
+	file string
+	next http.RoundTripper
+}
+
+func (b bearerFile) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.file == "" {
+		return b.next.RoundTrip(r)
+	}
+	tok, err := os.ReadFile(b.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return b.next.RoundTrip(r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read OIDC token: %w", err)
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	return b.next.RoundTrip(r)
 }

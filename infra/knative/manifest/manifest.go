@@ -72,6 +72,9 @@ func (d Delivery) Backoff(n int) time.Duration {
 type Destination struct {
 	RefKind, RefName, RefAPIVersion string
 	URI                             string
+	// Audience is the OIDC audience the sender's token is issued for
+	// (Eventing's sender identity); the receiver checks it.
+	Audience string
 }
 
 // IsRef reports whether the destination names a resource.
@@ -329,8 +332,9 @@ type (
 		APIVersion string `json:"apiVersion"`
 	}
 	destination struct {
-		Ref *kref  `json:"ref"`
-		URI string `json:"uri"`
+		Ref      *kref  `json:"ref"`
+		URI      string `json:"uri"`
+		Audience string `json:"audience"`
 	}
 	deliverySpec struct {
 		Retry          *int         `json:"retry"`
@@ -584,7 +588,7 @@ func parseDelivery(s deliverySpec) (Delivery, error) {
 // parseDestination applies duckv1.Destination's rules: a ref, an absolute
 // URI, or a ref with a URI relative to it.
 func parseDestination(s destination) (Destination, error) {
-	var d Destination
+	d := Destination{Audience: s.Audience}
 	if s.Ref == nil && s.URI == "" {
 		return d, errors.New("needs ref or uri")
 	}

@@ -78,6 +78,9 @@ type Data struct {
 type Backend struct {
 	Data
 	BrokerURL string `env:"K_SINK" default:"" help:"Broker ingress, injected by a SinkBinding"`
+	// SinkToken is the sender-identity token the SinkBinding mounts for
+	// the Broker's audience (Eventing with authentication-oidc).
+	SinkToken string `env:"K_SINK_TOKEN_FILE" default:"/oidc/token" help:"SinkBinding 挂载的事件发送身份令牌文件（Broker 开启 OIDC 认证时必需）"`
 }
 
 // Blob is the object store's setting; a Config embedding it makes Open
@@ -152,6 +155,7 @@ type Deps struct {
 	Verifier *auth.Verifier // nil unless the Config embeds Auth
 
 	brokerURL string
+	tokenFile string
 	log       *slog.Logger
 	closers   []func()
 }
@@ -162,7 +166,7 @@ type Deps struct {
 // error it closes what it opened.
 func Open(ctx context.Context, cfg BackendConfig, maxConns int, log *slog.Logger, migrations ...store.Migration) (_ *Deps, err error) {
 	b := cfg.backend()
-	d := &Deps{brokerURL: b.BrokerURL, log: log}
+	d := &Deps{brokerURL: b.BrokerURL, tokenFile: b.SinkToken, log: log}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -208,7 +212,7 @@ func (d *Deps) Close() {
 
 // StartRelay posts the outbox to the Broker (K_SINK) until stop is called.
 func (d *Deps) StartRelay(ctx context.Context) (stop func(), err error) {
-	return outbox.StartHTTPRelay(ctx, d.Pool, d.brokerURL, d.log)
+	return outbox.StartHTTPRelay(ctx, d.Pool, d.brokerURL, d.tokenFile, d.log)
 }
 
 // Run is the rest of a Knative entry point once fn is built: it starts
