@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/sjzamr/smartreg/shared/conformance"
 	"github.com/sjzamr/smartreg/shared/runtime"
 )
 
@@ -31,13 +32,13 @@ func built() fs.FS {
 }
 
 func TestNewRequiresLogger(t *testing.T) {
-	if _, err := New(Deps{}); err == nil || !strings.Contains(err.Error(), "Logger") {
+	if _, err := New(Deps{}, Config{}); err == nil || !strings.Contains(err.Error(), "Logger") {
 		t.Fatalf("New without Logger: err = %v, want Logger is required", err)
 	}
 }
 
 func TestNewRequiresIndex(t *testing.T) {
-	_, err := New(Deps{Logger: quiet(), Assets: fstest.MapFS{"assets/a.js": {Data: []byte("x")}}})
+	_, err := New(Deps{Logger: quiet(), Assets: fstest.MapFS{"assets/a.js": {Data: []byte("x")}}}, Config{})
 	if err == nil || !strings.Contains(err.Error(), "index.html") {
 		t.Fatalf("err = %v, want missing index.html", err)
 	}
@@ -46,10 +47,7 @@ func TestNewRequiresIndex(t *testing.T) {
 // The embedded build is whichever exists: the real dist after
 // `task console:build`, else the committed placeholder — either way New works.
 func TestEmbeddedBuildServes(t *testing.T) {
-	f, err := New(Deps{Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := started(t, Deps{Logger: quiet()})
 	rec := get(t, f, "/console/", nil)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<html") {
 		t.Fatalf("GET /console/ = %d %q", rec.Code, rec.Body.String())
@@ -71,10 +69,7 @@ func get(t *testing.T, f *Function, path string, hdr map[string]string) *httptes
 }
 
 func TestServing(t *testing.T) {
-	f, err := New(Deps{Logger: quiet(), Assets: built()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	cases := []struct {
 		name, path   string
 		status       int
@@ -112,7 +107,7 @@ func TestServing(t *testing.T) {
 }
 
 func TestRedirectAndSecurityHeaders(t *testing.T) {
-	f, _ := New(Deps{Logger: quiet(), Assets: built()})
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	rec := get(t, f, "/console", nil)
 	if rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "/console/" {
 		t.Fatalf("GET /console = %d → %q", rec.Code, rec.Header().Get("Location"))
@@ -125,7 +120,7 @@ func TestRedirectAndSecurityHeaders(t *testing.T) {
 }
 
 func TestGzipAndETag(t *testing.T) {
-	f, _ := New(Deps{Logger: quiet(), Assets: built()})
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	rec := get(t, f, "/console/assets/index-abc123.js", map[string]string{"Accept-Encoding": "br, gzip"})
 	if rec.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("Content-Encoding = %q, want gzip", rec.Header().Get("Content-Encoding"))
@@ -154,7 +149,7 @@ func TestGzipAndETag(t *testing.T) {
 }
 
 func TestReceiveIgnoresEvents(t *testing.T) {
-	f, _ := New(Deps{Logger: quiet(), Assets: built()})
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	e := event.New()
 	e.SetType("cn.gov.sjz.amr.entity.registered.v1")
 	reply, err := f.Receive(context.Background(), e)
@@ -168,7 +163,7 @@ func TestReceiveIgnoresEvents(t *testing.T) {
 
 // Through the shared runtime, as the platform mounts it: probes and pages.
 func TestUnderRuntime(t *testing.T) {
-	f, _ := New(Deps{Logger: quiet(), Assets: built()})
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	h := runtime.Handler(Name, f, runtime.Options{Logger: quiet()})
 	for path, want := range map[string]int{"/console/healthz": 200, "/console/readyz": 200, "/console/": 200} {
 		rec := httptest.NewRecorder()
@@ -177,4 +172,34 @@ func TestUnderRuntime(t *testing.T) {
 			t.Errorf("GET %s = %d, want %d", path, rec.Code, want)
 		}
 	}
+}
+
+// started is a console after New and Start, as the runtime runs it.
+func started(t *testing.T, d Deps) *Function {
+	t.Helper()
+	f, err := New(d, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Before Start the console answers 503, never a half-loaded app.
+func TestServesOnlyAfterStart(t *testing.T) {
+	f, err := New(Deps{Logger: quiet(), Assets: built()}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(t, f, "/console/", nil); rec.Code != 503 {
+		t.Fatalf("before Start: %d", rec.Code)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
+	conformance.Events(t, Name, f)
+	conformance.Routes(t, f.Handler())
 }

@@ -17,7 +17,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fn, err := console.New(console.Deps{Logger: log})
+	fn, err := console.New(console.Deps{Logger: log}, console.Config{})
 	if err != nil {
 		return err
 	}

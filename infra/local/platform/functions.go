@@ -47,12 +47,22 @@ type Config struct {
 
 	// Each function's own settings, documented in docs/operations.md.
 	Registry registry.Config
+	Console  console.Config
 	Identity identity.Config
 	OIDC     oidcprovider.Config
 	Audit    audit.Config
 	Notify   notify.Config
 	Online   online.Config
 	Scan     scanresolve.Config
+}
+
+// Typed holds each function by its own type, set by its builder.
+type Typed struct {
+	Registry *registry.Function
+	Identity *identity.Function
+	QR       *qrgenerate.Function
+	Scan     *scanresolve.Function
+	Console  *console.Function
 }
 
 // builder makes one function from the platform's shared connections and
@@ -123,7 +133,7 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 }
 
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := console.New(console.Deps{Logger: log})
+	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
 	return fn, err
 }

@@ -23,11 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/console"
-	"github.com/sjzamr/smartreg/functions/identity"
-	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
-	"github.com/sjzamr/smartreg/functions/registry"
-	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
 	"github.com/sjzamr/smartreg/infra/knative"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/infra/local/broker"
@@ -48,6 +43,9 @@ type Options struct {
 	ExtraManifests   *manifest.Set
 	DisableRelay     bool // to stage "committed but not yet delivered"
 	PollInterval     time.Duration
+	// Wrap, when set, wraps each function as it is mounted (the anatomy
+	// test records the lifecycle calls the platform makes).
+	Wrap func(Mounted) Mounted
 }
 
 // Platform is a running set of functions.
@@ -56,11 +54,9 @@ type Platform struct {
 	Redis    *redis.Client
 	Blob     blob.Store
 	Broker   *broker.Broker
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	// The functions by type, for the composition roots that call them
+	// directly (the CLI's seed, benchmarks, tests).
+	Typed
 	// Verifier checks access tokens for every function, against identity's
 	// keys in-process (no JWKS fetch) and its revocations through Redis.
 	Verifier  *auth.Verifier
@@ -131,7 +127,11 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.name, err)
 		}
-		p.Functions = append(p.Functions, Mounted{Name: b.name, Fn: fn, Prefixes: b.prefixes})
+		m := Mounted{Name: b.name, Fn: fn, Prefixes: b.prefixes}
+		if opts.Wrap != nil {
+			m = opts.Wrap(m)
+		}
+		p.Functions = append(p.Functions, m)
 	}
 	metrics := runtime.NewMetrics()
 	subscribers := map[string]http.Handler{}
