@@ -14,6 +14,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
+	// scaffold:imports (go tool task new-function adds new functions' imports above)
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime"
@@ -46,14 +47,15 @@ type Config struct {
 	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config
-	Console  console.Config
-	Identity identity.Config
-	OIDC     oidcprovider.Config
-	Audit    audit.Config
-	Notify   notify.Config
-	Online   online.Config
-	Scan     scanresolve.Config
+	Registry registry.Config     `group:"registry"`
+	Console  console.Config      `group:"console"`
+	Identity identity.Config     `group:"identity"`
+	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
+	Audit    audit.Config        `group:"identity (audit)"`
+	Notify   notify.Config       `group:"identity (notices)"`
+	Online   online.Config       `group:"identity (online)"`
+	Scan     scanresolve.Config  `group:"scan-resolve"`
+	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
@@ -63,6 +65,7 @@ type Typed struct {
 	QR       *qrgenerate.Function
 	Scan     *scanresolve.Function
 	Console  *console.Function
+	// scaffold:typed
 }
 
 // builder makes one function from the platform's shared connections and
@@ -81,6 +84,7 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	// scaffold:builders
 }
 
 func one(m func() store.Migration) func() []store.Migration {
@@ -137,3 +141,5 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 	p.Console = fn
 	return fn, err
 }
+
+// scaffold:build-funcs

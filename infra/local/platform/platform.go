@@ -50,10 +50,10 @@ type Options struct {
 
 // Platform is a running set of functions.
 type Platform struct {
-	Pool     *pgxpool.Pool
-	Redis    *redis.Client
-	Blob     blob.Store
-	Broker   *broker.Broker
+	Pool   *pgxpool.Pool
+	Redis  *redis.Client
+	Blob   blob.Store
+	Broker *broker.Broker
 	// The functions by type, for the composition roots that call them
 	// directly (the CLI's seed, benchmarks, tests).
 	Typed

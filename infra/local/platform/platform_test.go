@@ -74,12 +74,24 @@ func TestFunctionSettingsTable(t *testing.T) {
 	}
 	var tb strings.Builder
 	tb.WriteString("\n| variable | default | meaning |\n| --- | --- | --- |\n")
-	for _, group := range []struct {
+	// Every function's group in the platform's Config, named by its
+	// "group" tag (else the field name), in declaration order.
+	type group struct {
 		name string
 		cfg  any
-	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC},
-		{"identity (audit)", Config{}.Audit}, {"identity (notices)", Config{}.Notify}, {"identity (online)", Config{}.Online},
-		{"scan-resolve", Config{}.Scan}} {
+	}
+	var groups []group
+	for f := range reflect.TypeFor[Config]().Fields() {
+		if f.Anonymous || f.Tag.Get("env") != "" || f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		name := f.Tag.Get("group")
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		groups = append(groups, group{name, reflect.Zero(f.Type).Interface()})
+	}
+	for _, group := range groups {
 		for _, f := range config.Describe(group.cfg) {
 			def := "(none)"
 			if f.Default != "" {
