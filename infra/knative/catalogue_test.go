@@ -126,8 +126,65 @@ func renderCatalogue(types []events.Type, set *manifest.Set) []byte {
 				p.Name, cell(p.Schedule), orDash(p.Timezone), cell(p.Data), p.Source, orDash(strings.Join(consumers, "<br>")))
 		}
 	}
+	if len(set.Triggers) > 0 {
+		b.WriteString("\n## Triggers\n\n")
+		b.WriteString("Every route an event takes, from the manifests: the filter, the receiving function, the audience its\n")
+		b.WriteString("sender-identity token is issued for, and the delivery (retries after the first attempt, backoff, dead letters).\n\n")
+		b.WriteString("| Trigger | Filter | Subscriber | Audience | Delivery | File |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+		trs := slices.Clone(set.Triggers)
+		slices.SortFunc(trs, func(a, b manifest.Trigger) int { return strings.Compare(a.Name, b.Name) })
+		for _, tr := range trs {
+			var filter []string
+			for _, k := range slices.Sorted(maps.Keys(tr.Filter)) {
+				filter = append(filter, fmt.Sprintf("%s = `%s`", k, tr.Filter[k]))
+			}
+			sub := tr.Subscriber.RefName
+			if !tr.Subscriber.IsRef() {
+				sub = tr.Subscriber.URI
+			}
+			dls := "none (dropped)"
+			if d := tr.Delivery.DeadLetterSink; d != nil {
+				dls = d.RefName + d.URI
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | %d × %s %s, dead letters → `%s` | `%s` |\n", tr.Name,
+				orDash(strings.Join(filter, "<br>")), sub, orDash(tr.Subscriber.Audience), tr.Delivery.Retry,
+				orDash(tr.Delivery.BackoffPolicy), tr.Delivery.BackoffDelay, dls, filepath.ToSlash(tr.File))
+		}
+	}
+	b.WriteString(lifeOfAnEvent)
 	return b.Bytes()
 }
+
+// lifeOfAnEvent follows one event through the files that carry it.
+const lifeOfAnEvent = `
+## The life of an event
+
+A clerk changes an entity; qr-generate and scan-resolve hear of it.
+
+1. **Change and record, one transaction.** ` + "`functions/registry/function.go`" + ` (` + "`Update`" + `) writes
+   ` + "`registry.entities`" + ` and calls ` + "`outbox.Record`" + ` (` + "`shared/outbox/outbox.go`" + `) inside the same
+   ` + "`store.InTx`" + `: the whole CloudEvent goes into ` + "`platform.outbox`" + ` with a ` + "`pg_notify`" + `. The event
+   exists if and only if the change committed.
+2. **Relay.** ` + "`shared/outbox/relay.go`" + ` wakes on the notification (or its poll), takes pending rows with
+   ` + "`FOR UPDATE SKIP LOCKED`" + ` and hands them over. In Knative it posts them to the Broker (` + "`K_SINK`" + `,
+   ` + "`shared/outbox/http.go`" + `) with the SinkBinding's token from ` + "`/oidc/token`" + `; locally the publisher is the
+   broker itself, which queues one delivery per matching Trigger in the relay's own transaction
+   (` + "`infra/local/broker/broker.go`" + `, ` + "`PublishTx`" + `).
+3. **Broker and Trigger.** The Triggers above (` + "`infra/knative/triggers/`" + `) pick the events by exact attribute
+   filters. In Knative the Kafka Broker delivers; locally River workers do (` + "`infra/local/broker/deliver.go`" + `), with the
+   same retries, backoff and dead-letter sink read from the same files.
+4. **Receiver.** The delivery reaches the function's ` + "`runtime.Events`" + ` handler (` + "`shared/runtime/runtime.go`" + `),
+   never its public routes: in Knative only at ` + "`POST /`" + ` with the Broker's OIDC token for audience
+   ` + "`smartreg-<function>`" + ` (` + "`shared/runtime/eventauth.go`" + `), locally in-process with the platform's secret
+   (` + "`infra/local/platform/platform.go`" + `). The runtime decodes the CloudEvent and calls the function's ` + "`Receive`" + `
+   (its ` + "`events.go`" + `), which decodes the payload with ` + "`events.Decode`" + ` and applies it inside ` + "`outbox.Once`" + `
+   (` + "`shared/outbox/inbox.go`" + `), so a redelivery changes nothing.
+5. **Answer.** 2xx acknowledges; 400 (an event that can never succeed) goes straight to dead letters; 5xx, 404, 408,
+   409 and 429 are retried; when retries run out the event lands in ` + "`broker.dead_letters`" + `
+   (` + "`infra/local/broker/deadletters.go`" + `, in Knative through the ` + "`dead-letter`" + ` Service,
+   ` + "`infra/local/broker/deadletter_service.go`" + `), where ` + "`smartreg dlq list`" + ` and ` + "`replay`" + ` find it.
+`
 
 // consumer describes who a Trigger delivers to, with its filters other than
 // type; a source naming one of our PingSources is shown as that schedule.
