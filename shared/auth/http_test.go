@@ -90,3 +90,66 @@ func TestMiddlewareAndRequire(t *testing.T) {
 		})
 	}
 }
+
+// A cookie-authenticated change must come from our own pages: SameSite=Lax
+// alone let a cross-site text/plain POST create a user (issue 10). A
+// Bearer header, which no other site can make a browser send, needs no
+// origin.
+func TestCookieChangesNeedSameOrigin(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	h := iss.Verifier().Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	tok := iss.Token(authtest.CityWide("identity.user:create"))
+	send := func(method, origin, referer string, cookie bool) int {
+		r := httptest.NewRequest(method, "http://amr.example/identity/v1/users", nil)
+		if cookie {
+			r.AddCookie(&http.Cookie{Name: auth.CookieName, Value: tok})
+		} else {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		if referer != "" {
+			r.Header.Set("Referer", referer)
+		}
+		r.Header.Set("Content-Type", "text/plain")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	for name, c := range map[string]struct {
+		method, origin, referer string
+		cookie                  bool
+		want                    int
+	}{
+		"cross-site POST":           {"POST", "https://evil.example", "", true, 403},
+		"no origin, no referer":     {"POST", "", "", true, 403},
+		"null origin":               {"PUT", "null", "", true, 403},
+		"cross-site referer":        {"DELETE", "", "https://evil.example/page", true, 403},
+		"look-alike host":           {"POST", "http://amr.example.evil.example", "", true, 403},
+		"same origin":               {"POST", "http://amr.example", "", true, 204},
+		"same-origin referer":       {"POST", "", "http://amr.example/console/", true, 204},
+		"GET from anywhere":         {"GET", "https://evil.example", "", true, 204},
+		"Bearer from a script/tool": {"POST", "", "", false, 204},
+	} {
+		if got := send(c.method, c.origin, c.referer, c.cookie); got != c.want {
+			t.Errorf("%s: %d, want %d", name, got, c.want)
+		}
+	}
+}
+
+func TestEveryCataloguePermissionIsUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range auth.Catalogue() {
+		if seen[p.Key()] || p.Label == "" {
+			t.Errorf("catalogue entry %+v duplicated or unlabelled", p)
+		}
+		seen[p.Key()] = true
+		if !auth.Grantable(p.Key()) {
+			t.Errorf("%s not grantable", p.Key())
+		}
+	}
+	if auth.Grantable("registry.entity:teleport") {
+		t.Error("an unknown permission is grantable")
+	}
+}
