@@ -221,13 +221,10 @@ func receiver(name string, fn Function, log *slog.Logger, m *Metrics) http.Handl
 			code := errs.CodeOf(err)
 			m.event(name, e.Type(), string(code))
 			log.WarnContext(ctx, "event handling failed", "function", name, "event_type", e.Type(), "code", code, "err", err)
-			status := http.StatusInternalServerError
-			if code == errs.Invalid {
-				status = http.StatusBadRequest
-			} else if code == errs.Unavailable {
-				status = http.StatusServiceUnavailable
-			}
-			httpx.JSON(w, status, map[string]string{"code": string(code), "message": err.Error()})
+			// The one code → status mapping serves the broker too: it
+			// retries 5xx, 404, 409 (not yet there, busy) and dead-letters
+			// 400, 401 and 403 (never going to succeed).
+			httpx.Fail(w, r.WithContext(ctx), err)
 			return
 		}
 		m.event(name, e.Type(), "ok")
