@@ -289,6 +289,24 @@ pg_check_postgis() {
 
 redact() { sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#' <<<"$1"; }
 
+# pg_ensure_database URL creates the database a postgres:// URL names when
+# the server answers but the database is not there yet, as `migrate` would
+# (store.EnsureDatabase), so the PostGIS check below can run in it.
+pg_ensure_database() {
+	local url="$1" db admin
+	[[ "$url" =~ ^postgres(ql)?:// ]] || return 0 # key=value DSNs are left to the operator
+	psql "$url" -XqAtc 'SELECT 1' >/dev/null 2>&1 && return 0
+	db="$(sed -E 's#^[a-z]+://[^/]*/?([^?]*).*#\1#' <<<"$url")"
+	[[ -n "$db" && "$db" != postgres ]] || return 0
+	[[ "$db" =~ ^[A-Za-z0-9_]+$ ]] || die "数据库名不合法 / database name \"$db\" in DATABASE_URL: use letters, digits and _"
+	admin="$(sed -E 's#^([a-z]+://[^/?]*)/?[^?]*#\1/postgres#' <<<"$url")"
+	if [[ "$(psql "$admin" -XqAtc "SELECT count(*) FROM pg_database WHERE datname = '$db'" 2>/dev/null)" == 0 ]]; then
+		say "创建数据库 $db / creating database $db"
+		psql "$admin" -XqAtc "CREATE DATABASE \"$db\"" >/dev/null ||
+			die "无法创建数据库 / cannot create database $db on $(redact "$admin")"
+	fi
+}
+
 ensure_postgres() {
 	if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
 		apt_install postgresql-client
@@ -296,6 +314,7 @@ ensure_postgres() {
 	if [[ -n "${DATABASE_URL:-}" ]]; then
 		if pg_ready_url "$DATABASE_URL"; then
 			info "复用 DATABASE_URL / reusing DATABASE_URL=$(redact "$DATABASE_URL")"
+			pg_ensure_database "$DATABASE_URL"
 			pg_check_postgis "$DATABASE_URL"
 			return
 		fi
@@ -319,6 +338,7 @@ ensure_postgres() {
 		pg_ready_url "$DATABASE_URL" ||
 			die "DATABASE_URL 不可达 / DATABASE_URL=$(redact "$DATABASE_URL") does not answer" \
 				"Unset it to use the local server, or start the server it names."
+		pg_ensure_database "$DATABASE_URL"
 		pg_check_postgis "$DATABASE_URL"
 		return
 	fi
