@@ -15,10 +15,10 @@ type Type struct {
 }
 
 // Catalogue lists every event type, in a stable order.
-// Each domain keeps its list in its own file (qr.go, scan.go, identity.go),
+// Each domain keeps its list in its own file (qr.go, scan.go, notify.go, audit.go, identity.go),
 // so adding a domain's events touches only that file and this line.
 func Catalogue() []Type {
-	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), identityTypes())
+	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), notifyTypes(), auditTypes(), identityTypes())
 }
 
 func entityTypes() []Type {

@@ -1,13 +1,15 @@
-// Package notify lets any function post a notice to the identity message
-// centre (FP-128, FP-129) without calling identity: Post records a
-// cn.gov.sjz.amr.identity.notice.requested.v1 event in the caller's
+// Package notify lets any function post a notice to the message centre
+// (the notify function, FP-128, FP-129) without calling it: Post records a
+// cn.gov.sjz.amr.notify.notice.requested.v1 event in the caller's
 // transaction, so the notice goes out exactly when the change that caused
-// it commits, and identity delivers it to users, departments or roles.
+// it commits, and notify delivers it to users, departments, roles or
+// everyone.
 package notify
 
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -33,7 +35,7 @@ type Notice struct {
 	Body  string
 	Level string // info (default) | warning | alert
 	Kind  string // producer-defined category, e.g. "security_alert"
-	Link  string // console path to open
+	Link  string // console path to open: relative ("/console/#/…"), see CheckLink
 	Popup bool   // show in the side pop-up after login until read
 
 	All     bool
@@ -67,12 +69,58 @@ func (n Notice) Validate() error {
 	default:
 		return errors.Join(ErrInvalid, errors.New("unknown level "+n.Level))
 	}
+	// A producer knows no allow-list: only a path of this site.
+	if err := CheckLink(n.Link, nil); err != nil {
+		return errors.Join(ErrInvalid, err)
+	}
 	return nil
+}
+
+// ErrLink is a notice link that is neither a path of this site nor on the
+// allow-list.
+var ErrLink = errors.New("notify: link is not a relative path or an allowed address")
+
+// CheckLink accepts the links a notice may carry (issue 10: a link is
+// clicked by a logged-in user, so javascript:, data: or a look-alike
+// external address would turn a notice into phishing): "" (none), a path
+// of this site ("/console/#/messages", never "//host", which browsers read
+// as another site), or an absolute https address whose origin
+// ("https://host[:port]") is in allowed. Whitespace, control characters
+// and backslashes (which browsers turn into slashes) are refused anywhere.
+func CheckLink(link string, allowed []string) error {
+	if link == "" {
+		return nil
+	}
+	if utf8.RuneCountInString(link) > 2000 || strings.ContainsAny(link, "\\ \t\r\n") || strings.ContainsFunc(link, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == utf8.RuneError
+	}) {
+		return ErrLink
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return ErrLink
+	}
+	if u.Scheme == "" && u.Host == "" && u.User == nil {
+		if strings.HasPrefix(link, "/") && !strings.HasPrefix(link, "//") {
+			return nil
+		}
+		return ErrLink
+	}
+	if u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return ErrLink
+	}
+	origin := "https://" + strings.ToLower(u.Host)
+	for _, a := range allowed {
+		if strings.EqualFold(strings.TrimRight(strings.TrimSpace(a), "/"), origin) {
+			return nil
+		}
+	}
+	return ErrLink
 }
 
 // Data converts the notice to the event payload; source is the producing
 // function's CloudEvent source, e.g. "/functions/registry".
-func (n Notice) Data(source string) events.IdentityNoticeRequestedData {
+func (n Notice) Data(source string) events.NoticeRequestedData {
 	level := n.Level
 	if level == "" {
 		level = LevelInfo
@@ -81,7 +129,7 @@ func (n Notice) Data(source string) events.IdentityNoticeRequestedData {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return events.IdentityNoticeRequestedData{
+	return events.NoticeRequestedData{
 		Title: strings.TrimSpace(n.Title), Body: n.Body, Level: level, Kind: n.Kind, Link: n.Link, Popup: n.Popup,
 		Target:      events.NoticeTarget{All: n.All, UserIDs: n.UserIDs, DeptIDs: n.DeptIDs, Roles: n.Roles},
 		Producer:    path.Base(source),
@@ -95,7 +143,7 @@ func Post(ctx context.Context, tx pgx.Tx, source string, n Notice) error {
 		return err
 	}
 	d := n.Data(source)
-	e, err := outbox.NewEvent(source, events.IdentityNoticeRequested, n.Subject, d, d.RequestedAt)
+	e, err := outbox.NewEvent(source, events.NotifyNoticeRequested, n.Subject, d, d.RequestedAt)
 	if err != nil {
 		return err
 	}

@@ -73,14 +73,43 @@ func TestPostRecordsEventInTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].typ != events.IdentityNoticeRequested || got[0].source != "/functions/registry" || got[0].subject != "job-1" {
+	if len(got) != 1 || got[0].typ != events.NotifyNoticeRequested || got[0].source != "/functions/registry" || got[0].subject != "job-1" {
 		t.Fatalf("outbox = %+v", got)
 	}
-	var d events.IdentityNoticeRequestedData
+	var d events.NoticeRequestedData
 	if err := json.Unmarshal(got[0].data, &d); err != nil {
 		t.Fatal(err)
 	}
 	if d.Title != "导入完成" || !d.Popup || d.Target.DeptIDs[0] != "d1" || d.Producer != "registry" {
 		t.Errorf("payload = %+v", d)
+	}
+}
+
+// Notice links (issue 10): only a path of this site, or an https address
+// whose origin is on the allow-list; javascript:, data:, protocol-relative
+// and look-alike addresses are refused.
+func TestCheckLink(t *testing.T) {
+	allowed := []string{"https://amr.sjz.gov.cn", "https://12315.sjz.gov.cn/"}
+	for _, ok := range []string{"", "/console/#/security/alerts", "/console/#/messages?id=3", "/q/AbCd",
+		"https://amr.sjz.gov.cn/notice/1", "https://AMR.sjz.gov.cn", "https://12315.sjz.gov.cn/x?y=1#z"} {
+		if err := CheckLink(ok, allowed); err != nil {
+			t.Errorf("CheckLink(%q) = %v, want accepted", ok, err)
+		}
+	}
+	for _, bad := range []string{"javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+		"data:text/html,<script>alert(1)</script>", "vbscript:x", "//evil.example/console", "/\\evil.example", "\\\\evil.example",
+		"https://evil.example/", "http://amr.sjz.gov.cn/", "https://amr.sjz.gov.cn.evil.example/", "https://amr.sjz.gov.cn@evil.example/",
+		"https://user@amr.sjz.gov.cn/", "console/#/x", "ftp://amr.sjz.gov.cn/", "/console/\x00", "mailto:a@b.cn"} {
+		if err := CheckLink(bad, allowed); !errors.Is(err, ErrLink) {
+			t.Errorf("CheckLink(%q) = %v, want ErrLink", bad, err)
+		}
+	}
+	// A producer's notice carries no allow-list: even an allowed address is
+	// refused there, so an external link is a decision of notify's operator.
+	if err := (Notice{Title: "t", All: true, Link: "https://amr.sjz.gov.cn/x"}).Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Validate with an absolute link = %v", err)
+	}
+	if err := (Notice{Title: "t", All: true, Link: "javascript:alert(1)"}).Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Validate with javascript: = %v", err)
 	}
 }

@@ -1,0 +1,45 @@
+package events
+
+import "time"
+
+// Notify domain event types.
+const (
+	// NotifyNoticeRequested asks the message centre (notify) to deliver a
+	// notice (FP-128, FP-129). Any function emits it through
+	// shared/notify.Post, in the transaction of the change that caused it;
+	// notify stores the notice once per event id and pushes it to the open
+	// consoles it targets.
+	NotifyNoticeRequested = Prefix + "notify.notice.requested.v1"
+)
+
+// NoticeTarget names who receives a notice. A user receives it when any
+// listed user id, department id or role code matches the claims of the
+// user's access token; All reaches everyone.
+type NoticeTarget struct {
+	All     bool     `json:"all,omitempty"`
+	UserIDs []string `json:"user_ids,omitempty"`
+	DeptIDs []string `json:"dept_ids,omitempty" jsonschema:"description=departments; users of sub-departments are not included"`
+	Roles   []string `json:"roles,omitempty" jsonschema:"description=role codes such as secadmin or auditor"`
+}
+
+// NoticeRequestedData is the payload of NotifyNoticeRequested (and of the
+// deprecated IdentityNoticeRequested).
+type NoticeRequestedData struct {
+	Title  string       `json:"title" jsonschema:"minLength=1,maxLength=200"`
+	Body   string       `json:"body,omitempty" jsonschema:"maxLength=4000"`
+	Level  string       `json:"level" jsonschema:"enum=info,enum=warning,enum=alert"`
+	Kind   string       `json:"kind,omitempty" jsonschema:"description=producer-defined category: security_alert or task or announcement"`
+	Link   string       `json:"link,omitempty" jsonschema:"description=console path to open: a relative path such as /console/#/security/alerts or an address on notify's allow-list"`
+	Popup  bool         `json:"popup,omitempty" jsonschema:"description=show in the side pop-up after login until read"`
+	Target NoticeTarget `json:"target"`
+	// Producer is the function that asked, e.g. identity or audit.
+	Producer    string    `json:"producer"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// notifyTypes lists the notify domain's event types for the catalogue.
+func notifyTypes() []Type {
+	return []Type{
+		{NotifyNoticeRequested, "请求向用户、部门、角色或全体发送站内消息", "any function (shared/notify)", "通知 id（可空）", NoticeRequestedData{}, "notify.notice.requested.v1.json"},
+	}
+}
