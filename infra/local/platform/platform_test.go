@@ -74,13 +74,23 @@ func TestFunctionSettingsTable(t *testing.T) {
 	}
 	var tb strings.Builder
 	tb.WriteString("\n| variable | default | meaning |\n| --- | --- | --- |\n")
+	// A shared group a function embeds (PUBLIC_BASE_URL, QR_TOKEN_KEY) is
+	// listed once: with the platform's own variables, or where it comes first.
+	seen := map[string]bool{}
+	for _, f := range coreFields() {
+		seen[f.Env] = true
+	}
 	for _, group := range []struct {
 		name string
 		cfg  any
 	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC},
 		{"identity (audit)", Config{}.Audit}, {"identity (notices)", Config{}.Notify}, {"identity (online)", Config{}.Online},
-		{"scan-resolve", Config{}.Scan}} {
+		{"qr-generate", Config{}.QR}, {"scan-resolve", Config{}.Scan}} {
 		for _, f := range config.Describe(group.cfg) {
+			if seen[f.Env] {
+				continue
+			}
+			seen[f.Env] = true
 			def := "(none)"
 			if f.Default != "" {
 				def = "`" + f.Default + "`"
