@@ -5,8 +5,8 @@
 // the nightly sweep) and re-activation, downloads (PNG, SVG, PDF poster,
 // ZIP) rendered on demand and cached in object storage, the operation log,
 // and the issuance and download statistics. Batch issuance runs as durable
-// jobs (qr.batch_jobs) that the runner Start begins works off in every
-// replica.
+// jobs (qr.batch_jobs), worked off in every replica by the runner that
+// Start begins.
 //
 // Files: function.go (settings, dependencies, lifecycle), http.go (routes),
 // events.go (Receive), code.go (commands on one code), query.go (lists,

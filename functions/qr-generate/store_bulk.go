@@ -35,8 +35,7 @@ func bulkCandidates(ctx context.Context, tx pgx.Tx, w *store.Where, limit int) (
 
 // bulkTokens COPYs the minted tokens, numbered like bulk_cand, into bulk_tok.
 func bulkTokens(ctx context.Context, tx pgx.Tx, tokens []string) error {
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_tok (rn bigint, token text COLLATE "C") ON COMMIT DROP;
-		CREATE TEMP TABLE bulk_ins (token text COLLATE "C", credit_code text COLLATE "C") ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_tok (rn bigint, token text COLLATE "C") ON COMMIT DROP`); err != nil {
 		return err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bulk_tok"}, []string{"rn", "token"},
@@ -50,6 +49,9 @@ func bulkTokens(ctx context.Context, tx pgx.Tx, tokens []string) error {
 // skipping entities that have a code by now, and keeps the codes it
 // activated in bulk_ins for their events; it counts active and pending.
 func bulkInsert(ctx context.Context, tx pgx.Tx, source string, now time.Time) (active, pending int64, err error) {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_ins (token text COLLATE "C", credit_code text COLLATE "C") ON COMMIT DROP`); err != nil {
+		return 0, 0, err
+	}
 	err = tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO qr.codes (token, credit_code, entity_name, entity_type, district_code, township_code, industry_code,
 				status, source, issued_at, activated_at, updated_at)
