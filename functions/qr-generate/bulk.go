@@ -10,8 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -106,9 +108,11 @@ type BulkResult struct {
 // selection that has none yet (a zero Selection means every entity). Each
 // chunk is one transaction: entities are numbered in a temporary table,
 // tokens minted in Go are COPY'd beside them, one INSERT … SELECT creates
-// the codes, and the same statement writes the outbox events
-// (qr.batch-issued of up to BatchEventSize codes, or one qr.issued per
-// code with PerCodeEvents). Scope, when not city-wide, narrows the selection.
+// the codes, and one more statement records the outbox events of the
+// codes it activated (qr.batch-issued of up to BatchEventSize codes, or
+// one qr.issued per code with PerCodeEvents) through outbox.RecordSelect.
+// No statement runs per code. Scope, when not city-wide, narrows the
+// selection.
 func (f *Function) IssueBulk(ctx context.Context, sel Selection, opt BulkOptions) (BulkResult, error) {
 	start := time.Now()
 	if opt.Operator.Name == "" {
@@ -124,22 +128,12 @@ func (f *Function) IssueBulk(ctx context.Context, sel Selection, opt BulkOptions
 	if opt.job != nil {
 		res.BatchID = opt.job.batchID
 	}
-	where, args := selectionSQL(sel, opt.Operator)
-	if len(sel.CreditCodes) > 0 {
-		rows, err := f.pool.Query(ctx, `SELECT c FROM unnest($1::text[]) c
-			WHERE NOT EXISTS (SELECT 1 FROM qr.entities e WHERE e.credit_code = c)`, sel.CreditCodes)
-		if err != nil {
-			return res, store.Classify(err)
-		}
-		if res.Unknown, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return res, store.Classify(err)
-		}
-		if res.Unknown == nil {
-			res.Unknown = []string{}
-		}
+	var err error
+	if res.Unknown, err = unknownCodes(ctx, f.pool, sel.CreditCodes); err != nil {
+		return res, err
 	}
 	for {
-		n, err := f.bulkChunk(ctx, where, args, opt, &res)
+		n, err := f.bulkChunk(ctx, sel, opt, &res)
 		if err != nil {
 			return res, err
 		}
@@ -151,111 +145,63 @@ func (f *Function) IssueBulk(ctx context.Context, sel Selection, opt BulkOptions
 	return res, nil
 }
 
-// selectionSQL is the WHERE clause over qr.entities e for sel and the
-// operator's scope, with its arguments starting at $1: the active
-// entities selected that have no code yet.
-func selectionSQL(sel Selection, op Operator) (string, []any) {
-	conds, args := selectionConds(sel, op)
-	conds = append(conds, unissuedSQL)
-	return strings.Join(conds, " AND "), args
+// selectionWhere selects, over qr.entities e, the active entities sel
+// and the operator's scope select, coded or not.
+func selectionWhere(sel Selection, op Operator) *store.Where {
+	w := &store.Where{}
+	w.Add("e.status = 'active'")
+	if len(sel.CreditCodes) > 0 {
+		w.Add("e.credit_code = ANY(?::text[])", sel.CreditCodes)
+	}
+	if sel.DistrictCode != "" {
+		w.Add("e.district_code = ?", sel.DistrictCode)
+	}
+	if sel.IndustryCode != "" {
+		w.Add("e.industry_code = ?", sel.IndustryCode)
+	}
+	if sel.EntityType != "" {
+		w.Add("e.entity_type = ?", sel.EntityType)
+	}
+	if op.Scope.Kind != auth.ScopeAll {
+		inScope(w, op.Scope, "e.district_code", "e.township_code")
+	}
+	return w
 }
 
 // unissuedSQL holds for an entity e without a code.
 const unissuedSQL = "NOT EXISTS (SELECT 1 FROM qr.codes c WHERE c.credit_code = e.credit_code)"
 
-// selectionConds are the conditions over qr.entities e of the active
-// entities sel and the operator's scope select, coded or not.
-func selectionConds(sel Selection, op Operator) ([]string, []any) {
-	var args []any
-	conds := []string{"e.status = 'active'"}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
-	if len(sel.CreditCodes) > 0 {
-		add("e.credit_code = ANY($%d::text[])", sel.CreditCodes)
-	}
-	if sel.DistrictCode != "" {
-		add("e.district_code = $%d", sel.DistrictCode)
-	}
-	if sel.IndustryCode != "" {
-		add("e.industry_code = $%d", sel.IndustryCode)
-	}
-	if sel.EntityType != "" {
-		add("e.entity_type = $%d", sel.EntityType)
-	}
-	if op.Scope.Kind != "all" {
-		conds = append(conds, op.Scope.Filter("e.district_code", "e.township_code", &args))
-	}
-	return conds, args
-}
-
-func (f *Function) bulkChunk(ctx context.Context, where string, args []any, opt BulkOptions, res *BulkResult) (int64, error) {
+// bulkChunk issues one chunk in one transaction: the next ChunkSize
+// entities without a code are numbered into a temporary table, tokens
+// minted in Go are COPY'd beside them, one statement creates the codes,
+// and the events are recorded from the codes it created, set-based.
+func (f *Function) bulkChunk(ctx context.Context, sel Selection, opt BulkOptions, res *BulkResult) (int64, error) {
 	var created int64
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		// JIT compiles for seconds before a join it cannot speed up, and the
-		// default work_mem spills the chunk's sorts to disk.
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
+		w := selectionWhere(sel, opt.Operator)
+		w.Add(unissuedSQL)
+		n, err := bulkCandidates(ctx, tx, w, opt.ChunkSize)
+		if err != nil || n == 0 {
 			return err
-		}
-		tag, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_cand ON COMMIT DROP AS
-			SELECT row_number() OVER () AS rn, e.credit_code, e.name, e.entity_type, e.district_code, e.township_code, e.industry_code
-			FROM (SELECT * FROM qr.entities e WHERE `+where+` LIMIT `+fmt.Sprint(opt.ChunkSize)+`) e`, args...)
-		if err != nil {
-			return fmt.Errorf("select entities: %w", err)
-		}
-		n := tag.RowsAffected()
-		if n == 0 {
-			return nil
 		}
 		tokens, err := f.tokens.MintN(int(n))
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE bulk_tok (rn bigint, token text COLLATE "C") ON COMMIT DROP`); err != nil {
+		if err := bulkTokens(ctx, tx, tokens); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bulk_tok"}, []string{"rn", "token"},
-			pgx.CopyFromSlice(len(tokens), func(i int) ([]any, error) { return []any{int64(i + 1), tokens[i]}, nil })); err != nil {
-			return fmt.Errorf("copy tokens: %w", err)
-		}
 		now := f.now()
-		ts := now.UTC().Format(time.RFC3339Nano)
-		evSQL := `INSERT INTO platform.outbox (event_id, event_type, source, subject, event)
-			SELECT id, $5::text, $3::text, g.batch_id || '-' || g.grp, jsonb_build_object('specversion', '1.0', 'id', id::text, 'source', $3,
-				'type', $5, 'subject', g.batch_id || '-' || g.grp, 'time', $7::text, 'datacontenttype', 'application/json',
-				'data', jsonb_build_object('batch_id', g.batch_id, 'base_url', $4::text || '/q/', 'issued_at', $7::text, 'codes', g.codes))
-			FROM (SELECT gen_random_uuid() AS id, $6::text AS batch_id, grp, jsonb_agg(jsonb_build_object('token', token, 'credit_code', credit_code)) AS codes
-				FROM (SELECT token, credit_code, (row_number() OVER () - 1) / ` + fmt.Sprint(BatchEventSize) + ` AS grp FROM ins WHERE status = 'active') a
-				GROUP BY grp) g
-			RETURNING 1`
-		evType := events.QRBatchIssued
-		if opt.PerCodeEvents {
-			evType = events.QRIssued
-			evSQL = `INSERT INTO platform.outbox (event_id, event_type, source, subject, event)
-			SELECT id, $5::text, $3::text, credit_code, jsonb_build_object('specversion', '1.0', 'id', id::text, 'source', $3,
-				'type', $5, 'subject', credit_code, 'time', $7::text, 'datacontenttype', 'application/json', 'batchid', $6::text,
-				'data', jsonb_build_object('token', token, 'credit_code', credit_code, 'url', $4::text || '/q/' || token, 'issued_at', $7::text))
-			FROM (SELECT gen_random_uuid() AS id, token, credit_code FROM ins WHERE status = 'active') a
-			RETURNING 1`
-		}
-		var active, pending, evs int64
-		err = tx.QueryRow(ctx, `WITH ins AS (
-				INSERT INTO qr.codes (token, credit_code, entity_name, entity_type, district_code, township_code, industry_code,
-					status, source, issued_at, activated_at, updated_at)
-				SELECT t.token, c.credit_code, c.name, c.entity_type, c.district_code, c.township_code, c.industry_code,
-					CASE WHEN c.entity_type IN `+reviewTypesSQL+` THEN 'pending' ELSE 'active' END, $1, $2::timestamptz,
-					CASE WHEN c.entity_type IN `+reviewTypesSQL+` THEN NULL ELSE $2::timestamptz END, $2::timestamptz
-				FROM bulk_cand c JOIN bulk_tok t USING (rn)
-				ON CONFLICT DO NOTHING
-				RETURNING token, credit_code, status),
-			ev AS (`+evSQL+`)
-			SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'pending'), (SELECT count(*) FROM ev) FROM ins`,
-			opt.Source, now, Source, f.baseURL, evType, res.BatchID, ts).Scan(&active, &pending, &evs)
+		active, pending, err := bulkInsert(ctx, tx, opt.Source, now)
 		if err != nil {
-			return fmt.Errorf("insert codes: %w", err)
+			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify('smartreg_outbox', '')`); err != nil {
+		tmpl := outbox.Template{Source: Source, Type: events.QRBatchIssued, Time: now}
+		if opt.PerCodeEvents {
+			tmpl.Type = events.QRIssued
+		}
+		evs, err := bulkEvents(ctx, tx, tmpl, res.BatchID, f.URL(""))
+		if err != nil {
 			return err
 		}
 		created = active + pending

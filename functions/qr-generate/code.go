@@ -67,21 +67,19 @@ type Code struct {
 	Version          int        `json:"version"`
 }
 
-const codeColumns = `token, credit_code, entity_name, entity_type, district_code, township_code, industry_code, status, source,
-	issued_at, activated_at, reviewed_by, reviewed_at, reject_reason, invalidated_at, invalidated_by, invalidate_reason, version`
-
-func (f *Function) scanCode(row pgx.Row) (Code, error) {
-	var c Code
-	err := row.Scan(&c.Token, &c.CreditCode, &c.EntityName, &c.EntityType, &c.DistrictCode, &c.TownshipCode, &c.IndustryCode,
-		&c.Status, &c.Source, &c.IssuedAt, &c.ActivatedAt, &c.ReviewedBy, &c.ReviewedAt, &c.RejectReason,
-		&c.InvalidatedAt, &c.InvalidatedBy, &c.InvalidateReason, &c.Version)
-	if err != nil {
-		return c, store.Classify(err)
+// link gives c its content URL.
+func (f *Function) link(c Code, err error) (Code, error) {
+	if err == nil {
+		c.URL = f.URL(c.Token)
 	}
-	c.URL = f.URL(c.Token)
-	c.EntityTypeName = entityTypeNames[c.EntityType]
-	c.StatusName = statusNames[c.Status]
-	return c, nil
+	return c, err
+}
+
+func (f *Function) links(list []Code) []Code {
+	for i := range list {
+		list[i].URL = f.URL(list[i].Token)
+	}
+	return list
 }
 
 // Operator is who performed an operation, for the log and the code's
@@ -112,17 +110,16 @@ type opEntry struct {
 	Action, Token, CreditCode, District, Township, Result, Detail string
 }
 
+// entryOf is an operation-log row about code c.
+func entryOf(action string, c Code, detail string) opEntry {
+	return opEntry{Action: action, Token: c.Token, CreditCode: c.CreditCode, District: c.DistrictCode, Township: c.TownshipCode, Detail: detail}
+}
+
 func (f *Function) logOp(ctx context.Context, q store.Querier, op Operator, e opEntry) error {
 	if e.Result == "" {
 		e.Result = "success"
 	}
-	_, err := q.Exec(ctx, `INSERT INTO qr.oplog (at, operator_id, operator, action, token, credit_code, district_code, township_code, result, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		f.now(), op.ID, op.Name, e.Action, e.Token, e.CreditCode, e.District, e.Township, e.Result, e.Detail)
-	if err != nil {
-		return fmt.Errorf("write operation log: %w", err)
-	}
-	return nil
+	return insertOpLog(ctx, q, f.now(), op, e)
 }
 
 // logFailure records a refused operation on an existing code outside the
@@ -140,32 +137,35 @@ func (f *Function) logFailure(ctx context.Context, op Operator, action string, c
 	}
 }
 
-var errCodeNotFound = errs.New(errs.NotFound, "二维码不存在")
+var (
+	errCodeNotFound = errs.New(errs.NotFound, "二维码不存在")
+	errOutOfScope   = errs.New(errs.Forbidden, "该二维码不在您的数据权限范围内")
+)
 
 // Get returns one code by token; a token with a bad MAC is not looked up.
 func (f *Function) Get(ctx context.Context, token string) (Code, error) {
+	return f.code(ctx, f.pool, token, false)
+}
+
+// Code returns one code of the operator's scope (FP-22).
+func (f *Function) Code(ctx context.Context, token string, op Operator) (Code, error) {
+	c, err := f.Get(ctx, token)
+	if err == nil && !op.Scope.Allows(c.DistrictCode, c.TownshipCode) {
+		return Code{}, errOutOfScope
+	}
+	return c, err
+}
+
+func (f *Function) code(ctx context.Context, q store.Querier, token string, lock bool) (Code, error) {
 	if !f.tokens.Valid(token) {
 		return Code{}, errCodeNotFound
 	}
-	c, err := f.scanCode(f.pool.QueryRow(ctx, `SELECT `+codeColumns+` FROM qr.codes WHERE token = $1`, token))
+	c, err := f.link(selectCode(ctx, q, token, lock))
 	if errors.Is(err, errs.ErrNotFound) {
 		return c, errCodeNotFound
 	}
 	return c, err
 }
-
-func (f *Function) lockCode(ctx context.Context, tx pgx.Tx, token string) (Code, error) {
-	if !f.tokens.Valid(token) {
-		return Code{}, errCodeNotFound
-	}
-	c, err := f.scanCode(tx.QueryRow(ctx, `SELECT `+codeColumns+` FROM qr.codes WHERE token = $1 FOR UPDATE`, token))
-	if errors.Is(err, errs.ErrNotFound) {
-		return c, errCodeNotFound
-	}
-	return c, err
-}
-
-var errOutOfScope = errs.New(errs.Forbidden, "该二维码不在您的数据权限范围内")
 
 // ReasonMax bounds reasons typed by reviewers and administrators.
 const ReasonMax = 200
@@ -187,7 +187,7 @@ func (f *Function) command(ctx context.Context, op Operator, action, token strin
 	var out, seen Code
 	found := false
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		c, err := f.lockCode(ctx, tx, token)
+		c, err := f.code(ctx, tx, token, true)
 		if err != nil {
 			return err
 		}
@@ -207,16 +207,14 @@ func (f *Function) command(ctx context.Context, op Operator, action, token strin
 	return out, err
 }
 
-// Approve activates a pending (or previously rejected) code (赋码审核通过).
+// Approve activates a pending (or previously rejected) code (赋码审核通过, FP-46, FP-47).
 func (f *Function) Approve(ctx context.Context, token string, op Operator) (Code, error) {
 	return f.command(ctx, op, "review", token, func(tx pgx.Tx, c *Code) error {
 		if c.Status != StatusPending && c.Status != StatusRejected {
 			return errs.New(errs.Conflict, "该二维码不是待审核状态，不能审核通过")
 		}
 		now := f.now()
-		c2, err := f.scanCode(tx.QueryRow(ctx, `UPDATE qr.codes SET status = 'active', reviewed_by = $2, reviewed_at = $3,
-			reject_reason = '', activated_at = COALESCE(activated_at, $3), version = version + 1, updated_at = $3
-			WHERE token = $1 RETURNING `+codeColumns, c.Token, op.Name, now))
+		c2, err := f.link(approveCode(ctx, tx, c.Token, op.Name, now))
 		if err != nil {
 			return err
 		}
@@ -224,8 +222,7 @@ func (f *Function) Approve(ctx context.Context, token string, op Operator) (Code
 		if err := f.emitIssued(ctx, tx, c2, now); err != nil {
 			return err
 		}
-		return f.logOp(ctx, tx, op, opEntry{Action: "review", Token: c.Token, CreditCode: c.CreditCode,
-			District: c.DistrictCode, Township: c.TownshipCode, Detail: "审核通过"})
+		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核通过"))
 	})
 }
 
@@ -239,15 +236,12 @@ func (f *Function) Reject(ctx context.Context, token, reason string, op Operator
 		if c.Status != StatusPending {
 			return errs.New(errs.Conflict, "该二维码不是待审核状态，不能驳回")
 		}
-		now := f.now()
-		c2, err := f.scanCode(tx.QueryRow(ctx, `UPDATE qr.codes SET status = 'rejected', reviewed_by = $2, reviewed_at = $3,
-			reject_reason = $4, version = version + 1, updated_at = $3 WHERE token = $1 RETURNING `+codeColumns, c.Token, op.Name, now, reason))
+		c2, err := f.link(rejectCode(ctx, tx, c.Token, op.Name, reason, f.now()))
 		if err != nil {
 			return err
 		}
 		*c = c2
-		return f.logOp(ctx, tx, op, opEntry{Action: "review", Token: c.Token, CreditCode: c.CreditCode,
-			District: c.DistrictCode, Township: c.TownshipCode, Detail: "审核驳回：" + reason})
+		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核驳回："+reason))
 	})
 }
 
@@ -270,10 +264,11 @@ func (f *Function) Invalidate(ctx context.Context, token, reason string, op Oper
 	})
 }
 
+// invalidateLocked invalidates a code the transaction holds, emitting
+// qr.invalidated and logging it.
 func (f *Function) invalidateLocked(ctx context.Context, tx pgx.Tx, token, reason string, op Operator) (Code, error) {
 	now := f.now()
-	c, err := f.scanCode(tx.QueryRow(ctx, `UPDATE qr.codes SET status = 'invalid', invalidated_at = $2, invalidated_by = $3,
-		invalidate_reason = $4, version = version + 1, updated_at = $2 WHERE token = $1 RETURNING `+codeColumns, token, now, op.Name, reason))
+	c, err := f.link(invalidateCode(ctx, tx, token, op.Name, reason, now))
 	if err != nil {
 		return c, err
 	}
@@ -285,8 +280,7 @@ func (f *Function) invalidateLocked(ctx context.Context, tx pgx.Tx, token, reaso
 	if err := outbox.Record(ctx, tx, ev); err != nil {
 		return c, err
 	}
-	return c, f.logOp(ctx, tx, op, opEntry{Action: "invalidate", Token: c.Token, CreditCode: c.CreditCode,
-		District: c.DistrictCode, Township: c.TownshipCode, Detail: reason})
+	return c, f.logOp(ctx, tx, op, entryOf("invalidate", c, reason))
 }
 
 // Reactivate restores an invalid code (FP-24). A code never approved goes
@@ -300,12 +294,11 @@ func (f *Function) Reactivate(ctx context.Context, token, reason string, op Oper
 		if c.Status != StatusInvalid {
 			return errs.New(errs.Conflict, "只有已失效的二维码可以恢复")
 		}
-		var entityStatus string
-		err := tx.QueryRow(ctx, `SELECT status FROM qr.entities WHERE credit_code = $1`, c.CreditCode).Scan(&entityStatus)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		status, err := entityStatus(ctx, tx, c.CreditCode)
+		if err != nil {
 			return err
 		}
-		if entityStatus != "" && entityStatus != "active" {
+		if status != "" && status != "active" {
 			return errs.New(errs.Conflict, "该主体已吊销或注销，不能恢复二维码")
 		}
 		next := StatusActive
@@ -313,8 +306,7 @@ func (f *Function) Reactivate(ctx context.Context, token, reason string, op Oper
 			next = StatusPending
 		}
 		now := f.now()
-		c2, err := f.scanCode(tx.QueryRow(ctx, `UPDATE qr.codes SET status = $2, invalidated_at = NULL, invalidated_by = '',
-			invalidate_reason = '', version = version + 1, updated_at = $3 WHERE token = $1 RETURNING `+codeColumns, c.Token, next, now))
+		c2, err := f.link(reactivateCode(ctx, tx, c.Token, next, now))
 		if err != nil {
 			return err
 		}
@@ -336,9 +328,12 @@ func (f *Function) Reactivate(ctx context.Context, token, reason string, op Oper
 		if reason != "" {
 			detail += "：" + reason
 		}
-		return f.logOp(ctx, tx, op, opEntry{Action: "reactivate", Token: c.Token, CreditCode: c.CreditCode,
-			District: c.DistrictCode, Township: c.TownshipCode, Detail: detail})
+		return f.logOp(ctx, tx, op, entryOf("reactivate", c2, detail))
 	})
+}
+
+func (f *Function) newEvent(typ, subject string, data any) (event.Event, error) {
+	return outbox.NewEvent(Source, typ, subject, data, f.now())
 }
 
 func (f *Function) emitIssued(ctx context.Context, tx pgx.Tx, c Code, at time.Time) error {
@@ -349,124 +344,9 @@ func (f *Function) emitIssued(ctx context.Context, tx pgx.Tx, c Code, at time.Ti
 	return outbox.Record(ctx, tx, ev)
 }
 
-// Receive handles entity.registered (issue), entity.updated (keep copied
-// fields current, issue if missed), entity.deregistered (invalidate) and
-// the nightly "qr-sweep" tick. Each event is handled once (outbox.Once).
-func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
-	switch e.Type() {
-	case events.EntityRegistered:
-		var d events.EntityRegisteredData
-		if err := e.DataAs(&d); err != nil {
-			return nil, errs.Wrap(errs.Invalid, "主体登记事件数据无法解析", err)
-		}
-		_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return f.applyEntity(ctx, tx, d.Entity) })
-		return nil, err
-	case events.EntityUpdated:
-		var d events.EntityUpdatedData
-		if err := e.DataAs(&d); err != nil {
-			return nil, errs.Wrap(errs.Invalid, "主体变更事件数据无法解析", err)
-		}
-		_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return f.applyEntity(ctx, tx, d.Entity) })
-		return nil, err
-	case events.EntityDeregistered:
-		var d events.EntityDeregisteredData
-		if err := e.DataAs(&d); err != nil {
-			return nil, errs.Wrap(errs.Invalid, "主体注销事件数据无法解析", err)
-		}
-		_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return f.applyDeregistered(ctx, tx, d) })
-		return nil, err
-	case events.Ping:
-		var d events.PingData
-		if err := e.DataAs(&d); err != nil {
-			return nil, errs.Wrap(errs.Invalid, "定时任务数据无法解析", err)
-		}
-		if d["task"] != SweepTask {
-			return nil, nil
-		}
-		_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
-			_, err := f.sweep(ctx, tx)
-			return err
-		})
-		return nil, err
-	}
-	return nil, nil
-}
-
-// applyEntity records the entity's latest snapshot (ignoring one older
-// than what we hold, since events may arrive out of order), keeps the
-// code's copied fields current, issues a code to an active entity without
-// one, and invalidates the code of an entity that left the active state.
-func (f *Function) applyEntity(ctx context.Context, tx pgx.Tx, e events.Entity) error {
-	now := f.now()
-	tag, err := tx.Exec(ctx, `INSERT INTO qr.entities (credit_code, name, entity_type, district_code, township_code, industry_code, status, version, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (credit_code) DO UPDATE SET name = EXCLUDED.name, entity_type = EXCLUDED.entity_type,
-			district_code = EXCLUDED.district_code, township_code = EXCLUDED.township_code, industry_code = EXCLUDED.industry_code,
-			status = EXCLUDED.status, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-		WHERE qr.entities.version <= EXCLUDED.version`,
-		e.CreditCode, e.Name, e.EntityType, e.DistrictCode, e.TownshipCode, e.IndustryCode, e.Status, e.Version, now)
-	if err != nil {
-		return fmt.Errorf("record entity %s: %w", e.CreditCode, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil // stale event: a newer snapshot is already applied
-	}
-	c, err := f.scanCode(tx.QueryRow(ctx, `SELECT `+codeColumns+` FROM qr.codes WHERE credit_code = $1 FOR UPDATE`, e.CreditCode))
-	switch {
-	case errors.Is(err, errs.ErrNotFound):
-		if e.Status != "active" {
-			return nil
-		}
-		return f.issueOne(ctx, tx, e)
-	case err != nil:
-		return err
-	}
-	if c.EntityName != e.Name || c.EntityType != e.EntityType || c.DistrictCode != e.DistrictCode ||
-		c.TownshipCode != e.TownshipCode || c.IndustryCode != e.IndustryCode {
-		if _, err := tx.Exec(ctx, `UPDATE qr.codes SET entity_name = $2, entity_type = $3, district_code = $4,
-			township_code = $5, industry_code = $6, version = version + 1, updated_at = $7 WHERE token = $1`,
-			c.Token, e.Name, e.EntityType, e.DistrictCode, e.TownshipCode, e.IndustryCode, now); err != nil {
-			return fmt.Errorf("update code of %s: %w", e.CreditCode, err)
-		}
-	}
-	if e.Status != "active" && (c.Status == StatusActive || c.Status == StatusPending) {
-		_, err := f.invalidateLocked(ctx, tx, c.Token, deregReason(e.Status), System)
-		return err
-	}
-	return nil
-}
-
-func deregReason(status string) string {
-	if status == "revoked" {
-		return "主体已被吊销营业执照"
-	}
-	return "主体已注销"
-}
-
-func (f *Function) applyDeregistered(ctx context.Context, tx pgx.Tx, d events.EntityDeregisteredData) error {
-	if _, err := tx.Exec(ctx, `UPDATE qr.entities SET status = $2, version = $3, updated_at = $4
-		WHERE credit_code = $1 AND version <= $3`, d.CreditCode, d.Status, d.Version, f.now()); err != nil {
-		return fmt.Errorf("record deregistration %s: %w", d.CreditCode, err)
-	}
-	var token string
-	err := tx.QueryRow(ctx, `SELECT token FROM qr.codes WHERE credit_code = $1 AND status IN ('active','pending') FOR UPDATE`, d.CreditCode).Scan(&token)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	reason := deregReason(d.Status)
-	if d.Reason != "" {
-		reason += "：" + d.Reason
-	}
-	_, err = f.invalidateLocked(ctx, tx, token, reason, System)
-	return err
-}
-
-// issueOne gives an entity its code: active at once, or pending review for
-// institutions and 民非. A unique credit_code makes a concurrent or repeated
-// issue a no-op.
+// issueOne gives an entity its code (FP-22): active at once, or pending
+// review for institutions and 民非. A unique credit_code makes a concurrent
+// or repeated issue a no-op.
 func (f *Function) issueOne(ctx context.Context, tx pgx.Tx, e events.Entity) error {
 	status := StatusActive
 	if needsReview(e.EntityType) {
@@ -478,24 +358,13 @@ func (f *Function) issueOne(ctx context.Context, tx pgx.Tx, e events.Entity) err
 		if err != nil {
 			return err
 		}
-		var activated *time.Time
-		if status == StatusActive {
-			activated = &now
-		}
-		c, err := f.scanCode(tx.QueryRow(ctx, `INSERT INTO qr.codes (token, credit_code, entity_name, entity_type, district_code,
-				township_code, industry_code, status, source, issued_at, activated_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'event', $9, $10, $9)
-			ON CONFLICT DO NOTHING RETURNING `+codeColumns,
-			token, e.CreditCode, e.Name, e.EntityType, e.DistrictCode, e.TownshipCode, e.IndustryCode, status, now, activated))
+		c, err := f.link(insertCode(ctx, tx, token, e, status, now))
 		if errors.Is(err, errs.ErrNotFound) {
 			// Either the entity already has a code (a repeated or racing
 			// issue: done) or the token collided (2^-64 per pair: mint another).
-			var has bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM qr.codes WHERE credit_code = $1)`, e.CreditCode).Scan(&has); err != nil {
+			has, err := entityHasCode(ctx, tx, e.CreditCode)
+			if err != nil || has {
 				return err
-			}
-			if has {
-				return nil
 			}
 			if attempt >= 3 {
 				return errors.New("qr-generate: could not mint a unique token")
@@ -511,40 +380,44 @@ func (f *Function) issueOne(ctx context.Context, tx pgx.Tx, e events.Entity) err
 		} else if err := f.emitIssued(ctx, tx, c, now); err != nil {
 			return err
 		}
-		return f.logOp(ctx, tx, System, opEntry{Action: "issue", Token: c.Token, CreditCode: c.CreditCode,
-			District: c.DistrictCode, Township: c.TownshipCode, Detail: detail})
+		return f.logOp(ctx, tx, System, entryOf("issue", c, detail))
 	}
+}
+
+var errSweepNotCityWide = errs.New(errs.Forbidden, "全市清理只能由市级管理员执行")
+
+// Sweep runs the nightly sweep now for a city-wide operator and reports
+// how many codes it invalidated.
+func (f *Function) Sweep(ctx context.Context, op Operator) (int, error) {
+	if op.Scope.Kind != auth.ScopeAll {
+		return 0, errSweepNotCityWide
+	}
+	var n int
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = f.sweep(ctx, tx)
+		return err
+	})
+	return n, err
 }
 
 // sweep invalidates every code still active or pending whose entity is no
 // longer active (a missed or failed entity.deregistered), set-based.
 func (f *Function) sweep(ctx context.Context, tx pgx.Tx) (int, error) {
 	now := f.now()
-	rows, err := tx.Query(ctx, `UPDATE qr.codes c SET status = 'invalid', invalidated_at = $1, invalidated_by = 'system',
-			invalidate_reason = CASE e.status WHEN 'revoked' THEN '主体已被吊销营业执照（定时清理）' ELSE '主体已注销（定时清理）' END,
-			version = c.version + 1, updated_at = $1
-		FROM qr.entities e
-		WHERE e.credit_code = c.credit_code AND e.status <> 'active' AND c.status IN ('active','pending')
-		RETURNING c.token, c.credit_code, c.district_code, c.township_code, c.invalidate_reason`, now)
+	list, err := sweepCodes(ctx, tx, now)
 	if err != nil {
-		return 0, fmt.Errorf("sweep: %w", err)
-	}
-	type inv struct{ token, code, district, township, reason string }
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inv, error) {
-		var v inv
-		return v, r.Scan(&v.token, &v.code, &v.district, &v.township, &v.reason)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep: %w", err)
+		return 0, err
 	}
 	evs := make([]event.Event, 0, len(list))
 	for _, v := range list {
-		ev, err := f.newEvent(events.QRInvalidated, v.code, events.QRInvalidatedData{Token: v.token, CreditCode: v.code, Reason: v.reason, InvalidatedAt: now})
+		ev, err := f.newEvent(events.QRInvalidated, v.creditCode, events.QRInvalidatedData{Token: v.token, CreditCode: v.creditCode,
+			Reason: v.reason, InvalidatedAt: now})
 		if err != nil {
 			return 0, err
 		}
 		evs = append(evs, ev)
-		if err := f.logOp(ctx, tx, System, opEntry{Action: "invalidate", Token: v.token, CreditCode: v.code,
+		if err := f.logOp(ctx, tx, System, opEntry{Action: "invalidate", Token: v.token, CreditCode: v.creditCode,
 			District: v.district, Township: v.township, Detail: v.reason}); err != nil {
 			return 0, err
 		}
@@ -553,15 +426,4 @@ func (f *Function) sweep(ctx context.Context, tx pgx.Tx) (int, error) {
 		f.log.InfoContext(ctx, "qr sweep invalidated codes", "count", len(list))
 	}
 	return len(list), outbox.Record(ctx, tx, evs...)
-}
-
-// Sweep runs the nightly sweep now and reports how many codes it invalidated.
-func (f *Function) Sweep(ctx context.Context) (int, error) {
-	var n int
-	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		var err error
-		n, err = f.sweep(ctx, tx)
-		return err
-	})
-	return n, err
 }

@@ -2,6 +2,7 @@ package qrgenerate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -112,11 +113,10 @@ func (f *Function) Download(ctx context.Context, token string, fm Format, op Ope
 		return doc, err
 	}
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if err := f.count(ctx, tx, c.Token, fm.counter(), 1); err != nil {
+		if err := countDownloads(ctx, tx, f.now(), fm.counter(), []string{c.Token}); err != nil {
 			return err
 		}
-		return f.logOp(ctx, tx, op, opEntry{Action: "download", Token: c.Token, CreditCode: c.CreditCode,
-			District: c.DistrictCode, Township: c.TownshipCode, Detail: describe(fm)})
+		return f.logOp(ctx, tx, op, entryOf("download", c, describe(fm)))
 	})
 	return doc, err
 }
@@ -131,18 +131,12 @@ func describe(fm Format) string {
 	return "下载 " + fm.Paper + " 海报 PDF"
 }
 
-func (f *Function) count(ctx context.Context, q store.Querier, token, format string, n int) error {
-	_, err := q.Exec(ctx, `INSERT INTO qr.downloads (day, token, format, count) VALUES (($1::timestamptz AT TIME ZONE 'Asia/Shanghai')::date, $2, $3, $4)
-		ON CONFLICT (day, format, token) DO UPDATE SET count = qr.downloads.count + EXCLUDED.count`, f.now(), token, format, n)
-	return err
-}
-
 // document returns c's document in fm from object storage, rendering and
 // storing it on a miss. The key holds a hash of everything drawn, so a
 // renamed entity or a new base URL gets a fresh poster while unchanged
 // codes keep hitting the cache. Concurrent misses for one key render once.
 func (f *Function) document(ctx context.Context, c Code, fm Format) (Document, error) {
-	in := render.PosterInput{Name: c.EntityName, CreditCode: c.CreditCode, URL: c.URL, Paper: fm.Paper, Authority: f.authority}
+	in := render.PosterInput{Name: c.EntityName, CreditCode: c.CreditCode, URL: c.URL, Paper: fm.Paper, Authority: f.cfg.Authority}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%s", c.URL, fm.Size, fm.Paper)
 	if fm.Kind == "poster" {
@@ -219,75 +213,52 @@ func (z *ZipRequest) Validate() error {
 	if z.Format == "" {
 		z.Format = "png"
 	}
+	for i, c := range z.CreditCodes {
+		z.CreditCodes[i] = strings.ToUpper(strings.TrimSpace(c))
+	}
+	_, err := z.format()
+	return err
+}
+
+// format is the kind of document the batch holds.
+func (z ZipRequest) format() (Format, error) {
 	size := ""
 	if z.Size != 0 {
 		size = fmt.Sprint(z.Size)
 	}
-	_, err := ParseFormat(z.Format, size, z.Paper)
-	return err
+	return ParseFormat(z.Format, size, z.Paper)
 }
 
 // ZipCodes lists the active codes of a batch download inside the
 // operator's scope; more than the cap is refused before anything renders.
 func (f *Function) ZipCodes(ctx context.Context, z ZipRequest, op Operator) ([]Code, error) {
-	var args []any
-	conds := []string{"status = 'active'"}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
-	var sel []string
-	if len(z.Tokens) > 0 {
-		args = append(args, z.Tokens)
-		sel = append(sel, fmt.Sprintf("token = ANY($%d::text[])", len(args)))
-	}
-	if len(z.CreditCodes) > 0 {
-		up := make([]string, len(z.CreditCodes))
-		for i, c := range z.CreditCodes {
-			up[i] = strings.ToUpper(strings.TrimSpace(c))
-		}
-		args = append(args, up)
-		sel = append(sel, fmt.Sprintf("credit_code = ANY($%d::text[])", len(args)))
-	}
-	if len(sel) > 0 {
-		conds = append(conds, "("+strings.Join(sel, " OR ")+")")
-	}
-	if z.DistrictCode != "" {
-		add("district_code = $%d", z.DistrictCode)
-	}
-	if z.IndustryCode != "" {
-		add("industry_code = $%d", z.IndustryCode)
-	}
-	conds = append(conds, op.Scope.Filter("district_code", "township_code", &args))
-	args = append(args, f.maxZip+1)
-	rows, err := f.pool.Query(ctx, `SELECT `+codeColumns+` FROM qr.codes WHERE `+strings.Join(conds, " AND ")+
-		fmt.Sprintf(` ORDER BY credit_code LIMIT $%d`, len(args)), args...)
+	list, err := zipCodes(ctx, f.pool, z, op.Scope, f.cfg.MaxZipItems+1)
 	if err != nil {
-		return nil, store.Classify(err)
+		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Code, error) { return f.scanCode(r) })
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	if len(list) > f.maxZip {
-		return nil, errs.New(errs.Invalid, fmt.Sprintf("单次批量下载最多 %d 个二维码，所选范围超过上限，请按区县、行业缩小范围后分批下载", f.maxZip))
+	if len(list) > f.cfg.MaxZipItems {
+		return nil, errs.New(errs.Invalid, fmt.Sprintf("单次批量下载最多 %d 个二维码，所选范围超过上限，请按区县、行业缩小范围后分批下载", f.cfg.MaxZipItems))
 	}
 	if len(list) == 0 {
 		return nil, errs.New(errs.NotFound, "所选范围内没有可下载的有效二维码")
 	}
-	return list, nil
+	return f.links(list), nil
 }
 
-// WriteZip streams the documents of list into w as one ZIP, counting and
-// logging the batch.
+// WriteZip streams the documents of list into w as one ZIP (FP-23),
+// counting and logging the batch. An item that cannot be made is left out
+// and named in the archive's render.ZipReportName; it is logged here,
+// once for the batch, and not counted as downloaded.
 func (f *Function) WriteZip(ctx context.Context, w io.Writer, list []Code, fm Format, op Operator) error {
 	items := make([]render.ZipItem, len(list))
+	failed := make([]error, len(list))
 	now := f.now()
 	for i, c := range list {
 		items[i] = render.ZipItem{Name: render.ZipName(c.CreditCode, c.EntityName, fm.ext()), Modified: now,
 			Body: func(w io.Writer) error {
 				doc, err := f.document(ctx, c, fm)
 				if err != nil {
+					failed[i] = err
 					return err
 				}
 				_, err = w.Write(doc.Data)
@@ -297,18 +268,30 @@ func (f *Function) WriteZip(ctx context.Context, w io.Writer, list []Code, fm Fo
 	if err := render.Zip(w, items); err != nil {
 		return err
 	}
+	var done []string
+	var left []string
+	var first error
+	for i, c := range list {
+		if failed[i] != nil {
+			left = append(left, c.Token)
+			first = cmp.Or(first, failed[i])
+			continue
+		}
+		done = append(done, c.Token)
+	}
+	detail := fmt.Sprintf("批量下载 ZIP：%d 个，%s", len(done), describe(fm))
+	if len(left) > 0 {
+		f.log.WarnContext(ctx, "zip download: items left out and listed in "+render.ZipReportName,
+			"failed", len(left), "of", len(list), "tokens", left, "err", first)
+		detail += fmt.Sprintf("；%d 个生成失败，未放入（见%s）", len(left), render.ZipReportName)
+	}
 	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if err := f.count(ctx, tx, "", "zip", 1); err != nil {
+		if err := countDownloads(ctx, tx, now, "zip", []string{""}); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		for _, c := range list {
-			b.Queue(`INSERT INTO qr.downloads (day, token, format, count) VALUES (($1::timestamptz AT TIME ZONE 'Asia/Shanghai')::date, $2, $3, 1)
-				ON CONFLICT (day, format, token) DO UPDATE SET count = qr.downloads.count + 1`, now, c.Token, fm.counter())
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := countDownloads(ctx, tx, now, fm.counter(), done); err != nil {
 			return err
 		}
-		return f.logOp(ctx, tx, op, opEntry{Action: "download", Detail: fmt.Sprintf("批量下载 ZIP：%d 个，%s", len(list), describe(fm))})
+		return f.logOp(ctx, tx, op, opEntry{Action: "download", Detail: detail})
 	})
 }

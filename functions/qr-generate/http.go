@@ -3,61 +3,97 @@ package qrgenerate
 import (
 	_ "embed"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
 //go:embed openapi.yaml
 var openapi []byte
 
-func guard(resource, action string, h http.HandlerFunc) http.Handler {
-	return auth.Require(resource, action)(h)
+// OpenAPI is qr-generate's API document, served by the runtime.
+func (f *Function) OpenAPI() (string, []byte) { return "/qr/v1/openapi.yaml", openapi }
+
+// qr-generate's permission resources, as identity's role editor offers
+// them (shared/auth's catalogue).
+const (
+	PermCode  = "qr.code"  // view, create, approve, invalidate, download
+	PermOpLog = "qr.oplog" // view, export
+	PermStats = "qr.stats" // view, export
+)
+
+// Query parameters of the lists and exports.
+var (
+	codeParams  = []string{"status", "district", "township", "industry", "type", "q"}
+	opLogParams = []string{"from", "to", "operator", "action", "result", "q"}
+	statsParams = []string{"group", "from", "to"}
+)
+
+func with(names []string, more ...string) []string {
+	return append(append([]string(nil), names...), more...)
 }
 
-func (f *Function) routes() http.Handler { return f.authn(f.mux()) }
-
-func (f *Function) mux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /qr/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		_, _ = w.Write(openapi)
-	})
-	mux.Handle("GET /qr/v1/codes", guard("qr.code", "view", f.handleList))
-	// One pattern serves the code (JSON) and its images: {token}.png and
-	// {token}.svg, since a wildcard must fill a whole path segment.
-	mux.HandleFunc("GET /qr/v1/codes/{token}", f.handleCodeOrImage)
-	mux.Handle("GET /qr/v1/codes/{token}/poster.pdf", guard("qr.code", "download", f.handlePoster))
-	mux.Handle("POST /qr/v1/codes/{token}/approve", guard("qr.code", "approve", f.handleApprove))
-	mux.Handle("POST /qr/v1/codes/{token}/reject", guard("qr.code", "approve", f.handleReject))
-	mux.Handle("POST /qr/v1/codes/{token}/invalidate", guard("qr.code", "invalidate", f.handleInvalidate))
-	mux.Handle("POST /qr/v1/codes/{token}/reactivate", guard("qr.code", "invalidate", f.handleReactivate))
-	mux.Handle("POST /qr/v1/batches", guard("qr.code", "create", f.handleBatch))
-	mux.Handle("GET /qr/v1/batches", guard("qr.code", "view", f.handleBatchList))
-	mux.Handle("GET /qr/v1/batches/{id}", guard("qr.code", "view", f.handleBatchGet))
-	mux.Handle("POST /qr/v1/downloads", guard("qr.code", "download", f.handleZip))
-	mux.Handle("POST /qr/v1/sweeps", guard("qr.code", "invalidate", f.handleSweep))
-	mux.Handle("GET /qr/v1/oplog", guard("qr.oplog", "view", f.handleOpLog))
-	mux.Handle("GET /qr/v1/oplog/export", guard("qr.oplog", "export", f.handleOpLogExport))
-	mux.Handle("GET /qr/v1/stats", guard("qr.stats", "view", f.handleStats))
-	mux.Handle("GET /qr/v1/stats/downloads", guard("qr.stats", "view", f.handleDownloadStats))
-	mux.Handle("GET /qr/v1/stats/export", guard("qr.stats", "export", f.handleStatsExport))
-	return mux
+// Handler serves the /qr/v1 API behind token verification. Every route
+// needs a permission; what it reads and changes is confined to the
+// caller's data scope.
+func (f *Function) Handler() http.Handler {
+	m := httpx.NewMux()
+	m.Use(f.verifier.Middleware)
+	// FP-22: the codes and one code. One pattern serves the code (JSON,
+	// qr.code:view) and its images {token}.png and {token}.svg
+	// (qr.code:download), since a wildcard must fill a whole path segment;
+	// the handler checks the permission of what is asked.
+	m.Handle("GET /qr/v1/codes", httpx.Endpoint(f.listCodes), auth.Requires(PermCode, "view"), httpx.EntityListing(),
+		httpx.Params(with(codeParams, httpx.PageParams...)...))
+	m.HandleFunc("GET /qr/v1/codes/{token}", f.codeOrImage, auth.SignedIn(), httpx.EntityIn("token"), httpx.Params("size"))
+	// FP-23: downloads.
+	m.HandleFunc("GET /qr/v1/codes/{token}/poster.pdf", f.poster, auth.Requires(PermCode, "download"), httpx.EntityIn("token"),
+		httpx.Params("paper"))
+	// FP-46, FP-47: review; FP-24: invalidate and restore.
+	m.Handle("POST /qr/v1/codes/{token}/approve", f.reasonCommand(func(r *http.Request, token, _ string, op Operator) (Code, error) {
+		return f.Approve(r.Context(), token, op)
+	}), auth.Requires(PermCode, "approve"), httpx.EntityIn("token"))
+	m.Handle("POST /qr/v1/codes/{token}/reject", f.reasonCommand(func(r *http.Request, token, reason string, op Operator) (Code, error) {
+		return f.Reject(r.Context(), token, reason, op)
+	}), auth.Requires(PermCode, "approve"), httpx.EntityIn("token"))
+	m.Handle("POST /qr/v1/codes/{token}/invalidate", f.reasonCommand(func(r *http.Request, token, reason string, op Operator) (Code, error) {
+		return f.Invalidate(r.Context(), token, reason, op)
+	}), auth.Requires(PermCode, "invalidate"), httpx.EntityIn("token"))
+	m.Handle("POST /qr/v1/codes/{token}/reactivate", f.reasonCommand(func(r *http.Request, token, reason string, op Operator) (Code, error) {
+		return f.Reactivate(r.Context(), token, reason, op)
+	}), auth.Requires(PermCode, "invalidate"), httpx.EntityIn("token"))
+	// FP-22: batch issuance jobs. A job names its entities by credit code
+	// (body) and is itself confined to the scope it was submitted in.
+	m.Handle("POST /qr/v1/batches", httpx.Body(f.submitBatch), auth.Requires(PermCode, "create"), httpx.EntityInBody("credit_codes"))
+	m.Handle("GET /qr/v1/batches", httpx.Endpoint(f.listBatches), auth.Requires(PermCode, "view"), httpx.EntityListing(),
+		httpx.Params(with([]string{"status"}, httpx.PageParams...)...))
+	m.Handle("GET /qr/v1/batches/{id}", httpx.Endpoint(f.getBatch), auth.Requires(PermCode, "view"), httpx.EntityIn("id"))
+	// FP-23: a ZIP of a selection.
+	m.HandleFunc("POST /qr/v1/downloads", f.zip, auth.Requires(PermCode, "download"), httpx.EntityInBody("credit_codes"))
+	// FP-24: the nightly sweep, now; city-wide callers only (Sweep).
+	m.Handle("POST /qr/v1/sweeps", httpx.Endpoint(f.sweepNow), auth.Requires(PermCode, "invalidate"), httpx.NoEntity())
+	// FP-25: the operation log.
+	m.Handle("GET /qr/v1/oplog", httpx.Endpoint(f.opLog), auth.Requires(PermOpLog, "view"), httpx.EntityListing(),
+		httpx.Params(with(opLogParams, httpx.PageParams...)...))
+	m.HandleFunc("GET /qr/v1/oplog/export", f.opLogExport, auth.Requires(PermOpLog, "export"), httpx.EntityListing(),
+		httpx.Params(with(opLogParams, "format")...))
+	// FP-48–50: statistics.
+	m.Handle("GET /qr/v1/stats", httpx.Endpoint(f.stats), auth.Requires(PermStats, "view"), httpx.EntityListing(),
+		httpx.Params(statsParams...))
+	m.Handle("GET /qr/v1/stats/downloads", httpx.Endpoint(f.downloadStats), auth.Requires(PermStats, "view"), httpx.EntityListing(),
+		httpx.Params("from", "to"))
+	m.HandleFunc("GET /qr/v1/stats/export", f.statsExport, auth.Requires(PermStats, "export"), httpx.EntityListing(),
+		httpx.Params(with(statsParams, "format")...))
+	return m
 }
 
-func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
-	httpx.Error(w, r, f.log, err)
-}
-
-func (f *Function) handleList(w http.ResponseWriter, r *http.Request) {
+func (f *Function) listCodes(r *http.Request) (any, error) {
 	q := r.URL.Query()
 	flt := CodeFilter{Status: q.Get("status"), District: q.Get("district"), Township: q.Get("township"),
 		Industry: q.Get("industry"), Type: q.Get("type"), Q: q.Get("q")}
@@ -66,23 +102,21 @@ func (f *Function) handleList(w http.ResponseWriter, r *http.Request) {
 		err = flt.Validate()
 	}
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, total, err := f.ListCodes(r.Context(), flt, OperatorFrom(r.Context()), page.Size, page.Offset())
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, CodePage{Items: items, Total: total, Page: page.Page, PageSize: page.Size})
+	return httpx.NewPage(items, total, page), nil
 }
 
-func (f *Function) handleCodeOrImage(w http.ResponseWriter, r *http.Request) {
+func (f *Function) codeOrImage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	p, _ := auth.FromContext(r.Context())
 	if base, ext, ok := strings.Cut(token, "."); ok {
-		p, _ := auth.FromContext(r.Context())
-		if err := auth.Check(p, "qr.code", "download"); err != nil {
-			f.fail(w, r, err)
+		if err := auth.Check(p, PermCode, "download"); err != nil {
+			httpx.Fail(w, r, err)
 			return
 		}
 		fm, err := ParseFormat(ext, r.URL.Query().Get("size"), "")
@@ -90,32 +124,28 @@ func (f *Function) handleCodeOrImage(w http.ResponseWriter, r *http.Request) {
 			err = errs.Fields([]errs.FieldError{{Field: "format", Message: "海报请使用 /poster.pdf 下载"}})
 		}
 		if err != nil {
-			f.fail(w, r, err)
+			httpx.Fail(w, r, err)
 			return
 		}
 		f.serveDownload(w, r, base, fm)
 		return
 	}
-	p, _ := auth.FromContext(r.Context())
-	if err := auth.Check(p, "qr.code", "view"); err != nil {
-		f.fail(w, r, err)
+	if err := auth.Check(p, PermCode, "view"); err != nil {
+		httpx.Fail(w, r, err)
 		return
 	}
-	c, err := f.Get(r.Context(), token)
-	if err == nil && !p.Scope.Allows(c.DistrictCode, c.TownshipCode) {
-		err = errOutOfScope
-	}
+	c, err := f.Code(r.Context(), token, OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, c)
+	httpx.Write(w, c)
 }
 
-func (f *Function) handlePoster(w http.ResponseWriter, r *http.Request) {
+func (f *Function) poster(w http.ResponseWriter, r *http.Request) {
 	fm, err := ParseFormat("poster", "", r.URL.Query().Get("paper"))
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
 	f.serveDownload(w, r, r.PathValue("token"), fm)
@@ -124,11 +154,11 @@ func (f *Function) handlePoster(w http.ResponseWriter, r *http.Request) {
 func (f *Function) serveDownload(w http.ResponseWriter, r *http.Request, token string, fm Format) {
 	doc, err := f.Download(r.Context(), token, fm, OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", doc.ContentType)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.FileName}))
+	w.Header().Set("Content-Disposition", tabular.Attachment(doc.FileName))
 	w.Header().Set("Cache-Control", "private, max-age=300")
 	if doc.Cached {
 		w.Header().Set("X-Cache", "hit")
@@ -143,145 +173,77 @@ type ReasonInput struct {
 	Reason string `json:"reason"`
 }
 
-func (f *Function) decodeReason(r *http.Request) (string, error) {
-	var in ReasonInput
-	if r.ContentLength == 0 {
-		return "", nil
-	}
-	err := httpx.Decode(r, &in)
-	return in.Reason, err
-}
-
-func (f *Function) reasonCommand(fn func(r *http.Request, token, reason string) (Code, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		reason, err := f.decodeReason(r)
-		if err != nil {
-			f.fail(w, r, err)
-			return
+// reasonCommand is a command on one code with an optional body
+// {"reason": …}.
+func (f *Function) reasonCommand(fn func(r *http.Request, token, reason string, op Operator) (Code, error)) httpx.Endpoint {
+	return func(r *http.Request) (any, error) {
+		var in ReasonInput
+		if r.ContentLength != 0 {
+			if err := httpx.Decode(r, &in); err != nil {
+				return nil, err
+			}
 		}
-		c, err := fn(r, r.PathValue("token"), reason)
-		if err != nil {
-			f.fail(w, r, err)
-			return
-		}
-		httpx.JSON(w, http.StatusOK, c)
+		return fn(r, r.PathValue("token"), in.Reason, OperatorFrom(r.Context()))
 	}
 }
 
-func (f *Function) handleApprove(w http.ResponseWriter, r *http.Request) {
-	f.reasonCommand(func(r *http.Request, token, _ string) (Code, error) {
-		return f.Approve(r.Context(), token, OperatorFrom(r.Context()))
-	})(w, r)
-}
-
-func (f *Function) handleReject(w http.ResponseWriter, r *http.Request) {
-	f.reasonCommand(func(r *http.Request, token, reason string) (Code, error) {
-		return f.Reject(r.Context(), token, reason, OperatorFrom(r.Context()))
-	})(w, r)
-}
-
-func (f *Function) handleInvalidate(w http.ResponseWriter, r *http.Request) {
-	f.reasonCommand(func(r *http.Request, token, reason string) (Code, error) {
-		return f.Invalidate(r.Context(), token, reason, OperatorFrom(r.Context()))
-	})(w, r)
-}
-
-func (f *Function) handleReactivate(w http.ResponseWriter, r *http.Request) {
-	f.reasonCommand(func(r *http.Request, token, reason string) (Code, error) {
-		return f.Reactivate(r.Context(), token, reason, OperatorFrom(r.Context()))
-	})(w, r)
-}
-
-func (f *Function) handleBatch(w http.ResponseWriter, r *http.Request) {
-	var sel Selection
-	if err := httpx.Decode(r, &sel); err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	op := OperatorFrom(r.Context())
-	if sel.DistrictCode != "" && op.Scope.Kind != auth.ScopeAll && !op.Scope.Allows(sel.DistrictCode, "") && !scopeTouches(op.Scope, sel.DistrictCode) {
-		f.fail(w, r, errs.New(errs.Forbidden, "所选区县不在您的数据权限范围内"))
-		return
-	}
-	job, err := f.SubmitBatch(r.Context(), sel, op)
+func (f *Function) submitBatch(r *http.Request, sel Selection) (any, error) {
+	job, err := f.SubmitBatch(r.Context(), sel, OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	w.Header().Set("Location", fmt.Sprintf("/qr/v1/batches/%d", job.ID))
-	status := http.StatusAccepted
+	loc := fmt.Sprintf("/qr/v1/batches/%d", job.ID)
 	if job.Status == JobDone {
-		status = http.StatusCreated
+		return httpx.Created(job, loc), nil
 	}
-	httpx.JSON(w, status, job)
+	rep := httpx.Accepted(job)
+	rep.Header = http.Header{"Location": {loc}}
+	return rep, nil
 }
 
-func (f *Function) handleBatchList(w http.ResponseWriter, r *http.Request) {
+func (f *Function) listBatches(r *http.Request) (any, error) {
 	status := r.URL.Query().Get("status")
 	page, err := httpx.ParsePage(r)
 	if _, ok := jobStatusNames[status]; err == nil && status != "" && !ok {
 		err = errs.Fields([]errs.FieldError{{Field: "status", Message: "任务状态应为 queued、running、done 或 failed"}})
 	}
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, total, err := f.ListBatchJobs(r.Context(), status, OperatorFrom(r.Context()), page.Size, page.Offset())
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, BatchJobPage{Items: items, Total: total, Page: page.Page, PageSize: page.Size})
+	return httpx.NewPage(items, total, page), nil
 }
 
-func (f *Function) handleBatchGet(w http.ResponseWriter, r *http.Request) {
+func (f *Function) getBatch(r *http.Request) (any, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		f.fail(w, r, errJobNotFound)
-		return
+		return nil, errJobNotFound
 	}
-	job, err := f.BatchJob(r.Context(), id, OperatorFrom(r.Context()))
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, job)
+	return f.BatchJob(r.Context(), id, OperatorFrom(r.Context()))
 }
 
-// scopeTouches reports whether some township of the scope lies in district.
-func scopeTouches(s auth.Scope, district string) bool {
-	for _, t := range s.Townships {
-		if strings.HasPrefix(t, district) {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *Function) handleZip(w http.ResponseWriter, r *http.Request) {
+func (f *Function) zip(w http.ResponseWriter, r *http.Request) {
 	var z ZipRequest
 	if err := httpx.Decode(r, &z); err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	size := ""
-	if z.Size != 0 {
-		size = fmt.Sprint(z.Size)
-	}
-	fm, err := ParseFormat(z.Format, size, z.Paper)
+	fm, err := z.format()
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
 	op := OperatorFrom(r.Context())
 	list, err := f.ZipCodes(r.Context(), z, op)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	name := fmt.Sprintf("二维码_%s.zip", f.now().In(shanghai).Format("20060102150405"))
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("Content-Disposition", tabular.Attachment(fmt.Sprintf("二维码_%s.zip", f.now().In(shanghai).Format("20060102150405"))))
 	w.Header().Set("X-Item-Count", fmt.Sprint(len(list)))
 	// Headers are gone once the archive streams; a failure midway can only
 	// cut the body short, which unzip reports as a damaged archive.
@@ -295,17 +257,12 @@ type SweepResult struct {
 	Invalidated int `json:"invalidated"`
 }
 
-func (f *Function) handleSweep(w http.ResponseWriter, r *http.Request) {
-	if OperatorFrom(r.Context()).Scope.Kind != auth.ScopeAll {
-		f.fail(w, r, errs.New(errs.Forbidden, "全市清理只能由市级管理员执行"))
-		return
-	}
-	n, err := f.Sweep(r.Context())
+func (f *Function) sweepNow(r *http.Request) (any, error) {
+	n, err := f.Sweep(r.Context(), OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, SweepResult{Invalidated: n})
+	return SweepResult{Invalidated: n}, nil
 }
 
 // parseDay reads a date (YYYY-MM-DD, Shijiazhuang time) or an RFC 3339
@@ -327,7 +284,7 @@ func parseDay(field, s string, upper bool) (*time.Time, error) {
 	return &t, nil
 }
 
-func (f *Function) opLogFilter(r *http.Request) (OpLogFilter, error) {
+func opLogFilter(r *http.Request) (OpLogFilter, error) {
 	q := r.URL.Query()
 	flt := OpLogFilter{Operator: strings.TrimSpace(q.Get("operator")), Action: q.Get("action"), Result: q.Get("result"), Q: q.Get("q")}
 	var err1, err2 error
@@ -341,85 +298,112 @@ func (f *Function) opLogFilter(r *http.Request) (OpLogFilter, error) {
 	return flt, nil
 }
 
-func (f *Function) handleOpLog(w http.ResponseWriter, r *http.Request) {
-	flt, err := f.opLogFilter(r)
+func (f *Function) opLog(r *http.Request) (any, error) {
+	flt, err := opLogFilter(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	page, err := httpx.ParsePage(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, total, err := f.ListOpLog(r.Context(), flt, OperatorFrom(r.Context()), page.Size, page.Offset())
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, OpLogPage{Items: items, Total: total, Page: page.Page, PageSize: page.Size})
+	return httpx.NewPage(items, total, page), nil
 }
 
 // MaxExportRows bounds one operation-log export.
 const MaxExportRows = 10000
 
-func (f *Function) handleOpLogExport(w http.ResponseWriter, r *http.Request) {
-	flt, err := f.opLogFilter(r)
+var opLogHeader = []string{"时间", "操作人", "操作类型", "二维码编号", "统一社会信用代码", "结果", "说明"}
+
+// opLogExport answers the filtered log as XLSX (default) or CSV, at most
+// MaxExportRows rows.
+func (f *Function) opLogExport(w http.ResponseWriter, r *http.Request) {
+	flt, err := opLogFilter(r)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
+		return
+	}
+	format, err := tabular.ParseFormat(r.URL.Query().Get("format"), tabular.XLSX)
+	if err != nil {
+		httpx.Fail(w, r, err)
 		return
 	}
 	items, _, err := f.ListOpLog(r.Context(), flt, OperatorFrom(r.Context()), MaxExportRows, 0)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	rows := [][]any{{"时间", "操作人", "操作类型", "二维码编号", "统一社会信用代码", "结果", "说明"}}
+	t := tabular.Table{Header: opLogHeader}
 	for _, e := range items {
 		res := "成功"
 		if e.Result == "failure" {
 			res = "失败"
 		}
-		rows = append(rows, []any{e.At.In(shanghai).Format(time.DateTime), e.Operator, e.ActionName, e.Token, e.CreditCode, res, e.Detail})
+		t.Rows = append(t.Rows, []any{e.At.In(shanghai).Format(time.DateTime), e.Operator, e.ActionName, e.Token, e.CreditCode, res, e.Detail})
 	}
-	f.writeXLSX(w, r, "二维码操作日志", map[string][][]any{"操作日志": rows}, []string{"操作日志"})
+	f.serveExport(w, r, "二维码操作日志", format, tabular.Sheet{Name: "操作日志", Table: t})
 }
 
-func (f *Function) statsQuery(r *http.Request) (StatsQuery, error) {
+// serveExport answers sheets as a workbook, or the first as CSV (which
+// holds one table).
+func (f *Function) serveExport(w http.ResponseWriter, r *http.Request, title string, format tabular.Format, sheets ...tabular.Sheet) {
+	name := title + "_" + f.now().In(shanghai).Format("20060102150405")
+	var err error
+	if format == tabular.CSV {
+		err = tabular.Serve(w, name, tabular.CSV, sheets[0].Table)
+	} else {
+		err = tabular.ServeWorkbook(w, name, sheets...)
+	}
+	if err != nil {
+		f.log.WarnContext(r.Context(), "export cut short", "err", err)
+	}
+}
+
+// statsRange reads the statistics' period: from/to days (Beijing time),
+// by default the 30 days to today, at most a year.
+func (f *Function) statsRange(r *http.Request) (time.Time, time.Time, error) {
 	q := r.URL.Query()
-	sq := StatsQuery{Group: q.Get("group")}
-	if sq.Group == "" {
-		sq.Group = "day"
-	}
-	if _, ok := groupColumns[sq.Group]; !ok {
-		return sq, errs.Fields([]errs.FieldError{{Field: "group", Message: "统计维度应为 day、district、industry 或 type"}})
-	}
 	from, err := parseDay("from", q.Get("from"), false)
 	if err != nil {
-		return sq, err
+		return time.Time{}, time.Time{}, err
 	}
 	to, err := parseDay("to", q.Get("to"), true)
 	if err != nil {
-		return sq, err
+		return time.Time{}, time.Time{}, err
 	}
 	today := f.now().In(shanghai)
-	todayStart := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, shanghai)
 	if to == nil {
-		t := todayStart.AddDate(0, 0, 1)
+		t := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, shanghai).AddDate(0, 0, 1)
 		to = &t
 	}
 	if from == nil {
 		t := to.AddDate(0, 0, -30)
 		from = &t
 	}
-	sq.From, sq.To = *from, *to
 	switch {
-	case !sq.From.Before(sq.To):
-		return sq, errs.Fields([]errs.FieldError{{Field: "from", Message: "开始日期应早于结束日期"}})
-	case sq.To.Sub(sq.From) > 366*24*time.Hour:
-		return sq, errs.Fields([]errs.FieldError{{Field: "from", Message: "统计区间最长一年"}})
+	case !from.Before(*to):
+		return *from, *to, errs.Fields([]errs.FieldError{{Field: "from", Message: "开始日期应早于结束日期"}})
+	case to.Sub(*from) > 366*24*time.Hour:
+		return *from, *to, errs.Fields([]errs.FieldError{{Field: "from", Message: "统计区间最长一年"}})
 	}
-	return sq, nil
+	return *from, *to, nil
+}
+
+func (f *Function) statsQuery(r *http.Request) (StatsQuery, error) {
+	sq := StatsQuery{Group: r.URL.Query().Get("group")}
+	if sq.Group == "" {
+		sq.Group = "day"
+	}
+	if _, ok := groupColumns[sq.Group]; !ok {
+		return sq, errBadGroup
+	}
+	var err error
+	sq.From, sq.To, err = f.statsRange(r)
+	return sq, err
 }
 
 // StatsResult is the answer of GET /qr/v1/stats.
@@ -438,91 +422,65 @@ type DownloadStatsResult struct {
 	Items []DownloadStat `json:"items"`
 }
 
-func (f *Function) handleStats(w http.ResponseWriter, r *http.Request) {
+func (f *Function) stats(r *http.Request) (any, error) {
 	sq, err := f.statsQuery(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	items, err := f.Stats(r.Context(), sq, OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
 	var total int64
 	for _, s := range items {
 		total += s.Issued
 	}
-	httpx.JSON(w, http.StatusOK, StatsResult{Group: sq.Group, From: sq.From, To: sq.To, Items: items, Total: total})
+	return StatsResult{Group: sq.Group, From: sq.From, To: sq.To, Items: items, Total: total}, nil
 }
 
-func (f *Function) handleDownloadStats(w http.ResponseWriter, r *http.Request) {
-	sq, err := f.statsQuery(r)
+func (f *Function) downloadStats(r *http.Request) (any, error) {
+	from, to, err := f.statsRange(r)
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	items, err := f.DownloadStats(r.Context(), sq.From, sq.To, OperatorFrom(r.Context()))
+	items, err := f.DownloadStats(r.Context(), from, to, OperatorFrom(r.Context()))
 	if err != nil {
-		f.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, DownloadStatsResult{From: sq.From, To: sq.To, Items: items})
+	return DownloadStatsResult{From: from, To: to, Items: items}, nil
 }
 
-func (f *Function) handleStatsExport(w http.ResponseWriter, r *http.Request) {
+// statsExport answers the issuance and download statistics as a workbook
+// of two sheets, or the issuance table alone as CSV.
+func (f *Function) statsExport(w http.ResponseWriter, r *http.Request) {
 	sq, err := f.statsQuery(r)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
+		return
+	}
+	format, err := tabular.ParseFormat(r.URL.Query().Get("format"), tabular.XLSX)
+	if err != nil {
+		httpx.Fail(w, r, err)
 		return
 	}
 	op := OperatorFrom(r.Context())
 	items, err := f.Stats(r.Context(), sq, op)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
 	dl, err := f.DownloadStats(r.Context(), sq.From, sq.To, op)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	issued := [][]any{{groupNames[sq.Group] + "代码", groupNames[sq.Group], "赋码数", "有效", "待审核", "已驳回", "已失效"}}
+	issued := tabular.Table{Header: []string{groupNames[sq.Group] + "代码", groupNames[sq.Group], "赋码数", "有效", "待审核", "已驳回", "已失效"}}
 	for _, s := range items {
-		issued = append(issued, []any{s.Key, s.Label, s.Issued, s.Active, s.Pending, s.Rejected, s.Invalid})
+		issued.Rows = append(issued.Rows, []any{s.Key, s.Label, s.Issued, s.Active, s.Pending, s.Rejected, s.Invalid})
 	}
-	downloads := [][]any{{"文档类型", "下载次数"}}
+	downloads := tabular.Table{Header: []string{"文档类型", "下载次数"}}
 	for _, d := range dl {
-		downloads = append(downloads, []any{d.Label, d.Count})
+		downloads.Rows = append(downloads.Rows, []any{d.Label, d.Count})
 	}
-	f.writeXLSX(w, r, "赋码统计", map[string][][]any{"赋码统计": issued, "下载统计": downloads}, []string{"赋码统计", "下载统计"})
-}
-
-func (f *Function) writeXLSX(w http.ResponseWriter, r *http.Request, title string, sheets map[string][][]any, order []string) {
-	x := excelize.NewFile()
-	defer x.Close()
-	for i, name := range order {
-		if i == 0 {
-			if err := x.SetSheetName("Sheet1", name); err != nil {
-				f.fail(w, r, err)
-				return
-			}
-		} else if _, err := x.NewSheet(name); err != nil {
-			f.fail(w, r, err)
-			return
-		}
-		for j, row := range sheets[name] {
-			cell, _ := excelize.CoordinatesToCellName(1, j+1)
-			if err := x.SetSheetRow(name, cell, &row); err != nil {
-				f.fail(w, r, err)
-				return
-			}
-		}
-	}
-	fname := fmt.Sprintf("%s_%s.xlsx", title, f.now().In(shanghai).Format("20060102150405"))
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fname}))
-	if err := x.Write(w); err != nil {
-		f.log.ErrorContext(r.Context(), "write xlsx", "err", err)
-	}
+	f.serveExport(w, r, "赋码统计", format, tabular.Sheet{Name: "赋码统计", Table: issued}, tabular.Sheet{Name: "下载统计", Table: downloads})
 }

@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
-	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
 // Batch job statuses.
@@ -34,12 +33,6 @@ var jobStatusNames = map[string]string{JobQueued: "排队中", JobRunning: "执�
 // POST itself (well under a second); anything larger, and every
 // district / industry / type selection, is queued for the runner.
 const InlineBatchCodes = 1000
-
-// Defaults of the batch runner's Deps fields.
-const (
-	DefaultBatchLease = time.Minute
-	DefaultBatchPoll  = 5 * time.Second
-)
 
 // maxJobAttempts bounds how often a job is claimed: one that keeps
 // killing its runner (or outliving its lease) fails instead of looping.
@@ -74,44 +67,7 @@ type BatchJob struct {
 }
 
 // BatchJobPage is a page of batch jobs.
-type BatchJobPage struct {
-	Items    []BatchJob `json:"items"`
-	Total    int        `json:"total"`
-	Page     int        `json:"page"`
-	PageSize int        `json:"page_size"`
-}
-
-const jobColumns = `id, batch_id, selection, code_count, operator_id, operator, scope, status, total, target, issued, pending_review,
-	skipped, cardinality(unknown), unknown, events, attempts, error, created_at, started_at, finished_at`
-
-// jobListColumns are jobColumns without the bulky lists (up to 10 000
-// credit codes each) a page of jobs does not show.
-var jobListColumns = strings.NewReplacer("selection,", "selection - 'credit_codes',", " unknown,", " '{}'::text[],").Replace(jobColumns)
-
-func scanJob(row pgx.Row) (BatchJob, error) {
-	var j BatchJob
-	var sel, scope []byte
-	err := row.Scan(&j.ID, &j.BatchID, &sel, &j.CodeCount, &j.OperatorID, &j.Operator, &scope, &j.Status, &j.Total, &j.Target,
-		&j.Issued, &j.PendingReview, &j.Skipped, &j.UnknownCount, &j.Unknown, &j.Events, &j.Attempts, &j.Error,
-		&j.CreatedAt, &j.StartedAt, &j.FinishedAt)
-	if err != nil {
-		return j, store.Classify(err)
-	}
-	if err := json.Unmarshal(sel, &j.Selection); err != nil {
-		return j, fmt.Errorf("batch job %d selection: %w", j.ID, err)
-	}
-	if err := json.Unmarshal(scope, &j.scope); err != nil {
-		return j, fmt.Errorf("batch job %d scope: %w", j.ID, err)
-	}
-	if j.Unknown == nil {
-		j.Unknown = []string{}
-	}
-	if j.Selection.CreditCodes == nil {
-		j.Selection.CreditCodes = []string{}
-	}
-	j.StatusName = jobStatusNames[j.Status]
-	return j, nil
-}
+type BatchJobPage = httpx.PageOf[BatchJob]
 
 // jobRun is one claim of a job: every write of the running job names the
 // attempt, so a runner whose lease another took over writes nothing.
@@ -125,42 +81,9 @@ type jobRun struct {
 // errLeaseLost stops a run whose job another runner has claimed again.
 var errLeaseLost = errors.New("qr-generate: batch job claimed again by another runner")
 
-const leaseSQL = `now() + make_interval(secs => %s)`
-
-func (r *jobRun) leaseSecs() float64 { return r.lease.Seconds() }
-
-// fenced runs "UPDATE … SET set" on the job while this claim holds it
-// (id is $1 and the attempt $2; set's own arguments start at $3) and
-// reports errLeaseLost when it no longer does.
-func (r *jobRun) fenced(ctx context.Context, q store.Querier, set string, args ...any) error {
-	tag, err := q.Exec(ctx, `UPDATE qr.batch_jobs SET `+set+` WHERE id = $1 AND attempts = $2 AND status = 'running'`,
-		append([]any{r.id, r.attempt}, args...)...)
-	if err != nil {
-		return fmt.Errorf("update batch job %d: %w", r.id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errLeaseLost
-	}
-	return nil
-}
-
-// progress adds a chunk's counts to the job inside the chunk's
-// transaction: the codes and the counts commit together or not at all.
-func (r *jobRun) progress(ctx context.Context, tx pgx.Tx, active, pending, evs int64) error {
-	return r.fenced(ctx, tx, `issued = issued + $3::bigint, pending_review = pending_review + $4::bigint, events = events + $5::bigint,
-		lease_until = `+fmt.Sprintf(leaseSQL, "$6"), active, pending, evs, r.leaseSecs())
-}
-
-// jobRunner is the state the batch runner shares with the POST handler.
-type jobRunner struct {
-	lease time.Duration
-	poll  time.Duration
-	wake  chan struct{} // a queued job: look now rather than at the next poll
-}
-
 func (f *Function) wakeRunner() {
 	select {
-	case f.jobs.wake <- struct{}{}:
+	case f.wake <- struct{}{}:
 	default:
 	}
 }
@@ -174,12 +97,16 @@ func normaliseCodes(list []string) []string {
 	return slices.Compact(out)
 }
 
-// SubmitBatch records a batch issuance for the operator. A list of at most
-// InlineBatchCodes credit codes is issued at once and the finished job
-// returned (with the run's error, if it failed); any other selection is
-// queued for the runner and returned queued. An identical selection by the
-// same scope still queued or running is a conflict.
+// SubmitBatch records a batch issuance for the operator (FP-22). A list
+// of at most InlineBatchCodes credit codes is issued at once and the
+// finished job returned (with the run's error, if it failed); any other
+// selection is queued for the runner and returned queued. An identical
+// selection by the same scope still queued or running is a conflict. A
+// district, or a listed entity, outside the operator's scope is refused.
 func (f *Function) SubmitBatch(ctx context.Context, sel Selection, op Operator) (BatchJob, error) {
+	if err := f.checkSelectionScope(ctx, sel, op); err != nil {
+		return BatchJob{}, err
+	}
 	sel.CreditCodes = normaliseCodes(sel.CreditCodes)
 	selJSON, err := json.Marshal(sel)
 	if err != nil {
@@ -196,21 +123,11 @@ func (f *Function) SubmitBatch(ctx context.Context, sel Selection, op Operator) 
 	if inline {
 		status = JobRunning // claimed by this request: a crash leaves it to the runners once the lease passes
 	}
-	total := int64(len(sel.CreditCodes))
-	job, err := scanJob(f.pool.QueryRow(ctx, `INSERT INTO qr.batch_jobs (batch_id, selection, fingerprint, district_code, operator_id, operator,
-			scope, status, total, code_count, attempts, lease_until, created_at, started_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $9::int,
-			CASE WHEN $8 = 'running' THEN 1 ELSE 0 END,
-			CASE WHEN $8 = 'running' THEN `+fmt.Sprintf(leaseSQL, "$10")+` END,
-			$11, CASE WHEN $8 = 'running' THEN $11::timestamptz END)
-		ON CONFLICT (fingerprint) WHERE status IN ('queued','running') DO NOTHING
-		RETURNING `+jobColumns,
-		uuid.NewString(), selJSON, fingerprint, sel.DistrictCode, op.ID, op.Name, scopeJSON, status, total,
-		f.jobs.lease.Seconds(), f.now()))
+	job, err := insertJob(ctx, f.pool, newJob{BatchID: uuid.NewString(), Fingerprint: fingerprint, District: sel.DistrictCode,
+		Selection: selJSON, Scope: scopeJSON, Operator: op, Status: status, Total: int64(len(sel.CreditCodes)),
+		Lease: f.cfg.BatchLease, At: f.now()})
 	if errors.Is(err, errs.ErrNotFound) {
-		var id int64
-		if err := f.pool.QueryRow(ctx, `SELECT id FROM qr.batch_jobs WHERE fingerprint = $1 AND status IN ('queued','running')`,
-			fingerprint).Scan(&id); err == nil {
+		if id, err := openJobID(ctx, f.pool, fingerprint); err == nil {
 			return BatchJob{}, errs.New(errs.Conflict, fmt.Sprintf("相同范围的批量赋码任务（编号 %d）正在进行，请等待其完成", id))
 		}
 		return BatchJob{}, errs.New(errs.Conflict, "相同范围的批量赋码任务正在进行，请稍后再试")
@@ -223,16 +140,52 @@ func (f *Function) SubmitBatch(ctx context.Context, sel Selection, op Operator) 
 		return job, nil
 	}
 	// The caller going away must not cut a run short halfway.
-	runErr := f.runJob(context.WithoutCancel(ctx), job, &jobRun{id: job.ID, attempt: 1, batchID: job.BatchID, lease: f.jobs.lease})
-	done, err := f.jobByID(ctx, job.ID)
+	runErr := f.runJob(context.WithoutCancel(ctx), job, &jobRun{id: job.ID, attempt: 1, batchID: job.BatchID, lease: f.cfg.BatchLease})
+	done, err := selectJob(ctx, f.pool, job.ID)
 	if err != nil {
 		return job, errors.Join(runErr, err)
 	}
 	return done, runErr
 }
 
-func (f *Function) jobByID(ctx context.Context, id int64) (BatchJob, error) {
-	return scanJob(f.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM qr.batch_jobs WHERE id = $1`, id))
+// checkSelectionScope refuses a selection reaching outside op's scope: a
+// district neither whole nor in part in it, or listed credit codes of
+// entities held elsewhere (named by their place in the list). The runner
+// confines the issuance to the scope anyway; the refusal tells the
+// operator, instead of silently skipping what they asked for.
+func (f *Function) checkSelectionScope(ctx context.Context, sel Selection, op Operator) error {
+	if op.Scope.Kind == auth.ScopeAll {
+		return nil
+	}
+	if sel.DistrictCode != "" && !op.Scope.Allows(sel.DistrictCode, "") && !scopeTouches(op.Scope, sel.DistrictCode) {
+		return &errs.Error{Code: errs.Forbidden, Message: "所选区县不在您的数据权限范围内",
+			Fields: []errs.FieldError{{Field: "district_code", Message: "不在您的数据权限范围内"}}}
+	}
+	if len(sel.CreditCodes) == 0 {
+		return nil
+	}
+	outside, err := entitiesOutside(ctx, f.pool, sel.CreditCodes, op.Scope)
+	if err != nil || len(outside) == 0 {
+		return err
+	}
+	var fe []errs.FieldError
+	for i, c := range sel.CreditCodes {
+		if slices.Contains(outside, c) && len(fe) < 20 {
+			fe = append(fe, errs.FieldError{Field: fmt.Sprintf("credit_codes[%d]", i), Message: "该主体不在您的数据权限范围内"})
+		}
+	}
+	return &errs.Error{Code: errs.Forbidden, Fields: fe,
+		Message: fmt.Sprintf("所选统一社会信用代码中有 %d 个主体不在您的数据权限范围内，请删除后重新提交", len(outside))}
+}
+
+// scopeTouches reports whether some township of the scope lies in district.
+func scopeTouches(s auth.Scope, district string) bool {
+	for _, t := range s.Townships {
+		if strings.HasPrefix(t, district) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -240,22 +193,9 @@ var (
 	errJobOutOfScope = errs.New(errs.Forbidden, "该批量赋码任务不在您的数据权限范围内")
 )
 
-// jobVisible is the SQL condition of the jobs op may see: a city-wide
-// operator every job, anyone else their own jobs and those whose selected
-// district lies whole in their scope (like batch oplog rows, a job by
-// credit codes alone has no place to filter on).
-func jobVisible(op Operator, args *[]any) string {
-	if op.Scope.Kind == auth.ScopeAll {
-		return "TRUE"
-	}
-	*args = append(*args, op.ID)
-	return fmt.Sprintf("(operator_id = $%d OR (district_code <> '' AND %s))", len(*args),
-		op.Scope.Filter("district_code", "township_code", args))
-}
-
 // BatchJob returns one job the operator may see.
 func (f *Function) BatchJob(ctx context.Context, id int64, op Operator) (BatchJob, error) {
-	j, err := f.jobByID(ctx, id)
+	j, err := selectJob(ctx, f.pool, id)
 	if errors.Is(err, errs.ErrNotFound) {
 		return j, errJobNotFound
 	}
@@ -271,43 +211,22 @@ func (f *Function) BatchJob(ctx context.Context, id int64, op Operator) (BatchJo
 // ListBatchJobs returns a page of the jobs the operator may see, newest
 // first, optionally of one status.
 func (f *Function) ListBatchJobs(ctx context.Context, status string, op Operator, limit, offset int) ([]BatchJob, int, error) {
-	var args []any
-	conds := []string{jobVisible(op, &args)}
-	if status != "" {
-		args = append(args, status)
-		conds = append(conds, fmt.Sprintf("status = $%d", len(args)))
-	}
-	where := strings.Join(conds, " AND ")
-	var total int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM qr.batch_jobs WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, store.Classify(err)
-	}
-	args = append(args, limit, offset)
-	rows, err := f.pool.Query(ctx, `SELECT `+jobListColumns+` FROM qr.batch_jobs WHERE `+where+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, store.Classify(err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BatchJob, error) { return scanJob(r) })
-	if list == nil {
-		list = []BatchJob{}
-	}
-	return list, total, store.Classify(err)
+	return listJobs(ctx, f.pool, jobsWhere(op, status), limit, offset)
 }
 
-// RunBatchJobs claims and runs queued batch jobs, one at a time, until ctx
-// ends: at once when this replica queued one, else every poll interval,
+// runBatchJobs claims and runs queued batch jobs, one at a time, until ctx
+// ends (Start and Stop): at once when this replica queued one, else every poll interval,
 // which is also how a job left running by a crashed replica is found once
 // its lease has passed. A job interrupted by ctx goes back to the queue.
 // Every replica runs it; FOR UPDATE SKIP LOCKED hands each job to one.
-func (f *Function) RunBatchJobs(ctx context.Context) error {
+func (f *Function) runBatchJobs(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-f.jobs.wake:
+			return
+		case <-f.wake:
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
@@ -322,7 +241,7 @@ func (f *Function) RunBatchJobs(ctx context.Context) error {
 				break
 			}
 		}
-		t.Reset(f.jobs.poll)
+		t.Reset(f.cfg.BatchPoll)
 	}
 }
 
@@ -332,12 +251,7 @@ func (f *Function) runNextJob(ctx context.Context) (bool, error) {
 	if err := f.failExhaustedJobs(ctx); err != nil {
 		return false, err
 	}
-	job, err := scanJob(f.pool.QueryRow(ctx, `UPDATE qr.batch_jobs SET status = 'running', attempts = attempts + 1,
-			lease_until = `+fmt.Sprintf(leaseSQL, "$1")+`, started_at = COALESCE(started_at, $2)
-		WHERE id = (SELECT id FROM qr.batch_jobs
-			WHERE (status = 'queued' OR (status = 'running' AND lease_until < now())) AND attempts < $3
-			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+jobColumns, f.jobs.lease.Seconds(), f.now(), maxJobAttempts))
+	job, err := claimJob(ctx, f.pool, f.cfg.BatchLease, f.now(), maxJobAttempts)
 	if errors.Is(err, errs.ErrNotFound) {
 		return false, nil
 	}
@@ -347,7 +261,7 @@ func (f *Function) runNextJob(ctx context.Context) (bool, error) {
 	if job.Attempts > 1 {
 		f.log.InfoContext(ctx, "batch job claimed again", "job", job.ID, "attempt", job.Attempts)
 	}
-	err = f.runJob(ctx, job, &jobRun{id: job.ID, attempt: job.Attempts, batchID: job.BatchID, lease: f.jobs.lease})
+	err = f.runJob(ctx, job, &jobRun{id: job.ID, attempt: job.Attempts, batchID: job.BatchID, lease: f.cfg.BatchLease})
 	if ctx.Err() != nil {
 		return true, ctx.Err()
 	}
@@ -357,18 +271,11 @@ func (f *Function) runNextJob(ctx context.Context) (bool, error) {
 // failExhaustedJobs gives up on jobs claimed maxJobAttempts times whose
 // last runner is gone too.
 func (f *Function) failExhaustedJobs(ctx context.Context) error {
-	rows, err := f.pool.Query(ctx, `UPDATE qr.batch_jobs SET status = 'failed', lease_until = NULL, finished_at = $1,
-			error = '任务多次中断后已停止，请检查后重新提交'
-		WHERE (status = 'queued' OR (status = 'running' AND lease_until < now())) AND attempts >= $2
-		RETURNING `+jobColumns, f.now(), maxJobAttempts)
-	if err != nil {
-		return store.Classify(err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BatchJob, error) { return scanJob(r) })
+	list, err := failExhaustedJobs(ctx, f.pool, f.now(), maxJobAttempts, "任务多次中断后已停止，请检查后重新提交")
 	for _, j := range list {
 		f.logJobFailure(ctx, j, j.Error)
 	}
-	return store.Classify(err)
+	return err
 }
 
 // runJob issues the job's codes under its claim: counts what the
@@ -398,15 +305,14 @@ func (f *Function) runJob(ctx context.Context, job BatchJob, run *jobRun) error 
 		f.log.WarnContext(ctx, "batch job claimed by another runner; this run stops", "job", job.ID, "attempt", run.attempt)
 		return errLeaseLost
 	case err == nil:
-		if ferr := run.fenced(wctx, f.pool, `status = 'done', finished_at = $3, lease_until = NULL, unknown = $4::text[],
-				skipped = GREATEST(total - cardinality($4::text[]) - issued - pending_review, 0)`, f.now(), res.Unknown); ferr != nil {
+		if ferr := run.finished(wctx, f.pool, f.now(), res.Unknown); ferr != nil {
 			return ferr
 		}
 		f.log.InfoContext(ctx, "batch job done", "job", job.ID, "issued", res.Issued, "pending", res.Pending, "seconds", res.Seconds)
 		return nil
 	case ctx.Err() != nil || errs.CodeOf(err) == errs.Unavailable:
 		// Shutdown or the database going away: another run finishes it.
-		if ferr := run.fenced(wctx, f.pool, `status = 'queued', lease_until = NULL`); ferr != nil {
+		if ferr := run.requeued(wctx, f.pool); ferr != nil {
 			f.log.WarnContext(ctx, "batch job not requeued; its lease will lapse", "job", job.ID, "err", ferr)
 		}
 		return err
@@ -416,7 +322,7 @@ func (f *Function) runJob(ctx context.Context, job BatchJob, run *jobRun) error 
 		msg = e.Message
 	}
 	f.log.ErrorContext(ctx, "batch job failed", "job", job.ID, "err", err)
-	if ferr := run.fenced(wctx, f.pool, `status = 'failed', finished_at = $3, lease_until = NULL, error = $4`, f.now(), msg); ferr != nil {
+	if ferr := run.failed(wctx, f.pool, f.now(), msg); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	f.logJobFailure(wctx, job, msg)
@@ -441,7 +347,7 @@ func (f *Function) heartbeat(ctx context.Context, run *jobRun, stop context.Canc
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err := run.fenced(ctx, f.pool, `lease_until = `+fmt.Sprintf(leaseSQL, "$3"), run.leaseSecs())
+			err := run.renew(ctx, f.pool)
 			switch {
 			case errors.Is(err, errLeaseLost):
 				stop(errLeaseLost)
@@ -458,55 +364,17 @@ func (f *Function) heartbeat(ctx context.Context, run *jobRun, stop context.Canc
 // scope), target (the ones this job issues to: already issued by it plus
 // those still without a code), skipped, and the unknown codes.
 func (f *Function) countJob(ctx context.Context, sel Selection, op Operator, run *jobRun) error {
-	conds, args := selectionConds(sel, op)
-	var matched, unissued int64
-	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE `+unissuedSQL+`)
-		FROM qr.entities e WHERE `+strings.Join(conds, " AND "), args...).Scan(&matched, &unissued); err != nil {
-		return store.Classify(fmt.Errorf("count selection: %w", err))
+	matched, unissued, err := countSelection(ctx, f.pool, selectionWhere(sel, op))
+	if err != nil {
+		return err
 	}
-	total, unknown := matched, []string{}
+	total := matched
 	if len(sel.CreditCodes) > 0 {
 		total = int64(len(sel.CreditCodes))
-		rows, err := f.pool.Query(ctx, `SELECT c FROM unnest($1::text[]) c
-			WHERE NOT EXISTS (SELECT 1 FROM qr.entities e WHERE e.credit_code = c)`, sel.CreditCodes)
-		if err != nil {
-			return store.Classify(err)
-		}
-		if unknown, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return store.Classify(err)
-		}
-		if unknown == nil {
-			unknown = []string{}
-		}
 	}
-	return run.fenced(ctx, f.pool, `total = $3::bigint, target = issued + pending_review + $4::bigint, unknown = $5::text[],
-		skipped = GREATEST($3::bigint - cardinality($5::text[]) - issued - pending_review - $4::bigint, 0)`, total, unissued, unknown)
-}
-
-// Start runs RunBatchJobs in the background until Stop: batch issuance
-// works off in every replica beside the server.
-func (f *Function) Start(ctx context.Context) error {
-	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.stopJobs = cancel
-	f.jobsDone = make(chan struct{})
-	go func() {
-		defer close(f.jobsDone)
-		_ = f.RunBatchJobs(jctx)
-	}()
-	return nil
-}
-
-// Stop ends the runner; the job it was running goes back to the queue for
-// another replica.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.stopJobs == nil {
-		return nil
+	unknown, err := unknownCodes(ctx, f.pool, sel.CreditCodes)
+	if err != nil {
+		return err
 	}
-	f.stopJobs()
-	select {
-	case <-f.jobsDone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return run.counted(ctx, f.pool, total, unissued, unknown)
 }

@@ -90,7 +90,7 @@ func (e *env) batchTokens(batchID string) map[string]bool {
 func TestBatchJobLifecycle(t *testing.T) {
 	t.Parallel()
 	// Only a wake-up from POST (or the runner's first look) starts a job.
-	e := newEnv(t, func(d *Deps) { d.BatchPoll = time.Hour })
+	e := newEnv(t, func(_ *Deps, c *Config) { c.BatchPoll = time.Hour })
 	ctx := context.Background()
 	e.load(20, "enterprise", "130102")
 	e.load(3, "institution", "130102")
@@ -116,13 +116,18 @@ func TestBatchJobLifecycle(t *testing.T) {
 		t.Fatalf("job before the runner: %+v", got)
 	}
 
-	rctx, stop := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- e.f.RunBatchJobs(rctx) }()
+	// The runner is the function's background work: Start begins it.
+	if err := e.f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.f.Start(ctx); err == nil {
+		t.Error("a second Start was accepted")
+	}
 	t.Cleanup(func() {
-		stop()
-		if err := <-stopped; err != nil {
-			t.Errorf("RunBatchJobs: %v", err)
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := e.f.Stop(sctx); err != nil {
+			t.Errorf("Stop: %v", err)
 		}
 	})
 	var done BatchJob
@@ -246,7 +251,7 @@ func TestBatchJobRequeuedOnShutdownAndGivenUp(t *testing.T) {
 	p := admin()
 	job := e.submit(&p, map[string]any{"district_code": "130102"})
 	run := e.claim(job, "1 hour")
-	claimed, err := e.f.jobByID(context.Background(), job.ID)
+	claimed, err := selectJob(context.Background(), e.pool, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,9 +326,18 @@ func TestBatchJobScope(t *testing.T) {
 	if got := e.job(&districtA, ja.ID); got.Issued != 2 || got.Skipped != 3 {
 		t.Fatalf("district job = %+v, want the other street's 2", got)
 	}
+	// B's list naming an entity of A's district is refused whole.
 	rec := e.do(&districtB, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{inB[0].CreditCode, inStreet[0].CreditCode}})
+	if rec.Code != http.StatusForbidden || errorOf(t, rec).Error.Fields[0].Field != "credit_codes[1]" {
+		t.Fatalf("B's list batch reaching into 130102: %d %s", rec.Code, rec.Body)
+	}
+	// A street user cannot list an entity of its district outside its street either.
+	if rec := e.do(&street, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{elsewhere[0].CreditCode}}); rec.Code != http.StatusForbidden {
+		t.Errorf("street's list batch of another street's entity: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.do(&districtB, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{inB[0].CreditCode, inB[1].CreditCode}})
 	jb := decode[BatchJob](t, rec)
-	if rec.Code != http.StatusCreated || jb.Issued != 1 || jb.Skipped != 1 {
+	if rec.Code != http.StatusCreated || jb.Issued != 2 || jb.Skipped != 0 {
 		t.Fatalf("B's list batch: %d %s", rec.Code, rec.Body)
 	}
 	if rec := e.do(&districtB, "POST", "/qr/v1/batches", map[string]any{"district_code": "130102"}); rec.Code != http.StatusForbidden {

@@ -27,6 +27,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
@@ -75,30 +76,34 @@ func deps(t *testing.T, pool *pgxpool.Pool, rend Renderer, iss *authtest.Issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := qrtoken.New([]byte(qrtoken.DevKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Blob: store, Render: rend, Tokens: codec,
-		Now: time.Now, Authenticate: iss.Verifier().Middleware, PublicBaseURL: baseURL + "/"}
+	return Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Blob: store, Render: rend,
+		Verifier: iss.Verifier(), Now: time.Now}
 }
 
-func newEnv(t *testing.T, mod ...func(*Deps)) *env {
+// testConfig is the documented defaults, with the base URL written with a
+// trailing slash as operators do.
+func testConfig() Config {
+	c := config.Defaults[Config]()
+	c.BaseURL = baseURL + "/"
+	return c
+}
+
+func newEnv(t *testing.T, mod ...func(*Deps, *Config)) *env {
 	t.Helper()
-	return newEnvOn(t, storetest.New(t, Migration()), mod...)
+	return newEnvOn(t, storetest.New(t, Migrations()...), mod...)
 }
 
 // newEnvOn builds the function on pool, a database the test prepared.
-func newEnvOn(t *testing.T, pool *pgxpool.Pool, mod ...func(*Deps)) *env {
+func newEnvOn(t *testing.T, pool *pgxpool.Pool, mod ...func(*Deps, *Config)) *env {
 	t.Helper()
 	e := &env{t: t, pool: pool, rend: &countingRenderer{r: render.New(render.LevelM)},
 		iss: authtest.NewIssuer(t), clock: time.Date(2026, 11, 20, 9, 0, 0, 0, shanghai)}
-	d := deps(t, e.pool, e.rend, e.iss)
+	d, c := deps(t, e.pool, e.rend, e.iss), testConfig()
 	d.Now = func() time.Time { return e.clock }
 	for _, m := range mod {
-		m(&d)
+		m(&d, &c)
 	}
-	f, err := New(d)
+	f, err := New(d, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,26 +237,79 @@ func (e *env) outboxEvents(typ string) []event.Event {
 	return out
 }
 
-func TestNewRequiresEveryDependency(t *testing.T) {
+// strictData decodes e's data into T refusing fields T lacks: bulk
+// issuance builds its events' data in SQL (outbox.RecordSelect), away
+// from the struct it must match.
+func strictData[T any](t *testing.T, e event.Event) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(e.Data()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("%s data %.200s does not decode into %T: %v", e.Type(), e.Data(), v, err)
+	}
+	return v
+}
+
+func TestNewRequiresEachDependency(t *testing.T) {
 	t.Parallel()
 	iss := authtest.NewIssuer(t)
 	full := deps(t, &pgxpool.Pool{}, &countingRenderer{}, iss)
 	for name, mod := range map[string]func(*Deps){
 		"Logger": func(d *Deps) { d.Logger = nil }, "Pool": func(d *Deps) { d.Pool = nil },
 		"Blob": func(d *Deps) { d.Blob = nil }, "Render": func(d *Deps) { d.Render = nil },
-		"Tokens": func(d *Deps) { d.Tokens = nil }, "Now": func(d *Deps) { d.Now = nil },
-		"Authenticate": func(d *Deps) { d.Authenticate = nil }, "PublicBaseURL": func(d *Deps) { d.PublicBaseURL = "" },
-		"MaxZipItems": func(d *Deps) { d.MaxZipItems = -1 },
-		"BatchLease":  func(d *Deps) { d.BatchLease = -time.Second }, "BatchPoll": func(d *Deps) { d.BatchPoll = -time.Second },
+		"Verifier": func(d *Deps) { d.Verifier = nil }, "Now": func(d *Deps) { d.Now = nil },
 	} {
 		d := full
 		mod(&d)
-		if _, err := New(d); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := New(d, testConfig()); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("New without %s: err = %v", name, err)
 		}
 	}
-	if _, err := New(full); err != nil {
-		t.Errorf("New with every dependency: %v", err)
+	for env, mod := range map[string]func(*Config){
+		"PUBLIC_BASE_URL": func(c *Config) { c.BaseURL = "localhost:8080" }, "QR_TOKEN_KEY": func(c *Config) { c.Key = "short" },
+		"QR_POSTER_AUTHORITY": func(c *Config) { c.Authority = " " }, "QR_MAX_ZIP_ITEMS": func(c *Config) { c.MaxZipItems = 0 },
+		"QR_BATCH_LEASE": func(c *Config) { c.BatchLease = 0 }, "QR_BATCH_POLL": func(c *Config) { c.BatchPoll = -time.Second },
+	} {
+		c := testConfig()
+		mod(&c)
+		if _, err := New(full, c); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("New with a bad %s: err = %v", env, err)
+		}
+	}
+	f, err := New(full, testConfig())
+	if err != nil {
+		t.Fatalf("New with every dependency: %v", err)
+	}
+	// New starts nothing: Stop before Start has nothing to end.
+	if err := f.Stop(context.Background()); err != nil {
+		t.Errorf("Stop before Start: %v", err)
+	}
+}
+
+// TestConfigDocumented keeps every setting named, defaulted and explained,
+// its defaults valid, and the shared groups (PUBLIC_BASE_URL, QR_TOKEN_KEY)
+// read from their one declaration.
+func TestConfigDocumented(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for _, f := range config.Describe(Config{}) {
+		if f.Env == "" || f.Help == "" || f.Default == "" {
+			t.Errorf("setting %+v lacks an env name, a default or help", f)
+		}
+		names = append(names, f.Env)
+	}
+	want := []string{"PUBLIC_BASE_URL", "QR_TOKEN_KEY", "QR_POSTER_AUTHORITY", "QR_MAX_ZIP_ITEMS", "QR_BATCH_LEASE", "QR_BATCH_POLL"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("settings %v, want %v", names, want)
+	}
+	def := config.Defaults[Config]()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if def.Key != qrtoken.DevKey || def.Authority != "石家庄市市场监督管理局" || def.MaxZipItems != 2000 ||
+		def.BatchLease != time.Minute || def.BatchPoll != 5*time.Second {
+		t.Errorf("defaults %+v", def)
 	}
 }
 
@@ -570,7 +628,7 @@ func TestDownloadsRenderOnceAndDecode(t *testing.T) {
 
 func TestScopeAppliesToListsAndDownloads(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(d *Deps) { d.MaxZipItems = 3 })
+	e := newEnv(t, func(_ *Deps, c *Config) { c.MaxZipItems = 3 })
 	mine := e.register(entity(t, "enterprise", "130102"))
 	e.register(entity(t, "enterprise", "130102"))
 	theirs := e.register(entity(t, "enterprise", "130104"))
@@ -707,9 +765,9 @@ func TestBulkIssuance(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		var d events.QRBatchIssuedData
-		if err := ev.DataAs(&d); err != nil {
-			t.Fatal(err)
+		d := strictData[events.QRBatchIssuedData](t, ev)
+		if ev.Source() != Source || !ev.Time().Equal(e.clock) || !d.IssuedAt.Equal(e.clock) {
+			t.Fatalf("batch event %s from %s at %s (data %s), want %s at the clock", ev.ID(), ev.Source(), ev.Time(), d.IssuedAt, Source)
 		}
 		if len(d.Codes) == 0 || len(d.Codes) > BatchEventSize || d.BatchID != res.BatchID || d.BaseURL != baseURL+"/q/" {
 			t.Fatalf("batch event %+v", d)
@@ -754,14 +812,27 @@ func TestBulkPerCodeEventsAndBatchAPI(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("%d qr.issued", len(evs))
 	}
-	var d events.QRIssuedData
-	if err := evs[0].DataAs(&d); err != nil || !e.f.tokens.Valid(d.Token) || d.URL != baseURL+"/q/"+d.Token || d.IssuedAt.IsZero() {
-		t.Errorf("per-code event data %+v, %v", d, err)
+	for _, ev := range evs {
+		d := strictData[events.QRIssuedData](t, ev)
+		if !e.f.tokens.Valid(d.Token) || d.URL != baseURL+"/q/"+d.Token || !d.IssuedAt.Equal(e.clock) || ev.Subject() != d.CreditCode ||
+			(d.CreditCode != list[0].CreditCode && d.CreditCode != list[1].CreditCode) {
+			t.Errorf("per-code event %s data %+v", ev.Subject(), d)
+		}
 	}
 	p := authtest.InDistricts([]string{"qr.code:create"}, "130102")
 	unknown := creditCode(t, "91", "130102")
-	// A short list of credit codes is issued within the request.
+	// A list naming an entity outside the caller's scope is refused, by
+	// its place in the list, and records nothing.
 	rec := e.do(&p, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{list[2].CreditCode, unknown, other.CreditCode}})
+	if body := errorOf(t, rec); rec.Code != http.StatusForbidden || len(body.Error.Fields) != 1 || body.Error.Fields[0].Field != "credit_codes[2]" ||
+		strings.Contains(rec.Body.String(), other.CreditCode) {
+		t.Fatalf("batch with a code outside the scope: %d %s", rec.Code, rec.Body)
+	}
+	if n := e.count(`SELECT count(*) FROM qr.batch_jobs`); n != 0 {
+		t.Fatalf("the refused batch left %d jobs", n)
+	}
+	// A short list of credit codes is issued within the request.
+	rec = e.do(&p, "POST", "/qr/v1/batches", map[string]any{"credit_codes": []string{list[2].CreditCode, unknown, list[0].CreditCode}})
 	got := decode[BatchJob](t, rec)
 	if rec.Code != http.StatusCreated || got.Status != JobDone || got.Issued != 1 || got.Total != 3 || got.Skipped != 1 ||
 		len(got.Unknown) != 1 || got.Unknown[0] != unknown || got.UnknownCount != 1 {
@@ -846,7 +917,7 @@ func TestSyncFromRegistryBackfillsEntities(t *testing.T) {
 	}
 	// The registry's own migrations, read from its directory (functions do
 	// not import each other): its tables and its published read function.
-	e := newEnvOn(t, storetest.New(t, store.Migration{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"}, Migration()))
+	e := newEnvOn(t, storetest.New(t, append([]store.Migration{{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"}}, Migrations()...)...))
 	a, b := entity(t, "enterprise", "130102"), entity(t, "individual", "130104")
 	b.TownshipCode = ""
 	for _, x := range []events.Entity{a, b} {

@@ -137,24 +137,64 @@ func Neutralize(s string) string {
 // strings, which Excel never evaluates, but they are neutralised as well,
 // since a user may save the sheet again as CSV.
 func WriteXLSX(w io.Writer, t Table) error {
+	return WriteWorkbook(w, Sheet{Name: "Sheet1", Table: t})
+}
+
+// Sheet is one named worksheet of a workbook.
+type Sheet struct {
+	Name string
+	Table
+}
+
+// ServeWorkbook answers sheets as one XLSX attachment named name + ".xlsx";
+// an export of several tables is a workbook (a CSV holds one: Serve it).
+func ServeWorkbook(w http.ResponseWriter, name string, sheets ...Sheet) error {
+	w.Header().Set("Content-Type", XLSX.ContentType())
+	w.Header().Set("Content-Disposition", Attachment(name+".xlsx"))
+	return WriteWorkbook(w, sheets...)
+}
+
+// WriteWorkbook writes sheets as one XLSX workbook, each sheet streamed and
+// its cells neutralised as WriteXLSX does.
+func WriteWorkbook(w io.Writer, sheets ...Sheet) error {
+	if len(sheets) == 0 {
+		return fmt.Errorf("tabular: a workbook needs a sheet")
+	}
 	x := excelize.NewFile()
 	defer x.Close()
-	sw, err := x.NewStreamWriter("Sheet1")
+	for i, s := range sheets {
+		if i == 0 {
+			if err := x.SetSheetName("Sheet1", s.Name); err != nil {
+				return err
+			}
+		} else if _, err := x.NewSheet(s.Name); err != nil {
+			return err
+		}
+		if err := writeSheet(x, s); err != nil {
+			return err
+		}
+	}
+	_, err := x.WriteTo(w)
+	return err
+}
+
+func writeSheet(x *excelize.File, s Sheet) error {
+	sw, err := x.NewStreamWriter(s.Name)
 	if err != nil {
 		return err
 	}
-	row := make([]any, len(t.Header))
-	for i, h := range t.Header {
+	row := make([]any, len(s.Header))
+	for i, h := range s.Header {
 		row[i] = h
 	}
 	if err := sw.SetRow("A1", row); err != nil {
 		return err
 	}
-	for i, r := range t.Rows {
+	for i, r := range s.Rows {
 		out := make([]any, len(r))
 		for j, c := range r {
-			if s, ok := c.(string); ok {
-				c = Neutralize(s)
+			if text, ok := c.(string); ok {
+				c = Neutralize(text)
 			}
 			out[j] = c
 		}
@@ -163,9 +203,5 @@ func WriteXLSX(w io.Writer, t Table) error {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = x.WriteTo(w)
-	return err
+	return sw.Flush()
 }

@@ -3,6 +3,7 @@ package tabular
 import (
 	"bytes"
 	"encoding/csv"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -76,5 +77,34 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("pdf", XLSX); err == nil {
 		t.Error("pdf accepted")
+	}
+}
+
+// A workbook keeps its sheets' names and order, each sheet neutralised.
+func TestWorkbookNamedSheets(t *testing.T) {
+	rec := httptest.NewRecorder()
+	err := ServeWorkbook(rec, "赋码统计", Sheet{Name: "赋码统计", Table: Table{Header: []string{"区县", "赋码数"}, Rows: [][]any{{"=cmd", int64(3)}}}},
+		Sheet{Name: "下载统计", Table: Table{Header: []string{"文档类型", "下载次数"}, Rows: [][]any{{"PNG 图片", 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rec.Header().Get("Content-Disposition"), ".xlsx") || rec.Header().Get("Content-Type") != XLSX.ContentType() {
+		t.Errorf("headers %v", rec.Header())
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if got := x.GetSheetList(); len(got) != 2 || got[0] != "赋码统计" || got[1] != "下载统计" {
+		t.Fatalf("sheets %v", got)
+	}
+	a, _ := x.GetRows("赋码统计")
+	b, _ := x.GetRows("下载统计")
+	if len(a) != 2 || a[1][0] != "'=cmd" || a[1][1] != "3" || len(b) != 2 || b[1][0] != "PNG 图片" {
+		t.Errorf("rows %v / %v", a, b)
+	}
+	if err := WriteWorkbook(io.Discard); err == nil {
+		t.Error("a workbook without sheets was written")
 	}
 }

@@ -16,8 +16,10 @@ CREATE TABLE qr.entities (
 );
 CREATE INDEX entities_inactive ON qr.entities (credit_code) WHERE status <> 'active';
 
--- One code per entity (contract B: token, credit_code, status are read by
--- scan-resolve). Entity fields are copied for statistics and batch selection.
+-- One code per entity. Other functions (scan-resolve) read token,
+-- credit_code and status through qr's published read functions
+-- (docs/architecture.md), never this table. Entity fields are copied for
+-- statistics and batch selection.
 CREATE TABLE qr.codes (
     -- Byte-order ("C") collation: tokens and credit codes are ASCII, and
     -- comparing them byte-wise makes the two unique indexes markedly

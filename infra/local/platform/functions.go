@@ -16,7 +16,6 @@ import (
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
 	// scaffold:imports (go tool task new-function adds new functions' imports above)
 	"github.com/sjzamr/smartreg/shared/config"
-	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -42,12 +41,9 @@ type Config struct {
 	// department's webhook) join the production wiring without a rebuild.
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
-	QRTokenKey        string `env:"QR_TOKEN_KEY" default:"smartreg-dev-qr-token-key-not-for-production" secret:"true" help:"二维码令牌 MAC 密钥（qr-generate 与 scan-resolve 相同）；生产环境必须更换且不可再改"`
-	QRPosterAuthority string `env:"QR_POSTER_AUTHORITY" default:"石家庄市市场监督管理局" help:"二维码海报上的发码机关"`
-	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
-
 	// Each function's own settings, documented in docs/operations.md.
 	Registry registry.Config     `group:"registry"`
+	QR       qrgenerate.Config   `group:"qr-generate"`
 	Console  console.Config      `group:"console"`
 	Identity identity.Config     `group:"identity"`
 	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
@@ -81,7 +77,7 @@ type builder struct {
 var builders = []builder{
 	{name: identity.Name, migrations: identity.Migrations, build: buildIdentity},
 	{name: registry.Name, migrations: registry.Migrations, build: buildRegistry},
-	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
+	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
 	// scaffold:builders
@@ -114,19 +110,20 @@ func buildRegistry(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 }
 
 func buildQR(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	codec, err := qrtoken.New([]byte(cfg.QRTokenKey))
-	if err != nil {
-		return nil, err
-	}
+	// The platform's public address is the one every function builds
+	// links on: the group is read once, here (a test may set it).
+	qc := cfg.QR
+	qc.Public = cfg.Public
 	fn, err := qrgenerate.New(qrgenerate.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob,
-		Render: render.New(render.LevelM), Tokens: codec, Now: time.Now, Authenticate: p.Verifier.Middleware,
-		PublicBaseURL: cfg.Public.URL(), Authority: cfg.QRPosterAuthority, MaxZipItems: cfg.QRMaxZipItems})
+		Render: render.New(render.LevelM), Verifier: p.Verifier, Now: time.Now}, qc)
 	p.QR = fn
 	return fn, err
 }
 
 func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	codec, err := qrtoken.New([]byte(cfg.QRTokenKey))
+	// The token key is qr-generate's setting group (qrtoken.Config), which
+	// scan-resolve reads too.
+	codec, err := cfg.QR.Codec()
 	if err != nil {
 		return nil, err
 	}

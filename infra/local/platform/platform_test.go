@@ -91,8 +91,18 @@ func TestFunctionSettingsTable(t *testing.T) {
 		}
 		groups = append(groups, group{name, reflect.Zero(f.Type).Interface()})
 	}
+	// A shared group a function embeds (PUBLIC_BASE_URL, QR_TOKEN_KEY) is
+	// listed once: with the platform's own variables, or where it comes first.
+	seen := map[string]bool{}
+	for _, f := range coreFields() {
+		seen[f.Env] = true
+	}
 	for _, group := range groups {
 		for _, f := range config.Describe(group.cfg) {
+			if seen[f.Env] {
+				continue
+			}
+			seen[f.Env] = true
 			def := "(none)"
 			if f.Default != "" {
 				def = "`" + f.Default + "`"
