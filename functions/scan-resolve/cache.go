@@ -1,9 +1,9 @@
 package scanresolve
 
 import (
-	"container/list"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,26 +11,34 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sjzamr/smartreg/shared/errs"
 )
 
-// entry is one pre-rendered answer for a token: the page or its JSON, with
-// what a scan record needs to know about the entity.
-type entry struct {
-	code     int    // HTTP status
-	status   string // active | invalid | pending | rejected | missing
-	cc       string
-	district string
-	township string
-	industry string
-	body     []byte   // written with one Write: net/http's buffer copies a string in 2 KB pieces
-	clen     []string // Content-Length, so the answer is not chunked (a chunked end costs a write)
+// facts are what a scan record keeps of the code and its entity: found by
+// the load (page.go), kept in the cached entry (here, and in its Redis
+// header line), copied into the buffered record (recorder.go). The JSON
+// names are those of a record spilled to Redis.
+type facts struct {
+	Status   string `json:"status"` // active | invalid | pending | rejected | missing
+	CC       string `json:"cc"`
+	District string `json:"district"`
+	Township string `json:"township"`
+	Industry string `json:"industry"`
 }
 
-func newEntry(code int, m meta, body []byte) *entry {
-	return &entry{code: code, status: m.status, cc: m.cc, district: m.district, township: m.township, industry: m.industry,
-		body: body, clen: []string{strconv.Itoa(len(body))}}
+// entry is one pre-rendered answer for a token: the page or its JSON, with
+// the facts of its scans.
+type entry struct {
+	facts
+	code int      // HTTP status
+	body []byte   // written with one Write: net/http's buffer copies a string in 2 KB pieces
+	clen []string // Content-Length, so the answer is not chunked (a chunked end costs a write)
+}
+
+func newEntry(code int, fc facts, body []byte) *entry {
+	return &entry{facts: fc, code: code, body: body, clen: []string{strconv.Itoa(len(body))}}
 }
 
 // Redis holds an entry as one value: a header line, then the body, so a
@@ -41,7 +49,7 @@ func (e *entry) encode() string {
 	var b strings.Builder
 	b.Grow(len(e.body) + 80)
 	b.WriteString(entryMagic)
-	for _, s := range []string{strconv.Itoa(e.code), e.status, e.cc, e.district, e.township, e.industry} {
+	for _, s := range []string{strconv.Itoa(e.code), e.Status, e.CC, e.District, e.Township, e.Industry} {
 		b.WriteByte('\t')
 		b.WriteString(s)
 	}
@@ -60,7 +68,7 @@ func decodeEntry(b string) (*entry, bool) {
 	head := strings.Clone(b[len(entryMagic)+1 : nl])
 	var f [6]string
 	for i := range f {
-		j := indexTab(head)
+		j := strings.IndexByte(head, '\t')
 		if i == len(f)-1 {
 			if j >= 0 {
 				return nil, false
@@ -77,19 +85,18 @@ func decodeEntry(b string) (*entry, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return newEntry(code, meta{status: f[1], cc: f[2], district: f[3], township: f[4], industry: f[5]}, []byte(b[nl+1:])), true
+	return newEntry(code, facts{Status: f[1], CC: f[2], District: f[3], Township: f[4], Industry: f[5]}, []byte(b[nl+1:])), true
 }
 
-func indexTab(s string) int { return strings.IndexByte(s, '\t') }
-
-// pair is what a fill yields: the rendering asked for (the page or its
-// JSON; the other is nil, rendered when it is asked for itself).
+// pair is what a load yields: the rendering asked for (the page or its
+// JSON; the other is nil, rendered when it is asked for itself), and the
+// entity version it shows.
 type pair struct {
 	page, json *entry
 	version    int
 }
 
-// any is the rendering the pair holds; both share status and entity.
+// any is the rendering the pair holds; both share their facts.
 func (p *pair) any() *entry {
 	if p.page != nil {
 		return p.page
@@ -97,16 +104,26 @@ func (p *pair) any() *entry {
 	return p.json
 }
 
-// pageCache layers Redis (shared by every replica), one database round
-// trip on a miss (coalesced per token), and a small in-process LRU used
-// only when the database fails.
+// loader loads and renders token's answer from the database (the
+// function's load, page.go).
+type loader func(ctx context.Context, token string, asJSON bool) (*pair, error)
+
+// pageCache layers an in-process window and Redis (shared by every
+// replica) over the loader: one database round trip on a miss, coalesced
+// per token; the in-process LRU doubles as the last resort when the
+// database fails.
 type pageCache struct {
-	f         *Function
 	rdb       *redis.Client
+	log       *slog.Logger
+	now       func() time.Time
+	load      loader
 	prefix    string
-	downUntil atomic.Int64 // unix nanos; Redis is skipped until then after an error
+	ttl       time.Duration // of an active page
+	negTTL    time.Duration // of any other answer
+	localTTL  time.Duration // the in-process window; 0: off
+	downUntil atomic.Int64  // unix nanos; Redis is skipped until then after an error
 	lru       *lru
-	sf        flight
+	sf        singleflight.Group
 	lookups   *batcher[[2]string, lookup]
 	storer    *batcher[storeReq, struct{}]
 }
@@ -115,11 +132,22 @@ type pageCache struct {
 // and its generation.
 type lookup struct{ page, gen string }
 
-func newPageCache(f *Function) *pageCache {
-	c := &pageCache{f: f, rdb: f.rdb, prefix: f.cfg.RedisPrefix, lru: newLRU(f.cfg.LRUSize)}
-	c.lookups = newBatcher(64, 3*time.Second, c.lookupBatch)
-	c.storer = newBatcher(64, 3*time.Second, c.storeBatch)
-	return c
+func newPageCache(c Config, rdb *redis.Client, log *slog.Logger, now func() time.Time, load loader) *pageCache {
+	pc := &pageCache{rdb: rdb, log: log, now: now, load: load, prefix: c.RedisPrefix, ttl: c.CacheTTL,
+		negTTL: c.NegativeTTL, localTTL: c.LocalTTL, lru: newLRU(c.LRUSize)}
+	pc.lookups = newBatcher(64, 3*time.Second, pc.lookupBatch)
+	pc.storer = newBatcher(64, 3*time.Second, pc.storeBatch)
+	return pc
+}
+
+// start runs the Redis round-trip workers and, with a local window, the
+// subscription to other replicas' invalidations, until ctx ends.
+func (c *pageCache) start(ctx context.Context, wg *sync.WaitGroup) {
+	c.lookups.start(ctx, wg, 1)
+	c.storer.start(ctx, wg, 1)
+	if c.localTTL > 0 {
+		wg.Go(func() { c.listen(ctx) })
+	}
 }
 
 func (c *pageCache) key(kind byte, id string) string {
@@ -135,30 +163,30 @@ func (c *pageCache) pageKey(token string, asJSON bool) string {
 
 // redisOK is false for a second after a Redis error, so a dead Redis costs
 // one failed call per second instead of one per scan.
-func (c *pageCache) redisOK() bool { return c.f.now().UnixNano() >= c.downUntil.Load() }
+func (c *pageCache) redisOK() bool { return c.now().UnixNano() >= c.downUntil.Load() }
 
 func (c *pageCache) redisFailed(err error) {
 	if c.redisOK() {
-		c.f.log.Warn("redis unavailable, serving from PostgreSQL", "err", err)
+		c.log.Warn("redis unavailable, serving from PostgreSQL", "err", err)
 	}
-	c.downUntil.Store(c.f.now().Add(time.Second).UnixNano())
+	c.downUntil.Store(c.now().Add(time.Second).UnixNano())
 }
 
-// get returns the answer for token: Redis first; on a miss (or with Redis
-// down) one database round trip; when that fails, the LRU.
+// get returns the answer for token: the local window, then Redis; on a
+// miss (or with Redis down) one load; when that fails, the LRU.
 func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry, error) {
-	// A page this process saw within LocalTTL is served without Redis: in a
-	// burst the same codes are scanned again and again, and a Redis round
-	// trip costs more CPU than the rest of the request. This replica drops
-	// its copy as soon as it receives an invalidating event; the others
-	// catch up within LocalTTL.
-	if ttl := c.f.cfg.LocalTTL; ttl > 0 {
-		if e := c.lru.getFresh(token, asJSON, c.f.now().UnixNano(), int64(ttl)); e != nil {
+	// A page this process saw within the window is served without Redis:
+	// in a burst the same codes are scanned again and again, and a Redis
+	// round trip costs more CPU than the rest of the request. This replica
+	// drops its copy as soon as it receives an invalidating event; the
+	// others hear of it by pub/sub, or catch up within the window.
+	if c.localTTL > 0 {
+		if e := c.lru.getFresh(token, asJSON, c.now().UnixNano(), int64(c.localTTL)); e != nil {
 			return e, nil
 		}
 	}
 	// One MGET reads the page and, for the miss, the token's generation
-	// that guards the fill (see store); concurrent lookups share it.
+	// that guards the fill (see storeBatch); concurrent lookups share it.
 	gen, genOK := "", false
 	if c.redisOK() {
 		got, err := c.lookups.do(ctx, [2]string{c.pageKey(token, asJSON), c.key('g', token)})
@@ -167,10 +195,10 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 		} else {
 			if got.page != "" {
 				if e, ok := decodeEntry(got.page); ok {
-					if c.f.cfg.LocalTTL > 0 {
-						c.lru.put(token, asJSON, e) // fresh again for LocalTTL
+					if c.localTTL > 0 {
+						c.lru.put(token, asJSON, e, c.now().UnixNano()) // fresh again for the window
 					} else {
-						c.lru.putIfAbsent(token, asJSON, e)
+						c.lru.putIfAbsent(token, asJSON, e, c.now().UnixNano())
 					}
 					return e, nil
 				}
@@ -182,36 +210,37 @@ func (c *pageCache) get(ctx context.Context, token string, asJSON bool) (*entry,
 	if asJSON {
 		key += ".json"
 	}
-	p, err := c.sf.do(key, func() (*pair, error) { return c.fill(ctx, token, asJSON, gen, genOK) })
+	v, err, _ := c.sf.Do(key, func() (any, error) { return c.fill(ctx, token, asJSON, gen, genOK) })
 	if err != nil {
 		if e := c.lru.get(token, asJSON); e != nil {
 			return e, nil
 		}
 		return nil, err
 	}
+	p := v.(*pair)
 	if asJSON {
 		return p.json, nil
 	}
 	return p.page, nil
 }
 
-// fill loads and renders token as asked, then caches it unless an
-// invalidation raced with the load (see store). gen is the token's
-// generation read before the load; without it (Redis failed) nothing is
-// cached in Redis.
+// fill loads token as asked, keeps it in the LRU and, when the generation
+// read before the load is known, stores it in Redis unless an invalidation
+// raced with the load (see storeBatch).
 func (c *pageCache) fill(rctx context.Context, token string, asJSON bool, gen string, genOK bool) (*pair, error) {
 	// Not cancelled with the first caller: others wait on the same result.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 5*time.Second)
 	defer cancel()
-	p, err := c.f.load(ctx, token, asJSON)
+	p, err := c.load(ctx, token, asJSON)
 	if err != nil {
 		return nil, err
 	}
+	now := c.now().UnixNano()
 	if p.page != nil {
-		c.lru.put(token, false, p.page)
+		c.lru.put(token, false, p.page, now)
 	}
 	if p.json != nil {
-		c.lru.put(token, true, p.json)
+		c.lru.put(token, true, p.json, now)
 	}
 	if genOK {
 		_, _ = c.storer.do(ctx, storeReq{token, gen, p})
@@ -219,15 +248,6 @@ func (c *pageCache) fill(rctx context.Context, token string, asJSON bool, gen st
 	return p, nil
 }
 
-// store writes both renderings and the credit-code → token mapping, then
-// takes them back if an invalidation raced with the load: the token's
-// generation moved past gen, or an entity event announced a version newer
-// than the one loaded. Checking after writing, in the same pipeline, keeps
-// a stale page out without a server-side script (a Lua script carrying
-// both pages cost Redis ~100 µs a call): an invalidation before the check
-// is seen by it, one after it deletes the pages itself. The worst case is
-// that a fresh page written concurrently is deleted too, which costs one
-// more miss, never a stale page.
 // lookupBatch reads the [page key, generation key] pairs in one MGET.
 func (c *pageCache) lookupBatch(ctx context.Context, pairs [][2]string) ([]lookup, error) {
 	keys := make([]string, 0, 2*len(pairs))
@@ -246,6 +266,7 @@ func (c *pageCache) lookupBatch(ctx context.Context, pairs [][2]string) ([]looku
 	return out, nil
 }
 
+// store writes one fill at once (tests race it against an invalidation).
 func (c *pageCache) store(ctx context.Context, token, gen string, p *pair) {
 	_, _ = c.storeBatch(ctx, []storeReq{{token, gen, p}})
 }
@@ -257,16 +278,24 @@ type storeReq struct {
 }
 
 // storeBatch writes fills in one pipeline (the storer batches concurrent
-// fills), then deletes, in one more round trip, those that turned stale.
+// fills): each fill's rendering and the credit-code → token mapping, then
+// takes them back, in one more round trip, if an invalidation raced with
+// the load: the token's generation moved past gen, or an entity event
+// announced a version newer than the one loaded. Checking after writing,
+// in the same pipeline, keeps a stale page out without a server-side
+// script (a Lua script carrying both pages cost Redis ~100 µs a call): an
+// invalidation before the check is seen by it, one after it deletes the
+// pages itself. The worst case is that a fresh page written concurrently
+// is deleted too, which costs one more miss, never a stale page.
 func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}, error) {
 	done := make([]struct{}, len(reqs))
 	checks := make([]*redis.SliceCmd, len(reqs))
 	_, err := c.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for i, r := range reqs {
 			e := r.p.any()
-			ttl := c.f.cfg.CacheTTL
-			if e.status != "active" {
-				ttl = c.f.cfg.NegativeTTL
+			ttl := c.ttl
+			if e.Status != "active" {
+				ttl = c.negTTL
 			}
 			if r.p.page != nil {
 				pl.Set(ctx, c.key('p', r.token), r.p.page.encode(), ttl)
@@ -274,10 +303,10 @@ func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}
 			if r.p.json != nil {
 				pl.Set(ctx, c.key('j', r.token), r.p.json.encode(), ttl)
 			}
-			if e.cc != "" {
-				pl.Set(ctx, c.key('c', e.cc), r.token, c.f.cfg.CacheTTL)
+			if e.CC != "" {
+				pl.Set(ctx, c.key('c', e.CC), r.token, c.ttl)
 			}
-			checks[i] = pl.MGet(ctx, c.key('g', r.token), c.key('v', e.cc))
+			checks[i] = pl.MGet(ctx, c.key('g', r.token), c.key('v', e.CC))
 		}
 		return nil
 	})
@@ -292,7 +321,7 @@ func (c *pageCache) storeBatch(ctx context.Context, reqs []storeReq) ([]struct{}
 		bad := g != r.gen
 		// Code status changes arrive by token (generation), not by entity
 		// version, so only an active page is checked against the version.
-		if v, ok := vals[1].(string); ok && r.p.any().status == "active" {
+		if v, ok := vals[1].(string); ok && r.p.any().Status == "active" {
 			announced, _ := strconv.Atoi(v)
 			bad = bad || r.p.version < announced
 		}
@@ -320,7 +349,7 @@ func (c *pageCache) invalidateTokens(ctx context.Context, tokens ...string) erro
 		for _, t := range tokens {
 			g := c.key('g', t)
 			p.Incr(ctx, g)
-			p.PExpire(ctx, g, c.f.cfg.CacheTTL+time.Hour)
+			p.PExpire(ctx, g, c.ttl+time.Hour)
 			p.Del(ctx, c.key('p', t), c.key('j', t))
 		}
 		return nil
@@ -348,7 +377,7 @@ return t`)
 func (c *pageCache) invalidateEntity(ctx context.Context, cc string, version int) error {
 	c.lru.delEntity(cc)
 	c.broadcast(ctx, "e:"+cc)
-	ttl := (c.f.cfg.CacheTTL + time.Hour).Milliseconds()
+	ttl := (c.ttl + time.Hour).Milliseconds()
 	err := invalidateScript.Run(ctx, c.rdb, []string{c.key('v', cc), c.key('c', cc)}, version, ttl, c.prefix).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return errs.Wrap(errs.Unavailable, "缓存暂时不可用", err)
@@ -356,146 +385,12 @@ func (c *pageCache) invalidateEntity(ctx context.Context, cc string, version int
 	return nil
 }
 
-// flight coalesces concurrent loads of one token into one database query.
-type flight struct {
-	mu    sync.Mutex
-	calls map[string]*call
-}
-
-type call struct {
-	wg  sync.WaitGroup
-	val *pair
-	err error
-}
-
-func (g *flight) do(key string, fn func() (*pair, error)) (*pair, error) {
-	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = map[string]*call{}
-	}
-	if c, ok := g.calls[key]; ok {
-		g.mu.Unlock()
-		c.wg.Wait()
-		return c.val, c.err
-	}
-	c := &call{}
-	c.wg.Add(1)
-	g.calls[key] = c
-	g.mu.Unlock()
-	c.val, c.err = fn()
-	c.wg.Done()
-	g.mu.Lock()
-	delete(g.calls, key)
-	g.mu.Unlock()
-	return c.val, c.err
-}
-
-// lru is the last-resort copy of recent answers, for when PostgreSQL is
-// unreachable and Redis has not got the page.
-type lru struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List
-	items map[lruKey]*list.Element
-}
-
-type lruKey struct {
-	token  string
-	asJSON bool
-}
-
-type lruItem struct {
-	key lruKey
-	e   *entry
-	at  int64 // unix nanoseconds when loaded or confirmed from Redis
-}
-
-func newLRU(max int) *lru {
-	return &lru{max: max, ll: list.New(), items: map[lruKey]*list.Element{}}
-}
-
-func (l *lru) get(token string, asJSON bool) *entry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el, ok := l.items[lruKey{token, asJSON}]; ok {
-		l.ll.MoveToFront(el)
-		return el.Value.(*lruItem).e
-	}
-	return nil
-}
-
-// getFresh returns the entry if it was loaded less than ttl ago. It does not
-// reorder the list: hits on the hot path only take the lock briefly.
-func (l *lru) getFresh(token string, asJSON bool, now, ttl int64) *entry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el, ok := l.items[lruKey{token, asJSON}]; ok {
-		if it := el.Value.(*lruItem); now-it.at < ttl {
-			return it.e
-		}
-	}
-	return nil
-}
-
-func (l *lru) put(token string, asJSON bool, e *entry) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.putLocked(lruKey{token, asJSON}, e, true)
-}
-
-// putIfAbsent keeps the hit path cheap: an entry already held is left as is.
-func (l *lru) putIfAbsent(token string, asJSON bool, e *entry) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.putLocked(lruKey{token, asJSON}, e, false)
-}
-
-func (l *lru) putLocked(k lruKey, e *entry, replace bool) {
-	now := time.Now().UnixNano()
-	if el, ok := l.items[k]; ok {
-		if replace {
-			it := el.Value.(*lruItem)
-			it.e, it.at = e, now
-			l.ll.MoveToFront(el)
-		}
-		return
-	}
-	l.items[k] = l.ll.PushFront(&lruItem{key: k, e: e, at: now})
-	for l.ll.Len() > l.max {
-		old := l.ll.Back()
-		l.ll.Remove(old)
-		delete(l.items, old.Value.(*lruItem).key)
-	}
-}
-
-func (l *lru) del(token string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, j := range []bool{false, true} {
-		if el, ok := l.items[lruKey{token, j}]; ok {
-			l.ll.Remove(el)
-			delete(l.items, lruKey{token, j})
-		}
-	}
-}
-
-func (l *lru) delEntity(cc string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k, el := range l.items {
-		if el.Value.(*lruItem).e.cc == cc {
-			l.ll.Remove(el)
-			delete(l.items, k)
-		}
-	}
-}
-
 // The event that invalidates a page reaches one replica; the others hold
-// the page in process memory for up to LocalTTL. broadcast tells them at
-// once through Redis pub/sub (best effort: a replica that misses the
-// message still drops the page when LocalTTL ends).
+// the page in process memory for up to the local window. broadcast tells
+// them at once through Redis pub/sub (best effort: a replica that misses
+// the message still drops the page when the window ends).
 func (c *pageCache) broadcast(ctx context.Context, msg string) {
-	if c.f.cfg.LocalTTL > 0 {
+	if c.localTTL > 0 {
 		_ = c.rdb.Publish(ctx, c.prefix+"invalidate", msg).Err()
 	}
 }

@@ -3,8 +3,6 @@ package scanresolve
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -52,21 +50,9 @@ func osFamily(ua string) string {
 	return "other"
 }
 
-// clientIP is the first X-Forwarded-For hop (set by the ingress in front
-// of Knative) or the peer address.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// ipHash hashes the /24 (IPv4) or /48 (IPv6) prefix with a secret salt.
+// ipHash hashes the /24 (IPv4) or /48 (IPv6) prefix of the client address
+// (httpx.ClientIP: the peer, or the first hop past the trusted proxies)
+// with a secret salt.
 func ipHash(salt, ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {

@@ -1,15 +1,12 @@
 package scanresolve
 
 import (
-	"context"
 	_ "embed"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
-	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -18,33 +15,52 @@ import (
 //go:embed openapi.yaml
 var openapi []byte
 
-func (f *Function) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /q/{token}", f.handleScan)
-	mux.HandleFunc("GET /q/{token}/photos/{inspection}/{n}", f.handlePublicPhoto)
-	mux.HandleFunc("GET /scan/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		_, _ = w.Write(openapi)
-	})
-	mux.Handle("POST /scan/v1/inspections", f.authed(http.HandlerFunc(f.handleInspection)))
-	mux.Handle("GET /scan/v1/inspections", f.authed(auth.Require("scan.inspection", "view")(http.HandlerFunc(f.handleListInspections))))
-	mux.Handle("GET /scan/v1/inspections/{inspection}/photos/{n}", f.authed(auth.Require("scan.inspection", "view")(http.HandlerFunc(f.handleInspectionPhoto))))
-	mux.Handle("GET /scan/v1/stats", f.authed(auth.Require("scan.stats", "view")(http.HandlerFunc(f.handleStats))))
-	mux.Handle("GET /scan/v1/stats/export", f.authed(auth.Require("scan.stats", "export")(http.HandlerFunc(f.handleStatsExport))))
-	return mux
+// OpenAPI is scan-resolve's API document, served by the runtime.
+func (f *Function) OpenAPI() (string, []byte) { return "/scan/v1/openapi.yaml", openapi }
+
+// The permission resources of scan-resolve's API (shared/auth catalogue).
+const (
+	PermInspection = "scan.inspection"
+	PermStats      = "scan.stats"
+)
+
+// Handler serves the public pages /q/ and the API /scan/v1/. The API
+// verifies the caller's token (401 for a bad one) and confines what it
+// reads and writes to the caller's data scope; the public pages are open
+// to anyone and read a token only to recognise an inspector, treating a
+// bad one as anonymous, so a citizen with a stale cookie still sees the
+// shop's information.
+func (f *Function) Handler() http.Handler {
+	m := httpx.NewMux()
+	authn := httpx.NewOption(nil, f.verifier.Middleware)
+	// FP-26–35, FP-78–84: the page, its JSON twin (/q/{token}.json) and the
+	// photo links of its inspections. A shared link may carry tracking
+	// parameters; the page reads only "recorded".
+	m.HandleFunc("GET /q/{token}", f.handleScan, httpx.Public(), httpx.AnyParams())
+	m.HandleFunc("GET /q/{token}/photos/{inspection}/{n}", f.handlePublicPhoto, httpx.Public(), httpx.AnyParams())
+	// FP-30, FP-32: inspections recorded on the spot (inspector role or
+	// scan.inspection:create, checked by the handler), and the console's
+	// 一户一档 list with its photos.
+	m.HandleFunc("POST /scan/v1/inspections", f.handleInspection, authn, auth.SignedIn(), httpx.EntityInBody("token"))
+	m.Handle("GET /scan/v1/inspections", httpx.Endpoint(f.inspections), authn, auth.Requires(PermInspection, "view"),
+		httpx.EntityInQuery("credit_code"), httpx.Params(append([]string{"credit_code", "token"}, httpx.PageParams...)...))
+	m.HandleFunc("GET /scan/v1/inspections/{inspection}/photos/{n}", f.handleInspectionPhoto, authn,
+		auth.Requires(PermInspection, "view"), httpx.EntityIn("inspection"))
+	// FP-48–50: scan statistics of the caller's districts.
+	m.Handle("GET /scan/v1/stats", httpx.Endpoint(f.stats), authn, auth.Requires(PermStats, "view"), httpx.EntityListing(),
+		httpx.Params(statsParams...))
+	m.HandleFunc("GET /scan/v1/stats/export", f.statsExport, authn, auth.Requires(PermStats, "export"), httpx.EntityListing(),
+		httpx.Params(slices.Concat(statsParams, []string{"format"})...))
+	return m
 }
 
-// authed puts the caller into the context (the API answers 401 for a bad
-// token; the public page instead treats one as anonymous).
-func (f *Function) authed(h http.Handler) http.Handler {
-	if f.auth == nil { // only the route test builds a Function without one
-		return h
+// scopeOf is the caller's data scope; a request without a principal sees
+// nothing.
+func scopeOf(r *http.Request) auth.Scope {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return p.Scope
 	}
-	return f.auth.Middleware(h)
-}
-
-func (f *Function) fail(w http.ResponseWriter, r *http.Request, err error) {
-	httpx.Error(w, r, f.log, err)
+	return auth.Scope{}
 }
 
 // Header values shared by every answer, so the hot path allocates none.
@@ -57,7 +73,8 @@ var (
 	hdrPrivate = []string{"private, no-store"}
 )
 
-// handleScan is the hot path: MAC check, one Redis GET, pre-rendered bytes.
+// handleScan is the hot path: MAC check, the cached bytes (cache.go), the
+// scan recorded, the bytes written.
 func (f *Function) handleScan(w http.ResponseWriter, r *http.Request) {
 	token, asJSON := strings.CutSuffix(r.PathValue("token"), ".json")
 	if !f.tokens.Valid(token) {
@@ -72,15 +89,15 @@ func (f *Function) handleScan(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := f.cache.get(r.Context(), token, asJSON)
 	if err != nil {
-		f.log.Warn("scan page unavailable", "err", err)
+		httpx.Logger(r.Context()).WarnContext(r.Context(), "scan page unavailable", "err", err)
 		if asJSON {
-			f.fail(w, r, errs.Wrap(errs.Unavailable, "服务繁忙，请稍后重试", err))
+			httpx.Fail(w, r, errs.Wrap(errs.Unavailable, "服务繁忙，请稍后重试", err))
 			return
 		}
 		f.write(w, http.StatusServiceUnavailable, false, f.busy, nil, hdrNoCache)
 		return
 	}
-	f.record(r, token, asJSON, e.status, e.cc, e.district, e.township, e.industry, p)
+	f.record(r, token, asJSON, e.facts, p)
 	f.write(w, e.code, asJSON, e.body, e.clen, hdrNoCache)
 }
 
@@ -120,7 +137,7 @@ func (f *Function) principal(r *http.Request) *auth.Principal {
 	if raw == "" {
 		return nil
 	}
-	p, err := f.auth.Verify(r.Context(), raw)
+	p, err := f.verifier.Verify(r.Context(), raw)
 	if err != nil {
 		return nil
 	}
@@ -128,26 +145,27 @@ func (f *Function) principal(r *http.Request) *auth.Principal {
 }
 
 func (f *Function) serveInspector(w http.ResponseWriter, r *http.Request, token string, p *auth.Principal) {
-	page, m, code, err := f.inspectorPage(r.Context(), token, p, r.URL.Query().Get("recorded") != "")
+	page, fc, code, err := f.inspectorPage(r.Context(), token, p, r.URL.Query().Get("recorded") != "")
 	if err != nil {
 		// The database is away: the public page from the cache is better
 		// than nothing, without the form.
 		e, cerr := f.cache.get(r.Context(), token, false)
 		if cerr != nil {
-			f.log.Warn("inspector page unavailable", "err", err)
+			httpx.Logger(r.Context()).WarnContext(r.Context(), "inspector page unavailable", "err", err)
 			f.write(w, http.StatusServiceUnavailable, false, f.busy, nil, hdrPrivate)
 			return
 		}
-		page, code, m = e.body, e.code, meta{status: e.status, cc: e.cc, district: e.district, township: e.township, industry: e.industry}
+		page, code, fc = e.body, e.code, e.facts
 	}
-	f.record(r, token, false, m.status, m.cc, m.district, m.township, m.industry, p)
+	f.record(r, token, false, fc, p)
 	f.write(w, code, false, page, nil, hdrPrivate)
 }
 
-func (f *Function) record(r *http.Request, token string, asJSON bool, status, cc, district, township, industry string, p *auth.Principal) {
+// record hands one scan to the recorder; it never waits on I/O.
+func (f *Function) record(r *http.Request, token string, asJSON bool, fc facts, p *auth.Principal) {
 	ua := r.Header.Get("User-Agent")
-	s := scanRecord{At: f.now(), Token: token, CC: cc, District: district, Township: township, Industry: industry,
-		Status: status, Channel: "h5", UA: uaClass(ua), OS: osFamily(ua), IPHash: ipHash(f.cfg.IPSalt, clientIP(r))}
+	s := scanRecord{facts: fc, At: f.now(), Token: token, Channel: "h5", UA: uaClass(ua), OS: osFamily(ua),
+		IPHash: ipHash(f.cfg.IPSalt, httpx.ClientIP(r))}
 	if asJSON {
 		s.Channel = "json"
 	}
@@ -160,41 +178,4 @@ func (f *Function) record(r *http.Request, token string, asJSON bool, status, cc
 		}
 	}
 	f.rec.add(s)
-}
-
-// receive drops cached pages when what they show changes.
-func (f *Function) receive(ctx context.Context, e event.Event) error {
-	switch e.Type() {
-	case events.EntityUpdated:
-		var d events.EntityUpdatedData
-		if err := e.DataAs(&d); err != nil {
-			return errs.Wrap(errs.Invalid, "事件数据无法解析", err)
-		}
-		return f.cache.invalidateEntity(ctx, d.Entity.CreditCode, d.Entity.Version)
-	case events.EntityDeregistered:
-		var d events.EntityDeregisteredData
-		if err := e.DataAs(&d); err != nil {
-			return errs.Wrap(errs.Invalid, "事件数据无法解析", err)
-		}
-		return f.cache.invalidateEntity(ctx, d.CreditCode, d.Version)
-	case events.QRIssued, events.QRInvalidated, events.QRReactivated:
-		// All three carry token and credit_code.
-		var d events.QRReactivatedData
-		if err := e.DataAs(&d); err != nil {
-			return errs.Wrap(errs.Invalid, "事件数据无法解析", err)
-		}
-		return f.cache.invalidateTokens(ctx, d.Token)
-	case events.QRBatchIssued:
-		// A token scanned before it was issued may be cached as "missing".
-		var d events.QRBatchIssuedData
-		if err := e.DataAs(&d); err != nil {
-			return errs.Wrap(errs.Invalid, "事件数据无法解析", err)
-		}
-		tokens := make([]string, len(d.Codes))
-		for i, c := range d.Codes {
-			tokens[i] = c.Token
-		}
-		return f.cache.invalidateTokens(ctx, tokens...)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package scanresolve
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,8 +47,13 @@ var (
 	conclusions = map[string]bool{"合格": true, "不合格": true, "责令整改": true}
 )
 
-// Validate checks every field and names each problem in Chinese.
-func (in *InspectionInput) Validate() error {
+// rawInspection decodes a JSON body without validating it: the handler
+// validates against the function's clock (Deps.Now).
+type rawInspection InspectionInput
+
+// validate checks every field and names each problem in Chinese; now is
+// the function's clock, for the latest date an inspection may carry.
+func (in *InspectionInput) validate(now time.Time) error {
 	var fe []errs.FieldError
 	add := func(f, m string) { fe = append(fe, errs.FieldError{Field: f, Message: m}) }
 	in.Title, in.Authority, in.Remarks = strings.TrimSpace(in.Title), strings.TrimSpace(in.Authority), strings.TrimSpace(in.Remarks)
@@ -72,7 +76,7 @@ func (in *InspectionInput) Validate() error {
 	}
 	if d, err := time.Parse(time.DateOnly, in.InspectedOn); err != nil {
 		add("inspected_on", "检查日期格式应为 YYYY-MM-DD")
-	} else if d.After(time.Now().AddDate(0, 0, 1)) {
+	} else if d.After(now.AddDate(0, 0, 1)) {
 		add("inspected_on", "检查日期不能晚于今天")
 	}
 	if len(in.Items) == 0 || len(in.Items) > maxItems {
@@ -124,17 +128,16 @@ type photo struct {
 
 var imageTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
+// handleInspection records an inspection posted from the H5 page's form
+// (multipart, answered with a redirect back to the page or a page saying
+// what to fix) or by the app (JSON, answered 201 with the Inspection).
+// The route needs a signed-in caller (cross-site cookie posts are refused
+// by the verifier); recording needs the inspector role or
+// scan.inspection:create, and an entity inside the caller's data scope.
 func (f *Function) handleInspection(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	switch {
-	case p == nil:
-		f.fail(w, r, errs.New(errs.Unauthorized, auth.MsgLoginRequired))
-		return
-	case !p.HasRole("inspector") && !p.Can("scan.inspection", "create"):
-		f.fail(w, r, errs.New(errs.Forbidden, "仅执法检查人员可以记录现场检查"))
-		return
-	case crossSite(r):
-		f.fail(w, r, errs.New(errs.Forbidden, "请求来源不被允许"))
+	if !p.HasRole("inspector") && !p.Can(PermInspection, "create") {
+		httpx.Fail(w, r, errs.New(errs.Forbidden, "仅执法检查人员可以记录现场检查"))
 		return
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -145,59 +148,38 @@ func (f *Function) handleInspection(w http.ResponseWriter, r *http.Request) {
 	if form {
 		in, photos, err = f.parseForm(w, r)
 	} else {
-		err = httpx.Decode(r, &in)
+		err = httpx.Decode(r, (*rawInspection)(&in))
 	}
 	browser := form && strings.Contains(r.Header.Get("Accept"), "text/html")
 	if err == nil {
 		var out Inspection
-		if out, err = f.recordInspection(r.Context(), in, photos, p); err == nil {
-			f.inspectionDone(w, r, out, browser)
+		if out, err = f.recordInspection(r.Context(), p, in, photos); err == nil {
+			if browser {
+				http.Redirect(w, r, "/q/"+url.PathEscape(out.Token)+"?recorded="+out.ID, http.StatusSeeOther)
+				return
+			}
+			httpx.Write(w, httpx.Created(out, ""))
 			return
 		}
 	}
-	if browser {
-		// The inspector is on the H5 page: answer a page saying what to fix.
-		e := errs.As(err)
-		if e == nil {
-			e = errs.New(errs.Internal, "系统内部错误，请稍后重试")
-			f.log.Error("record inspection", "err", err)
-		}
-		msg := e.Message
-		for _, fe := range e.Fields {
-			if fe.Message != msg {
-				msg += "；" + fe.Message
-			}
-		}
-		page, _ := f.renderMessage("error", "检查记录未提交："+msg)
-		f.write(w, httpx.Status(e.Code), false, page, nil, hdrPrivate)
+	if !browser {
+		httpx.Fail(w, r, err)
 		return
 	}
-	f.fail(w, r, err)
-}
-
-func (f *Function) inspectionDone(w http.ResponseWriter, r *http.Request, out Inspection, browser bool) {
-	if browser {
-		http.Redirect(w, r, "/q/"+url.PathEscape(out.Token)+"?recorded="+out.ID, http.StatusSeeOther)
-		return
+	// The inspector is on the H5 page: answer a page saying what to fix.
+	e := errs.As(err)
+	if e == nil {
+		e = errs.New(errs.Internal, "系统内部错误，请稍后重试")
+		httpx.Logger(r.Context()).ErrorContext(r.Context(), "record inspection", "err", err)
 	}
-	httpx.JSON(w, http.StatusCreated, out)
-}
-
-// crossSite refuses a browser form posted from another site with the
-// inspector's cookie (CSRF); API clients with a Bearer token are not
-// browsers riding a cookie.
-func crossSite(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return false
+	msg := e.Message
+	for _, fe := range e.Fields {
+		if fe.Message != msg {
+			msg += "；" + fe.Message
+		}
 	}
-	if s := r.Header.Get("Sec-Fetch-Site"); s == "cross-site" {
-		return true
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		u, err := url.Parse(o)
-		return err != nil || u.Host != r.Host
-	}
-	return false
+	page, _ := f.renderMessage("error", "检查记录未提交："+msg)
+	f.write(w, httpx.Status(e.Code), false, page, nil, hdrPrivate)
 }
 
 func (f *Function) parseForm(w http.ResponseWriter, r *http.Request) (InspectionInput, []photo, error) {
@@ -260,45 +242,45 @@ func (f *Function) readPhotos(files []*multipart.FileHeader) ([]photo, error) {
 	return out, nil
 }
 
-// recordInspection stores an inspection and emits scan.inspection.recorded
-// in one transaction; the photos are stored first (an orphaned photo is
+// errInspectOutsideScope refuses an inspection of an entity the
+// inspector's data scope does not hold (FP-6): the code is real, so saying
+// it does not exist would mislead the inspector on the spot.
+var errInspectOutsideScope = &errs.Error{Code: errs.Forbidden, Message: "该经营主体不在您的数据权限范围内，不能记录检查",
+	Fields: []errs.FieldError{{Field: "token", Message: "不在您的数据权限范围内"}}}
+
+// recordInspection stores an inspection by p of the entity whose code is
+// in.Token, inside p's data scope, and emits scan.inspection.recorded in
+// the same transaction; the photos are stored first (an orphaned photo is
 // harmless, a record pointing at a missing one is not).
-func (f *Function) recordInspection(ctx context.Context, in InspectionInput, photos []photo, p *auth.Principal) (Inspection, error) {
-	if err := in.Validate(); err != nil {
+func (f *Function) recordInspection(ctx context.Context, p *auth.Principal, in InspectionInput, photos []photo) (Inspection, error) {
+	if err := in.validate(f.now()); err != nil {
 		return Inspection{}, err
 	}
-	var cc, status string
-	err := f.pool.QueryRow(ctx, `SELECT credit_code, status FROM qr.codes WHERE token = $1`, in.Token).Scan(&cc, &status)
-	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return Inspection{}, errs.Fields([]errs.FieldError{{Field: "token", Message: "该码不存在"}})
-		}
-		return Inspection{}, store.Classify(err)
-	}
-	if status != "active" {
+	code, ok, err := codeAreaOf(ctx, f.pool, in.Token)
+	switch {
+	case err != nil:
+		return Inspection{}, err
+	case !ok:
+		return Inspection{}, errs.Fields([]errs.FieldError{{Field: "token", Message: "该码不存在"}})
+	case code.status != "active" || !code.entity:
 		return Inspection{}, errs.Fields([]errs.FieldError{{Field: "token", Message: "该码未生效或已失效，不能记录检查"}})
+	case !p.Scope.Allows(code.district, code.township):
+		return Inspection{}, errInspectOutsideScope
 	}
-	cc = strings.TrimSpace(cc)
+	cc := strings.TrimSpace(code.cc)
 	out := Inspection{ID: uuid.NewString(), InspectionInput: in, CreditCode: cc, Photos: []string{},
 		InspectorID: p.UserID, InspectorName: p.Name, CreatedAt: f.now()}
 	for i, ph := range photos {
 		key := fmt.Sprintf("scan/inspections/%s/%s/%d%s", cc, out.ID, i+1, ph.ext)
-		if _, err := f.blobs.Put(ctx, key, bytes.NewReader(ph.data), ph.ct); err != nil {
+		if _, err := f.blob.Put(ctx, key, bytes.NewReader(ph.data), ph.ct); err != nil {
 			return Inspection{}, errs.Wrap(errs.Unavailable, "照片保存失败，请稍后重试", err)
 		}
 		out.Photos = append(out.Photos, key)
 	}
 	out.PhotoURLs = consolePhotoURLs(out.ID, len(out.Photos))
-	items, _ := json.Marshal(out.Items)
-	photoKeys, _ := json.Marshal(out.Photos)
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO scan.inspections (id, token, credit_code, kind, title, authority, inspected_on, items,
-			conclusion, remarks, photos, inspector_id, inspector_name, dept_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			out.ID, out.Token, cc, out.Kind, out.Title, out.Authority, out.InspectedOn, items, out.Conclusion, out.Remarks,
-			photoKeys, p.UserID, p.Name, p.DeptID, out.CreatedAt)
-		if err != nil {
-			return store.Classify(err)
+		if err := insertInspection(ctx, tx, out, p.DeptID); err != nil {
+			return err
 		}
 		ev, err := outbox.NewEvent(Source, events.ScanInspectionRecorded, cc, events.ScanInspectionRecordedData{
 			InspectionID: out.ID, CreditCode: cc, Token: out.Token, Kind: out.Kind, Title: out.Title, Authority: out.Authority,
@@ -313,4 +295,44 @@ func (f *Function) recordInspection(ctx context.Context, in InspectionInput, pho
 		return Inspection{}, err
 	}
 	return out, nil
+}
+
+// InspectionPage is a page of inspections recorded by scanning.
+type InspectionPage = httpx.PageOf[Inspection]
+
+// inspections lists an entity's (or a code's) inspections, newest first,
+// for the console's 一户一档: only of an entity inside the caller's data
+// scope (one outside answers as a missing one, so its existence, its
+// inspectors' names and its photos do not leak).
+func (f *Function) inspections(r *http.Request) (any, error) {
+	pg, err := httpx.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	cc, token := strings.ToUpper(strings.TrimSpace(q.Get("credit_code"))), strings.TrimSpace(q.Get("token"))
+	ctx := r.Context()
+	switch {
+	case cc == "" && token == "":
+		return nil, errs.Fields([]errs.FieldError{{Field: "credit_code", Message: "请提供统一社会信用代码或二维码标识"}})
+	case cc == "":
+		var ok bool
+		if cc, ok, err = codeEntity(ctx, f.pool, token); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errs.New(errs.NotFound, "该码不存在")
+		}
+	}
+	district, township, ok, err := entityArea(ctx, f.pool, cc)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !scopeOf(r).Allows(district, township) {
+		return nil, errs.New(errs.NotFound, "市场主体不存在")
+	}
+	items, total, err := selectInspections(ctx, f.pool, cc, token, pg)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.NewPage(items, total, pg), nil
 }

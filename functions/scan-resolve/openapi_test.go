@@ -1,7 +1,6 @@
 package scanresolve
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/sjzamr/smartreg/events"
@@ -11,12 +10,10 @@ import (
 )
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	mux, ok := (&Function{}).routes().(*http.ServeMux)
-	if !ok {
-		t.Fatal("routes() no longer returns an *http.ServeMux; adapt this test")
-	}
-	openapitest.CheckRoutes(t, openapitest.Load(t, openapi), openapitest.Routes{Name: Name, Mux: mux,
-		Source: openapitest.SourceRoutes(t, "http.go"), Prefixes: []string{"/scan/v1/", "/q/"}, Sample: "AAAAAAAAAAAAAAAA",
+	e := newEnv(t)
+	f := e.fn(e.pool, e.rdb, e.cfg())
+	openapitest.CheckRoutes(t, openapitest.Load(t, openapi), openapitest.Routes{Name: Name, Fn: f,
+		Prefixes: []string{"/scan/v1/", "/q/"}, Sample: "AAAAAAAAAAAAAAAA",
 		// The JSON twin of the page is the page's route with a ".json" suffix.
 		Aliases: map[string]string{"GET /q/{token}.json": "GET /q/{token}"}})
 }

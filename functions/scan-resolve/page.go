@@ -14,14 +14,7 @@ import (
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
-	"github.com/sjzamr/smartreg/shared/store"
 )
-
-// profileQuery is contract C: the codes' status and, for an active code,
-// everything the public may see, in one round trip for a batch of tokens
-// (see batcher). scan.pages (migration 0002) wraps the statement so it
-// keeps a generic plan; it calls registry.public_page.
-const profileQuery = `SELECT * FROM scan.pages($1)`
 
 // maxPageRecords bounds each section of the page (and its JSON), so an
 // entity with hundreds of complaints still gets a page under 50 KB.
@@ -30,7 +23,8 @@ const maxPageRecords = 20
 //go:embed page.html
 var pageHTML string
 
-// profile is a row of registry.public_page.
+// profile is what the page shows of an entity: a row of
+// registry.public_page (read through scan.pages, store.go).
 type profile struct {
 	CreditCode        string
 	Name              string
@@ -47,51 +41,6 @@ type profile struct {
 	Version           int
 	UpdatedAt         time.Time
 	Records           []profileRecord // newest first
-}
-
-// profileRow receives a profileQuery row: the page's columns are NULL
-// when the code is not active or the registry no longer holds its entity.
-type profileRow struct {
-	status, cc                                            string
-	pcc, name, etype, legalRep, established, capital      *string
-	scope, address, district, township, industry, estatus *string
-	version                                               *int
-	updatedAt                                             *time.Time
-	records                                               []byte
-}
-
-func (r *profileRow) targets() []any {
-	return []any{&r.status, &r.cc, &r.pcc, &r.name, &r.etype, &r.legalRep, &r.established, &r.capital, &r.scope,
-		&r.address, &r.district, &r.township, &r.industry, &r.estatus, &r.version, &r.updatedAt, &r.records}
-}
-
-// profile returns the entity's page data; ok is false without one.
-func (r *profileRow) profile() (p profile, ok bool, err error) {
-	if r.pcc == nil {
-		return p, false, nil
-	}
-	s := func(v *string) string {
-		if v == nil {
-			return ""
-		}
-		return *v
-	}
-	p = profile{CreditCode: *r.pcc, Name: s(r.name), EntityType: s(r.etype), LegalRep: s(r.legalRep),
-		EstablishedOn: s(r.established), RegisteredCapital: s(r.capital), BusinessScope: s(r.scope),
-		Address: s(r.address), DistrictCode: s(r.district), TownshipCode: s(r.township), IndustryCode: s(r.industry),
-		Status: s(r.estatus)}
-	if r.version != nil {
-		p.Version = *r.version
-	}
-	if r.updatedAt != nil {
-		p.UpdatedAt = *r.updatedAt
-	}
-	if r.records != nil {
-		if err := json.Unmarshal(r.records, &p.Records); err != nil {
-			return p, false, fmt.Errorf("decode public records of %s: %w", p.CreditCode, err)
-		}
-	}
-	return p, true, nil
 }
 
 type profileRecord struct {
@@ -214,81 +163,56 @@ var (
 	entityStatusNames = map[string]string{"active": "存续", "revoked": "吊销", "deregistered": "注销"}
 )
 
-// meta is what a scan record needs from a loaded view.
-type meta struct{ status, cc, district, township, industry string }
-
-// load runs contract C for token and renders both answers.
+// load is the cache's loader: token's row from scan.pages, through the
+// batcher that shares round trips between concurrent misses, rendered as
+// asked.
 func (f *Function) load(ctx context.Context, token string, asJSON bool) (*pair, error) {
-	v, m, version, err := f.loadView(ctx, token)
+	v, fc, version, err := f.loadView(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	return f.render(v, m, version, asJSON)
+	return f.render(v, fc, version, asJSON)
 }
 
-// queryProfiles runs contract C for tokens; a nil row means no such code.
-func (f *Function) queryProfiles(ctx context.Context, tokens []string) ([]*profileRow, error) {
-	rows, err := f.pool.Query(ctx, profileQuery, tokens)
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	defer rows.Close()
-	byToken := make(map[string]*profileRow, len(tokens))
-	for rows.Next() {
-		var token string
-		r := &profileRow{}
-		if err := rows.Scan(append([]any{&token}, r.targets()...)...); err != nil {
-			return nil, store.Classify(err)
-		}
-		byToken[token] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.Classify(err)
-	}
-	out := make([]*profileRow, len(tokens))
-	for i, t := range tokens {
-		out[i] = byToken[t]
-	}
-	return out, nil
-}
-
-func (f *Function) loadView(ctx context.Context, token string) (View, meta, int, error) {
+// loadView is the View of token and the facts of its scans; version is
+// the entity version it shows (0 without an entity).
+func (f *Function) loadView(ctx context.Context, token string) (View, facts, int, error) {
 	v := View{Token: token, Hotline: f.cfg.Hotline, Rights: f.rights, GeneratedAt: f.now()}
-	row, err := f.profiles.do(ctx, token)
+	row, err := f.pages.do(ctx, token)
 	if err != nil {
-		return v, meta{}, 0, err
+		return v, facts{}, 0, err
 	}
 	if row == nil {
 		v.Status, v.Message = "missing", "该码不存在，请核对后重新扫码。"
-		return v, meta{status: "missing"}, 0, nil
+		return v, facts{Status: "missing"}, 0, nil
 	}
 	p, found, err := row.profile()
 	if err != nil {
-		return v, meta{}, 0, err
+		return v, facts{}, 0, err
 	}
-	m := meta{status: row.status, cc: strings.TrimSpace(row.cc)}
+	fc := facts{Status: row.status, CC: strings.TrimSpace(row.cc)}
 	v.Status = row.status
 	switch {
 	case row.status == "invalid":
 		v.Message = "该码已失效"
-		return v, m, 0, nil
+		return v, fc, 0, nil
 	case row.status != "active":
 		v.Message = "该码尚未生效"
-		return v, m, 0, nil
+		return v, fc, 0, nil
 	case !found:
 		// An active code whose entity the registry no longer holds.
 		v.Status, v.Message = "invalid", "该码已失效"
-		m.status = "invalid"
-		return v, m, 0, nil
+		fc.Status = "invalid"
+		return v, fc, 0, nil
 	}
-	m.district, m.township, m.industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
+	fc.District, fc.Township, fc.Industry = p.DistrictCode, p.TownshipCode, p.IndustryCode
 	v.Entity = entityView(p)
 	photoToken := ""
 	if f.cfg.PublicPhotos {
 		photoToken = token
 	}
 	v.Sections, v.ListStatus = sectionViews(p, photoToken)
-	return v, m, p.Version, nil
+	return v, fc, p.Version, nil
 }
 
 func entityView(p profile) *EntityView {
@@ -384,20 +308,23 @@ func recordView(kind string, r profileRecord, photoToken string) RecordView {
 	return v
 }
 
-// inspectorForm is the extra block an inspector sees (FP-30, FP-32).
+// inspectorForm is the extra block an inspector sees (FP-30, FP-32); an
+// entity outside the inspector's data scope gets a note instead of the
+// form.
 type inspectorForm struct {
-	Token     string
-	Name      string
-	Today     string
-	Items     []string
-	Recorded  bool
-	MaxPhotos int
+	Token      string
+	Name       string
+	Today      string
+	Items      []string
+	Recorded   bool
+	MaxPhotos  int
+	OutOfScope bool
 }
 
 // defaultInspectionItems pre-fill the form; the inspector may rename them.
 var defaultInspectionItems = []string{"证照公示", "经营场所环境卫生", "进货查验记录", "从业人员健康证明", "价格标示", "计量器具检定"}
 
-func (f *Function) render(v View, m meta, version int, asJSON bool) (*pair, error) {
+func (f *Function) render(v View, fc facts, version int, asJSON bool) (*pair, error) {
 	var body []byte
 	var err error
 	if asJSON {
@@ -409,7 +336,7 @@ func (f *Function) render(v View, m meta, version int, asJSON bool) (*pair, erro
 		return nil, err
 	}
 	code := httpStatus(v.Status)
-	e := newEntry(code, m, body)
+	e := newEntry(code, fc, body)
 	if asJSON {
 		return &pair{json: e, version: version}, nil
 	}
@@ -433,20 +360,22 @@ func (f *Function) renderMessage(status, msg string) ([]byte, error) {
 }
 
 // inspectorPage renders a fresh page with the form for an inspector: rare
-// enough to bypass the cache, and it must show the latest records.
-func (f *Function) inspectorPage(ctx context.Context, token string, p *auth.Principal, recorded bool) ([]byte, meta, int, error) {
-	v, m, _, err := f.loadView(ctx, token)
+// enough to bypass the cache, and it must show the latest records. The
+// form is offered only for an entity inside the inspector's data scope,
+// where recordInspection would accept it.
+func (f *Function) inspectorPage(ctx context.Context, token string, p *auth.Principal, recorded bool) ([]byte, facts, int, error) {
+	v, fc, _, err := f.loadView(ctx, token)
 	if err != nil {
-		return nil, m, 0, err
+		return nil, fc, 0, err
 	}
 	var form *inspectorForm
 	if v.Status == "active" {
 		form = &inspectorForm{Token: token, Name: p.Name, Today: f.now().In(shanghai).Format(time.DateOnly),
-			Items: defaultInspectionItems, Recorded: recorded, MaxPhotos: f.cfg.MaxPhotos}
+			Items: defaultInspectionItems, Recorded: recorded, MaxPhotos: f.cfg.MaxPhotos,
+			OutOfScope: !p.Scope.Allows(fc.District, fc.Township)}
 	}
 	b, err := f.renderPage(v, form)
-	code := httpStatus(v.Status)
-	return b, m, code, err
+	return b, fc, httpStatus(v.Status), err
 }
 
 // shanghai is China Standard Time; a fixed zone needs no tzdata.

@@ -2,7 +2,6 @@ package scanresolve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -30,7 +29,7 @@ func (e *env) registryRecord(cc string, in Inspection, photos int) {
 	e.t.Helper()
 	d, _ := json.Marshal(map[string]any{"inspection_id": in.ID, "items": in.Items, "conclusion": in.Conclusion,
 		"remarks": in.Remarks, "photos": photos, "source": "scan"})
-	e.record(cc, in.Kind, in.Title, true, string(d))
+	e.record(cc, in.Kind, in.Title, string(d))
 }
 
 func TestInspectionPhotosOnPublicPageAndConsole(t *testing.T) {
@@ -108,9 +107,7 @@ func TestInspectionPhotosOnPublicPageAndConsole(t *testing.T) {
 	if c := get(t, h, "/scan/v1/inspections", "Authorization", inspector).Code; c != http.StatusBadRequest {
 		t.Errorf("list without an entity answered %d, want 400", c)
 	}
-	if _, err := e.pool.Exec(context.Background(), `UPDATE qr.codes SET status = 'invalid' WHERE token = $1`, token); err != nil {
-		t.Fatal(err)
-	}
+	e.setStatus(token, "invalid")
 	if c := get(t, h, link).Code; c != http.StatusNotFound {
 		t.Errorf("public photo of an invalid code answered %d, want 404", c)
 	}

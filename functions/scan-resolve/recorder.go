@@ -1,7 +1,6 @@
 package scanresolve
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -13,32 +12,25 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
 
 // scanRecord is one scan as buffered and stored. Strings are small
-// (substrings of a cached entry's header, not of its page).
+// (substrings of a cached entry's header, not of its page). The JSON names
+// are those of a batch spilled to Redis: a spill written by an older
+// process still replays.
 type scanRecord struct {
-	ID       [16]byte  `json:"id"`
-	At       time.Time `json:"at"`
-	Token    string    `json:"token"`
-	CC       string    `json:"cc"`
-	District string    `json:"district"`
-	Township string    `json:"township"`
-	Industry string    `json:"industry"`
-	Status   string    `json:"status"`
-	Channel  string    `json:"channel"`
-	UA       string    `json:"ua"`
-	OS       string    `json:"os"`
-	IPHash   string    `json:"ip"`
-	Role     string    `json:"role"`
+	facts
+	ID      [16]byte  `json:"id"`
+	At      time.Time `json:"at"`
+	Token   string    `json:"token"`
+	Channel string    `json:"channel"`
+	UA      string    `json:"ua"`
+	OS      string    `json:"os"`
+	IPHash  string    `json:"ip"`
+	Role    string    `json:"role"`
 }
-
-const scanColumns = "(id, scanned_at, token, credit_code, district_code, township_code, industry_code, " +
-	"code_status, channel, ua_class, os, ip_hash, role)"
 
 // COPY's binary format: a signature, flags and header-extension length,
 // then per row the field count and each field as length + bytes, then -1.
@@ -83,7 +75,6 @@ type recorder struct {
 	pool  *pgxpool.Pool
 	rdb   *redis.Client
 	log   *slog.Logger
-	now   func() time.Time
 	cfg   Config
 	spill string
 
@@ -100,8 +91,8 @@ type recorder struct {
 	accepted, written, spilled, dropped atomic.Int64
 }
 
-func newRecorder(pool *pgxpool.Pool, rdb *redis.Client, log *slog.Logger, now func() time.Time, cfg Config) *recorder {
-	r := &recorder{pool: pool, rdb: rdb, log: log, now: now, cfg: cfg, spill: cfg.RedisPrefix + "spill",
+func newRecorder(pool *pgxpool.Pool, rdb *redis.Client, log *slog.Logger, cfg Config) *recorder {
+	r := &recorder{pool: pool, rdb: rdb, log: log, cfg: cfg, spill: cfg.RedisPrefix + "spill",
 		kick: make(chan struct{}, 1), partitions: map[string]bool{}}
 	_, _ = rand.Read(r.idPrefix[:])
 	return r
@@ -155,7 +146,7 @@ func (r *recorder) run(ctx context.Context) {
 			r.replaySpill(ctx)
 			continue
 		}
-		// Not cancelled by Close: a COPY cut off halfway would only move
+		// Not cancelled by Stop: a COPY cut off halfway would only move
 		// the batch to the spill. Bounded, so a hung database cannot stall
 		// the loop for long.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -226,8 +217,8 @@ func (r *recorder) flushBuffer(ctx context.Context) error {
 	return nil
 }
 
-// copyBatch writes a batch in one transaction. A replayed batch goes
-// through a temporary table so rows already written are skipped.
+// copyBatch writes a batch in one transaction (copyScans); a replayed
+// batch skips rows already written.
 func (r *recorder) copyBatch(ctx context.Context, batch []scanRecord, dedupe bool) error {
 	if err := r.ensurePartitions(ctx, batch); err != nil {
 		return err
@@ -238,44 +229,19 @@ func (r *recorder) copyBatch(ctx context.Context, batch []scanRecord, dedupe boo
 		buf = batch[i].appendCopyRow(buf)
 	}
 	buf = binary.BigEndian.AppendUint16(buf, 0xffff)
-	copyInto := func(tx pgx.Tx, table string) error {
-		_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), "COPY "+table+" "+scanColumns+" FROM STDIN (FORMAT binary)")
-		return err
-	}
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if !dedupe {
-			return copyInto(tx, "scan.scans")
-		}
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS scan_replay (LIKE scan.scans) ON COMMIT DELETE ROWS`); err != nil {
-			return err
-		}
-		if err := copyInto(tx, "scan_replay"); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO scan.scans SELECT * FROM scan_replay ON CONFLICT DO NOTHING`)
-		return err
-	})
+	return copyScans(ctx, r.pool, buf, dedupe)
 }
 
 // ensurePartitions creates the monthly partitions a batch needs, once per
 // process and month.
 func (r *recorder) ensurePartitions(ctx context.Context, batch []scanRecord) error {
 	for i := range batch {
-		m := batch[i].At.UTC()
-		name := m.Format("200601")
+		name := batch[i].At.UTC().Format("200601")
 		if r.partitions[name] {
 			continue
 		}
-		from := time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
-		to := from.AddDate(0, 1, 0)
-		_, err := r.pool.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS scan.scans_%s PARTITION OF scan.scans
-			FOR VALUES FROM ('%s') TO ('%s')`, name, from.Format(time.RFC3339), to.Format(time.RFC3339)))
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
-			err = nil // another replica created it at the same moment
-		}
-		if err != nil {
-			return fmt.Errorf("create partition scans_%s: %w", name, err)
+		if err := createScanPartition(ctx, r.pool, batch[i].At); err != nil {
+			return err
 		}
 		r.partitions[name] = true
 	}

@@ -31,10 +31,12 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/functions/scan-resolve/contractstub"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/qrtoken"
@@ -43,14 +45,13 @@ import (
 	"github.com/sjzamr/smartreg/shared/testwait"
 )
 
-// The registry's migrations are read from its directory (functions do not
-// import each other); qr.codes is a stand-in with contract B's columns.
+// The read functions scan-resolve calls in the registry and qr schemas are
+// stubs with their published signatures (contractstub; functions do not
+// import each other): the tests exercise the contracts, not the owners'
+// tables, and infra/local/platform's TestScanContractStubs proves the
+// stubs match the real functions.
 func testMigrations() []store.Migration {
-	return []store.Migration{
-		{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"},
-		{Component: "qr-stub", FS: os.DirFS("testdata"), Dir: "qrstub"},
-		Migration(),
-	}
+	return append(contractstub.Migrations(), Migrations()...)
 }
 
 // marked requests are the ones whose queries the counters count, so the
@@ -148,61 +149,97 @@ func (e *env) newPool() *pgxpool.Pool {
 }
 
 func (e *env) cfg() Config {
-	c := DefaultConfig()
+	c := config.Defaults[Config]()
 	c.RedisPrefix = e.prefix
 	c.FlushInterval = 20 * time.Millisecond
 	c.LocalTTL = 0 // these tests count Redis commands; TestLocalCache covers it
 	return c
 }
 
+// fn builds and starts a function, stopped when the test ends.
 func (e *env) fn(pool *pgxpool.Pool, rdb *redis.Client, cfg Config) *Function {
+	e.t.Helper()
+	return e.fnAt(pool, rdb, cfg, time.Now)
+}
+
+func (e *env) fnAt(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, now func() time.Time) *Function {
 	e.t.Helper()
 	bs, err := blob.Open(context.Background(), "file://"+e.blobDir)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Redis: rdb, Blobs: bs, Tokens: e.codec,
-		Auth: e.issuer.Verifier(), Now: time.Now, Config: cfg})
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Redis: rdb, Blob: bs, Tokens: e.codec,
+		Verifier: e.issuer.Verifier(), Now: now}, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { _ = f.Close(context.Background()) })
+	if err := f.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = f.Stop(context.Background()) })
 	return f
 }
 
 var seq atomic.Int64
 
-// entity inserts an entity with a code of the given status and returns
-// the token and credit code.
+// entity gives registry.public_page an entity of 长安区 (130102) and
+// qr.code_status its code in the given status, and returns the token and
+// credit code.
 func (e *env) entity(status, name string) (string, string) {
 	e.t.Helper()
+	return e.entityIn("130102", status, name)
+}
+
+// entityIn is entity in another district.
+func (e *env) entityIn(district, status, name string) (string, string) {
+	e.t.Helper()
 	n := seq.Add(1)
-	cc, err := codes.MakeCreditCode("91", "130102", fmt.Sprintf("MA%06d", n+int64(os.Getpid()%1000)*1000))
+	cc, err := codes.MakeCreditCode("91", district, fmt.Sprintf("MA%06d", n+int64(os.Getpid()%1000)*1000))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	token, _ := e.codec.Mint()
 	ctx := context.Background()
-	_, err = e.pool.Exec(ctx, `INSERT INTO registry.entities (credit_code, name, entity_type, legal_rep, established_on,
+	_, err = e.pool.Exec(ctx, `INSERT INTO registry.stub_pages (credit_code, name, entity_type, legal_rep, established_on,
 		registered_capital, business_scope, address, district_code, township_code, industry_code)
-		VALUES ($1, $2, 'enterprise', '张建国', '2019-05-20', 500.5, '建材销售', '石家庄市长安区建设北大街1号', '130102', '', '5164')`, cc, name)
+		VALUES ($1, $2, 'enterprise', '张建国', '2019-05-20', '500.5000', '建材销售', '石家庄市长安区建设北大街1号', $3, '', '5164')`, cc, name, district)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(ctx, `INSERT INTO qr.codes (token, credit_code, status) VALUES ($1, $2, $3)`, token, cc, status); err != nil {
+	if _, err := e.pool.Exec(ctx, `INSERT INTO qr.stub_codes (token, credit_code, status) VALUES ($1, $2, $3)`, token, cc, status); err != nil {
 		e.t.Fatal(err)
 	}
 	return token, cc
 }
 
-func (e *env) record(cc, kind, title string, public bool, details string) {
+// record adds a public record to the entity's page, newest first, with
+// details as registry.public_page returns them.
+func (e *env) record(cc, kind, title, details string) {
 	e.t.Helper()
 	if details == "" {
 		details = "{}"
 	}
-	_, err := e.pool.Exec(context.Background(), `INSERT INTO registry.records (credit_code, kind, title, authority, occurred_on, status, public, details)
-		VALUES ($1, $2, $3, '长安区市场监督管理局', '2025-03-01', '', $4, $5)`, cc, kind, title, public, details)
+	_, err := e.pool.Exec(context.Background(), `UPDATE registry.stub_pages SET records = jsonb_build_array(jsonb_build_object(
+			'kind', $2::text, 'ref_no', '', 'title', $3::text, 'authority', '长安区市场监督管理局', 'occurred_on', '2025-03-01',
+			'valid_until', NULL, 'status', '', 'details', $4::jsonb)) || COALESCE(records, '[]')
+		WHERE credit_code = $1`, cc, kind, title, details)
 	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// rename is the registry's update of an entity: its name and version.
+func (e *env) rename(cc, name string) {
+	e.t.Helper()
+	if _, err := e.pool.Exec(context.Background(), `UPDATE registry.stub_pages SET name = $2, version = version + 1 WHERE credit_code = $1`, cc, name); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// setStatus is qr-generate's change of a code's status.
+func (e *env) setStatus(token, status string) {
+	e.t.Helper()
+	if _, err := e.pool.Exec(context.Background(), `UPDATE qr.stub_codes SET status = $2 WHERE token = $1`, token, status); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -225,18 +262,42 @@ func TestNewRequiresEachDependency(t *testing.T) {
 	pool, rdb := &pgxpool.Pool{}, redis.NewClient(&redis.Options{})
 	defer rdb.Close()
 	codec, _ := qrtoken.New([]byte(qrtoken.DevKey))
-	full := Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Redis: rdb, Blobs: &blob.Dir{}, Tokens: codec,
-		Auth: &auth.Verifier{}, Now: time.Now}
+	full := Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Redis: rdb, Blob: &blob.Dir{}, Tokens: codec,
+		Verifier: &auth.Verifier{}, Now: time.Now}
+	def := config.Defaults[Config]()
 	for name, clear := range map[string]func(*Deps){
 		"logger": func(d *Deps) { d.Logger = nil }, "pool": func(d *Deps) { d.Pool = nil }, "redis": func(d *Deps) { d.Redis = nil },
-		"blobs": func(d *Deps) { d.Blobs = nil }, "tokens": func(d *Deps) { d.Tokens = nil }, "auth": func(d *Deps) { d.Auth = nil },
+		"blob": func(d *Deps) { d.Blob = nil }, "tokens": func(d *Deps) { d.Tokens = nil }, "verifier": func(d *Deps) { d.Verifier = nil },
 		"now": func(d *Deps) { d.Now = nil },
 	} {
 		d := full
 		clear(&d)
-		if _, err := New(d); err == nil {
+		if _, err := New(d, def); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
+	}
+	// New takes the settings as loaded: it fills in no default, and
+	// refuses what it cannot work with.
+	for name, change := range map[string]func(*Config){
+		"zero": func(c *Config) { *c = Config{} }, "cache ttl": func(c *Config) { c.CacheTTL = 0 },
+		"lru": func(c *Config) { c.LRUSize = 0 }, "prefix": func(c *Config) { c.RedisPrefix = "" },
+		"fill": func(c *Config) { c.FillConcurrency = 0 }, "flush": func(c *Config) { c.FlushInterval = 0 },
+		"buffer": func(c *Config) { c.MaxBuffered = c.FlushRows - 1 }, "salt": func(c *Config) { c.IPSalt = "" },
+		"hotline": func(c *Config) { c.Hotline = "" }, "token key": func(c *Config) { c.Key = "short" },
+	} {
+		c := def
+		change(&c)
+		if _, err := New(full, c); err == nil {
+			t.Errorf("settings with a bad %s accepted", name)
+		}
+	}
+	f, err := New(full, def)
+	if err != nil {
+		t.Fatalf("complete deps refused: %v", err)
+	}
+	// New starts nothing: stopping a function never started returns at once.
+	if err := f.Stop(context.Background()); err != nil {
+		t.Errorf("Stop without Start: %v", err)
 	}
 }
 
@@ -267,18 +328,20 @@ func TestForgedTokenIs404WithoutAnyQuery(t *testing.T) {
 	}
 }
 
-func TestActivePageShowsRecordsAndHidesNonPublic(t *testing.T) {
+// The page shows every section and every record registry.public_page
+// returns (which leaves out non-public records and annual-report items:
+// the registry's TestPublicPageExcludesNonPublic), and nothing of the
+// inspector's form to the public.
+func TestActivePageShowsEverySection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	f := e.fn(e.pool, e.rdb, e.cfg())
 	token, cc := e.entity("active", "河北恒达建材有限公司")
-	e.record(cc, "licence", "食品经营许可证", true, "")
-	e.record(cc, "annual_report", "2024年度报告", true,
-		`{"year":2024,"items":[{"name":"从业人数","value":"12","public":true},{"name":"营业总收入","value":"SECRET-REVENUE","public":false}]}`)
-	e.record(cc, "penalty", "隐藏的处罚决定", false, "")
-	e.record(cc, "penalty", "石长市监罚〔2025〕12号", true, "")
-	e.record(cc, "abnormal_list", "通过登记的住所无法联系", true, "")
-	e.record(cc, "inspection", "日常监督检查", true, `{"items":[{"name":"证照公示","result":"合格"},{"name":"冷链","result":"合理缺项","reason":"不经营冷链"}],"conclusion":"合格"}`)
+	e.record(cc, "licence", "食品经营许可证", "")
+	e.record(cc, "annual_report", "2024年度报告", `{"year":2024,"items":[{"name":"从业人数","value":"12","public":true}]}`)
+	e.record(cc, "penalty", "石长市监罚〔2025〕12号", "")
+	e.record(cc, "abnormal_list", "通过登记的住所无法联系", "")
+	e.record(cc, "inspection", "日常监督检查", `{"items":[{"name":"证照公示","result":"合格"},{"name":"冷链","result":"合理缺项","reason":"不经营冷链"}],"conclusion":"合格"}`)
 	h := f.Handler()
 	rec := get(t, h, "/q/"+token)
 	if rec.Code != http.StatusOK {
@@ -292,10 +355,8 @@ func TestActivePageShowsRecordsAndHidesNonPublic(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, hidden := range []string{"SECRET-REVENUE", "营业总收入", "隐藏的处罚决定", "提交检查记录"} {
-		if strings.Contains(page, hidden) {
-			t.Errorf("page shows %q", hidden)
-		}
+	if strings.Contains(page, "提交检查记录") {
+		t.Error("the public page shows the inspection form")
 	}
 	if len(page) >= 50*1024 {
 		t.Errorf("page is %d bytes, want < 50 KB", len(page))
@@ -316,8 +377,8 @@ func TestActivePageShowsRecordsAndHidesNonPublic(t *testing.T) {
 		len(v.Sections) != len(pageSections) || len(v.Rights) != 6 {
 		t.Errorf("json view = %+v", v)
 	}
-	if strings.Contains(rec.Body.String(), "SECRET-REVENUE") {
-		t.Error("json shows a non-public item")
+	if !strings.Contains(rec.Body.String(), "石长市监罚〔2025〕12号") {
+		t.Error("json lacks a record")
 	}
 }
 
@@ -328,7 +389,7 @@ func TestPageStaysSmallWithManyRecords(t *testing.T) {
 	token, cc := e.entity("active", "记录很多的经营主体")
 	for i := range 60 {
 		for _, k := range []string{"complaint", "penalty", "inspection", "licence"} {
-			e.record(cc, k, fmt.Sprintf("第%d条记录：关于某某事项的处理结果说明文字较长较长较长较长", i), true, "")
+			e.record(cc, k, fmt.Sprintf("第%d条记录：关于某某事项的处理结果说明文字较长较长较长较长", i), "")
 		}
 	}
 	rec := get(t, f.Handler(), "/q/"+token)
@@ -350,7 +411,7 @@ func TestInvalidAndPendingCodesShowNoDetails(t *testing.T) {
 		code         int
 	}{{"invalid", "该码已失效", http.StatusGone}, {"pending", "该码尚未生效", http.StatusOK}, {"rejected", "该码尚未生效", http.StatusOK}} {
 		token, cc := e.entity(c.status, "不应显示的主体名称"+c.status)
-		e.record(cc, "penalty", "不应显示的处罚", true, "")
+		e.record(cc, "penalty", "不应显示的处罚", "")
 		for range 2 { // miss, then hit
 			rec := get(t, h, "/q/"+token)
 			body := rec.Body.String()
@@ -489,9 +550,7 @@ func TestEntityUpdatedInvalidatesCache(t *testing.T) {
 	get(t, h, "/q/"+token)
 	get(t, h, "/q/"+token+".json")
 	ctx := context.Background()
-	if _, err := e.pool.Exec(ctx, `UPDATE registry.entities SET name = '新名称商行', version = version + 1 WHERE credit_code = $1`, cc); err != nil {
-		t.Fatal(err)
-	}
+	e.rename(cc, "新名称商行")
 	if rec := get(t, h, "/q/"+token); !strings.Contains(rec.Body.String(), "旧名称商行") {
 		t.Fatal("the page was not cached")
 	}
@@ -504,9 +563,7 @@ func TestEntityUpdatedInvalidatesCache(t *testing.T) {
 		}
 	}
 	// A code invalidated by qr-generate: the page says so at once.
-	if _, err := e.pool.Exec(ctx, `UPDATE qr.codes SET status = 'invalid' WHERE token = $1`, token); err != nil {
-		t.Fatal(err)
-	}
+	e.setStatus(token, "invalid")
 	ev, _ := outbox.NewEvent("/functions/qr-generate", events.QRInvalidated, cc,
 		events.QRInvalidatedData{Token: token, CreditCode: cc, Reason: "注销", InvalidatedAt: time.Now()}, time.Now())
 	if _, err := f.Receive(ctx, ev); err != nil {
@@ -528,7 +585,7 @@ func TestBatchIssuedDropsCachedNotFound(t *testing.T) {
 	}
 	_, cc := e.entity("active", "新赋码的主体")
 	ctx := context.Background()
-	if _, err := e.pool.Exec(ctx, `INSERT INTO qr.codes (token, credit_code, status) VALUES ($1, $2, 'active')
+	if _, err := e.pool.Exec(ctx, `INSERT INTO qr.stub_codes (token, credit_code, status) VALUES ($1, $2, 'active')
 		ON CONFLICT (credit_code) DO UPDATE SET token = EXCLUDED.token`, token, cc); err != nil {
 		t.Fatal(err)
 	}
@@ -561,12 +618,15 @@ func BenchmarkCachedScan(b *testing.B) {
 			f := e.fn(e.pool, e.rdb, cfg)
 			token, cc := e.entity("active", "基准测试主体")
 			for i := range 30 {
-				e.record(cc, "inspection", fmt.Sprintf("第%d次日常监督检查", i), true, `{"items":[{"name":"证照公示","result":"合格"}],"conclusion":"合格"}`)
+				e.record(cc, "inspection", fmt.Sprintf("第%d次日常监督检查", i), `{"items":[{"name":"证照公示","result":"合格"}],"conclusion":"合格"}`)
 			}
 			h := f.Handler()
 			req := httptest.NewRequest("GET", "/q/"+token, nil)
 			req.Header.Set("User-Agent", "Mozilla/5.0 (Linux; Android 14) MicroMessenger/8.0")
 			req.RemoteAddr = "203.0.113.7:5555"
+			// The runtime resolves the client address once per request,
+			// before the function (httpx.ClientIP reads it back).
+			req = req.WithContext(httpx.WithClientIP(req.Context(), "203.0.113.7"))
 			w := &discardWriter{h: http.Header{}}
 			h.ServeHTTP(w, req) // fill the cache
 			b.ReportAllocs()
@@ -689,7 +749,7 @@ func TestScansSurviveRestartAndDatabaseOutage(t *testing.T) {
 	for range 25 {
 		get(t, f1.Handler(), "/q/"+token)
 	}
-	if err := f1.Close(ctx); err != nil {
+	if err := f1.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := f1.RecordedScans(ctx); n != 25 {
@@ -704,7 +764,7 @@ func TestScansSurviveRestartAndDatabaseOutage(t *testing.T) {
 		get(t, f2.Handler(), "/q/"+token)
 	}
 	down.Close()
-	if err := f2.Close(ctx); err != nil {
+	if err := f2.Stop(ctx); err != nil {
 		t.Fatalf("shutdown with PostgreSQL down should spill to Redis: %v", err)
 	}
 	if c := f2.ScanCounts(); c.Spilled != 17 {
@@ -972,8 +1032,15 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ := x.GetRows("Sheet1")
-	if len(rows) < 4 || rows[2][1] != "统计主体甲" || rows[2][2] != "3" {
+	if len(rows) < 3 || rows[0][1] != "经营主体" || rows[1][1] != "统计主体甲" || rows[1][2] != "3" || rows[len(rows)-1][0] != "合计" {
 		t.Errorf("export rows = %v", rows)
+	}
+	if cd := rec.Header().Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, ".xlsx") {
+		t.Errorf("export Content-Disposition %q", cd)
+	}
+	rec = get(t, h, "/scan/v1/stats/export?group=top&format=csv", "Authorization", viewer)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, ccA+",统计主体甲,3") || !strings.Contains(body, "合计,,4") {
+		t.Errorf("csv export: %d\n%s", rec.Code, body)
 	}
 }
 
@@ -1002,9 +1069,9 @@ func TestClientHints(t *testing.T) {
 
 func TestEntryRoundTrip(t *testing.T) {
 	t.Parallel()
-	in := &entry{code: 410, status: "invalid", cc: "91130102MA0000001X", district: "130102", township: "", industry: "5164", body: []byte("<p>x\ny</p>")}
+	in := &entry{code: 410, facts: facts{Status: "invalid", CC: "91130102MA0000001X", District: "130102", Industry: "5164"}, body: []byte("<p>x\ny</p>")}
 	out, ok := decodeEntry(in.encode())
-	if !ok || out.code != 410 || out.status != "invalid" || out.cc != in.cc || out.industry != "5164" || string(out.body) != string(in.body) || out.clen[0] != "10" {
+	if !ok || out.code != 410 || out.facts != in.facts || string(out.body) != string(in.body) || out.clen[0] != "10" {
 		t.Fatalf("round trip: %+v %v", out, ok)
 	}
 	if _, ok := decodeEntry("garbage"); ok {
@@ -1033,9 +1100,7 @@ func TestLocalCacheSkipsRedisAndHonoursInvalidation(t *testing.T) {
 		t.Errorf("fresh local hits made %d queries and %d Redis commands, want none", dp, dr)
 	}
 	ctx := context.Background()
-	if _, err := e.pool.Exec(ctx, `UPDATE registry.entities SET name = '本地缓存新名称', version = version + 1 WHERE credit_code = $1`, cc); err != nil {
-		t.Fatal(err)
-	}
+	e.rename(cc, "本地缓存新名称")
 	if _, err := f.Receive(ctx, entityEvent(t, events.EntityUpdated, cc, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -1052,7 +1117,7 @@ func TestLocalCacheInvalidationReachesOtherReplicas(t *testing.T) {
 	cfg := e.cfg()
 	cfg.LocalTTL = time.Hour
 	a, b := e.fn(e.pool, e.rdb, cfg), e.fn(e.pool, e.rdb, cfg)
-	t.Cleanup(func() { _ = a.Close(context.Background()); _ = b.Close(context.Background()) })
+	t.Cleanup(func() { _ = a.Stop(context.Background()); _ = b.Stop(context.Background()) })
 	token, cc := e.entity("active", "副本旧名称")
 	for _, f := range []*Function{a, b} {
 		if rec := get(t, f.Handler(), "/q/"+token); !strings.Contains(rec.Body.String(), "副本旧名称") {
@@ -1060,9 +1125,7 @@ func TestLocalCacheInvalidationReachesOtherReplicas(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if _, err := e.pool.Exec(ctx, `UPDATE registry.entities SET name = '副本新名称', version = version + 1 WHERE credit_code = $1`, cc); err != nil {
-		t.Fatal(err)
-	}
+	e.rename(cc, "副本新名称")
 	if _, err := a.Receive(ctx, entityEvent(t, events.EntityUpdated, cc, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -1078,7 +1141,7 @@ func TestPageEscapesRegistryText(t *testing.T) {
 	e := newEnv(t)
 	f := e.fn(e.pool, e.rdb, e.cfg())
 	token, cc := e.entity("active", `<script>alert("x")</script>&'店`)
-	e.record(cc, "penalty", `<img src=x onerror=alert(1)>处罚`, true,
+	e.record(cc, "penalty", `<img src=x onerror=alert(1)>处罚`,
 		`{"items":[{"name":"<b>项目</b>","result":"合格"}],"conclusion":"<i>结论</i>","remarks":"a&b"}`)
 	page := get(t, f.Handler(), "/q/"+token).Body.String()
 	for _, bad := range []string{"<script>alert", "<img src=x", "<b>项目", "<i>结论"} {
@@ -1101,9 +1164,9 @@ func TestCopyRowRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	f := e.fn(e.pool, e.rdb, e.cfg())
 	at := time.Date(2026, 11, 27, 8, 30, 1, 123456000, time.UTC)
-	in := scanRecord{ID: [16]byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xff}, At: at,
-		Token: "tok\\en", CC: "91130102MA07\tX", District: "130102", Township: "130102001", Industry: "F5",
-		Status: "active", Channel: "h5", UA: "a\nb\rc", OS: `\N`, IPHash: "", Role: "inspector"}
+	in := scanRecord{ID: [16]byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xff}, At: at, Token: "tok\\en",
+		facts:   facts{CC: "91130102MA07\tX", District: "130102", Township: "130102001", Industry: "F5", Status: "active"},
+		Channel: "h5", UA: "a\nb\rc", OS: `\N`, IPHash: "", Role: "inspector"}
 	ctx := context.Background()
 	if err := f.rec.copyBatch(ctx, []scanRecord{in}, false); err != nil {
 		t.Fatal(err)
@@ -1126,16 +1189,16 @@ func TestCopyRowRoundTrip(t *testing.T) {
 	}
 }
 
-// BenchmarkLoad measures a cache miss's own work: the contract C query
+// BenchmarkLoad measures a cache miss's own work: the scan.pages query
 // and rendering the page and its JSON (go test -run '^$' -bench Load).
 func BenchmarkLoad(b *testing.B) {
 	e := newEnv(b)
 	f := e.fn(e.pool, e.rdb, e.cfg())
 	token, cc := e.entity("active", "基准测试主体")
 	for i := range 3 {
-		e.record(cc, "inspection", fmt.Sprintf("第%d次日常监督检查", i), true, `{"items":[{"name":"证照公示","result":"合格"}],"conclusion":"合格"}`)
+		e.record(cc, "inspection", fmt.Sprintf("第%d次日常监督检查", i), `{"items":[{"name":"证照公示","result":"合格"}],"conclusion":"合格"}`)
 	}
-	e.record(cc, "annual_report", "2024年度报告", true, `{"year":2024,"items":[{"name":"从业人数","value":"12","public":true}]}`)
+	e.record(cc, "annual_report", "2024年度报告", `{"year":2024,"items":[{"name":"从业人数","value":"12","public":true}]}`)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -1159,7 +1222,38 @@ func TestCacheMissQueryUsesAGenericPlan(t *testing.T) {
 	if !slices.Contains(config, "plan_cache_mode=force_generic_plan") {
 		t.Errorf("scan.pages settings %v, want plan_cache_mode=force_generic_plan", config)
 	}
-	if !strings.HasPrefix(profileQuery, "SELECT * FROM scan.pages(") {
-		t.Errorf("the cache-miss query %q does not go through scan.pages", profileQuery)
+	if !strings.HasPrefix(pagesQuery, "SELECT * FROM scan.pages(") {
+		t.Errorf("the cache-miss query %q does not go through scan.pages", pagesQuery)
+	}
+}
+
+// The in-process window is measured on the function's clock (Deps.Now),
+// the clock that also stamps what it stores: a page is served without
+// Redis while it is younger than SCAN_LOCAL_TTL on that clock, and read
+// from Redis again after.
+func TestLocalWindowKeepsTheFunctionsClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.cfg()
+	cfg.LocalTTL = 30 * time.Second
+	var clock atomic.Int64
+	clock.Store(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
+	f := e.fnAt(e.pool, e.rdb, cfg, func() time.Time { return time.Unix(0, clock.Load()) })
+	token, _ := e.entity("active", "时钟测试主体")
+	h := f.Handler()
+	if rec := get(t, h, "/q/"+token); rec.Code != http.StatusOK {
+		t.Fatal(rec.Code)
+	}
+	clock.Add(int64(29 * time.Second))
+	rd := e.redisN.n.Load()
+	get(t, h, "/q/"+token)
+	if n := e.redisN.n.Load() - rd; n != 0 {
+		t.Errorf("29 s after the load, on the function's clock: %d Redis commands, want none", n)
+	}
+	clock.Add(int64(2 * time.Second))
+	rd = e.redisN.n.Load()
+	get(t, h, "/q/"+token)
+	if n := e.redisN.n.Load() - rd; n == 0 {
+		t.Error("31 s after the load, on the function's clock, the page was still served from process memory")
 	}
 }

@@ -3,18 +3,15 @@ package scanresolve
 import (
 	"context"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
-	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
 // StatsQuery is a statistics request: a grouping over a date range
@@ -40,6 +37,9 @@ type StatsResult struct {
 	Total int64     `json:"total"`
 	Items []StatRow `json:"items"`
 }
+
+// statsParams are the statistics' query parameters.
+var statsParams = []string{"group", "from", "to", "limit"}
 
 var groupNames = map[string]string{"hour": "时段", "day": "日期", "district": "行政区划", "industry": "行业", "top": "经营主体"}
 
@@ -89,82 +89,46 @@ func (f *Function) statsQuery(r *http.Request) (StatsQuery, error) {
 	return sq, errs.Fields(fe)
 }
 
-// Stats counts scans over the query's range within the caller's data scope.
+// Stats counts scans over the query's range within the caller's data
+// scope (by the district and township the entity had when scanned).
 func (f *Function) Stats(ctx context.Context, sq StatsQuery, scope auth.Scope) (StatsResult, error) {
-	args := []any{sq.From, sq.To.AddDate(0, 0, 1)}
-	where := `scanned_at >= $1 AND scanned_at < $2 AND credit_code <> '' AND ` + scope.Filter("district_code", "township_code", &args)
 	res := StatsResult{Group: sq.Group, From: sq.From.Format(time.DateOnly), To: sq.To.Format(time.DateOnly), Items: []StatRow{}}
-	var sql string
-	switch sq.Group {
-	case "hour":
-		sql = `SELECT extract(hour FROM scanned_at AT TIME ZONE 'Asia/Shanghai')::int::text AS k, count(*) FROM scan.scans WHERE ` + where + ` GROUP BY 1`
-	case "day":
-		sql = `SELECT to_char(scanned_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS k, count(*) FROM scan.scans WHERE ` + where + ` GROUP BY 1 ORDER BY 1`
-	case "district":
-		sql = `SELECT district_code, count(*) FROM scan.scans WHERE ` + where + ` GROUP BY 1 ORDER BY 2 DESC, 1`
-	case "industry":
-		sql = `SELECT industry_code, count(*) FROM scan.scans WHERE ` + where + ` GROUP BY 1 ORDER BY 2 DESC, 1`
-	case "top":
-		// Names come from the registry's published read function, only
-		// for the few rows shown.
-		args = append(args, sq.Limit)
-		sql = fmt.Sprintf(`SELECT t.credit_code, t.n, COALESCE((SELECT p.name FROM registry.public_page(t.credit_code) p), '')
-			FROM (SELECT credit_code, count(*) AS n FROM scan.scans WHERE %s GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $%d) t
-			ORDER BY t.n DESC, t.credit_code`, where, len(args))
-	}
-	rows, err := f.pool.Query(ctx, sql, args...)
+	rows, total, err := selectStats(ctx, f.pool, sq, scope)
 	if err != nil {
-		return res, store.Classify(err)
+		return res, err
 	}
-	byKey := map[string]int64{}
-	for rows.Next() {
-		var s StatRow
-		dst := []any{&s.Key, &s.Scans}
-		if sq.Group == "top" {
-			dst = append(dst, &s.Label)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			rows.Close()
-			return res, store.Classify(err)
-		}
-		res.Total += s.Scans
+	res.Total = total
+	byKey := make(map[string]int64, len(rows))
+	for _, s := range rows {
 		byKey[s.Key] = s.Scans
-		res.Items = append(res.Items, s)
-	}
-	if err := rows.Err(); err != nil {
-		return res, store.Classify(err)
 	}
 	switch sq.Group {
 	case "hour": // every hour of the day, so a chart has 24 bars
-		res.Items = res.Items[:0]
 		for h := range 24 {
 			k := strconv.Itoa(h)
 			res.Items = append(res.Items, StatRow{Key: k, Label: fmt.Sprintf("%02d:00–%02d:59", h, h), Scans: byKey[k]})
 		}
 	case "day": // every day of the range, zeros included
-		res.Items = res.Items[:0]
 		for d := sq.From; !d.After(sq.To); d = d.AddDate(0, 0, 1) {
 			k := d.Format(time.DateOnly)
 			res.Items = append(res.Items, StatRow{Key: k, Label: k, Scans: byKey[k]})
 		}
 	case "district":
-		for i := range res.Items {
-			if d, ok := codes.Divisions().Lookup(res.Items[i].Key); ok {
-				res.Items[i].Label = d.Name
+		for _, s := range rows {
+			if d, ok := codes.Divisions().Lookup(s.Key); ok {
+				s.Label = d.Name
 			}
+			res.Items = append(res.Items, s)
 		}
 	case "industry":
-		for i := range res.Items {
-			if d, ok := codes.Industries().Lookup(res.Items[i].Key); ok {
-				res.Items[i].Label = d.Name
+		for _, s := range rows {
+			if d, ok := codes.Industries().Lookup(s.Key); ok {
+				s.Label = d.Name
 			}
+			res.Items = append(res.Items, s)
 		}
 	case "top":
-		// Total is every scan in range, not only the top rows'.
-		err := f.pool.QueryRow(ctx, `SELECT count(*) FROM scan.scans WHERE `+where, args[:len(args)-1]...).Scan(&res.Total)
-		if err != nil {
-			return res, store.Classify(err)
-		}
+		res.Items = append(res.Items, rows...)
 	}
 	return res, nil
 }
@@ -174,42 +138,31 @@ func (f *Function) statsFor(r *http.Request) (StatsResult, error) {
 	if err != nil {
 		return StatsResult{}, err
 	}
-	p, _ := auth.FromContext(r.Context())
-	return f.Stats(r.Context(), sq, p.Scope)
+	return f.Stats(r.Context(), sq, scopeOf(r))
 }
 
-func (f *Function) handleStats(w http.ResponseWriter, r *http.Request) {
-	res, err := f.statsFor(r)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, res)
-}
+func (f *Function) stats(r *http.Request) (any, error) { return f.statsFor(r) }
 
-func (f *Function) handleStatsExport(w http.ResponseWriter, r *http.Request) {
-	res, err := f.statsFor(r)
+// statsExport answers the statistics as XLSX (default) or CSV: one row per
+// group and a total; the grouping and range are in the file name.
+func (f *Function) statsExport(w http.ResponseWriter, r *http.Request) {
+	format, err := tabular.ParseFormat(r.URL.Query().Get("format"), tabular.XLSX)
 	if err != nil {
-		f.fail(w, r, err)
+		httpx.Fail(w, r, err)
 		return
 	}
-	x := excelize.NewFile()
-	defer x.Close()
-	sheet := "Sheet1"
-	rows := [][]any{{"扫码统计（按" + groupNames[res.Group] + "）", res.From + " 至 " + res.To}, {"编码", groupNames[res.Group], "扫码次数"}}
+	res, err := f.statsFor(r)
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	t := tabular.Table{Header: []string{"编码", groupNames[res.Group], "扫码次数"}}
 	for _, it := range res.Items {
-		rows = append(rows, []any{it.Key, it.Label, it.Scans})
+		t.Rows = append(t.Rows, []any{it.Key, it.Label, it.Scans})
 	}
-	rows = append(rows, []any{"合计", "", res.Total})
-	for i, row := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := x.SetSheetRow(sheet, cell, &row); err != nil {
-			f.fail(w, r, err)
-			return
-		}
+	t.Rows = append(t.Rows, []any{"合计", "", res.Total})
+	name := fmt.Sprintf("扫码统计_按%s_%s至%s", groupNames[res.Group], res.From, res.To)
+	if err := tabular.Serve(w, name, format, t); err != nil {
+		httpx.Logger(r.Context()).WarnContext(r.Context(), "stats export cut short", "err", err)
 	}
-	name := fmt.Sprintf("扫码统计_%s_%s.xlsx", res.Group, f.now().In(shanghai).Format("20060102150405"))
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	_ = x.Write(w)
 }

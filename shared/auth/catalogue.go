@@ -58,6 +58,7 @@ var catalogue = []Permission{
 	{"scan.inspection", "view", "查看扫码检查记录"},
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
+	{"scan.stats", "export", "导出扫码统计"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

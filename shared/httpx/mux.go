@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -126,16 +127,24 @@ func AnyParams() Option { return Option{apply: func(r *Route) { r.AnyParams = tr
 // Mux is a ServeMux that records each route's declared guards and refuses
 // query strings the route does not accept or that are not valid text.
 type Mux struct {
-	mux    *http.ServeMux
-	routes []Route
-	errs   []error
-	use    []func(http.Handler) http.Handler
+	// mux serves the routes, and a catch-all that answers what none of
+	// them serves in the JSON error shape; probe holds the routes alone, to
+	// tell that answer (405 or 404) and for Handler.
+	mux, probe *http.ServeMux
+	routes     []Route
+	errs       []error
+	use        []func(http.Handler) http.Handler
+	root       bool // a route of its own is the catch-all "/"
+
+	once sync.Once
+	h    http.Handler // the middleware around mux, built at the first request
 }
 
 // NewMux returns an empty Mux.
-func NewMux() *Mux { return &Mux{mux: http.NewServeMux()} }
+func NewMux() *Mux { return &Mux{mux: http.NewServeMux(), probe: http.NewServeMux()} }
 
-// Use adds middleware run before routing, for every route.
+// Use adds middleware run before routing, for every route. Call it, like
+// Handle, before the Mux serves.
 func (m *Mux) Use(mw ...func(http.Handler) http.Handler) { m.use = append(m.use, mw...) }
 
 // Handle serves pattern with h, guarded and described by opts.
@@ -155,7 +164,10 @@ func (m *Mux) Handle(pattern string, h http.Handler, opts ...Option) {
 		m.errs = append(m.errs, fmt.Errorf("route %q declares no access (Public, Internal, auth.SignedIn or auth.Permission)", pattern))
 	}
 	m.routes = append(m.routes, rt)
-	m.mux.Handle(pattern, checkQuery(rt, h))
+	m.root = m.root || pattern == "/"
+	h = checkQuery(rt, h)
+	m.mux.Handle(pattern, h)
+	m.probe.Handle(pattern, h)
 }
 
 // HandleFunc is Handle for a function.
@@ -164,7 +176,7 @@ func (m *Mux) HandleFunc(pattern string, h http.HandlerFunc, opts ...Option) {
 }
 
 // Handler reports the pattern that serves r, as ServeMux.Handler does.
-func (m *Mux) Handler(r *http.Request) (http.Handler, string) { return m.mux.Handler(r) }
+func (m *Mux) Handler(r *http.Request) (http.Handler, string) { return m.probe.Handler(r) }
 
 // Routes lists the routes served, in registration order.
 func (m *Mux) Routes() []Route { return slices.Clone(m.routes) }
@@ -177,20 +189,29 @@ func (m *Mux) Err() error {
 	return fmt.Errorf("%v", m.errs)
 }
 
+// ServeHTTP routes r once: the middleware chain and the catch-all are
+// built at the first request, so a request served by a route costs what
+// the ServeMux alone costs (public pages are served at thousands a second).
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var h http.Handler = http.HandlerFunc(m.dispatch)
-	for i := len(m.use) - 1; i >= 0; i-- {
-		h = m.use[i](h)
-	}
-	h.ServeHTTP(w, r)
+	m.once.Do(func() {
+		if !m.root {
+			m.mux.HandleFunc("/", m.unrouted)
+		}
+		var h http.Handler = m.mux
+		for i := len(m.use) - 1; i >= 0; i-- {
+			h = m.use[i](h)
+		}
+		m.h = h
+	})
+	m.h.ServeHTTP(w, r)
 }
 
-// dispatch routes r, answering "no such route" and "method not allowed"
-// with the JSON error body instead of ServeMux's plain text.
-func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
-	h, pattern := m.mux.Handler(r)
-	if pattern != "" {
-		m.mux.ServeHTTP(w, r)
+// unrouted answers what no route serves: "method not allowed" and "no such
+// route" with the JSON error body instead of ServeMux's plain text.
+func (m *Mux) unrouted(w http.ResponseWriter, r *http.Request) {
+	h, pattern := m.probe.Handler(r)
+	if pattern != "" { // a redirect to the cleaned path
+		m.probe.ServeHTTP(w, r)
 		return
 	}
 	probe := &headerProbe{header: http.Header{}}
@@ -201,7 +222,7 @@ func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
 		Fail(w, r, &errs.Error{Code: errs.Invalid, Message: "不支持该请求方法"}, http.StatusMethodNotAllowed)
 	case http.StatusNotFound, 0:
 		Fail(w, r, errs.New(errs.NotFound, "请求的地址不存在"))
-	default: // a redirect to the cleaned path
+	default:
 		for k, v := range probe.header {
 			w.Header()[k] = v
 		}

@@ -8,48 +8,43 @@ import (
 	"time"
 
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
-	"github.com/sjzamr/smartreg/shared/config"
-	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
-type Config struct {
+type config struct {
 	entry.Server
 	entry.Backend
 	entry.Blob
 	entry.Auth
-	QRTokenKey string `env:"QR_TOKEN_KEY" default:"smartreg-dev-qr-token-key-not-for-production" secret:"true" help:"二维码令牌 MAC 密钥，与 qr-generate 相同"`
-	DBMaxConns int    `env:"DB_MAX_CONNS" default:"40"` // cache misses only: the hot path needs no connection
+	scanresolve.Config
+	DBMaxConns int `env:"DB_MAX_CONNS" default:"40"` // cache misses only: the hot path needs no connection
 }
 
 func main() { entry.Main(scanresolve.Name, run) }
 
 func run(ctx context.Context) error {
-	// The function's own settings are logged apart, as function_config.
-	var fcfg scanresolve.Config
-	if err := config.Load(&fcfg, nil); err != nil {
-		return err
-	}
-	var cfg Config
-	log, err := entry.Load(scanresolve.Name, &cfg, "function_config", config.Masked(&fcfg))
+	var cfg config
+	log, err := entry.Load(scanresolve.Name, &cfg)
 	if err != nil {
 		return err
 	}
-	// registry and qr apply their own migrations; scan's reads theirs.
-	deps, err := entry.Open(ctx, &cfg, cfg.DBMaxConns, log, scanresolve.Migration())
+	// The registry and qr-generate apply their own migrations (scan's
+	// functions call their published read functions).
+	deps, err := entry.Open(ctx, &cfg, cfg.DBMaxConns, log, scanresolve.Migrations()...)
 	if err != nil {
 		return err
 	}
 	defer deps.Close()
-	codec, err := qrtoken.New([]byte(cfg.QRTokenKey))
+	codec, err := cfg.Codec()
 	if err != nil {
 		return err
 	}
-	fn, err := scanresolve.New(scanresolve.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Blobs: deps.Blobs, Tokens: codec,
-		Auth: deps.Verifier, Now: time.Now, Config: fcfg})
+	fn, err := scanresolve.New(scanresolve.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Blob: deps.Blobs,
+		Tokens: codec, Verifier: deps.Verifier, Now: time.Now}, cfg.Config)
 	if err != nil {
 		return err
 	}
-	// After the drain, Stop writes the buffered scans (or parks them in Redis).
+	// Run starts the flusher (Start) and, after the drain, writes the
+	// buffered scans or parks them in Redis (Stop).
 	return entry.Run(ctx, scanresolve.Name, fn, cfg.Server, deps, log)
 }

@@ -1,4 +1,4 @@
--- scan.pages is the cache-miss query (contract C) for a batch of tokens:
+-- scan.pages is the cache-miss query for a batch of tokens:
 -- each code's status and, for an active code, its entity's public page
 -- (registry.public_page, the registry's published read function).
 --

@@ -78,7 +78,7 @@ var builders = []builder{
 	{name: identity.Name, migrations: identity.Migrations, build: buildIdentity},
 	{name: registry.Name, migrations: registry.Migrations, build: buildRegistry},
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
-	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
+	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: scanresolve.Migrations, build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
 	// scaffold:builders
 }
@@ -121,14 +121,12 @@ func buildQR(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error
 }
 
 func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	// The token key is qr-generate's setting group (qrtoken.Config), which
-	// scan-resolve reads too.
-	codec, err := cfg.QR.Codec()
+	codec, err := cfg.Scan.Codec()
 	if err != nil {
 		return nil, err
 	}
-	fn, err := scanresolve.New(scanresolve.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis,
-		Blobs: p.Blob, Tokens: codec, Auth: p.Verifier, Now: time.Now, Config: cfg.Scan})
+	fn, err := scanresolve.New(scanresolve.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Blob: p.Blob, Tokens: codec,
+		Verifier: p.Verifier, Now: time.Now}, cfg.Scan)
 	p.Scan = fn
 	return fn, err
 }

@@ -30,6 +30,11 @@ func owners(t *testing.T) map[string]string {
 	more, _ := filepath.Glob("../../../functions/*/*/migrations/*.sql")
 	out := map[string]string{}
 	for _, f := range append(files, more...) {
+		// A contract stub (scan-resolve's contractstub) stands in for
+		// another schema in its function's own tests; it owns nothing.
+		if strings.Contains(f, "stub") {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -42,6 +42,7 @@ import (
 	"github.com/sjzamr/smartreg/infra/local/platform"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	fnruntime "github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/tests/bench/loadgen"
 	"github.com/sjzamr/smartreg/tests/bench/report"
 )
@@ -112,6 +113,19 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer p.Close()
+	// The bench serves p.Handler itself instead of p.Run, so it starts and
+	// stops the functions as Run does: scan-resolve's flusher and batch
+	// workers run only once started.
+	for _, f := range p.Functions {
+		if err := fnruntime.Start(ctx, f.Fn); err != nil {
+			return fmt.Errorf("start %s: %w", f.Name, err)
+		}
+	}
+	defer func() {
+		for i := len(p.Functions) - 1; i >= 0; i-- {
+			_ = fnruntime.Stop(context.Background(), p.Functions[i].Fn)
+		}
+	}()
 	var issue issueResult
 	if !o.reuse {
 		if issue, err = loadAndIssue(ctx, p, o.count); err != nil {

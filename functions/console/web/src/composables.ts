@@ -12,7 +12,7 @@ export function useIsMobile() {
 }
 
 /**
- * A paged, filtered, sorted list backed by a contract-E style endpoint:
+ * A paged, filtered, sorted list backed by a list endpoint (httpx.PageOf):
  * ?page=&page_size=&q=&sort= → {items,total,page,page_size}. Sort is the
  * column name, "-name" for descending.
  */

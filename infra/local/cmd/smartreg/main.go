@@ -187,9 +187,8 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 		return err
 	}
 	defer p.Close()
-	var haveEntities, haveCodes bool
-	if err := p.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM registry.entities), EXISTS (SELECT 1 FROM qr.codes)`).
-		Scan(&haveEntities, &haveCodes); err != nil {
+	haveEntities, haveCodes, err := demoState(ctx, p.Pool)
+	if err != nil {
 		return err
 	}
 	if haveEntities && haveCodes {
@@ -236,16 +235,26 @@ func issueCodes(ctx context.Context, p *platform.Platform) error {
 	return nil
 }
 
+// demoState tells whether the registry holds any entity and whether any
+// code exists, through the registry's and qr's published read functions
+// (docs/architecture.md): the CLI reads no function's tables.
+func demoState(ctx context.Context, pool *pgxpool.Pool) (haveEntities, haveCodes bool, err error) {
+	err = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM registry.entity_snapshot()), qr.has_codes()`).
+		Scan(&haveEntities, &haveCodes)
+	return haveEntities, haveCodes, err
+}
+
 type sample struct{ url, name string }
 
 // sampleLinks are public page addresses of a few active codes, the
-// entities with the most records first so the demo page has content.
+// entities with the most public records first so the demo page has
+// content, read through qr.active_codes and registry.public_page.
 func sampleLinks(ctx context.Context, pool *pgxpool.Pool, base string, n int) ([]sample, error) {
 	// Only a bounded handful of candidates is ranked: this runs at every
 	// start, also on a database loaded with a million entities.
 	rows, err := pool.Query(ctx, `SELECT c.token, c.entity_name
-		FROM (SELECT token, credit_code, entity_name FROM qr.codes WHERE status = 'active' LIMIT 200) c
-		ORDER BY (SELECT count(*) FROM registry.records r WHERE r.credit_code = c.credit_code AND r.public) DESC, c.token
+		FROM qr.active_codes(200) c
+		ORDER BY (SELECT COALESCE(json_array_length(p.records), 0) FROM registry.public_page(c.credit_code) p) DESC NULLS LAST, c.token
 		LIMIT $1`, n)
 	if err != nil {
 		return nil, err
