@@ -82,7 +82,7 @@ func TestServing(t *testing.T) {
 		{"asset-200", "/console/assets/index-abc123.js", 200, "javascript", "immutable", "石家庄"},
 		{"png-200", "/console/assets/logo-x1.png", 200, "image/png", "max-age=31536000", "PNG"},
 		{"missing-asset-404", "/console/assets/index-old.js", 404, "", "", ""},
-		{"missing-file-404", "/console/favicon.ico", 404, "", "", ""},
+		{"missing-file-404", "/console/robots.txt", 404, "", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,4 +202,11 @@ func TestConformance(t *testing.T) {
 	f := started(t, Deps{Logger: quiet(), Assets: built()})
 	conformance.Events(t, Name, f)
 	conformance.Routes(t, f.Handler())
+}
+
+func TestServesTheIcon(t *testing.T) {
+	f := started(t, Deps{Logger: quiet(), Assets: built()})
+	if rec := get(t, f, "/console/favicon.ico", nil); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/x-icon" {
+		t.Fatalf("favicon: %d %v", rec.Code, rec.Header())
+	}
 }

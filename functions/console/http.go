@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/favicon"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
@@ -22,6 +23,10 @@ func (f *Function) Handler() http.Handler {
 }
 
 func (f *Function) serve(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("path") == "favicon.ico" { // the platform's icon, not the build's
+		favicon.Handler().ServeHTTP(w, r)
+		return
+	}
 	files := f.files.Load()
 	if files == nil {
 		httpx.Fail(w, r, errs.New(errs.Unavailable, "控制台正在启动，请稍后刷新"))

@@ -3,12 +3,14 @@ package scanresolve
 import (
 	_ "embed"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/favicon"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
@@ -37,6 +39,12 @@ func (f *Function) Handler() http.Handler {
 	// photo links of its inspections. A shared link may carry tracking
 	// parameters; the page reads only "recorded".
 	m.HandleFunc("GET /q/{token}", f.handleScan, httpx.Public(), httpx.AnyParams())
+	// A link copied with a trailing slash lands on the page, not a bare 404.
+	m.HandleFunc("GET /q/{token}/{$}", redirectToPage, httpx.Public(), httpx.AnyParams())
+	// Browsers ask the origin's root for the icon of every page they open;
+	// the gateway sends /favicon.ico here (a page link would cost the phone
+	// one more request).
+	m.Handle("GET /favicon.ico", favicon.Handler(), httpx.Public())
 	m.HandleFunc("GET /q/{token}/photos/{inspection}/{n}", f.handlePublicPhoto, httpx.Public(), httpx.AnyParams())
 	// FP-30, FP-32: inspections recorded on the spot (inspector role or
 	// scan.inspection:create, checked by the handler), and the console's
@@ -52,6 +60,15 @@ func (f *Function) Handler() http.Handler {
 	m.HandleFunc("GET /scan/v1/stats/export", f.statsExport, authn, auth.Requires(PermStats, "export"), httpx.EntityListing(),
 		httpx.Params(slices.Concat(statsParams, []string{"format"})...))
 	return m
+}
+
+// redirectToPage sends /q/{token}/ to /q/{token}, keeping the query.
+func redirectToPage(w http.ResponseWriter, r *http.Request) {
+	u := "/q/" + url.PathEscape(r.PathValue("token"))
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, u, http.StatusMovedPermanently)
 }
 
 // scopeOf is the caller's data scope; a request without a principal sees

@@ -28,7 +28,9 @@ const (
 func seedEntities(t *testing.T, s *stack, token string) (changan, qiaoxi []string) {
 	t.Helper()
 	for i, d := range []struct{ district, name string }{
-		{"130102", "石家庄长安百货有限公司"}, {"130102", "石家庄长安超市有限公司"}, {"130104", "石家庄桥西商贸有限公司"},
+		// Two long names that start alike: the list must tell them apart (issue 24).
+		{"130102", "石家庄市长安区建设北大街福瑞祥百货商贸有限责任公司第一分公司"}, {"130102", "石家庄市长安区建设北大街福瑞祥百货商贸有限责任公司第二分公司"},
+		{"130104", "石家庄桥西商贸有限公司"},
 	} {
 		code, err := codes.MakeCreditCode("91", d.district, fmt.Sprintf("MA0B%04d", i+1))
 		if err != nil {
@@ -185,6 +187,12 @@ func TestConsoleAdminFlow(t *testing.T) {
 	slices.Sort(changan)
 	if !slices.Equal(rows, changan) {
 		t.Fatalf("zhangsan sees entities %v, want only 长安区's %v (桥西区's %v must be hidden)", rows, changan, qiaoxi)
+	}
+	// Long names show whole (wrapped), so the two 分公司 differ on screen.
+	names := user.strings(`all('[data-test=entity-table] .el-table__body td.full-name .cell').filter((c) => c.scrollWidth <= c.clientWidth + 1).map(txt)`)
+	slices.Sort(names)
+	if len(names) != 2 || !strings.HasSuffix(names[0], "第一分公司") || !strings.HasSuffix(names[1], "第二分公司") {
+		t.Fatalf("the entity list does not show the long names whole: %q", names)
 	}
 
 	// 6. On a phone the menu is a drawer behind the header button.

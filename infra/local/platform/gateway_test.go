@@ -47,6 +47,10 @@ func TestGatewayExposesEveryRouteAndNoReceiver(t *testing.T) {
 			host = strings.TrimSuffix(f.URLRewrite.Hostname, ".smartreg.svc.cluster.local")
 		}
 		for _, m := range r.Matches {
+			if m.Path.Type == "Exact" && m.Path.Value == "/favicon.ico" {
+				prefixes[m.Path.Value] = host // the one root file browsers ask for
+				continue
+			}
 			if m.Path.Value == "/" || m.Path.Value == "" || m.Path.Type != "PathPrefix" || !strings.HasSuffix(m.Path.Value, "/") || strings.Count(m.Path.Value, "/") < 2 {
 				t.Errorf("gateway rule %q %q could reach a function's root", m.Path.Type, m.Path.Value)
 			}
@@ -70,7 +74,7 @@ func TestGatewayExposesEveryRouteAndNoReceiver(t *testing.T) {
 			path := rt.Path()
 			covered := false
 			for pre, host := range prefixes {
-				if strings.HasPrefix(path, pre) || path+"/" == pre {
+				if strings.HasPrefix(path, pre) && (strings.HasSuffix(pre, "/") || path == pre) || path+"/" == pre {
 					covered = true
 					if host != f.Name {
 						t.Errorf("%s of %s is routed to %s", rt.Pattern, f.Name, host)

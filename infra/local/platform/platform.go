@@ -29,6 +29,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/cache"
+	"github.com/sjzamr/smartreg/shared/favicon"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/runtime"
@@ -150,6 +151,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	mux.Handle("GET /favicon.ico", favicon.Handler())
 	for name, h := range opts.ExtraSubscribers {
 		subscribers[name] = h
 	}
