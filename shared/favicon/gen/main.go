@@ -54,10 +54,10 @@ func main() {
 	var pb bytes.Buffer
 	_ = png.Encode(&pb, img)
 	var b bytes.Buffer
-	_ = binary.Write(&b, binary.LittleEndian, []uint16{0, 1, 1})                   // ICONDIR: reserved, type icon, 1 image
-	b.Write([]byte{n, n, 0, 0})                                                     // width, height, colours, reserved
-	_ = binary.Write(&b, binary.LittleEndian, []uint16{1, 32})                      // planes, bits per pixel
-	_ = binary.Write(&b, binary.LittleEndian, []uint32{uint32(pb.Len()), 6 + 16})   // size, offset
+	_ = binary.Write(&b, binary.LittleEndian, []uint16{0, 1, 1})                  // ICONDIR: reserved, type icon, 1 image
+	b.Write([]byte{n, n, 0, 0})                                                   // width, height, colours, reserved
+	_ = binary.Write(&b, binary.LittleEndian, []uint16{1, 32})                    // planes, bits per pixel
+	_ = binary.Write(&b, binary.LittleEndian, []uint32{uint32(pb.Len()), 6 + 16}) // size, offset
 	b.Write(pb.Bytes())
 	_ = os.WriteFile(os.Args[1], b.Bytes(), 0o644)
 }
