@@ -2,14 +2,14 @@ package platform
 
 import (
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
-	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
-	"github.com/sjzamr/smartreg/functions/identity/online"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -47,11 +47,9 @@ type Config struct {
 
 	// Each function's own settings, documented in docs/operations.md.
 	Registry registry.Config
-	Identity identity.Config
-	OIDC     oidcprovider.Config
+	Identity identity.Config // with its OIDC provider's and online list's groups
 	Audit    audit.Config
 	Notify   notify.Config
-	Online   online.Config
 	Scan     scanresolve.Config
 }
 
@@ -80,16 +78,21 @@ func one(m func() store.Migration) func() []store.Migration {
 func none() []store.Migration { return nil }
 
 func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis,
-		Now: time.Now, Config: cfg.Identity, Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
-		OIDC: identity.OIDCConfig{PublicBaseURL: cfg.Public.URL(), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now,
+		Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify}, cfg.Identity)
 	if err != nil {
 		return nil, err
 	}
+	if u, err := url.Parse(cfg.Identity.SMSGatewayURL); err == nil && strings.HasPrefix(u.Path, "/sim/") && !cfg.Simulators {
+		log.Warn("SMS_GATEWAY_URL points at the SMS simulator, which is mounted only with SMARTREG_SIMULATORS=true: "+
+			"reset codes and account notices cannot be sent", "sms_gateway", cfg.Identity.SMSGatewayURL)
+	}
 	p.Identity = fn
-	p.closers = append(p.closers, fn.Close)
-	// One verifier (one revocation subscription) serves every function here.
+	// One verifier (one revocation subscription) serves every function
+	// here; it knows identity's keys once identity has started, before any
+	// request is served. It lives as long as the platform.
 	p.Verifier = fn.Verifier()
+	p.closers = append(p.closers, p.Verifier.Close)
 	return fn, nil
 }
 

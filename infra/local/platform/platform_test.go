@@ -74,13 +74,26 @@ func TestFunctionSettingsTable(t *testing.T) {
 	}
 	var tb strings.Builder
 	tb.WriteString("\n| variable | default | meaning |\n| --- | --- | --- |\n")
+	// A group's fields are listed once: the shared ones (PUBLIC_BASE_URL)
+	// with the platform's, a nested group's under its own name.
+	listed := map[string]bool{}
+	for _, f := range coreFields() {
+		listed[f.Env] = true
+	}
+	for _, f := range append(config.Describe(Config{}.Identity.OIDC), config.Describe(Config{}.Identity.Online)...) {
+		listed[f.Env] = true
+	}
 	for _, group := range []struct {
 		name string
 		cfg  any
-	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC},
-		{"identity (audit)", Config{}.Audit}, {"identity (notices)", Config{}.Notify}, {"identity (online)", Config{}.Online},
-		{"scan-resolve", Config{}.Scan}} {
+		all  bool
+	}{{"identity", Config{}.Identity, false}, {"identity (OIDC, WeChat)", Config{}.Identity.OIDC, true},
+		{"identity (audit)", Config{}.Audit, true}, {"identity (notices)", Config{}.Notify, true}, {"identity (online)", Config{}.Identity.Online, true},
+		{"scan-resolve", Config{}.Scan, true}} {
 		for _, f := range config.Describe(group.cfg) {
+			if !group.all && listed[f.Env] {
+				continue
+			}
 			def := "(none)"
 			if f.Default != "" {
 				def = "`" + f.Default + "`"
