@@ -69,12 +69,20 @@ func redisFor(t testing.TB) *redis.Client {
 // test-only Redis prefix and data dir.
 func newEnv(t *testing.T, mutate func(*Config)) *env { return newEnvTB(t, mutate) }
 
+// newEnvDeps is newEnv with the dependencies changed too (an injected
+// hasher).
+func newEnvDeps(t *testing.T, mutate func(*Config), deps func(*Deps)) *env {
+	return newEnvWith(t, mutate, deps)
+}
+
 // newEnvB is newEnv for benchmarks, at the production argon2 cost.
 func newEnvB(b *testing.B) *env {
 	return newEnvTB(b, func(c *Config) { c.Argon2MemoryKiB, c.Argon2Passes = 19456, 2 })
 }
 
-func newEnvTB(t testing.TB, mutate func(*Config)) *env {
+func newEnvTB(t testing.TB, mutate func(*Config)) *env { return newEnvWith(t, mutate, nil) }
+
+func newEnvWith(t testing.TB, mutate func(*Config), deps func(*Deps)) *env {
 	t.Helper()
 	pool := storetest.New(t, Migrations()...)
 	rdb := redisFor(t)
@@ -91,6 +99,7 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 	}
 	t.Cleanup(func() { cleanRedis(rdb, cfg.RedisPrefix, cfg.RevocationPrefix) })
 	sim := smssim.New(cfg.SMSAppKey, cfg.SMSAppSecret)
+	sim.PerPhonePerMinute = 20 // a test sends an applicant several notices at once
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	sender, err := NewSMSClient(simSrv.URL, cfg.SMSAppKey, cfg.SMSAppSecret, nil)
@@ -103,6 +112,9 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 	}
 	c := &clock{t: time.Now()}
 	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, SMS: sender, Blob: bl}
+	if deps != nil {
+		deps(&d)
+	}
 	f := start(t, d, cfg)
 	srv := httptest.NewServer(f.Handler())
 	t.Cleanup(srv.Close)
