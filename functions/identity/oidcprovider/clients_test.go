@@ -11,13 +11,9 @@ import (
 	"github.com/sjzamr/smartreg/shared/auth"
 )
 
-// guarded is the provider as identity mounts it: with auth.Require and the
-// access-token middleware, so the admin API is on.
-func (e *env) guarded() http.Handler {
-	mux := http.NewServeMux()
-	e.p.Routes(mux, auth.Require)
-	return e.p.verifier.Middleware(mux)
-}
+// guarded is the provider as identity mounts it: behind the access-token
+// middleware, so the admin API sees its callers.
+func (e *env) guarded() http.Handler { return e.p.Handler(e.verifier.Middleware) }
 
 func (e *env) call(h http.Handler, method, path, token, body string) (int, map[string]any) {
 	e.t.Helper()
