@@ -154,6 +154,14 @@ type CaptchaAnswer struct {
 }
 
 func (f *Function) handleNewCaptcha(r *http.Request) (any, error) {
+	// No body, or an empty JSON object: anything else (a CloudEvent
+	// posted here) is refused.
+	if r.ContentLength != 0 {
+		var none struct{}
+		if err := httpx.Decode(r, &none); err != nil {
+			return nil, err
+		}
+	}
 	id, err := f.NewCaptcha(r.Context(), httpx.ClientIP(r))
 	if err != nil {
 		return nil, err
