@@ -1,14 +1,17 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -910,4 +913,68 @@ func TestInitialPasswordFileKeepsOneLinePerAccount(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("file left after the last line: %v", err)
 	}
+}
+
+// TestUnknownParametersRefused: a filter or sort the list does not know
+// is refused, never silently ignored.
+func TestUnknownParametersRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, tok := e.activate(t, "admin", e.pw["admin"], strongPW)
+	for path, want := range map[string]int{
+		"/identity/v1/users?bogus=1":          http.StatusBadRequest,
+		"/identity/v1/users?sort=password":    http.StatusBadRequest,
+		"/identity/v1/users?sort=-username":   http.StatusOK,
+		"/identity/v1/departments?tree=1&x=1": http.StatusBadRequest,
+	} {
+		if resp, body := e.do(t, "GET", path, tok.AccessToken, ""); resp.StatusCode != want {
+			t.Errorf("GET %s: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+}
+
+// TestStartSaysTheSMSGatewayIsTheSimulator: the default gateway is the
+// local simulator, and the start-up log says so.
+func TestStartSaysTheSMSGatewayIsTheSimulator(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	var buf syncBuffer
+	d := e.deps
+	d.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	c := e.cfg
+	c.SMSGatewayURL = "http://localhost:8080/sim/sms"
+	start(t, d, c)
+	if !strings.Contains(buf.String(), "SMS gateway is the local simulator") {
+		t.Fatalf("start-up log does not name the simulator:\n%s", buf.String())
+	}
+	buf.Reset()
+	c.SMSGatewayURL = "https://sms.example.gov.cn"
+	start(t, d, c)
+	if strings.Contains(buf.String(), "simulator") {
+		t.Fatalf("a real gateway is called a simulator:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a log sink safe for the function's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

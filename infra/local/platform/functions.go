@@ -78,8 +78,13 @@ func one(m func() store.Migration) func() []store.Migration {
 func none() []store.Migration { return nil }
 
 func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	// PUBLIC_BASE_URL is one setting: the platform's group is the one a
+	// caller sets (identity's embedded copy was loaded from the same
+	// variable).
+	ic := cfg.Identity
+	ic.Public = cfg.Public
 	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now,
-		Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify}, cfg.Identity)
+		Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify}, ic)
 	if err != nil {
 		return nil, err
 	}
