@@ -57,7 +57,7 @@ func TestScopeByDepartment(t *testing.T) {
 			DeptID: dept, Password: "Reg#Pass2024x"}, "10.0.0.9"); err != nil {
 			t.Fatal(err)
 		}
-		list, err := e.f.Registrations(ctx, admin, "pending", username, httpx.Page{Page: 1, Size: 5})
+		list, err := e.f.Registrations(ctx, admin, RegistrationFilter{Status: "pending", Q: username}, httpx.Page{Page: 1, Size: 5})
 		if err != nil || len(list.Items) != 1 {
 			t.Fatalf("application %s: %+v %v", username, list, err)
 		}

@@ -44,7 +44,7 @@ func (f *Function) routes(m *httpx.Mux) {
 	// FP-2: registration and its review.
 	m.Handle("POST /identity/v1/registrations", httpx.Body(f.handleRegister), httpx.Public())
 	m.Handle("GET /identity/v1/registrations", httpx.Endpoint(f.handleRegistrations), auth.Requires(PermUser, "approve"), httpx.NoEntity(),
-		httpx.Params(append([]string{"status", "q"}, httpx.PageParams...)...))
+		httpx.Params(append([]string{"status", "q", "sort"}, httpx.PageParams...)...))
 	m.Handle("POST /identity/v1/registrations/{id}/approve", httpx.Body(f.handleApprove), auth.Requires(PermUser, "approve"), httpx.NoEntity())
 	m.Handle("POST /identity/v1/registrations/{id}/reject", httpx.Body(f.handleReject), auth.Requires(PermUser, "approve"), httpx.NoEntity())
 	m.Handle("POST /identity/v1/registrations/{id}/request-info", httpx.Body(f.handleRequestInfo), auth.Requires(PermUser, "approve"), httpx.NoEntity())
@@ -69,14 +69,18 @@ func (f *Function) routes(m *httpx.Mux) {
 	m.Handle("DELETE /identity/v1/departments/{id}", httpx.Endpoint(f.handleDeleteDept), auth.Requires(PermDept, "delete"), httpx.NoEntity())
 
 	// FP-6: roles and the permission catalogue.
-	m.Handle("GET /identity/v1/roles", httpx.Endpoint(f.handleRoles), auth.Requires(PermRole, "view"), httpx.NoEntity())
+	// Roles and the changelog answer their whole (short) list; the
+	// console's list component sends its paging anyway.
+	m.Handle("GET /identity/v1/roles", httpx.Endpoint(f.handleRoles), auth.Requires(PermRole, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"q", "sort"}, httpx.PageParams...)...))
 	m.Handle("POST /identity/v1/roles", httpx.Body(f.handleCreateRole), auth.Requires(PermRole, "create"), httpx.NoEntity())
 	m.Handle("PUT /identity/v1/roles/{id}", httpx.Endpoint(f.handleUpdateRole), auth.Requires(PermRole, "edit"), httpx.NoEntity())
 	m.Handle("DELETE /identity/v1/roles/{id}", httpx.Endpoint(f.handleDeleteRole), auth.Requires(PermRole, "delete"), httpx.NoEntity())
 	m.Handle("GET /identity/v1/permissions", httpx.Endpoint(f.handlePermissions), auth.Requires(PermRole, "view"), httpx.NoEntity())
 
 	// FP-10: the version changelog.
-	m.Handle("GET /identity/v1/changelog", httpx.Endpoint(f.handleChangelog), auth.Requires(PermChangelog, "view"), httpx.NoEntity())
+	m.Handle("GET /identity/v1/changelog", httpx.Endpoint(f.handleChangelog), auth.Requires(PermChangelog, "view"), httpx.NoEntity(),
+		httpx.Params(httpx.PageParams...))
 	m.Handle("POST /identity/v1/changelog", httpx.Body(f.handlePublishChangelog), auth.Requires(PermChangelog, "create"), httpx.NoEntity())
 	m.Handle("GET /identity/v1/changelog/unseen", httpx.Endpoint(f.handleUnseen), auth.SignedIn(), httpx.NoEntity())
 	m.Handle("POST /identity/v1/changelog/{id}/seen", httpx.Endpoint(f.handleSeen), auth.SignedIn(), httpx.NoEntity())

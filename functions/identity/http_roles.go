@@ -2,6 +2,8 @@ package identity
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
@@ -9,7 +11,43 @@ import (
 // Handlers of roles and the permission catalogue (FP-6) and of the
 // version changelog (FP-10).
 
-func (f *Function) handleRoles(r *http.Request) (any, error) { return f.Roles(r.Context()) }
+// handleRoles answers every role, narrowed by q (code or name contains)
+// and sorted by code or name when asked.
+func (f *Function) handleRoles(r *http.Request) (any, error) {
+	if _, err := httpx.ParsePage(r); err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	sort, err := httpx.ParseSort(q.Get("sort"), httpx.Sort{}, "code", "name")
+	if err != nil {
+		return nil, err
+	}
+	roles, err := f.Roles(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if kw := strings.ToLower(strings.TrimSpace(q.Get("q"))); kw != "" {
+		roles = slices.DeleteFunc(roles, func(x Role) bool {
+			return !strings.Contains(strings.ToLower(x.Code), kw) && !strings.Contains(strings.ToLower(x.Name), kw)
+		})
+	}
+	if sort.Field != "" {
+		slices.SortStableFunc(roles, func(a, b Role) int {
+			c := strings.Compare(a.Code, b.Code)
+			if sort.Field == "name" {
+				c = strings.Compare(a.Name, b.Name)
+			}
+			if sort.Desc {
+				return -c
+			}
+			return c
+		})
+	}
+	if roles == nil {
+		roles = []Role{}
+	}
+	return roles, nil
+}
 
 func (f *Function) handleCreateRole(r *http.Request, in RoleInput) (any, error) {
 	a, err := actorFrom(r)
@@ -57,7 +95,12 @@ func (f *Function) handlePermissions(*http.Request) (any, error) {
 	return Catalogue{Menus: menuCatalogue, Perms: permCatalogue}, nil
 }
 
-func (f *Function) handleChangelog(r *http.Request) (any, error) { return f.Changelog(r.Context()) }
+func (f *Function) handleChangelog(r *http.Request) (any, error) {
+	if _, err := httpx.ParsePage(r); err != nil {
+		return nil, err
+	}
+	return f.Changelog(r.Context())
+}
 
 func (f *Function) handlePublishChangelog(r *http.Request, in ChangelogInput) (any, error) {
 	a, err := actorFrom(r)

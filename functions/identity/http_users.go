@@ -27,7 +27,11 @@ func (f *Function) handleRegistrations(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.Registrations(r.Context(), a, r.URL.Query().Get("status"), r.URL.Query().Get("q"), page)
+	sort, err := httpx.ParseSort(r.URL.Query().Get("sort"), httpx.Sort{Field: "created_at", Desc: true}, "created_at")
+	if err != nil {
+		return nil, err
+	}
+	return f.Registrations(r.Context(), a, RegistrationFilter{Status: r.URL.Query().Get("status"), Q: r.URL.Query().Get("q"), Sort: sort}, page)
 }
 
 type approveInput struct {

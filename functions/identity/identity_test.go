@@ -498,7 +498,7 @@ func TestRegistrationReview(t *testing.T) {
 		`","reason":"新入职","password":"Reg#Pass2024x"}`
 	pending := func() Registration {
 		t.Helper()
-		list, err := e.f.Registrations(ctx, admin, "pending", "applicant", httpx.Page{Page: 1, Size: 20})
+		list, err := e.f.Registrations(ctx, admin, RegistrationFilter{Status: "pending", Q: "applicant"}, httpx.Page{Page: 1, Size: 20})
 		if err != nil || len(list.Items) != 1 {
 			t.Fatalf("pending applications %+v %v", list, err)
 		}
@@ -545,7 +545,7 @@ func TestRegistrationReview(t *testing.T) {
 	}
 	_, err = e.f.Reject(ctx, admin, g.ID, "重复处理")
 	wantCode(t, "reject an approved application", err, errs.Conflict)
-	list, err := e.f.Registrations(ctx, admin, "approved", "", httpx.Page{Page: 1, Size: 20})
+	list, err := e.f.Registrations(ctx, admin, RegistrationFilter{Status: "approved", Q: ""}, httpx.Page{Page: 1, Size: 20})
 	if err != nil || list.Total != 1 {
 		t.Fatalf("approved list %+v %v", list, err)
 	}
@@ -926,6 +926,12 @@ func TestUnknownParametersRefused(t *testing.T) {
 		"/identity/v1/users?sort=password":    http.StatusBadRequest,
 		"/identity/v1/users?sort=-username":   http.StatusOK,
 		"/identity/v1/departments?tree=1&x=1": http.StatusBadRequest,
+		// The console's list sends its paging to the whole-list routes.
+		"/identity/v1/roles?page=1&page_size=20&q=admin&sort=-name":  http.StatusOK,
+		"/identity/v1/roles?sort=perms":                              http.StatusBadRequest,
+		"/identity/v1/changelog?page=1&page_size=10":                 http.StatusOK,
+		"/identity/v1/registrations?sort=-created_at&status=pending": http.StatusOK,
+		"/identity/v1/registrations?sort=name":                       http.StatusBadRequest,
 	} {
 		if resp, body := e.do(t, "GET", path, tok.AccessToken, ""); resp.StatusCode != want {
 			t.Errorf("GET %s: %d %s, want %d", path, resp.StatusCode, body, want)

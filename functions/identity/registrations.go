@@ -148,8 +148,20 @@ func (f *Function) tellApplicant(ctx context.Context, phone, username, result st
 	}
 }
 
+// RegistrationFilter narrows the application list; the zero Sort is
+// newest first.
+type RegistrationFilter struct {
+	Status, Q string
+	Sort      httpx.Sort // by created_at
+}
+
 // Registrations lists the applications to departments the caller manages.
-func (f *Function) Registrations(ctx context.Context, a Actor, status, q string, page httpx.Page) (httpx.PageOf[Registration], error) {
+func (f *Function) Registrations(ctx context.Context, a Actor, flt RegistrationFilter, page httpx.Page) (httpx.PageOf[Registration], error) {
+	status, q := flt.Status, flt.Q
+	dir := "DESC"
+	if flt.Sort.Field != "" && !flt.Sort.Desc {
+		dir = "ASC"
+	}
 	if status != "" && status != "pending" && status != "approved" && status != "rejected" && status != "needs_info" {
 		return httpx.PageOf[Registration]{}, errs.Fields([]errs.FieldError{{Field: "status", Message: "状态应为 pending、approved、rejected 或 needs_info"}})
 	}
@@ -171,7 +183,7 @@ func (f *Function) Registrations(ctx context.Context, a Actor, status, q string,
 	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+regFrom+w.SQL(), w.Args()...).Scan(&total); err != nil {
 		return httpx.PageOf[Registration]{}, store.Classify(err)
 	}
-	rows, err := f.pool.Query(ctx, `SELECT `+regColumns+regFrom+w.SQL()+` ORDER BY g.created_at DESC LIMIT `+w.Next(page.Size)+` OFFSET `+w.Next(page.Offset()),
+	rows, err := f.pool.Query(ctx, `SELECT `+regColumns+regFrom+w.SQL()+` ORDER BY g.created_at `+dir+`, g.id LIMIT `+w.Next(page.Size)+` OFFSET `+w.Next(page.Offset()),
 		w.Args()...)
 	if err != nil {
 		return httpx.PageOf[Registration]{}, store.Classify(err)
