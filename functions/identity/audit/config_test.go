@@ -31,8 +31,8 @@ func TestConfigDefaultsMatchEnv(t *testing.T) {
 	if err := config.Load(&o, none); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Validate(); err != nil {
-		t.Errorf("online: env defaults %+v do not validate: %v", o, err)
+	if o != online.DefaultConfig() {
+		t.Errorf("online: env defaults %+v, DefaultConfig %+v", o, online.DefaultConfig())
 	}
 	for _, cfg := range []any{a, n, o} {
 		for _, f := range config.Describe(cfg) {

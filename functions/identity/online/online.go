@@ -22,6 +22,7 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -41,6 +42,10 @@ type Config struct {
 	Prefix string        `env:"ONLINE_REDIS_PREFIX" default:"smartreg:identity:online:" help:"在线用户 Redis 键前缀"`
 	TTL    time.Duration `env:"ONLINE_TTL" default:"90s" help:"超过该时间无心跳即视为离线"`
 }
+
+// DefaultConfig is Config at its documented defaults (kept for the audit
+// package's tests; new code uses config.Defaults[Config]()).
+func DefaultConfig() Config { return config.Defaults[Config]() }
 
 // Validate refuses settings the list cannot work with.
 func (c Config) Validate() error {
