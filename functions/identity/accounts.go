@@ -10,6 +10,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -20,13 +21,14 @@ var (
 	_ oidcprovider.SessionStarter = (*Function)(nil)
 )
 
-// CheckPassword verifies a password under the lockout policy, writing the
-// login log row (the OIDC login page and account binding use it). An
+// CheckPassword verifies a password under the throttle and lockout
+// policy, writing the login log row (the OIDC login page and account binding use it). An
 // account that must change its password (first login with a generated
 // password, expiry) is refused with a 403 telling the user to change it in
 // the console first: those logins would otherwise skip the forced change.
-func (f *Function) CheckPassword(ctx context.Context, username, password, ip, device string) (string, error) {
-	u, err := f.authenticate(ctx, username, password, ip, device, true)
+func (f *Function) CheckPassword(ctx context.Context, in oidcprovider.PasswordCheck) (string, error) {
+	u, err := f.authenticate(ctx, LoginInput{Username: in.Username, Password: in.Password, CaptchaID: in.CaptchaID, Captcha: in.Captcha},
+		in.IP, in.Device, true)
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +96,7 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	ip := clientIP(r)
+	ip := httpx.ClientIP(r)
 	entry := audit.LoginEntry{At: f.now(), UserID: u.ID, Username: u.Username, IP: ip, Device: r.UserAgent(), Result: audit.ResultSuccess, Reason: method}
 	if u.Status != "active" {
 		entry.Result, entry.Reason = audit.ResultFailure, method+"：账号已冻结"
@@ -123,4 +125,19 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 	}
 	f.setCookies(w, out)
 	return nil
+}
+
+// Me returns the caller's profile with menus derived from their roles,
+// read fresh from the database.
+func (f *Function) Me(ctx context.Context, userID string) (Me, error) {
+	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	if err != nil {
+		return Me{}, err
+	}
+	p, menus, err := f.principalFor(ctx, f.pool, u)
+	if err != nil {
+		return Me{}, err
+	}
+	return Me{User: MeUser{ID: u.ID, Username: u.Username, Name: u.Name, DeptID: u.DeptID, DeptName: u.DeptName, Phone: u.PhoneMasked},
+		Roles: u.Roles, Perms: p.Perms, Menus: menusFor(menus), Scope: p.Scope, MustChangePassword: u.mustChange(f.cfg, f.now())}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,8 +22,6 @@ const CityBureau = "石家庄市市场监督管理局"
 // holding generated passwords until each account's first login (like
 // Jenkins' initialAdminPassword).
 const InitialPasswordFile = "initial-passwords.txt"
-
-var fileMu sync.Mutex // one process rewrites the file at a time
 
 type credential struct{ username, password string }
 
@@ -101,7 +98,7 @@ func (f *Function) ensureCity(ctx context.Context, tx pgx.Tx) (string, error) {
 
 func (f *Function) seedUser(ctx context.Context, tx pgx.Tx, username, name, phone, dept string, roleCodes ...string) (credential, error) {
 	pw := generatePassword()
-	hash, err := f.cfg.hashPassword(pw)
+	hash, err := f.hasher.Hash(pw)
 	if err != nil {
 		return credential{}, err
 	}
@@ -211,8 +208,8 @@ func (f *Function) removeCredentialLine(username string) error {
 // so an account bootstrapped again (its database recreated) keeps one
 // line, the valid one, instead of a stale one above it.
 func (f *Function) rewriteCredentials(drop []string, add []credential) error {
-	fileMu.Lock()
-	defer fileMu.Unlock()
+	f.credMu.Lock()
+	defer f.credMu.Unlock()
 	path := filepath.Join(f.cfg.DataDir, InitialPasswordFile)
 	b, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -4,13 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"net/http"
-	"strings"
 
 	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -18,31 +13,6 @@ import (
 type Actor struct {
 	UserID, Username, IP, Device string
 	SessionID                    string
-}
-
-// actorFrom reads the caller of an authenticated request.
-func actorFrom(r *http.Request) (Actor, error) {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return Actor{}, errs.New(errs.Unauthorized, auth.MsgLoginRequired)
-	}
-	return Actor{UserID: p.UserID, Username: p.Username, SessionID: p.SessionID, IP: clientIP(r), Device: r.UserAgent()}, nil
-}
-
-// clientIP is the caller's address: the first X-Forwarded-For hop set by
-// the ingress, else the socket peer.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-			return ip.String()
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // opLog records a change in the caller's transaction (FP-8); before and

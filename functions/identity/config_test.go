@@ -7,21 +7,34 @@ import (
 )
 
 // TestConfigDocumented keeps every field named, defaulted and explained,
-// and DefaultConfig equal to what the tags give an empty environment.
+// including the sub-packages' groups, and the defaults valid.
 func TestConfigDocumented(t *testing.T) {
 	for _, f := range config.Describe(Config{}) {
 		if f.Env == "" || f.Help == "" {
 			t.Errorf("config field %+v lacks an env name or help text", f)
 		}
 	}
-	var fromTags Config
-	if err := config.Load(&fromTags, func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
-	if fromTags != DefaultConfig() {
-		t.Fatalf("DefaultConfig differs from the tag defaults:\n%+v\n%+v", DefaultConfig(), fromTags)
-	}
-	if err := fromTags.validate(); err != nil {
+	c := config.Defaults[Config]()
+	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if c.OIDC.UpstreamName == "" || c.Online.TTL == 0 || c.Public.BaseURL == "" {
+		t.Fatalf("the embedded groups did not load: %+v", c)
+	}
+	for name, mut := range map[string]func(*Config){
+		"issuer":   func(c *Config) { c.Issuer = "https://elsewhere.example/identity/oidc" },
+		"secret":   func(c *Config) { c.SecretKey = "short" },
+		"ttl":      func(c *Config) { c.AccessTTL = 0 },
+		"captcha":  func(c *Config) { c.CaptchaAfter = 0 },
+		"window":   func(c *Config) { c.LoginWindow = 0 },
+		"online":   func(c *Config) { c.Online.TTL = 0 },
+		"upstream": func(c *Config) { c.OIDC.UpstreamIssuer = "https://sso.example" },
+		"cors":     func(c *Config) { c.OIDC.CORSOrigins = "https://app.example/path" },
+	} {
+		c := config.Defaults[Config]()
+		mut(&c)
+		if c.Validate() == nil {
+			t.Errorf("%s: Validate accepted %+v", name, c)
+		}
 	}
 }

@@ -3,13 +3,69 @@ package identity
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
+
+// keyring is identity's token issuer as the rest of the process sees it
+// from New on: the issuer and audience are known at once, the signing key
+// once Start has loaded it. Until then it publishes no key and signs
+// nothing, so a verifier built from it refuses every token, as it should
+// before identity has started.
+type keyring struct {
+	iss, aud string
+	ttl      time.Duration
+	cur      atomic.Pointer[auth.Issuer]
+}
+
+var errNotStarted = errs.New(errs.Unavailable, "身份认证服务正在启动，请稍后重试")
+
+func (k *keyring) load(key auth.SigningKey, now func() time.Time) error {
+	i, err := auth.NewIssuer(auth.IssuerConfig{Issuer: k.iss, Audience: k.aud, TTL: k.ttl, Key: key, Now: now})
+	if err != nil {
+		return err
+	}
+	k.cur.Store(i)
+	return nil
+}
+
+// Issuer and Audience are the "iss" and "aud" of the tokens.
+func (k *keyring) Issuer() string   { return k.iss }
+func (k *keyring) Audience() string { return k.aud }
+
+// TTL is the access tokens' lifetime.
+func (k *keyring) TTL() time.Duration { return k.ttl }
+
+// PublicKeys lists the verifying keys (none before Start).
+func (k *keyring) PublicKeys() []auth.PublicKey {
+	if i := k.cur.Load(); i != nil {
+		return i.PublicKeys()
+	}
+	return nil
+}
+
+// SigningKey is the current key (zero before Start).
+func (k *keyring) SigningKey() auth.SigningKey {
+	if i := k.cur.Load(); i != nil {
+		return i.SigningKey()
+	}
+	return auth.SigningKey{}
+}
+
+// Issue signs an access token for p.
+func (k *keyring) Issue(p auth.Principal) (string, time.Time, error) {
+	i := k.cur.Load()
+	if i == nil {
+		return "", time.Time{}, errNotStarted
+	}
+	return i.Issue(p)
+}
 
 // signingKey loads the active Ed25519 key, generating and storing one
 // (its seed sealed under IDENTITY_SECRET_KEY) on first start. Replicas

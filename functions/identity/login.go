@@ -26,93 +26,183 @@ type Tokens struct {
 	sessionID string
 }
 
+// msgBadCredentials is the one answer to every refused password login:
+// unknown user, wrong password, locked or frozen account alike, so the
+// answer does not tell who has an account or in what state it is.
 const msgBadCredentials = "用户名或密码错误"
 
 // msgChangeFirst refuses a login that cannot reach the forced password
 // change (OIDC, account binding): the change only happens in the console.
+// It is said only to someone who gave the right password.
 const msgChangeFirst = "首次登录或密码已过期，须先修改密码：请先在管理平台用用户名和密码登录并修改密码，再使用此方式登录"
 
-// authenticate checks a password under the lockout policy and writes the
-// login log row. The failure counter commits even when the login fails.
-// With current set, a right password is still refused while the account
-// must change it (first login, expiry): callers that cannot force the
-// change must not hand out a session.
-func (f *Function) authenticate(ctx context.Context, username, password, ip, device string, current bool) (User, error) {
-	username = strings.TrimSpace(username)
+// LoginInput is one password login: the body of POST /login, and what the
+// OIDC login page and the account binding submit. The captcha is needed
+// once the throttle asks for it (a field error on "captcha").
+type LoginInput struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	CaptchaID string `json:"captcha_id"`
+	Captcha   string `json:"captcha"`
+}
+
+// Validate checks the form's shape only: nothing here depends on whether
+// the account exists.
+func (in *LoginInput) Validate() error {
+	var fe []errs.FieldError
+	in.Username = strings.TrimSpace(in.Username)
+	if in.Username == "" || len([]rune(in.Username)) > 64 {
+		fe = append(fe, errs.FieldError{Field: "username", Message: "请输入用户名（不超过 64 个字符）"})
+	}
+	if in.Password == "" || len(in.Password) > 256 {
+		fe = append(fe, errs.FieldError{Field: "password", Message: "请输入密码"})
+	}
+	return errs.Fields(fe)
+}
+
+// badCredentials is the refusal after a failed check; once the next
+// attempt needs a captcha it says so, for every account name alike.
+func (f *Function) badCredentials(after throttleState) error {
+	e := &errs.Error{Code: errs.Unauthorized, Message: msgBadCredentials}
+	if f.needsCaptcha(after) {
+		e.Fields = []errs.FieldError{{Field: "captcha", Message: MsgCaptchaRequired}}
+	}
+	return e
+}
+
+// authenticate checks a password under the throttle and the lockout
+// policy and writes the login log row. Every attempt that passes the
+// throttle costs exactly one password check, against the account's hash
+// or, for an unknown name, a dummy one; a locked or frozen account is
+// checked too and refused like a wrong password afterwards. The failure
+// counter commits even when the login fails. With current set, a right
+// password is still refused while the account must change it (first
+// login, expiry): callers that cannot force the change must not hand out
+// a session.
+func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device string, current bool) (User, error) {
+	if err := in.Validate(); err != nil {
+		return User{}, err
+	}
+	username := in.Username
+	st, err := f.throttleState(ctx, username, ip)
+	if err != nil {
+		return User{}, err
+	}
+	if d := f.wait(st); d > 0 {
+		return User{}, tooSoon(d)
+	}
+	verified := false // the attempt passed a captcha: its failure counts toward the lock
+	if f.needsCaptcha(st) {
+		if in.CaptchaID == "" || strings.TrimSpace(in.Captcha) == "" {
+			return User{}, captchaError(MsgCaptchaRequired)
+		}
+		ok, err := f.checkCaptcha(ctx, in.CaptchaID, strings.TrimSpace(in.Captcha))
+		if err != nil {
+			return User{}, err
+		}
+		if !ok {
+			return User{}, captchaError(MsgCaptchaWrong)
+		}
+		verified = true
+	}
+	dummy, err := f.dummy()
+	if err != nil {
+		return User{}, err
+	}
 	var user User
 	var fail error
+	var locked *User // the account this attempt locked: its owner is told
+	failed := false
 	now := f.now()
-	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		entry := audit.LoginEntry{At: now, Username: username, IP: ip, Device: device, Result: audit.ResultFailure}
 		u, err := getUser(ctx, tx, "u.username = $1", username, true)
-		switch {
-		case errs.CodeOf(err) == errs.NotFound:
-			checkPassword(f.dummy, password) // same cost as a real check
-			entry.Reason = "用户不存在"
-			fail = errs.New(errs.Unauthorized, msgBadCredentials)
-			return audit.RecordLogin(ctx, tx, entry)
-		case err != nil:
+		known := err == nil
+		if err != nil && errs.CodeOf(err) != errs.NotFound {
 			return err
 		}
-		entry.UserID = u.ID
-		if u.Status == "frozen" {
+		hash := dummy
+		if known {
+			hash, entry.UserID = u.passwordHash, u.ID
+		}
+		right := f.hasher.Check(hash, in.Password) && known
+		failed = true
+		switch {
+		case !known:
+			entry.Reason = "用户不存在"
+		case u.Status == "frozen":
 			entry.Reason = "账号已冻结"
-			fail = errs.New(errs.Forbidden, "账号已被冻结，请联系管理员")
-			return audit.RecordLogin(ctx, tx, entry)
-		}
-		if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		case u.LockedUntil != nil && now.Before(*u.LockedUntil):
 			entry.Reason = "账号已锁定"
-			fail = lockedError(u.LockedUntil.Sub(now))
-			return audit.RecordLogin(ctx, tx, entry)
-		}
-		if !checkPassword(u.passwordHash, password) {
+		case !right && !verified:
+			entry.Reason = "密码错误"
+		case !right:
 			n := u.failedLogins + 1
 			var lockUntil *time.Time
+			entry.Reason = "密码错误（已通过验证码）"
 			if n >= f.cfg.LockoutThreshold {
 				t := now.Add(f.cfg.LockoutDuration)
-				lockUntil, n = &t, 0
-				entry.Reason = fmt.Sprintf("密码错误，连续 %d 次，账号锁定", f.cfg.LockoutThreshold)
-				fail = lockedError(f.cfg.LockoutDuration)
-			} else {
-				entry.Reason = "密码错误"
-				fail = errs.New(errs.Unauthorized, fmt.Sprintf("%s，再失败 %d 次账号将被锁定", msgBadCredentials, f.cfg.LockoutThreshold-n))
+				lockUntil, n, locked = &t, 0, &u
+				entry.Reason = fmt.Sprintf("密码错误，通过验证码后连续 %d 次，账号锁定", f.cfg.LockoutThreshold)
 			}
 			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
 				return err
 			}
-			return audit.RecordLogin(ctx, tx, entry)
-		}
-		if current && u.mustChange(f.cfg, now) {
+		case current && u.mustChange(f.cfg, now):
 			// The password is right, so the failure streak ends, but this
 			// is not a login: no last-login update, a failure row saying why.
+			failed = false
 			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, u.ID); err != nil {
 				return err
 			}
 			entry.Reason = "须先修改密码"
 			fail = errs.New(errs.Forbidden, msgChangeFirst)
-			return audit.RecordLogin(ctx, tx, entry)
+		default:
+			failed = false
+			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, last_login_ip = $3 WHERE id = $1`,
+				u.ID, now, ip); err != nil {
+				return err
+			}
+			entry.Result, entry.Reason = audit.ResultSuccess, ""
+			user = u
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, last_login_ip = $3 WHERE id = $1`,
-			u.ID, now, ip); err != nil {
-			return err
-		}
-		entry.Result, entry.Reason = audit.ResultSuccess, ""
-		user = u
 		return audit.RecordLogin(ctx, tx, entry)
 	})
 	if err != nil {
 		return User{}, err
 	}
-	return user, fail
+	if !failed {
+		f.forgetFailures(ctx, username)
+		return user, fail
+	}
+	after, err := f.countFailure(ctx, username, ip)
+	if err != nil {
+		return User{}, err
+	}
+	if locked != nil {
+		f.tellLocked(ctx, *locked)
+	}
+	return User{}, f.badCredentials(after)
 }
 
-func lockedError(d time.Duration) error {
-	return errs.New(errs.Forbidden, fmt.Sprintf("连续登录失败次数过多，账号已锁定，请 %d 分钟后再试", int(math.Ceil(d.Minutes()))))
+// tellLocked tells an account's owner, by SMS to the bound phone, that
+// repeated failures locked the account and how to unlock it: the login
+// answer says nothing of it, so a stranger learns nothing.
+func (f *Function) tellLocked(ctx context.Context, u User) {
+	if u.Phone == "" {
+		f.log.WarnContext(ctx, "account locked; no phone to tell its owner", "user_id", u.ID)
+		return
+	}
+	err := f.sms.Send(ctx, SMS{Phone: u.Phone, SignName: f.cfg.SMSSignName, Template: f.cfg.SMSTemplateLocked,
+		Params: map[string]string{"username": u.Username, "minutes": fmt.Sprint(int(math.Ceil(f.cfg.LockoutDuration.Minutes())))}})
+	if err != nil {
+		f.log.WarnContext(ctx, "could not tell the owner of a locked account", "user_id", u.ID, "err", err)
+	}
 }
 
 // Login checks the password and opens a session.
-func (f *Function) Login(ctx context.Context, username, password, ip, device string) (Tokens, error) {
-	u, err := f.authenticate(ctx, username, password, ip, device, false)
+func (f *Function) Login(ctx context.Context, in LoginInput, ip, device string) (Tokens, error) {
+	u, err := f.authenticate(ctx, in, ip, device, false)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -146,7 +236,7 @@ func (f *Function) issue(ctx context.Context, tx pgx.Tx, u User, sid string) (To
 		return Tokens{}, err
 	}
 	p.SessionID = sid
-	at, _, err := f.issuer.Issue(*p)
+	at, _, err := f.keys.Issue(*p)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -156,7 +246,7 @@ func (f *Function) issue(ctx context.Context, tx pgx.Tx, u User, sid string) (To
 		sum[:], sid, u.ID, f.now().Add(f.cfg.RefreshTTL), f.now()); err != nil {
 		return Tokens{}, err
 	}
-	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: int(f.issuer.TTL().Seconds()),
+	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: int(f.keys.TTL().Seconds()),
 		MustChangePassword: u.mustChange(f.cfg, f.now()), User: u, sessionID: sid}, nil
 }
 
@@ -241,17 +331,33 @@ func (f *Function) EndSession(ctx context.Context, sid string) error {
 	return err
 }
 
-// Logout ends the session of the access token, or of the refresh token
-// when the access token has already expired.
+// Logout ends the session of the access token and the session the
+// refresh token belongs to (normally the same one). Either suffices: a
+// browser whose access cookie has expired still sends the refresh
+// cookie, so logging out ends the session and the refresh token stops
+// working.
 func (f *Function) Logout(ctx context.Context, sid, refresh string) error {
-	if sid == "" && refresh != "" {
+	var sids []string
+	if sid != "" {
+		sids = append(sids, sid)
+	}
+	if refresh != "" {
 		sum := sha256.Sum256([]byte(refresh))
-		_ = f.pool.QueryRow(ctx, `SELECT session_id FROM identity.refresh_tokens WHERE hash = $1`, sum[:]).Scan(&sid)
+		var rsid string
+		err := f.pool.QueryRow(ctx, `SELECT session_id FROM identity.refresh_tokens WHERE hash = $1`, sum[:]).Scan(&rsid)
+		if err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		if rsid != "" && rsid != sid {
+			sids = append(sids, rsid)
+		}
 	}
-	if sid == "" {
-		return nil
+	for _, s := range sids {
+		if err := f.EndSession(ctx, s); err != nil {
+			return err
+		}
 	}
-	return f.EndSession(ctx, sid)
+	return nil
 }
 
 // PasswordChange is the body of POST /password/change.
@@ -260,20 +366,53 @@ type PasswordChange struct {
 	NewPassword string `json:"new_password"`
 }
 
+var errWrongOld = errs.Fields([]errs.FieldError{{Field: "old_password", Message: "原密码不正确"}})
+
 // ChangePassword sets a new password after checking the old one. Every
 // other session ends; the caller's session gets fresh tokens carrying the
-// permissions withheld until the change.
+// permissions withheld until the change. A wrong old password is a
+// password guess like a failed login: throttled, counted toward the
+// account's lock (which also ends its sessions) and written to the login
+// log.
 func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChange) (Tokens, error) {
+	st, err := f.throttleState(ctx, a.Username, a.IP)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if d := f.wait(st); d > 0 {
+		return Tokens{}, tooSoon(d)
+	}
 	var out Tokens
 	now := f.now()
 	var user User
-	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+	var wrong bool
+	var locked *User
+	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		u, err := getUser(ctx, tx, "u.id = $1", a.UserID, true)
 		if err != nil {
 			return err
 		}
-		if !checkPassword(u.passwordHash, in.OldPassword) {
-			return errs.Fields([]errs.FieldError{{Field: "old_password", Message: "原密码不正确"}})
+		if !f.hasher.Check(u.passwordHash, in.OldPassword) {
+			wrong, user = true, u
+			n := u.failedLogins + 1
+			var lockUntil *time.Time
+			reason := "修改密码时原密码错误"
+			if n >= f.cfg.LockoutThreshold {
+				t := now.Add(f.cfg.LockoutDuration)
+				lockUntil, n, locked = &t, 0, &u
+				reason += fmt.Sprintf("，连续 %d 次，账号锁定并下线", f.cfg.LockoutThreshold)
+				if err := f.endSessions(ctx, tx, u.ID, now); err != nil {
+					return err
+				}
+				if err := f.recordRevocation(ctx, tx, "user", u.ID, now); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
+				return err
+			}
+			return audit.RecordLogin(ctx, tx, audit.LoginEntry{At: now, UserID: u.ID, Username: u.Username, IP: a.IP, Device: a.Device,
+				Result: audit.ResultFailure, Reason: reason})
 		}
 		if err := f.cfg.checkPolicy("new_password", in.NewPassword, u.Username); err != nil {
 			return err
@@ -306,6 +445,16 @@ func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChang
 	if err != nil {
 		return Tokens{}, err
 	}
+	if wrong {
+		if _, err := f.countFailure(ctx, a.Username, a.IP); err != nil {
+			return Tokens{}, err
+		}
+		if locked != nil {
+			f.publishRevocation(ctx, "user", user.ID, now)
+			f.tellLocked(ctx, *locked)
+		}
+		return Tokens{}, errWrongOld
+	}
 	f.publishRevocation(ctx, "user", user.ID, revokedAt(now))
 	f.forgetInitialPassword(ctx, user)
 	if out.AccessToken == "" {
@@ -323,7 +472,7 @@ func revokedAt(now time.Time) time.Time { return now.Add(-time.Millisecond) }
 // records the revocation of older tokens, and logs the change (without
 // any password material).
 func (f *Function) setPassword(ctx context.Context, tx pgx.Tx, a Actor, u User, pw, action string) error {
-	hash, err := f.cfg.hashPassword(pw)
+	hash, err := f.hasher.Hash(pw)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
@@ -43,6 +44,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	f     *Function
 	deps  Deps
+	cfg   Config
 	sim   *smssim.Simulator
 	rdb   *redis.Client
 	clock *clock
@@ -67,17 +69,25 @@ func redisFor(t testing.TB) *redis.Client {
 // test-only Redis prefix and data dir.
 func newEnv(t *testing.T, mutate func(*Config)) *env { return newEnvTB(t, mutate) }
 
+// newEnvDeps is newEnv with the dependencies changed too (an injected
+// hasher).
+func newEnvDeps(t *testing.T, mutate func(*Config), deps func(*Deps)) *env {
+	return newEnvWith(t, mutate, deps)
+}
+
 // newEnvB is newEnv for benchmarks, at the production argon2 cost.
 func newEnvB(b *testing.B) *env {
 	return newEnvTB(b, func(c *Config) { c.Argon2MemoryKiB, c.Argon2Passes = 19456, 2 })
 }
 
-func newEnvTB(t testing.TB, mutate func(*Config)) *env {
+func newEnvTB(t testing.TB, mutate func(*Config)) *env { return newEnvWith(t, mutate, nil) }
+
+func newEnvWith(t testing.TB, mutate func(*Config), deps func(*Deps)) *env {
 	t.Helper()
 	pool := storetest.New(t, Migrations()...)
 	rdb := redisFor(t)
 	suffix := randomToken(6)
-	cfg := DefaultConfig()
+	cfg := config.Defaults[Config]()
 	cfg.SecretKey = testSecret
 	// The cheapest cost the config allows: tests hash hundreds of passwords.
 	cfg.Argon2MemoryKiB, cfg.Argon2Passes = 1024, 1
@@ -89,6 +99,7 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 	}
 	t.Cleanup(func() { cleanRedis(rdb, cfg.RedisPrefix, cfg.RevocationPrefix) })
 	sim := smssim.New(cfg.SMSAppKey, cfg.SMSAppSecret)
+	sim.PerPhonePerMinute = 20 // a test sends an applicant several notices at once
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	sender, err := NewSMSClient(simSrv.URL, cfg.SMSAppKey, cfg.SMSAppSecret, nil)
@@ -100,16 +111,29 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Now()}
-	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, Config: cfg, SMS: sender, Blob: bl}
-	f, err := New(d)
+	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, SMS: sender, Blob: bl}
+	if deps != nil {
+		deps(&d)
+	}
+	f := start(t, d, cfg)
+	srv := httptest.NewServer(f.Handler())
+	t.Cleanup(srv.Close)
+	e := &env{f: f, deps: d, cfg: cfg, sim: sim, rdb: rdb, clock: c, srv: srv, pw: readPasswordFile(t, cfg.DataDir)}
+	return e
+}
+
+// start builds identity and starts it, stopping it when the test ends.
+func start(t testing.TB, d Deps, cfg Config) *Function {
+	t.Helper()
+	f, err := New(d, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(f.Close)
-	srv := httptest.NewServer(f.Handler())
-	t.Cleanup(srv.Close)
-	e := &env{f: f, deps: d, sim: sim, rdb: rdb, clock: c, srv: srv, pw: readPasswordFile(t, cfg.DataDir)}
-	return e
+	t.Cleanup(func() { _ = f.Stop(context.Background()) })
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return f
 }
 
 func cleanRedis(rdb *redis.Client, prefixes ...string) {
@@ -149,7 +173,7 @@ const strongPW = "Xq7#mLp2!vR9"
 func (e *env) activate(t *testing.T, username, initial, newPW string) (Actor, Tokens) {
 	t.Helper()
 	ctx := context.Background()
-	tok, err := e.f.Login(ctx, username, initial, "10.0.0.1", "test")
+	tok, err := e.f.Login(ctx, LoginInput{Username: username, Password: initial}, "10.0.0.1", "test")
 	if err != nil {
 		t.Fatalf("login %s: %v", username, err)
 	}

@@ -26,6 +26,12 @@ const (
 	argonSaltLen = 16
 )
 
+// argon2Hasher is the default Hasher: argon2id at the configured cost.
+type argon2Hasher struct{ c Config }
+
+func (h argon2Hasher) Hash(pw string) (string, error) { return h.c.hashPassword(pw) }
+func (argon2Hasher) Check(phc, pw string) bool        { return checkPassword(phc, pw) }
+
 // hashPassword returns the PHC string of an argon2id hash of pw with the
 // configured cost; checkPassword reads the cost back from the string, so
 // raising it later keeps old hashes valid.

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -60,46 +59,51 @@ func scanReg(row pgx.Row) (Registration, error) {
 	return g, err
 }
 
+// MsgRegistrationAccepted is the one answer to every well-formed
+// application, whether or not the username is free: the outcome goes by
+// SMS to the phone on the form, so the answer tells a stranger nothing
+// about which usernames exist.
+const MsgRegistrationAccepted = "申请已提交。受理结果和审核结果将以短信发送到您填写的手机号"
+
 // Register files an application. Re-applying with the same username while
-// the previous one awaits more information replaces it.
-func (f *Function) Register(ctx context.Context, in RegistrationInput, ip string) (Registration, error) {
+// the previous one awaits more information replaces it. A username that
+// is taken (an account, or an application awaiting review) files nothing;
+// both cases cost the same work (a password hash, one transaction, one
+// SMS) and get the same answer.
+func (f *Function) Register(ctx context.Context, in RegistrationInput, ip string) error {
 	ui := UserInput{Username: in.Username, Name: in.Name, Phone: in.Phone, IDNumber: in.IDNumber, DeptID: in.DeptID}
 	if err := ui.validate(true); err != nil {
-		return Registration{}, err
+		return err
 	}
 	if ui.IDNumber == "" {
-		return Registration{}, errs.Fields([]errs.FieldError{{Field: "id_number", Message: "请填写身份证号码"}})
+		return errs.Fields([]errs.FieldError{{Field: "id_number", Message: "请填写身份证号码"}})
 	}
 	if err := f.cfg.checkPolicy("password", in.Password, ui.Username); err != nil {
-		return Registration{}, err
+		return err
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if len([]rune(in.Reason)) > 500 {
-		return Registration{}, errs.Fields([]errs.FieldError{{Field: "reason", Message: "申请理由不能超过 500 个字符"}})
+		return errs.Fields([]errs.FieldError{{Field: "reason", Message: "申请理由不能超过 500 个字符"}})
 	}
-	if ok, err := f.limit(ctx, "register:ip:"+ip, 20, time.Hour); err != nil || !ok {
-		return Registration{}, firstErr(err, errs.New(errs.Unavailable, "提交过于频繁，请稍后再试"))
+	if ok, err := f.limit(ctx, "register:ip:"+ip, f.cfg.RegisterPerIPHour, time.Hour); err != nil || !ok {
+		return firstErr(err, errs.New(errs.Unavailable, "提交过于频繁，请稍后再试"))
 	}
-	hash, err := f.cfg.hashPassword(in.Password)
+	hash, err := f.hasher.Hash(in.Password)
 	if err != nil {
-		return Registration{}, err
+		return err
 	}
-	var out Registration
+	var taken bool
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.users WHERE username = $1)
-			OR EXISTS (SELECT 1 FROM identity.registrations WHERE username = $1 AND status = 'pending')`, ui.Username).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return &errs.Error{Code: errs.Conflict, Message: "用户名已被使用或已有待审核的申请", Fields: []errs.FieldError{{Field: "username", Message: "用户名已被使用"}}}
-		}
 		var deptOK bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.departments WHERE id = $1)`, ui.DeptID).Scan(&deptOK); err != nil {
 			return err
 		}
 		if !deptOK {
 			return errs.Fields([]errs.FieldError{{Field: "dept_id", Message: "部门不存在"}})
+		}
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.users WHERE username = $1)
+			OR EXISTS (SELECT 1 FROM identity.registrations WHERE username = $1 AND status = 'pending')`, ui.Username).Scan(&taken); err != nil || taken {
+			return err
 		}
 		// A re-application closes the one that asked for more information.
 		if _, err := tx.Exec(ctx, `UPDATE identity.registrations SET status = 'rejected', review_note = review_note || '（已重新提交）'
@@ -110,67 +114,85 @@ func (f *Function) Register(ctx context.Context, in RegistrationInput, ip string
 		if err := tx.QueryRow(ctx, `INSERT INTO identity.registrations (username, name, phone, id_number_enc, id_number_masked, dept_id, reason, password_hash, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, ui.Username, ui.Name, ui.Phone, f.seal.seal([]byte(ui.IDNumber), "id-number"),
 			codes.MaskIDNumber(ui.IDNumber), ui.DeptID, in.Reason, hash, f.now()).Scan(&id); err != nil {
-			return store.Classify(err)
+			if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+				taken = true // a concurrent application won the name
+				return nil
+			}
+			return err
 		}
-		var err error
-		if out, err = scanReg(tx.QueryRow(ctx, `SELECT `+regColumns+regFrom+` WHERE g.id = $1`, id)); err != nil {
+		out, err := scanReg(tx.QueryRow(ctx, `SELECT `+regColumns+regFrom+` WHERE g.id = $1`, id))
+		if err != nil {
 			return err
 		}
 		return f.opLog(ctx, tx, Actor{Username: ui.Username, IP: ip}, "registration.submit", "registration", id, nil, out)
 	})
-	return out, err
+	if err != nil {
+		return err
+	}
+	result := "已受理，请等待审核"
+	if taken {
+		result = "未受理：用户名已被使用，请更换用户名后重新申请"
+	}
+	f.tellApplicant(ctx, ui.Phone, ui.Username, result)
+	return nil
 }
 
-// RegistrationPage is a page of applications.
-type RegistrationPage struct {
-	Items    []Registration `json:"items"`
-	Total    int            `json:"total"`
-	Page     int            `json:"page"`
-	PageSize int            `json:"page_size"`
+// tellApplicant sends an application's outcome to the phone on the form.
+// A failure is logged, not returned: the application (or the review) is
+// done, and the console shows its status.
+func (f *Function) tellApplicant(ctx context.Context, phone, username, result string) {
+	err := f.sms.Send(ctx, SMS{Phone: phone, SignName: f.cfg.SMSSignName, Template: f.cfg.SMSTemplateRegistration,
+		Params: map[string]string{"username": username, "result": result}})
+	if err != nil {
+		f.log.WarnContext(ctx, "could not tell the applicant the outcome", "username", username, "err", err)
+	}
+}
+
+// RegistrationFilter narrows the application list; the zero Sort is
+// newest first.
+type RegistrationFilter struct {
+	Status, Q string
+	Sort      httpx.Sort // by created_at
 }
 
 // Registrations lists the applications to departments the caller manages.
-func (f *Function) Registrations(ctx context.Context, a Actor, status, q string, page httpx.Page) (RegistrationPage, error) {
+func (f *Function) Registrations(ctx context.Context, a Actor, flt RegistrationFilter, page httpx.Page) (httpx.PageOf[Registration], error) {
+	status, q := flt.Status, flt.Q
+	dir := "DESC"
+	if flt.Sort.Field != "" && !flt.Sort.Desc {
+		dir = "ASC"
+	}
 	if status != "" && status != "pending" && status != "approved" && status != "rejected" && status != "needs_info" {
-		return RegistrationPage{}, errs.Fields([]errs.FieldError{{Field: "status", Message: "状态应为 pending、approved、rejected 或 needs_info"}})
+		return httpx.PageOf[Registration]{}, errs.Fields([]errs.FieldError{{Field: "status", Message: "状态应为 pending、approved、rejected 或 needs_info"}})
 	}
 	c, err := f.capacityOf(ctx, f.pool, a.UserID)
 	if err != nil {
-		return RegistrationPage{}, err
+		return httpx.PageOf[Registration]{}, err
 	}
-	var conds []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	var w store.Where
 	if !c.all {
-		conds = append(conds, "g.dept_id = ANY("+arg(keys(c.depts))+")")
+		w.Add("g.dept_id = ANY(?)", keys(c.depts))
 	}
 	if status != "" {
-		conds = append(conds, "g.status = "+arg(status))
+		w.Add("g.status = ?", status)
 	}
 	if q = strings.TrimSpace(q); q != "" {
-		p := arg("%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%")
-		conds = append(conds, "(g.username ILIKE "+p+" OR g.name ILIKE "+p+")")
+		w.Add("(g.username ILIKE ? OR g.name ILIKE ?)", store.Contains(q), store.Contains(q))
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	var total int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+regFrom+w.SQL(), w.Args()...).Scan(&total); err != nil {
+		return httpx.PageOf[Registration]{}, store.Classify(err)
 	}
-	out := RegistrationPage{Items: []Registration{}, Page: page.Page, PageSize: page.Size}
-	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+regFrom+where, args...).Scan(&out.Total); err != nil {
-		return out, store.Classify(err)
-	}
-	rows, err := f.pool.Query(ctx, `SELECT `+regColumns+regFrom+where+fmt.Sprintf(" ORDER BY g.created_at DESC LIMIT %d OFFSET %d", page.Size, page.Offset()), args...)
+	rows, err := f.pool.Query(ctx, `SELECT `+regColumns+regFrom+w.SQL()+` ORDER BY g.created_at `+dir+`, g.id LIMIT `+w.Next(page.Size)+` OFFSET `+w.Next(page.Offset()),
+		w.Args()...)
 	if err != nil {
-		return out, store.Classify(err)
+		return httpx.PageOf[Registration]{}, store.Classify(err)
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Registration, error) { return scanReg(r) })
 	if err != nil {
-		return out, err
+		return httpx.PageOf[Registration]{}, err
 	}
-	if items != nil {
-		out.Items = items
-	}
-	return out, nil
+	return httpx.NewPage(items, total, page), nil
 }
 
 // review locks an open application the caller may review and applies fn.
@@ -199,7 +221,21 @@ func (f *Function) review(ctx context.Context, a Actor, id, action string, fn fu
 		}
 		return f.opLog(ctx, tx, a, action, "registration", id, g, out)
 	})
+	if err == nil {
+		f.tellApplicant(ctx, out.Phone, out.Username, reviewResult(out))
+	}
 	return out, err
+}
+
+// reviewResult is the outcome of a review as the applicant reads it.
+func reviewResult(g Registration) string {
+	switch g.Status {
+	case "approved":
+		return "已通过，请使用申请的用户名和密码登录"
+	case "needs_info":
+		return "需补充材料：" + g.ReviewNote
+	}
+	return "未通过：" + g.ReviewNote
 }
 
 // Approve creates the account with the applicant's own password and the

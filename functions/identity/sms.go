@@ -28,12 +28,6 @@ type SMS struct {
 	Params   map[string]string `json:"params"`
 }
 
-// Sender delivers SMS. The real one is SMSClient; tests and the local
-// platform point it at the simulator in tests/sim/sms.
-type Sender interface {
-	Send(ctx context.Context, m SMS) error
-}
-
 // SMSClient speaks the gateway's JSON API:
 //
 //	POST {base}/sms/send

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -135,77 +134,55 @@ type UserFilter struct {
 var userSorts = map[string]string{"username": "u.username", "name": "u.name", "created_at": "u.created_at",
 	"last_login_at": "u.last_login_at", "status": "u.status", "dept": "d.name"}
 
-// UserPage is a page of users.
-type UserPage struct {
-	Items    []User `json:"items"`
-	Total    int    `json:"total"`
-	Page     int    `json:"page"`
-	PageSize int    `json:"page_size"`
-}
-
 // Users lists the users inside the caller's data scope.
-func (f *Function) Users(ctx context.Context, a Actor, flt UserFilter, page httpx.Page) (UserPage, error) {
+func (f *Function) Users(ctx context.Context, a Actor, flt UserFilter, page httpx.Page) (httpx.PageOf[User], error) {
+	var none httpx.PageOf[User]
 	c, err := f.capacityOf(ctx, f.pool, a.UserID)
 	if err != nil {
-		return UserPage{}, err
+		return none, err
 	}
-	var conds []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	var w store.Where
 	if !c.all {
-		conds = append(conds, "(u.dept_id = ANY("+arg(keys(c.depts))+") OR u.id = "+arg(a.UserID)+")")
+		w.Add("(u.dept_id = ANY(?) OR u.id = ?)", keys(c.depts), a.UserID)
 	}
 	if q := strings.TrimSpace(flt.Q); q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
-		p := arg(like)
-		conds = append(conds, "(u.username ILIKE "+p+" OR u.name ILIKE "+p+" OR u.phone = "+arg(q)+")")
+		w.Add("(u.username ILIKE ? OR u.name ILIKE ? OR u.phone = ?)", store.Contains(q), store.Contains(q), q)
 	}
 	if flt.DeptID != "" {
 		var ids []string
 		for _, d := range c.index.subtree(flt.DeptID) {
 			ids = append(ids, d.ID)
 		}
-		conds = append(conds, "u.dept_id = ANY("+arg(ids)+")")
+		w.Add("u.dept_id = ANY(?)", ids)
 	}
 	if flt.Status != "" {
-		conds = append(conds, "u.status = "+arg(flt.Status))
+		w.Add("u.status = ?", flt.Status)
 	}
 	if flt.RoleID != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM identity.user_roles x WHERE x.user_id = u.id AND x.role_id = "+arg(flt.RoleID)+")")
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+		w.Add("EXISTS (SELECT 1 FROM identity.user_roles x WHERE x.user_id = u.id AND x.role_id = ?)", flt.RoleID)
 	}
 	order := "u.created_at DESC"
-	if s := flt.Sort; s != "" {
-		dir := "ASC"
-		if strings.HasPrefix(s, "-") {
-			dir, s = "DESC", s[1:]
+	if flt.Sort != "" {
+		s, err := httpx.ParseSort(flt.Sort, httpx.Sort{}, "username", "name", "created_at", "last_login_at", "status", "dept")
+		if err != nil {
+			return none, err
 		}
-		col, ok := userSorts[s]
-		if !ok {
-			return UserPage{}, errs.Fields([]errs.FieldError{{Field: "sort", Message: "排序字段应为 username、name、created_at、last_login_at、status 或 dept（前加 - 为降序）"}})
-		}
-		order = col + " " + dir + " NULLS LAST, u.id"
+		order = userSorts[s.Field] + " " + s.Dir() + " NULLS LAST, u.id"
 	}
-	out := UserPage{Items: []User{}, Page: page.Page, PageSize: page.Size}
-	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+userFrom+where, args...).Scan(&out.Total); err != nil {
-		return out, store.Classify(err)
+	var total int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+userFrom+w.SQL(), w.Args()...).Scan(&total); err != nil {
+		return none, store.Classify(err)
 	}
-	rows, err := f.pool.Query(ctx, `SELECT `+userColumns+userFrom+where+` ORDER BY `+order+
-		fmt.Sprintf(" LIMIT %d OFFSET %d", page.Size, page.Offset()), args...)
+	rows, err := f.pool.Query(ctx, `SELECT `+userColumns+userFrom+w.SQL()+` ORDER BY `+order+
+		` LIMIT `+w.Next(page.Size)+` OFFSET `+w.Next(page.Offset()), w.Args()...)
 	if err != nil {
-		return out, store.Classify(err)
+		return none, store.Classify(err)
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
 	if err != nil {
-		return out, store.Classify(err)
+		return none, store.Classify(err)
 	}
-	if items != nil {
-		out.Items = items
-	}
-	return out, nil
+	return httpx.NewPage(items, total, page), nil
 }
 
 func keys(m map[string]bool) []string {
@@ -246,7 +223,7 @@ func (f *Function) CreateUser(ctx context.Context, a Actor, in UserInput) (Creat
 		return Created{}, err
 	}
 	pw := generatePassword()
-	hash, err := f.cfg.hashPassword(pw)
+	hash, err := f.hasher.Hash(pw)
 	if err != nil {
 		return Created{}, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/sjzamr/smartreg/infra/local/platform"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
+	"github.com/sjzamr/smartreg/shared/testwait"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
 
@@ -83,6 +84,17 @@ func startStack(t *testing.T) *stack {
 		}
 		p.Close()
 		cleanRedis(cfg.RedisURL, cfg.Identity.RedisPrefix, cfg.Identity.RevocationPrefix)
+	})
+	// Run starts every function before it serves: once it answers,
+	// identity has written the first administrators' passwords.
+	hc := &http.Client{Timeout: 5 * time.Second}
+	testwait.For(t, "the platform to serve", func() bool {
+		resp, err := hc.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	})
 	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim}
 }

@@ -167,7 +167,23 @@ func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *run
 		})
 	}}
 	t.Cleanup(r.stop)
+	waitServing(t, r.url)
 	return r
+}
+
+// waitServing waits until the platform answers: Run starts every function
+// (identity bootstraps the first administrators then) before it serves.
+func waitServing(t *testing.T, base string) {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	testwait.For(t, "the platform to serve", func() bool {
+		resp, err := c.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func redisURL() string {

@@ -5,38 +5,31 @@ package main
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
-	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
-	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
-type Config struct {
+type settings struct {
 	entry.Server
 	entry.Backend
 	entry.Blob // audit-log archives
+	identity.Config
+	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 
-	PublicBaseURL string `env:"PUBLIC_BASE_URL" default:"http://localhost:8080"`
-	DBMaxConns    int    `env:"DB_MAX_CONNS" default:"20"`
-
-	// The function's and its sub-packages' settings: groups without an env
-	// tag, which shared/config loads field by field.
-	Identity identity.Config
-	OIDC     oidcprovider.Config
-	Audit    audit.Config
-	Notify   notify.Config
-	Online   online.Config
+	// The audit and notify packages' settings, until they move to their
+	// own functions.
+	Audit  audit.Config
+	Notify notify.Config
 }
 
 func main() { entry.Main(identity.Name, run) }
 
 func run(ctx context.Context) error {
-	var cfg Config
+	var cfg settings
 	log, err := entry.Load(identity.Name, &cfg)
 	if err != nil {
 		return err
@@ -46,12 +39,10 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Config: cfg.Identity, Blob: deps.Blobs,
-		Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
-		OIDC: identity.OIDCConfig{PublicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Blob: deps.Blobs,
+		Audit: cfg.Audit, Notify: cfg.Notify}, cfg.Config)
 	if err != nil {
 		return err
 	}
-	defer fn.Close()
 	return entry.Run(ctx, identity.Name, fn, cfg.Server, deps, log)
 }

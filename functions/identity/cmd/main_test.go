@@ -17,13 +17,13 @@ func TestConfigLoadsEveryGroup(t *testing.T) {
 		"NOTIFY_SSE_KEEPALIVE":       "10s",
 		"ONLINE_TTL":                 "2m",
 	}
-	var cfg Config
+	var cfg settings
 	if err := config.Load(&cfg, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	switch {
-	case cfg.Identity.LockoutThreshold != 7:
-		t.Errorf("identity group: %+v", cfg.Identity)
+	case cfg.LockoutThreshold != 7:
+		t.Errorf("identity group: %+v", cfg.Config)
 	case cfg.OIDC.WeChat().AppID != "wx-test":
 		t.Errorf("oidc group: %+v", cfg.OIDC)
 	case cfg.Audit.RetentionMonths != 12 || cfg.Audit.AheadMonths != 2:

@@ -93,7 +93,7 @@ func (in *ClientInput) Validate() error {
 type actor struct{ userID, username, ip string }
 
 func actorOf(r *http.Request) actor {
-	a := actor{ip: clientIP(r)}
+	a := actor{ip: httpx.ClientIP(r)}
 	if p, ok := auth.FromContext(r.Context()); ok {
 		a.userID, a.username = p.UserID, p.Username
 	}
@@ -138,13 +138,17 @@ func (p *Provider) registerClient(ctx context.Context, a actor, in ClientInput) 
 }
 
 func (p *Provider) listClients(ctx context.Context, pg httpx.Page, q string) ([]Client, int, error) {
+	var w store.Where
+	if q = strings.TrimSpace(q); q != "" {
+		// User text matches literally: % and _ are escaped (issue 10).
+		w.Add("(id ILIKE ? OR name ILIKE ?)", store.Contains(q), store.Contains(q))
+	}
 	var total int
-	like := "%" + q + "%"
-	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.oidc_clients WHERE id ILIKE $1 OR name ILIKE $1`, like).Scan(&total); err != nil {
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.oidc_clients`+w.SQL(), w.Args()...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := p.pool.Query(ctx, `SELECT id, name, secret_hash IS NULL, redirect_uris, post_logout_redirect_uris, application_type, disabled, created_at
-		FROM identity.oidc_clients WHERE id ILIKE $1 OR name ILIKE $1 ORDER BY created_at, id LIMIT $2 OFFSET $3`, like, pg.Size, pg.Offset())
+		FROM identity.oidc_clients`+w.SQL()+` ORDER BY created_at, id LIMIT `+w.Next(pg.Size)+` OFFSET `+w.Next(pg.Offset()), w.Args()...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -197,60 +201,55 @@ func (p *Provider) rotateSecret(ctx context.Context, a actor, id string) (string
 	return secret, err
 }
 
-func (p *Provider) clientRoutes(mux *http.ServeMux, guard func(resource, action string) func(http.Handler) http.Handler) {
-	if guard == nil {
-		return // never serve the admin API unprotected
-	}
-	mux.Handle("GET /identity/v1/oidc/clients", guard(ClientResource, "view")(http.HandlerFunc(p.handleListClients)))
-	mux.Handle("POST /identity/v1/oidc/clients", guard(ClientResource, "create")(http.HandlerFunc(p.handleCreateClient)))
-	mux.Handle("POST /identity/v1/oidc/clients/{id}/disable", guard(ClientResource, "edit")(http.HandlerFunc(p.handleDisable(true))))
-	mux.Handle("POST /identity/v1/oidc/clients/{id}/enable", guard(ClientResource, "edit")(http.HandlerFunc(p.handleDisable(false))))
-	mux.Handle("POST /identity/v1/oidc/clients/{id}/secret", guard(ClientResource, "edit")(http.HandlerFunc(p.handleRotate)))
+func (p *Provider) clientRoutes(m *httpx.Mux) {
+	m.Handle("GET /identity/v1/oidc/clients", httpx.Endpoint(p.handleListClients), auth.Requires(ClientResource, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"q"}, httpx.PageParams...)...))
+	m.Handle("POST /identity/v1/oidc/clients", httpx.Body(p.handleCreateClient), auth.Requires(ClientResource, "create"), httpx.NoEntity())
+	m.Handle("POST /identity/v1/oidc/clients/{id}/disable", httpx.Endpoint(p.handleDisable(true)), auth.Requires(ClientResource, "edit"), httpx.NoEntity())
+	m.Handle("POST /identity/v1/oidc/clients/{id}/enable", httpx.Endpoint(p.handleDisable(false)), auth.Requires(ClientResource, "edit"), httpx.NoEntity())
+	m.Handle("POST /identity/v1/oidc/clients/{id}/secret", httpx.Endpoint(p.handleRotate), auth.Requires(ClientResource, "edit"), httpx.NoEntity())
 }
 
-func (p *Provider) handleListClients(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) handleListClients(r *http.Request) (any, error) {
 	pg, err := httpx.ParsePage(r)
 	if err != nil {
-		httpx.Error(w, r, p.log, err)
-		return
+		return nil, err
 	}
 	items, total, err := p.listClients(r.Context(), pg, r.URL.Query().Get("q"))
 	if err != nil {
-		httpx.Error(w, r, p.log, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"items": items, "total": total, "page": pg.Page, "page_size": pg.Size})
+	return httpx.NewPage(items, total, pg), nil
 }
 
-func (p *Provider) handleCreateClient(w http.ResponseWriter, r *http.Request) {
-	var in ClientInput
-	if err := httpx.Decode(r, &in); err != nil {
-		httpx.Error(w, r, p.log, err)
-		return
-	}
+// ClientCreated is the answer to a registration: the secret is shown once.
+type ClientCreated struct {
+	ID           string `json:"id"`
+	ClientSecret string `json:"client_secret"`
+	Issuer       string `json:"issuer"`
+}
+
+func (p *Provider) handleCreateClient(r *http.Request, in ClientInput) (any, error) {
 	secret, err := p.registerClient(r.Context(), actorOf(r), in)
 	if err != nil {
-		httpx.Error(w, r, p.log, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusCreated, map[string]any{"id": in.ID, "client_secret": secret, "issuer": p.Issuer()})
+	return httpx.Created(ClientCreated{ID: in.ID, ClientSecret: secret, Issuer: p.Issuer()}, ""), nil
 }
 
-func (p *Provider) handleDisable(disabled bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) handleDisable(disabled bool) httpx.Endpoint {
+	return func(r *http.Request) (any, error) {
 		if err := p.setDisabled(r.Context(), actorOf(r), r.PathValue("id"), disabled); err != nil {
-			httpx.Error(w, r, p.log, err)
-			return
+			return nil, err
 		}
-		httpx.JSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "disabled": disabled})
+		return map[string]any{"id": r.PathValue("id"), "disabled": disabled}, nil
 	}
 }
 
-func (p *Provider) handleRotate(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) handleRotate(r *http.Request) (any, error) {
 	secret, err := p.rotateSecret(r.Context(), actorOf(r), r.PathValue("id"))
 	if err != nil {
-		httpx.Error(w, r, p.log, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "client_secret": secret})
+	return map[string]any{"id": r.PathValue("id"), "client_secret": secret}, nil
 }

@@ -9,15 +9,12 @@ import (
 	"testing"
 
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
-// guarded is the provider as identity mounts it: with auth.Require and the
-// access-token middleware, so the admin API is on.
-func (e *env) guarded() http.Handler {
-	mux := http.NewServeMux()
-	e.p.Routes(mux, auth.Require)
-	return e.p.verifier.Middleware(mux)
-}
+// guarded is the provider as identity mounts it: behind the access-token
+// middleware, so the admin API sees its callers.
+func (e *env) guarded() http.Handler { return e.p.Handler(e.verifier.Middleware) }
 
 func (e *env) call(h http.Handler, method, path, token, body string) (int, map[string]any) {
 	e.t.Helper()
@@ -113,5 +110,27 @@ func TestClientAdminAPI(t *testing.T) {
 	_ = e.p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE coalesce(after::text, '') LIKE '%' || $1 || '%'`, rotated).Scan(&leaked)
 	if leaked != 0 {
 		t.Error("a client secret reached the operation log")
+	}
+}
+
+// TestClientSearchIsLiteral (issue 10, LIKE patterns): % and _ in the
+// search text match themselves, not any text.
+func TestClientSearchIsLiteral(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	for _, c := range []ClientInput{{ID: "app_one", Name: "一号应用", RedirectURIs: []string{"https://one.example/cb"}},
+		{ID: "apptwo", Name: "二号应用 100%", RedirectURIs: []string{"https://two.example/cb"}}} {
+		if _, err := e.p.RegisterClient(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"app_": 1, "%": 1, "app": 2, "_": 1} {
+		items, total, err := e.p.listClients(context.Background(), httpx.Page{Page: 1, Size: 20}, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want || len(items) != want {
+			t.Errorf("q=%q: %d clients (%v), want %d", q, total, items, want)
+		}
 	}
 }

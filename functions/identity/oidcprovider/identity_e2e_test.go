@@ -31,6 +31,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/sim/wechat"
 )
@@ -85,8 +86,10 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 	wxSrv := httptest.NewServer(wx)
 	t.Cleanup(wxSrv.Close)
 
-	cfg := identity.DefaultConfig()
+	cfg := config.Defaults[identity.Config]()
+	cfg.Public.BaseURL = srv.URL
 	cfg.Issuer = srv.URL + oidcprovider.IssuerPath
+	cfg.OIDC.WeChatAppID, cfg.OIDC.WeChatSecret, cfg.OIDC.WeChatOpenBaseURL, cfg.OIDC.WeChatAPIBaseURL = "wx-e2e", "wx-e2e-secret", wxSrv.URL, wxSrv.URL
 	cfg.SecretKey = "oidc-e2e-test-secret-0123456789"
 	cfg.Argon2MemoryKiB, cfg.Argon2Passes = 1024, 1
 	cfg.DataDir = t.TempDir()
@@ -95,13 +98,15 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Config: cfg, Blob: bl,
-		SMS: nopSMS{}, OIDC: identity.OIDCConfig{WeChat: oidcprovider.WeChatConfig{AppID: "wx-e2e", Secret: "wx-e2e-secret",
-			OpenBaseURL: wxSrv.URL, APIBaseURL: wxSrv.URL}}})
+	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Blob: bl,
+		SMS: nopSMS{}}, cfg)
 	if err != nil {
 		t.Fatalf("identity.New: %v", err)
 	}
-	t.Cleanup(f.Close)
+	t.Cleanup(func() { _ = f.Stop(context.Background()) })
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	h = f.Handler()
 
 	// The bootstrap administrator's generated password.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -40,6 +39,9 @@ button,.btn{display:block;width:100%;box-sizing:border-box;margin-top:1.2em;padd
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
 <label for="username">用户名</label><input id="username" name="username" value="{{.Username}}" autocomplete="username" required autofocus>
 <label for="password">密码</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+{{if .CaptchaID}}<input type="hidden" name="captcha_id" value="{{.CaptchaID}}"><label for="captcha">验证码</label>
+<img src="{{.CaptchaURL}}" alt="图形验证码" width="160" height="60" style="display:block;margin:.3em 0">
+<input id="captcha" name="captcha" inputmode="numeric" autocomplete="off" required>{{end}}
 <button type="submit">{{.Submit}}</button></form>{{end}}
 {{if or .UpstreamURL .WeChatURL}}<p class="or">其他登录方式</p>{{end}}
 {{if .UpstreamURL}}<a class="btn alt" href="{{.UpstreamURL}}">{{.UpstreamName}}</a>{{end}}
@@ -50,6 +52,7 @@ type pageData struct {
 	Title, Sub, Error, Action, Submit, Username string
 	Hidden                                      map[string]string
 	UpstreamURL, UpstreamName, WeChatURL        string
+	CaptchaID, CaptchaURL                       string
 }
 
 func renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -59,7 +62,7 @@ func renderPage(w http.ResponseWriter, status int, d pageData) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	// No form-action: browsers apply it to the redirects that follow a
 	// submitted form too, and the login ends at the client's redirect URI.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	_ = pages.Execute(w, d)
 }
@@ -86,16 +89,32 @@ func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, err error) 
 	renderPage(w, statusOf(err), pageData{Title: "登录未完成", Sub: "石家庄市市场智慧监管平台统一身份认证", Error: userMessage(err)})
 }
 
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+// needsCaptcha reports whether a refused password check asks for a
+// captcha (the throttle's field error).
+func needsCaptcha(err error) bool {
+	if e := errs.As(err); e != nil {
+		return slices.ContainsFunc(e.Fields, func(f errs.FieldError) bool { return f.Field == "captcha" })
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	return false
+}
+
+// withCaptcha puts a fresh captcha on a form the throttle refused.
+func (p *Provider) withCaptcha(r *http.Request, d pageData, err error) pageData {
+	if !needsCaptcha(err) {
+		return d
 	}
-	return host
+	id, cerr := p.accounts.NewCaptcha(r.Context(), httpx.ClientIP(r))
+	if cerr != nil {
+		p.log.WarnContext(r.Context(), "captcha for the login page", "err", cerr)
+		return d
+	}
+	d.CaptchaID, d.CaptchaURL = id, p.base+"/identity/v1/captchas/"+url.PathEscape(id)
+	return d
+}
+
+func checkOf(r *http.Request, username, password string) PasswordCheck {
+	return PasswordCheck{Username: username, Password: password, CaptchaID: r.PostForm.Get("captcha_id"),
+		Captcha: r.PostForm.Get("captcha"), IP: httpx.ClientIP(r), Device: device(r)}
 }
 
 func device(r *http.Request) string {
@@ -190,12 +209,12 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, http.StatusBadRequest, p.loginPageData(id, username, "请输入用户名和密码"))
 		return
 	}
-	userID, err := p.accounts.CheckPassword(r.Context(), username, r.PostForm.Get("password"), clientIP(r), device(r))
+	userID, err := p.accounts.CheckPassword(r.Context(), checkOf(r, username, r.PostForm.Get("password")))
 	if err != nil {
 		if errs.CodeOf(err) == errs.Internal {
 			p.log.ErrorContext(r.Context(), "password check failed", "err", err)
 		}
-		renderPage(w, statusOf(err), p.loginPageData(id, username, userMessage(err)))
+		renderPage(w, statusOf(err), p.withCaptcha(r, p.loginPageData(id, username, userMessage(err)), err))
 		return
 	}
 	if err := p.completeAuthRequest(r.Context(), id, userID, []string{"pwd"}); err != nil {
@@ -326,7 +345,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, f flow, userID
 	if f.authRequestID != "" {
 		// Refuse a frozen or deleted account here, not only at the token
 		// exchange, and log the login (FP-7) as the password path does.
-		entry := audit.LoginEntry{At: p.now(), UserID: userID, IP: clientIP(r), Device: device(r), Result: audit.ResultSuccess,
+		entry := audit.LoginEntry{At: p.now(), UserID: userID, IP: httpx.ClientIP(r), Device: device(r), Result: audit.ResultSuccess,
 			Reason: providerNames[provider] + "登录（统一身份认证）"}
 		pr, err := p.accounts.Principal(r.Context(), userID)
 		if pr != nil {
@@ -410,6 +429,8 @@ type bindInput struct {
 	BindToken string `json:"bind_token"`
 	Username  string `json:"username"`
 	Password  string `json:"password"`
+	CaptchaID string `json:"captcha_id"`
+	Captcha   string `json:"captcha"`
 }
 
 func (in bindInput) Validate() error {
@@ -439,7 +460,7 @@ func (p *Provider) bindSubmit(w http.ResponseWriter, r *http.Request) {
 	var in bindInput
 	if isJSON {
 		if err := httpx.Decode(r, &in); err != nil {
-			httpx.Error(w, r, p.log, err)
+			httpx.Fail(w, r, err)
 			return
 		}
 	} else {
@@ -447,18 +468,19 @@ func (p *Provider) bindSubmit(w http.ResponseWriter, r *http.Request) {
 			p.errorPage(w, r, errs.New(errs.Invalid, "表单无效"))
 			return
 		}
-		in = bindInput{BindToken: r.PostForm.Get("bind_token"), Username: strings.TrimSpace(r.PostForm.Get("username")), Password: r.PostForm.Get("password")}
+		in = bindInput{BindToken: r.PostForm.Get("bind_token"), Username: strings.TrimSpace(r.PostForm.Get("username")), Password: r.PostForm.Get("password"),
+			CaptchaID: r.PostForm.Get("captcha_id"), Captcha: r.PostForm.Get("captcha")}
 	}
 	fail := func(pb *pendingBind, err error) {
 		if isJSON {
-			httpx.Error(w, r, p.log, err)
+			httpx.Fail(w, r, err)
 			return
 		}
 		if pb == nil {
 			p.errorPage(w, r, err)
 			return
 		}
-		renderPage(w, statusOf(err), p.bindPageData(in.BindToken, pb.provider, pb.displayName, in.Username, userMessage(err)))
+		renderPage(w, statusOf(err), p.withCaptcha(r, p.bindPageData(in.BindToken, pb.provider, pb.displayName, in.Username, userMessage(err)), err))
 	}
 	pb, err := p.pendingBind(r.Context(), in.BindToken)
 	if err != nil {
@@ -469,7 +491,8 @@ func (p *Provider) bindSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(pb, err)
 		return
 	}
-	userID, err := p.accounts.CheckPassword(r.Context(), in.Username, in.Password, clientIP(r), device(r))
+	userID, err := p.accounts.CheckPassword(r.Context(), PasswordCheck{Username: in.Username, Password: in.Password,
+		CaptchaID: in.CaptchaID, Captcha: in.Captcha, IP: httpx.ClientIP(r), Device: device(r)})
 	if err != nil {
 		fail(pb, err)
 		return
@@ -491,7 +514,7 @@ func (p *Provider) bindSubmit(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Set-Cookie", c)
 		}
 		if rec.location == "" {
-			httpx.Error(w, r, p.log, errs.New(errs.Invalid, "绑定成功，但登录未完成，请重新登录"))
+			httpx.Fail(w, r, errs.New(errs.Invalid, "绑定成功，但登录未完成，请重新登录"))
 			return
 		}
 		httpx.JSON(w, http.StatusOK, map[string]string{"redirect": rec.location})

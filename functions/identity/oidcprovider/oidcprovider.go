@@ -14,8 +14,7 @@ package oidcprovider
 
 import (
 	"context"
-	"crypto/sha256"
-	"embed"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,11 +27,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/shared/httpx"
 )
-
-// Component is the migration component (schema identity).
-const Component = "identity-oidc"
 
 // IssuerPath is where the provider lives below PUBLIC_BASE_URL.
 const IssuerPath = "/identity/oidc"
@@ -43,9 +39,6 @@ const (
 	ProviderWeChat   = "wechat"   // subject: the WeChat unionid
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
-
 //go:embed openapi.yaml
 var openapi []byte
 
@@ -53,23 +46,33 @@ var openapi []byte
 // merge into its own.
 func OpenAPI() []byte { return openapi }
 
-// Migration is this package's part of the identity schema.
-func Migration() store.Migration {
-	return store.Migration{Component: Component, FS: migrations, Dir: "migrations"}
+// PasswordCheck is one password login attempt, with the captcha the
+// throttle may ask for and where it came from.
+type PasswordCheck struct {
+	Username, Password string
+	CaptchaID, Captcha string
+	IP, Device         string
 }
 
 // Accounts is what the provider needs from identity's user accounts.
 // identity's service implements it.
 type Accounts interface {
-	// CheckPassword verifies a password; lockout and the login log apply.
-	// The error is an *errs.Error with a message fit for the user.
-	CheckPassword(ctx context.Context, username, password, ip, device string) (userID string, err error)
+	// CheckPassword verifies a password; throttling, captcha, lockout and
+	// the login log apply. The error is an *errs.Error with a message fit
+	// for the user; a field error on "captcha" asks for a captcha.
+	CheckPassword(ctx context.Context, in PasswordCheck) (userID string, err error)
+	// NewCaptcha makes a captcha for a login form; its image is served at
+	// /identity/v1/captchas/{id}.
+	NewCaptcha(ctx context.Context, ip string) (id string, err error)
 	// Principal is the user's current roles, permissions and data scope; an
 	// error (for a frozen or deleted user) refuses the token.
 	Principal(ctx context.Context, userID string) (*auth.Principal, error)
 	// UserByExternal returns errs.ErrNotFound when the identity is unbound.
 	UserByExternal(ctx context.Context, provider, subject string) (userID string, err error)
 	BindExternal(ctx context.Context, userID, provider, subject string) error
+	// EndSession refuses every access token of a session everywhere: the
+	// provider ends the sessions of tokens issued from a reused code.
+	EndSession(ctx context.Context, sessionID string) error
 }
 
 // SessionStarter is optionally implemented by Accounts: it does what a
@@ -80,6 +83,22 @@ type Accounts interface {
 // they only serve OIDC authorization requests.
 type SessionStarter interface {
 	StartSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, method string) error
+}
+
+// Signer signs the access tokens (identity's keyring around a shared/auth
+// Issuer); its current key signs ID tokens, and its public keys are the
+// JWKS.
+type Signer interface {
+	Issuer() string
+	Audience() string
+	SigningKey() auth.SigningKey
+	PublicKeys() []auth.PublicKey
+	Issue(p auth.Principal) (string, time.Time, error)
+}
+
+// Verifier checks access tokens (*auth.Verifier).
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (*auth.Principal, error)
 }
 
 // UpstreamConfig is the provincial identity system; empty Issuer disables it.
@@ -101,23 +120,18 @@ type Deps struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Accounts Accounts
-	// Issuer signs the access tokens; its Issuer() is the OIDC issuer and
-	// must be PUBLIC_BASE_URL + "/identity/oidc"; its current key signs ID tokens.
-	Issuer *auth.Issuer
+	// Signer signs the access tokens; its Issuer() is the OIDC issuer and
+	// must be PublicBaseURL + "/identity/oidc".
+	Signer Signer
 	// Verifier checks access tokens presented to userinfo and the
-	// smartreg_at cookie for single sign-on; nil builds an in-process one
-	// from Issuer (without revocation checks).
-	Verifier *auth.Verifier
-	// PublicBaseURL is the platform's external address; default: Issuer's
-	// issuer without "/identity/oidc".
+	// smartreg_at cookie for single sign-on.
+	Verifier Verifier
+	// PublicBaseURL is the platform's external address (PUBLIC_BASE_URL).
 	PublicBaseURL string
 	// CryptoKey encrypts authorization codes' payload; share it across
-	// replicas (derive it from the identity secret). Zero: derived from the
-	// issuer's signing key.
+	// replicas (identity derives it from its secret).
 	CryptoKey [32]byte
-	Upstream  UpstreamConfig
-	WeChat    WeChatConfig
-	// HTTPClient calls the upstream provider and WeChat; default 10 s timeout.
+	// HTTPClient calls the upstream provider and WeChat; nil: 10 s timeout.
 	HTTPClient *http.Client
 	Now        func() time.Time
 }
@@ -127,13 +141,13 @@ type Provider struct {
 	log      *slog.Logger
 	pool     *pgxpool.Pool
 	accounts Accounts
-	issuer   *auth.Issuer
-	verifier *auth.Verifier
-	ownVerif bool
+	signer   Signer
+	verifier Verifier
 	base     string // PUBLIC_BASE_URL without trailing slash
 	secure   bool   // cookies Secure (https)
 	now      func() time.Time
 	http     *http.Client
+	cors     []string // origins allowed besides the registered clients'
 
 	op       *op.Provider
 	store    *storage
@@ -148,11 +162,16 @@ const (
 	loginStateTTL   = 10 * time.Minute // a QR code or upstream login page left open
 	pendingBindTTL  = 10 * time.Minute
 	refreshTokenTTL = 7 * 24 * time.Hour
+	// spentCodeTTL is how long a used code is remembered to catch its
+	// reuse: past the longest access token, a reuse has nothing left to
+	// revoke but refresh tokens, which a later reuse would not name anyway.
+	spentCodeTTL = time.Hour
 )
 
-// New checks the dependencies and builds the provider. It does not call
-// the upstream provider: its discovery document is fetched on first use.
-func New(d Deps) (*Provider, error) {
+// New checks the dependencies and the settings and builds the provider.
+// It does no I/O: the upstream provider's discovery document is fetched
+// on first use.
+func New(d Deps, c Config) (*Provider, error) {
 	switch {
 	case d.Logger == nil:
 		return nil, errors.New("oidcprovider: Logger is required")
@@ -160,24 +179,23 @@ func New(d Deps) (*Provider, error) {
 		return nil, errors.New("oidcprovider: Pool is required")
 	case d.Accounts == nil:
 		return nil, errors.New("oidcprovider: Accounts is required")
-	case d.Issuer == nil:
-		return nil, errors.New("oidcprovider: Issuer is required")
+	case d.Signer == nil:
+		return nil, errors.New("oidcprovider: Signer is required")
+	case d.Verifier == nil:
+		return nil, errors.New("oidcprovider: Verifier is required")
+	case d.Now == nil:
+		return nil, errors.New("oidcprovider: Now is required")
+	case d.CryptoKey == [32]byte{}:
+		return nil, errors.New("oidcprovider: CryptoKey is required")
 	}
-	if d.Now == nil {
-		d.Now = time.Now
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	iss := d.Issuer.Issuer()
+	iss := d.Signer.Issuer()
 	base := strings.TrimSuffix(d.PublicBaseURL, "/")
-	if base == "" {
-		b, ok := strings.CutSuffix(iss, IssuerPath)
-		if !ok {
-			return nil, fmt.Errorf("oidcprovider: issuer %q does not end in %s; set PublicBaseURL", iss, IssuerPath)
-		}
-		base = b
-	}
 	if iss != base+IssuerPath {
 		return nil, fmt.Errorf("oidcprovider: issuer %q must be PUBLIC_BASE_URL + %s (%s)", iss, IssuerPath, base+IssuerPath)
 	}
@@ -185,24 +203,11 @@ func New(d Deps) (*Provider, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("oidcprovider: PublicBaseURL %q is not an http(s) URL", base)
 	}
-	p := &Provider{log: d.Logger, pool: d.Pool, accounts: d.Accounts, issuer: d.Issuer, verifier: d.Verifier,
-		base: base, secure: u.Scheme == "https", now: d.Now, http: d.HTTPClient}
-	if p.verifier == nil {
-		v, err := auth.NewVerifier(auth.VerifierConfig{Keys: d.Issuer, Issuer: iss, Audience: d.Issuer.Audience(), Logger: d.Logger, Now: d.Now})
-		if err != nil {
-			return nil, err
-		}
-		p.verifier, p.ownVerif = v, true
-	}
+	p := &Provider{log: d.Logger, pool: d.Pool, accounts: d.Accounts, signer: d.Signer, verifier: d.Verifier,
+		base: base, secure: u.Scheme == "https", now: d.Now, http: d.HTTPClient, cors: c.corsOrigins()}
 	p.store = &storage{p: p}
-	key := d.CryptoKey
-	if key == ([32]byte{}) {
-		// Codes are looked up by hash in PostgreSQL, never decrypted, so a
-		// per-key derivation only has to be stable, not secret-shared.
-		key = sha256.Sum256(append([]byte("smartreg-oidc-code-key:"), d.Issuer.SigningKey().Private.Seed()...))
-	}
 	cfg := &op.Config{
-		CryptoKey:                key,
+		CryptoKey:                d.CryptoKey,
 		CryptoKeyId:              "code",
 		DefaultLogoutRedirectURI: base + "/console/",
 		CodeMethodS256:           true,
@@ -213,7 +218,8 @@ func New(d Deps) (*Provider, error) {
 	opts := []op.Option{
 		op.WithCustomEndpoints(op.NewEndpoint("authorize"), op.NewEndpoint("token"), op.NewEndpoint("userinfo"),
 			op.NewEndpoint("revoke"), op.NewEndpoint("end_session"), op.NewEndpoint("keys")),
-		op.WithCrypto(&tokenCrypto{codes: op.NewAES256GCMCrypto(key, "code"), verifier: p.verifier}),
+		op.WithCrypto(&tokenCrypto{codes: op.NewAES256GCMCrypto(d.CryptoKey, "code"), verifier: p.verifier}),
+		op.WithCORSOptions(p.corsOptions()),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -222,60 +228,65 @@ func New(d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidcprovider: %w", err)
 	}
-	if d.Upstream.Issuer != "" {
-		if d.Upstream.ClientID == "" || d.Upstream.ClientSecret == "" {
-			return nil, errors.New("oidcprovider: UPSTREAM_OIDC_CLIENT_ID and _CLIENT_SECRET are required with UPSTREAM_OIDC_ISSUER")
-		}
-		p.upstream = newUpstream(d.Upstream, base+"/identity/v1/login/upstream/callback", d.HTTPClient)
+	if up := c.Upstream(); up.Issuer != "" {
+		p.upstream = newUpstream(up, base+"/identity/v1/login/upstream/callback", d.HTTPClient)
 	}
-	if d.WeChat.AppID != "" {
-		if d.WeChat.Secret == "" {
-			return nil, errors.New("oidcprovider: WECHAT_SECRET is required with WECHAT_APPID")
-		}
-		p.wechat = newWeChatClient(d.WeChat, d.HTTPClient)
+	if wx := c.WeChat(); wx.AppID != "" {
+		p.wechat = newWeChatClient(wx, d.HTTPClient)
 	}
 	return p, nil
 }
 
-// Close stops the verifier New built for itself.
-func (p *Provider) Close() {
-	if p.ownVerif {
-		p.verifier.Close()
-	}
-}
-
 // Issuer is the OIDC issuer URL.
-func (p *Provider) Issuer() string { return p.issuer.Issuer() }
+func (p *Provider) Issuer() string { return p.signer.Issuer() }
 
 // Ready answers when the database does.
 func (p *Provider) Ready(ctx context.Context) error { return p.pool.Ping(ctx) }
 
-// Routes mounts the provider and the external-login routes on mux:
+// Routes mounts the provider and the external-login routes on m:
 // /identity/oidc/... (discovery, authorize, token, userinfo, keys, revoke,
 // end_session, and the login page), /identity/v1/jwks and
 // /identity/v1/login/{upstream,wechat}[/callback], /identity/v1/login/bind.
-// Those are public: they are where a person becomes authenticated. With a
-// guard it also mounts the client administration API under
+// Those are public: they are where a person becomes authenticated. It
+// also mounts the client administration API under
 // /identity/v1/oidc/clients (permissions identity.client:view|create|edit).
-func (p *Provider) Routes(mux *http.ServeMux, guard func(resource, action string) func(http.Handler) http.Handler) {
-	p.clientRoutes(mux, guard)
-	opHandler := http.StripPrefix(IssuerPath, p.op)
-	mux.HandleFunc("GET /identity/oidc/login", p.loginPage)
-	mux.HandleFunc("POST /identity/oidc/login", p.loginSubmit)
-	mux.Handle("/identity/oidc/", opHandler)
-	mux.Handle("GET /identity/v1/jwks", p.issuer.JWKSHandler())
-	mux.HandleFunc("GET /identity/v1/login/providers", p.providers)
-	mux.HandleFunc("GET /identity/v1/login/upstream", p.upstreamStart)
-	mux.HandleFunc("GET /identity/v1/login/upstream/callback", p.upstreamCallback)
-	mux.HandleFunc("GET /identity/v1/login/wechat", p.wechatStart)
-	mux.HandleFunc("GET /identity/v1/login/wechat/callback", p.wechatCallback)
-	mux.HandleFunc("POST /identity/v1/login/bind", p.bindSubmit)
-	mux.HandleFunc("POST /identity/v1/wechat/bind", p.bindSubmit)
+func (p *Provider) Routes(m *httpx.Mux) {
+	p.clientRoutes(m)
+	m.HandleFunc("GET /identity/oidc/login", p.loginPage, httpx.Public(), httpx.Params("id"))
+	m.HandleFunc("POST /identity/oidc/login", p.loginSubmit, httpx.Public())
+	// The library's endpoints take the OAuth parameters it parses itself.
+	m.Handle("/identity/oidc/", http.StripPrefix(IssuerPath, p.op), httpx.Public(), httpx.AnyParams())
+	m.Handle("GET /identity/v1/jwks", jwks(p.signer), httpx.Public())
+	m.HandleFunc("GET /identity/v1/login/providers", p.providers, httpx.Public())
+	m.HandleFunc("GET /identity/v1/login/upstream", p.upstreamStart, httpx.Public(), httpx.Params("auth_request", "return_to"))
+	m.HandleFunc("GET /identity/v1/login/upstream/callback", p.upstreamCallback, httpx.Public(), httpx.AnyParams())
+	m.HandleFunc("GET /identity/v1/login/wechat", p.wechatStart, httpx.Public(), httpx.Params("auth_request", "return_to"))
+	m.HandleFunc("GET /identity/v1/login/wechat/callback", p.wechatCallback, httpx.Public(), httpx.AnyParams())
+	m.HandleFunc("POST /identity/v1/login/bind", p.bindSubmit, httpx.Public())
+	m.HandleFunc("POST /identity/v1/wechat/bind", p.bindSubmit, httpx.Public())
 }
 
-// Handler serves the public routes alone, without the admin API (tests).
-func (p *Provider) Handler() http.Handler {
-	mux := http.NewServeMux()
-	p.Routes(mux, nil)
-	return mux
+// jwks serves the signer's public keys; verifiers cache them.
+func jwks(s Signer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := auth.MarshalJWKS(s.PublicKeys())
+		if err != nil {
+			httpx.Fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(b)
+	})
+}
+
+// Handler serves the provider's routes alone (tests), behind v's
+// middleware for the client administration API.
+func (p *Provider) Handler(mw func(http.Handler) http.Handler) *httpx.Mux {
+	m := httpx.NewMux()
+	if mw != nil {
+		m.Use(mw)
+	}
+	p.Routes(m)
+	return m
 }

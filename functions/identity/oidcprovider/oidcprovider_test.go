@@ -10,7 +10,9 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/sim/oidcupstream"
 	"github.com/sjzamr/smartreg/tests/sim/wechat"
@@ -34,8 +37,10 @@ type fakeAccounts struct {
 	users    map[string]fakeUser // by username
 	bindings map[string]string   // provider+"|"+subject → user id
 	frozen   map[string]bool
+	captcha  string // when set, every password check needs this captcha answer
 	checks   int
 	sessions []string // user ids StartSession was called for
+	ended    []string // sessions EndSession ended
 	direct   bool     // implements StartSession
 }
 
@@ -51,18 +56,36 @@ func newFakeAccounts() *fakeAccounts {
 	}
 }
 
-func (a *fakeAccounts) CheckPassword(_ context.Context, username, password, ip, device string) (string, error) {
+func (a *fakeAccounts) CheckPassword(_ context.Context, in PasswordCheck) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.checks++
-	u, ok := a.users[username]
-	if !ok || u.password != password {
+	if a.captcha != "" && (in.CaptchaID != "cap-1" || in.Captcha != a.captcha) {
+		return "", &errs.Error{Code: errs.Invalid, Message: "请输入图形验证码", Fields: []errs.FieldError{{Field: "captcha", Message: "请输入图形验证码"}}}
+	}
+	u, ok := a.users[in.Username]
+	if !ok || u.password != in.Password {
 		return "", errs.New(errs.Unauthorized, "用户名或密码错误")
 	}
-	if ip == "" {
+	if in.IP == "" {
 		return "", errors.New("no ip passed")
 	}
 	return u.id, nil
+}
+
+func (a *fakeAccounts) NewCaptcha(context.Context, string) (string, error) { return "cap-1", nil }
+
+func (a *fakeAccounts) EndSession(_ context.Context, sid string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ended = append(a.ended, sid)
+	return nil
+}
+
+func (a *fakeAccounts) endedSessions() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.ended)
 }
 
 func (a *fakeAccounts) Principal(_ context.Context, userID string) (*auth.Principal, error) {
@@ -111,6 +134,7 @@ type env struct {
 	t        *testing.T
 	srv      *httptest.Server
 	p        *Provider
+	verifier *auth.Verifier
 	issuer   *auth.Issuer
 	accounts *fakeAccounts
 	wx       *wechat.Server
@@ -128,7 +152,7 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	pool := storetest.New(t, audit.Migration(), Migration())
+	pool := storetest.New(t, schema(), audit.Migration())
 	e := &env{t: t, accounts: newFakeAccounts()}
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -141,7 +165,14 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Accounts: e.accounts, Issuer: e.issuer}
+	e.verifier, err = auth.NewVerifier(auth.VerifierConfig{Keys: e.issuer, Issuer: e.issuer.Issuer(), Audience: e.issuer.Audience()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.verifier.Close)
+	var c Config
+	d := Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Accounts: e.accounts, Signer: e.issuer, Verifier: e.verifier,
+		PublicBaseURL: e.srv.URL, CryptoKey: testKey, Now: time.Now}
 	if o.direct {
 		d.Accounts = directAccounts{e.accounts}
 	}
@@ -156,30 +187,28 @@ func newEnv(t *testing.T, o envOpts) *env {
 		e.upSrv = httptest.NewServer(e.up)
 		t.Cleanup(e.upSrv.Close)
 		e.up.SetIssuer(e.upSrv.URL)
-		d.Upstream = UpstreamConfig{Issuer: e.upSrv.URL, ClientID: "smartreg", ClientSecret: "province-secret"}
+		c.UpstreamIssuer, c.UpstreamClientID, c.UpstreamClientSecret = e.upSrv.URL, "smartreg", "province-secret"
 	}
 	if o.wechat {
 		e.wx = wechat.New(wechat.Config{AppID: "wx-smartreg", Secret: "wx-secret", RatePerMinute: o.wxRate,
 			Users: []wechat.User{{OpenID: "o-zhang", UnionID: "union-zhang", Nickname: "老张"}}})
 		wxSrv := httptest.NewServer(e.wx)
 		t.Cleanup(wxSrv.Close)
-		d.WeChat = WeChatConfig{AppID: "wx-smartreg", Secret: "wx-secret", OpenBaseURL: wxSrv.URL, APIBaseURL: wxSrv.URL}
+		c.WeChatAppID, c.WeChatSecret, c.WeChatOpenBaseURL, c.WeChatAPIBaseURL = "wx-smartreg", "wx-secret", wxSrv.URL, wxSrv.URL
 	}
-	e.p, err = New(d)
+	e.p, err = New(d, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.p.Close)
-	h = e.p.Handler()
+	h = e.p.Handler(e.verifier.Middleware)
 	if o.replicas > 1 {
 		handlers := []http.Handler{h}
 		for range o.replicas - 1 {
-			other, err := New(d)
+			other, err := New(d, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(other.Close)
-			handlers = append(handlers, other.Handler())
+			handlers = append(handlers, other.Handler(e.verifier.Middleware))
 		}
 		var mu sync.Mutex
 		next := 0
@@ -384,10 +413,7 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 		t.Errorf("userinfo %s %+v", ui.Subject, uic)
 	}
 
-	// The code is single-use.
-	if _, err := r.conf.Exchange(ctx, code, oauth2.VerifierOption(pkce)); err == nil {
-		t.Error("a code was exchanged twice")
-	}
+	_ = code // its reuse is TestReusedCodeRevokesItsTokens
 
 	// Refresh: a new token pair; the spent refresh token is refused and
 	// its reuse ends the login.
@@ -895,34 +921,43 @@ func TestWeChatDirectConsoleLogin(t *testing.T) {
 	}
 }
 
-func TestNewChecksDeps(t *testing.T) {
+func TestNewRequiresEachDependency(t *testing.T) {
 	t.Parallel()
 	key, _ := auth.GenerateKey()
 	iss, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "http://localhost:8080/identity/oidc", Audience: "smartreg", Key: key})
 	other, _ := auth.NewIssuer(auth.IssuerConfig{Issuer: "http://localhost:8080/elsewhere", Audience: "smartreg", Key: key})
-	pool := storetest.New(t, Migration())
-	log := slog.New(slog.DiscardHandler)
-	acc := newFakeAccounts()
-	for name, d := range map[string]Deps{
-		"no-logger":        {Pool: pool, Accounts: acc, Issuer: iss},
-		"no-pool":          {Logger: log, Accounts: acc, Issuer: iss},
-		"no-accounts":      {Logger: log, Pool: pool, Issuer: iss},
-		"no-issuer":        {Logger: log, Pool: pool, Accounts: acc},
-		"issuer-path":      {Logger: log, Pool: pool, Accounts: acc, Issuer: other},
-		"base-mismatch":    {Logger: log, Pool: pool, Accounts: acc, Issuer: iss, PublicBaseURL: "https://amr.sjz.gov.cn"},
-		"upstream-no-id":   {Logger: log, Pool: pool, Accounts: acc, Issuer: iss, Upstream: UpstreamConfig{Issuer: "https://province"}},
-		"wechat-no-secret": {Logger: log, Pool: pool, Accounts: acc, Issuer: iss, WeChat: WeChatConfig{AppID: "wx"}},
-	} {
-		if p, err := New(d); err == nil {
-			p.Close()
-			t.Errorf("%s: New succeeded", name)
-		}
-	}
-	p, err := New(Deps{Logger: log, Pool: pool, Accounts: acc, Issuer: iss})
+	v, err := auth.NewVerifier(auth.VerifierConfig{Keys: iss, Issuer: iss.Issuer(), Audience: "smartreg"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(v.Close)
+	pool := storetest.New(t, schema())
+	full := Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Accounts: newFakeAccounts(), Signer: iss, Verifier: v,
+		PublicBaseURL: "http://localhost:8080", CryptoKey: testKey, Now: time.Now}
+	for name, mut := range map[string]func(*Deps, *Config){
+		"no-logger":        func(d *Deps, _ *Config) { d.Logger = nil },
+		"no-pool":          func(d *Deps, _ *Config) { d.Pool = nil },
+		"no-accounts":      func(d *Deps, _ *Config) { d.Accounts = nil },
+		"no-signer":        func(d *Deps, _ *Config) { d.Signer = nil },
+		"no-verifier":      func(d *Deps, _ *Config) { d.Verifier = nil },
+		"no-now":           func(d *Deps, _ *Config) { d.Now = nil },
+		"no-key":           func(d *Deps, _ *Config) { d.CryptoKey = [32]byte{} },
+		"issuer-path":      func(d *Deps, _ *Config) { d.Signer = other },
+		"base-mismatch":    func(d *Deps, _ *Config) { d.PublicBaseURL = "https://amr.sjz.gov.cn" },
+		"upstream-no-id":   func(_ *Deps, c *Config) { c.UpstreamIssuer = "https://province" },
+		"wechat-no-secret": func(_ *Deps, c *Config) { c.WeChatAppID = "wx" },
+		"cors-not-origin":  func(_ *Deps, c *Config) { c.CORSOrigins = "https://app.example/cb" },
+	} {
+		d, c := full, Config{}
+		mut(&d, &c)
+		if _, err := New(d, c); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	p, err := New(full, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Ready(context.Background()); err != nil {
 		t.Errorf("Ready: %v", err)
 	}
@@ -932,4 +967,14 @@ func TestNewChecksDeps(t *testing.T) {
 	if _, err := p.RegisterClient(context.Background(), ClientInput{}); errs.CodeOf(err) != errs.Invalid {
 		t.Errorf("empty client: %v, want invalid", err)
 	}
+}
+
+// testKey encrypts the tests' authorization codes.
+var testKey = [32]byte{1, 2, 3}
+
+// schema is identity's migration stream, which holds the provider's
+// tables; read from the module's migrations directory (this package
+// cannot import identity, which composes it).
+func schema() store.Migration {
+	return store.Migration{Component: "identity", FS: os.DirFS(".."), Dir: "migrations"}
 }

@@ -42,7 +42,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range regexp.MustCompile(`mux\.Handle(?:Func)?\("([A-Z]+) (/[^"]*)"`).FindAllStringSubmatch(string(src), -1) {
+		for _, m := range regexp.MustCompile(`m\.Handle(?:Func)?\("([A-Z]+) (/[^"]*)"`).FindAllStringSubmatch(string(src), -1) {
 			routes++
 			if op := m[1] + " " + m[2]; !slices.Contains(documented, op) {
 				t.Errorf("route %s is not in openapi.yaml", op)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -36,14 +37,26 @@ type Revoker interface {
 }
 
 // Config is the operator's settings; config.Load fills it from the
-// environment.
+// environment (identity's Config embeds it).
 type Config struct {
 	Prefix string        `env:"ONLINE_REDIS_PREFIX" default:"smartreg:identity:online:" help:"在线用户 Redis 键前缀"`
 	TTL    time.Duration `env:"ONLINE_TTL" default:"90s" help:"超过该时间无心跳即视为离线"`
 }
 
-// DefaultConfig is what a fresh installation runs with.
-func DefaultConfig() Config { return Config{Prefix: DefaultPrefix, TTL: 90 * time.Second} }
+// DefaultConfig is Config at its documented defaults (kept for the audit
+// package's tests; new code uses config.Defaults[Config]()).
+func DefaultConfig() Config { return config.Defaults[Config]() }
+
+// Validate refuses settings the list cannot work with.
+func (c Config) Validate() error {
+	if c.Prefix == "" {
+		return errors.New("online: ONLINE_REDIS_PREFIX is required")
+	}
+	if c.TTL < 10*time.Second || c.TTL > time.Hour {
+		return fmt.Errorf("online: ONLINE_TTL %s out of range 10s–1h", c.TTL)
+	}
+	return nil
+}
 
 // Deps is what the online service needs.
 type Deps struct {
@@ -52,7 +65,6 @@ type Deps struct {
 	Pool    *pgxpool.Pool // operation log of force-logouts
 	Revoker Revoker
 	Now     func() time.Time
-	Config  Config
 	// DeptNames, when set, names departments in the online list
 	// (identity's department store); otherwise only ids are shown.
 	DeptNames func(ctx context.Context, ids []string) (map[string]string, error)
@@ -69,8 +81,8 @@ type Service struct {
 	depts func(ctx context.Context, ids []string) (map[string]string, error)
 }
 
-// New checks the dependencies and builds the service.
-func New(d Deps) (*Service, error) {
+// New checks the dependencies and the settings and builds the service.
+func New(d Deps, c Config) (*Service, error) {
 	switch {
 	case d.Logger == nil:
 		return nil, errors.New("online: Logger is required")
@@ -83,15 +95,8 @@ func New(d Deps) (*Service, error) {
 	case d.Now == nil:
 		return nil, errors.New("online: Now is required")
 	}
-	c := d.Config
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
-	if c.TTL == 0 {
-		c.TTL = DefaultConfig().TTL
-	}
-	if c.TTL < 10*time.Second || c.TTL > time.Hour {
-		return nil, fmt.Errorf("online: ONLINE_TTL %s out of range 10s–1h", c.TTL)
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	return &Service{log: d.Logger, rdb: d.Redis, pool: d.Pool, rev: d.Revoker, now: d.Now, cfg: c, depts: d.DeptNames}, nil
 }
@@ -168,17 +173,9 @@ type ListFilter struct {
 	Q, DeptID, Sort string
 }
 
-// Page is the list answer.
-type Page struct {
-	Items    []Session `json:"items"`
-	Total    int       `json:"total"`
-	Page     int       `json:"page"`
-	PageSize int       `json:"page_size"`
-}
-
 // List returns the sessions seen within the TTL, most recent first.
-func (s *Service) List(ctx context.Context, f ListFilter, pg httpx.Page) (Page, error) {
-	out := Page{Items: []Session{}, Page: pg.Page, PageSize: pg.Size}
+func (s *Service) List(ctx context.Context, f ListFilter, pg httpx.Page) (httpx.PageOf[Session], error) {
+	out := httpx.NewPage([]Session{}, 0, pg)
 	cutoff := s.now().Add(-s.cfg.TTL).UnixMilli()
 	if err := s.rdb.ZRemRangeByScore(ctx, s.seenKey(), "-inf", "("+strconv.FormatInt(cutoff, 10)).Err(); err != nil {
 		return out, errs.Wrap(errs.Unavailable, "在线状态服务暂不可用", err)
@@ -276,60 +273,59 @@ func (s *Service) ForceLogout(ctx context.Context, by *auth.Principal, ip, sid s
 }
 
 // Routes mounts the online API under /identity/v1.
-func (s *Service) Routes(mux *http.ServeMux, guard func(resource, action string) func(http.Handler) http.Handler) {
-	mux.HandleFunc("POST /identity/v1/heartbeat", s.heartbeat)
-	mux.Handle("GET /identity/v1/online", guard("identity.online", "view")(http.HandlerFunc(s.list)))
-	mux.Handle("POST /identity/v1/online/{session_id}/logout", guard("identity.online", "edit")(http.HandlerFunc(s.forceLogout)))
+func (s *Service) Routes(m *httpx.Mux) {
+	m.Handle("POST /identity/v1/heartbeat", httpx.Endpoint(s.heartbeat), auth.SignedIn(), httpx.NoEntity())
+	m.Handle("GET /identity/v1/online", httpx.Endpoint(s.list), auth.Requires("identity.online", "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"q", "dept_id", "sort"}, httpx.PageParams...)...))
+	m.Handle("POST /identity/v1/online/{session_id}/logout", httpx.Endpoint(s.forceLogout), auth.Requires("identity.online", "edit"), httpx.NoEntity())
 }
 
-var discard = slog.New(slog.DiscardHandler)
+// Beat is the answer to a heartbeat.
+type Beat struct {
+	SessionID  string    `json:"session_id"`
+	LoginAt    time.Time `json:"login_at"`
+	LastSeen   time.Time `json:"last_seen"`
+	TTLSeconds int       `json:"ttl_seconds"`
+}
 
-func (s *Service) heartbeat(w http.ResponseWriter, r *http.Request) {
-	p, ok := auth.FromContext(r.Context())
-	if !ok || p.UserID == "" {
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		httpx.Error(w, r, discard, errs.New(errs.Unauthorized, auth.MsgLoginRequired))
-		return
-	}
-	ss, err := s.Heartbeat(r.Context(), p, audit.ClientIP(r), r.UserAgent())
+func (s *Service) heartbeat(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	ss, err := s.Heartbeat(r.Context(), p, httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
-		httpx.Error(w, r, s.log, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"session_id": ss.SessionID, "login_at": ss.LoginAt, "last_seen": ss.LastSeen,
-		"ttl_seconds": int(s.cfg.TTL / time.Second)})
+	return Beat{SessionID: ss.SessionID, LoginAt: ss.LoginAt, LastSeen: ss.LastSeen, TTLSeconds: int(s.cfg.TTL / time.Second)}, nil
 }
 
-func (s *Service) list(w http.ResponseWriter, r *http.Request) {
+func (s *Service) list(r *http.Request) (any, error) {
 	pg, err := httpx.ParsePage(r)
 	if err != nil {
-		httpx.Error(w, r, s.log, err)
-		return
+		return nil, err
 	}
 	q := r.URL.Query()
 	f := ListFilter{Q: strings.TrimSpace(q.Get("q")), DeptID: q.Get("dept_id"), Sort: q.Get("sort")}
 	switch f.Sort {
 	case "", "-last_seen", "username", "login_at", "-login_at":
 	default:
-		httpx.Error(w, r, s.log, errs.Fields([]errs.FieldError{{Field: "sort", Message: "不支持的排序字段"}}))
-		return
+		return nil, errs.Fields([]errs.FieldError{{Field: "sort", Message: "排序字段应为 -last_seen、username、login_at 或 -login_at"}})
 	}
-	out, err := s.List(r.Context(), f, pg)
-	if err != nil {
-		httpx.Error(w, r, s.log, err)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, out)
+	return s.List(r.Context(), f, pg)
 }
 
-func (s *Service) forceLogout(w http.ResponseWriter, r *http.Request) {
+// Ended is the answer to a force-logout.
+type Ended struct {
+	SessionID string `json:"session_id"`
+	Username  string `json:"username"`
+	Revoked   bool   `json:"revoked"`
+}
+
+func (s *Service) forceLogout(r *http.Request) (any, error) {
 	p, _ := auth.FromContext(r.Context())
-	ss, err := s.ForceLogout(r.Context(), p, audit.ClientIP(r), r.PathValue("session_id"))
+	ss, err := s.ForceLogout(r.Context(), p, httpx.ClientIP(r), r.PathValue("session_id"))
 	if err != nil {
-		httpx.Error(w, r, s.log, err)
-		return
+		return nil, err
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"session_id": ss.SessionID, "username": ss.Username, "revoked": true})
+	return Ended{SessionID: ss.SessionID, Username: ss.Username, Revoked: true}, nil
 }
 
 // Device summarises a User-Agent as "browser / system" for the online list

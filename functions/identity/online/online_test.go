@@ -19,6 +19,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/shared/testwait"
@@ -64,7 +65,7 @@ func (f *fakeRevoker) RevokeSession(_ context.Context, id string) error {
 	return nil
 }
 
-func TestNewChecksDeps(t *testing.T) {
+func TestNewRequiresEachDependency(t *testing.T) {
 	t.Parallel()
 	pool := storetest.New(t, audit.Migration())
 	prefix := "test:online:" + uniq() + ":"
@@ -72,15 +73,19 @@ func TestNewChecksDeps(t *testing.T) {
 	for name, mod := range map[string]func(*Deps){
 		"logger": func(d *Deps) { d.Logger = nil }, "redis": func(d *Deps) { d.Redis = nil }, "pool": func(d *Deps) { d.Pool = nil },
 		"revoker": func(d *Deps) { d.Revoker = nil }, "now": func(d *Deps) { d.Now = nil },
-		"ttl-1s": func(d *Deps) { d.Config.TTL = time.Second },
 	} {
 		d := full
 		mod(&d)
-		if _, err := New(d); err == nil {
-			t.Errorf("%s: New accepted a missing or bad dependency", name)
+		if _, err := New(d, config.Defaults[Config]()); err == nil {
+			t.Errorf("%s: New accepted a missing dependency", name)
 		}
 	}
-	if _, err := New(full); err != nil {
+	for name, c := range map[string]Config{"ttl-1s": {Prefix: prefix, TTL: time.Second}, "no prefix": {TTL: time.Minute}} {
+		if _, err := New(full, c); err == nil {
+			t.Errorf("%s: New accepted a bad setting", name)
+		}
+	}
+	if _, err := New(full, config.Defaults[Config]()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -91,10 +96,9 @@ func TestHeartbeatListExpiry(t *testing.T) {
 	prefix := "test:online:" + uniq() + ":"
 	clk := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	s, err := New(Deps{Logger: slog.New(slog.DiscardHandler), Redis: newRedis(t, prefix), Pool: pool, Revoker: &fakeRevoker{}, Now: clk.now,
-		Config: Config{Prefix: prefix, TTL: 90 * time.Second},
 		DeptNames: func(_ context.Context, ids []string) (map[string]string, error) {
 			return map[string]string{"d1": "长安区市场监管局"}, nil
-		}})
+		}}, Config{Prefix: prefix, TTL: 90 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +160,8 @@ func TestForceLogout(t *testing.T) {
 	rdb := newRedis(t, prefix)
 	revPrefix := prefix + "revoked:"
 	rev := auth.NewRevoker(rdb).WithPrefix(revPrefix)
-	s, err := New(Deps{Logger: slog.New(slog.DiscardHandler), Redis: rdb, Pool: pool, Revoker: rev, Now: time.Now,
-		Config: Config{Prefix: prefix}})
+	s, err := New(Deps{Logger: slog.New(slog.DiscardHandler), Redis: rdb, Pool: pool, Revoker: rev, Now: time.Now},
+		Config{Prefix: prefix, TTL: 90 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +172,18 @@ func TestForceLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(v.Close)
-	mux := http.NewServeMux()
-	s.Routes(mux, auth.Require)
-	srv := httptest.NewServer(v.Middleware(mux))
+	mux := httpx.NewMux()
+	mux.Use(v.Middleware)
+	s.Routes(mux)
+	// As the runtime does: the client address through the trusted proxies
+	// (here the test's own and the 10/8 ingress).
+	proxies, err := httpx.ParseProxies("127.0.0.1, 10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(httpx.WithClientIP(r.Context(), proxies.ClientIP(r))))
+	}))
 	t.Cleanup(srv.Close)
 
 	clerk := iss.Token(auth.Principal{UserID: "u-clerk", Username: "clerk", Name: "王五", DeptID: "d1", SessionID: "sess-clerk"})
@@ -202,6 +215,7 @@ func TestForceLogout(t *testing.T) {
 		{"heartbeat-200", "POST", "/identity/v1/heartbeat", clerk, 200, `"session_id":"sess-clerk"`},
 		{"list-403", "GET", "/identity/v1/online", clerk, 403, ""},
 		{"list-bad-sort-400", "GET", "/identity/v1/online?sort=ip", admin, 400, "排序"},
+		{"list-unknown-param-400", "GET", "/identity/v1/online?ip=1", admin, 400, "不支持的查询参数"},
 		{"list-200", "GET", "/identity/v1/online", admin, 200, `"ip":"61.182.3.4"`},
 		{"list-device", "GET", "/identity/v1/online", admin, 200, `"device":"微信 / iOS"`},
 		{"logout-403", "POST", "/identity/v1/online/sess-clerk/logout", viewer, 403, ""},
@@ -218,7 +232,7 @@ func TestForceLogout(t *testing.T) {
 		return status == 401
 	})
 	status, body := call("GET", "/identity/v1/online", admin)
-	var page Page
+	var page httpx.PageOf[Session]
 	_ = json.Unmarshal([]byte(body), &page)
 	if status != 200 || page.Total != 0 {
 		t.Errorf("online after force logout: %d %s", status, body)

@@ -2,14 +2,14 @@ package platform
 
 import (
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
-	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
-	"github.com/sjzamr/smartreg/functions/identity/online"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -42,15 +42,13 @@ type Config struct {
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config     `group:"registry"`
-	QR       qrgenerate.Config   `group:"qr-generate"`
-	Console  console.Config      `group:"console"`
-	Identity identity.Config     `group:"identity"`
-	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
-	Audit    audit.Config        `group:"identity (audit)"`
-	Notify   notify.Config       `group:"identity (notices)"`
-	Online   online.Config       `group:"identity (online)"`
-	Scan     scanresolve.Config  `group:"scan-resolve"`
+	Registry registry.Config    `group:"registry"`
+	QR       qrgenerate.Config  `group:"qr-generate"`
+	Console  console.Config     `group:"console"`
+	Identity identity.Config    `group:"identity"` // with its OIDC provider's and online list's groups
+	Audit    audit.Config       `group:"identity (audit)"`
+	Notify   notify.Config      `group:"identity (notices)"`
+	Scan     scanresolve.Config `group:"scan-resolve"`
 	// scaffold:config
 }
 
@@ -90,16 +88,26 @@ func one(m func() store.Migration) func() []store.Migration {
 func none() []store.Migration { return nil }
 
 func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis,
-		Now: time.Now, Config: cfg.Identity, Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
-		OIDC: identity.OIDCConfig{PublicBaseURL: cfg.Public.URL(), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
+	// PUBLIC_BASE_URL is one setting: the platform's group is the one a
+	// caller sets (identity's embedded copy was loaded from the same
+	// variable).
+	ic := cfg.Identity
+	ic.Public = cfg.Public
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now,
+		Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify}, ic)
 	if err != nil {
 		return nil, err
 	}
+	if u, err := url.Parse(cfg.Identity.SMSGatewayURL); err == nil && strings.HasPrefix(u.Path, "/sim/") && !cfg.Simulators {
+		log.Warn("SMS_GATEWAY_URL points at the SMS simulator, which is mounted only with SMARTREG_SIMULATORS=true: "+
+			"reset codes and account notices cannot be sent", "sms_gateway", cfg.Identity.SMSGatewayURL)
+	}
 	p.Identity = fn
-	p.closers = append(p.closers, fn.Close)
-	// One verifier (one revocation subscription) serves every function here.
+	// One verifier (one revocation subscription) serves every function
+	// here; it knows identity's keys once identity has started, before any
+	// request is served. It lives as long as the platform.
 	p.Verifier = fn.Verifier()
+	p.closers = append(p.closers, p.Verifier.Close)
 	return fn, nil
 }
 

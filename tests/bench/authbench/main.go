@@ -54,6 +54,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/bench/report"
@@ -125,7 +126,7 @@ func run(ctx context.Context, o options) error {
 			"(m=%d KiB, t=%d, p=1), login-log row, session and refresh token in PostgreSQL, access token signed) with N concurrent "+
 			"clients, each its own user, against the same number of bare `argon2.IDKey` hashes at the same cost and concurrency "+
 			"(best of %d rounds per side, sides alternating; latencies from the best round). The login log is checked to hold every login.",
-			runtime.NumCPU(), o.rounds, verify.httpCalls, verify.table(), identity.DefaultConfig().Argon2MemoryKiB, identity.DefaultConfig().Argon2Passes, o.rounds),
+			runtime.NumCPU(), o.rounds, verify.httpCalls, verify.table(), config.Defaults[identity.Config]().Argon2MemoryKiB, config.Defaults[identity.Config]().Argon2Passes, o.rounds),
 		Rows: logins,
 	})
 }
@@ -511,16 +512,19 @@ func benchLogin(ctx context.Context, o options, rdb *redis.Client, prefix string
 	if err != nil {
 		return nil, err
 	}
-	cfg := identity.DefaultConfig() // the production argon2id cost
+	cfg := config.Defaults[identity.Config]() // the production argon2id cost
 	cfg.SecretKey = "authbench-secret-0123456789abcdef"
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.RedisPrefix, cfg.RevocationPrefix = prefix+"id:", prefix+"idrev:"
-	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Config: cfg,
-		Blob: bl, SMS: nopSMS{}})
+	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now,
+		Blob: bl, SMS: nopSMS{}}, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
+	if err := f.Start(ctx); err != nil {
+		return nil, err
+	}
 	c := client{h: f.Handler()}
 
 	adminPW, err := initialPassword(cfg.DataDir, "admin")

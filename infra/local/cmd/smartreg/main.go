@@ -38,6 +38,7 @@ import (
 	"github.com/sjzamr/smartreg/infra/local/platform"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -179,14 +180,19 @@ func loadEntities(ctx context.Context, pool *pgxpool.Pool, count int, seedVal in
 // prints where to look. The seed loads by COPY, bypassing the events that
 // would otherwise have reached qr-generate, so the codes are issued here
 // with qr-generate's own backfill and bulk issuance. Building the platform
-// also creates the first administrators (identity's bootstrap) so their
-// password file exists when this prints its path.
+// and starting identity also creates the first administrators (its
+// bootstrap) so their password file exists when this prints its path.
 func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count int, seedVal int64) error {
 	p, err := newBroker(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	// identity bootstraps the first administrators when it starts.
+	if err := runtime.Start(ctx, p.Identity); err != nil {
+		return err
+	}
+	defer runtime.Stop(context.WithoutCancel(ctx), p.Identity) //nolint:errcheck
 	haveEntities, haveCodes, err := demoState(ctx, p.Pool)
 	if err != nil {
 		return err

@@ -54,8 +54,9 @@ export const useAuth = defineStore('auth', {
       if (this.me.must_change_password) this.setMustChange(true)
       return this.me
     },
-    async login(username: string, password: string, captcha?: string) {
-      const r = await post<{ must_change_password?: boolean }>('/identity/v1/login', { username, password, captcha: captcha || undefined })
+    async login(username: string, password: string, captcha?: { id: string; answer: string }) {
+      const r = await post<{ must_change_password?: boolean }>('/identity/v1/login',
+        { username, password, captcha_id: captcha?.id || undefined, captcha: captcha?.answer || undefined })
       this.setMustChange(!!r.must_change_password)
       sessionStorage.setItem('smartreg_just_logged_in', '1')
       return r
