@@ -3,6 +3,7 @@ package codes
 import (
 	_ "embed"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -90,4 +91,16 @@ func CheckIDRegion(id string) error {
 		return invalid("id_number", "身份证号码前6位地址码“%s”不在全国行政区划代码表中", id[:6])
 	}
 	return nil
+}
+
+// Regions returns every county-level code of the national table, abolished
+// ones included, in code order.
+func Regions() []Region {
+	m := nationalRegions()
+	out := make([]Region, 0, len(m))
+	for _, r := range m {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
 }
