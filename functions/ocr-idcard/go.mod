@@ -1,6 +1,6 @@
 module github.com/sjzamr/smartreg/functions/ocr-idcard
 
-go 1.26.0
+go 1.26.4
 
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
@@ -12,6 +12,8 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 )
+
+require github.com/otiai10/gosseract/v2 v2.4.1 // indirect
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
@@ -56,14 +58,18 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/image v0.48.0
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/sjzamr/smartreg/tests/cardgen => ../../tests/cardgen

@@ -77,11 +77,15 @@ func RandomPerson(r *rand.Rand) Person {
 	p.IDNumber = first17 + string(c)
 	p.Sex = codes.IDSex(p.IDNumber)
 	p.Address = address(r, reg)
+	// The authority fits its line (14 characters) as on real cards: a
+	// district's 分局 when it fits, else the county's own 公安局.
 	county := reg.Name
-	if strings.HasSuffix(county, "区") && reg.City != "" {
-		p.Authority = reg.City + "公安局" + county + "分局"
-	} else {
-		p.Authority = county + "公安局"
+	p.Authority = county + "公安局"
+	if a := reg.City + "公安局" + county + "分局"; strings.HasSuffix(county, "区") && reg.City != "" && len([]rune(a)) <= 14 {
+		p.Authority = a
+	}
+	if r := []rune(p.Authority); len(r) > 14 {
+		p.Authority = string(r[len(r)-14:])
 	}
 	// Issued some time after the 16th birthday (or younger for a few), and
 	// no later than 2024.

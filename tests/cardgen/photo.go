@@ -68,21 +68,28 @@ func Compose(doc image.Image, r *rand.Rand, o ShotOptions) (*image.RGBA, Shot) {
 		ch = 0.85 * float64(h)
 		cw = ch * dw / dh
 	}
-	rot := (r.Float64()*2 - 1) * o.MaxRotation
-	shot.Rotation = rot
-	th := rot * math.Pi / 180
-	// Bounding box of the rotated document, to keep it in the frame.
-	bw := math.Abs(cw*math.Cos(th)) + math.Abs(ch*math.Sin(th))
-	bh := math.Abs(cw*math.Sin(th)) + math.Abs(ch*math.Cos(th))
-	mx, my := (float64(w)-bw)/2-0.03*float64(w), (float64(h)-bh)/2-0.03*float64(h)
-	cx := float64(w)/2 + (r.Float64()*2-1)*math.Max(mx, 0)
-	cy := float64(h)/2 + (r.Float64()*2-1)*math.Max(my, 0)
-	local := [4][2]float64{{-cw / 2, -ch / 2}, {cw / 2, -ch / 2}, {cw / 2, ch / 2}, {-cw / 2, ch / 2}}
-	for i, p := range local {
-		jx := (r.Float64()*2 - 1) * o.Perspective * cw
-		jy := (r.Float64()*2 - 1) * o.Perspective * cw
-		x, y := p[0]+jx, p[1]+jy
-		shot.Corners[i] = [2]float64{cx + x*math.Cos(th) - y*math.Sin(th), cy + x*math.Sin(th) + y*math.Cos(th)}
+	// Drawn again until every corner is inside the frame with a margin:
+	// the photos show the whole document, as the do.
+	for try := 0; ; try++ {
+		rot := (r.Float64()*2 - 1) * o.MaxRotation
+		shot.Rotation = rot
+		th := rot * math.Pi / 180
+		// Bounding box of the rotated document, to keep it in the frame.
+		bw := math.Abs(cw*math.Cos(th)) + math.Abs(ch*math.Sin(th))
+		bh := math.Abs(cw*math.Sin(th)) + math.Abs(ch*math.Cos(th))
+		mx, my := (float64(w)-bw)/2-0.03*float64(w), (float64(h)-bh)/2-0.03*float64(h)
+		cx := float64(w)/2 + (r.Float64()*2-1)*math.Max(mx, 0)
+		cy := float64(h)/2 + (r.Float64()*2-1)*math.Max(my, 0)
+		local := [4][2]float64{{-cw / 2, -ch / 2}, {cw / 2, -ch / 2}, {cw / 2, ch / 2}, {-cw / 2, ch / 2}}
+		for i, p := range local {
+			jx := (r.Float64()*2 - 1) * o.Perspective * cw
+			jy := (r.Float64()*2 - 1) * o.Perspective * cw
+			x, y := p[0]+jx, p[1]+jy
+			shot.Corners[i] = [2]float64{cx + x*math.Cos(th) - y*math.Sin(th), cy + x*math.Sin(th) + y*math.Cos(th)}
+		}
+		if try > 50 || framed(shot.Corners, w, h) {
+			break
+		}
 	}
 	src := [4][2]float64{{0, 0}, {dw, 0}, {dw, dh}, {0, dh}}
 	hm := homography(shot.Corners, src) // photo → document
@@ -378,4 +385,13 @@ func homography(from, to [4][2]float64) [9]float64 {
 func apply(h [9]float64, x, y float64) (float64, float64) {
 	w := h[6]*x + h[7]*y + h[8]
 	return (h[0]*x + h[1]*y + h[2]) / w, (h[3]*x + h[4]*y + h[5]) / w
+}
+
+func framed(c [4][2]float64, w, h int) bool {
+	for _, p := range c {
+		if p[0] < 0.01*float64(w) || p[1] < 0.01*float64(h) || p[0] > 0.99*float64(w) || p[1] > 0.99*float64(h) {
+			return false
+		}
+	}
+	return true
 }
