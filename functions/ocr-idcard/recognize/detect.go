@@ -214,7 +214,7 @@ func fitQuad(pts []int, w, h int, aspect float64) (quad, float64, bool) {
 	}
 	lines := [4]line{}
 	sides := [4][][2]float64{
-		side(c[0], c[1], true, colMin, true),  // top
+		side(c[0], c[1], true, colMin, true),   // top
 		side(c[1], c[2], false, rowMax, false), // right
 		side(c[2], c[3], true, colMax, false),  // bottom
 		side(c[3], c[0], false, rowMin, true),  // left

@@ -95,6 +95,8 @@ type Engines struct {
 
 // NewEngines makes a pool of n engines, created on first use. tessdata is
 // the directory of the traineddata files ("" for Tesseract's default).
+// Engines should run single-threaded (OMP_THREAD_LIMIT=1, see omp.go):
+// the pool, not OpenMP, spreads the work over the cores.
 func NewEngines(n int, tessdata string) *Engines {
 	p := &Engines{pool: make(chan *engine, n), tessdir: tessdata}
 	for i := 0; i < n; i++ {
@@ -173,7 +175,11 @@ func (p *Engines) read(img *image.Gray, spec fieldSpec) (reading, error) {
 			return reading{}, err
 		}
 		e.clients[spec.Lang] = c
-		c.SetVariable("lstm_choice_mode", "2")
+		if spec.Lang == "eng" {
+			// Per-symbol alternatives feed the check-digit repair of the
+			// code fields (digits and Latin letters only).
+			c.SetVariable("lstm_choice_mode", "2")
+		}
 		c.SetVariable("hocr_char_boxes", "1")
 		c.SetVariable("debug_file", "/dev/null")
 		// Field images are small: no dictionary guesses across them.
