@@ -13,7 +13,7 @@ require (
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 )
 
-require github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+require github.com/otiai10/gosseract/v2 v2.4.1
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
@@ -42,7 +42,7 @@ require (
 	github.com/casbin/govaluate v1.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
-	github.com/google/uuid v1.6.0 // indirect
+	github.com/google/uuid v1.6.0
 	github.com/invopop/jsonschema v0.14.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
@@ -57,7 +57,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
-	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
+	"github.com/sjzamr/smartreg/functions/ocr-idcard/recognize"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
@@ -15,11 +16,18 @@ type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob // encrypted ID-card photos
 	ocridcard.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
 
-func main() { entry.Main(ocridcard.Name, run) }
+func main() {
+	// Tesseract's OpenMP threads must be limited before libgomp loads.
+	if err := recognize.SingleThreaded(); err != nil {
+		panic(err)
+	}
+	entry.Main(ocridcard.Name, run)
+}
 
 func run(ctx context.Context) error {
 	var cfg config
@@ -32,7 +40,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: deps.Pool, Blob: deps.Blobs, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

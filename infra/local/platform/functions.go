@@ -147,7 +147,7 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildOcrIdcard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.OcrIdcard)
+	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.OcrIdcard)
 	p.OcrIdcard = fn
 	return fn, err
 }
