@@ -12,7 +12,8 @@
 #   --s3      also install and start versitygw, the local S3 server
 #             (install-versitygw.sh / start-versitygw.sh beside this script)
 #   --tools   also install the command-line tools the tests drive: zbar-tools,
-#             qrencode, wrk, tesseract-ocr (+ chi-sim), chromium,
+#             qrencode, wrk, tesseract-ocr (+ chi-sim), libtesseract-dev and
+#             libleptonica-dev (ocr-idcard links Tesseract through cgo), chromium,
 #             chromium-driver, and fonts-noto-cjk so pages render Chinese;
 #             poppler-utils (pdftotext, pdftoppm) and librsvg2-bin
 #             (rsvg-convert) for the QR poster and SVG tests
@@ -420,7 +421,7 @@ ensure_s3() {
 # ---------------------------------------------------------------- tools
 
 ensure_tools() {
-	local pkgs=(zbar-tools qrencode wrk tesseract-ocr tesseract-ocr-chi-sim
+	local pkgs=(zbar-tools qrencode wrk tesseract-ocr tesseract-ocr-chi-sim libtesseract-dev libleptonica-dev
 		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin) p missing=()
 	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 	if ((${#missing[@]})); then
