@@ -63,6 +63,9 @@ func sample() map[string]any {
 		ScanInspectionRecorded: ScanInspectionRecordedData{InspectionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", CreditCode: e.CreditCode, Token: "AbCdEfGh12", Kind: "inspection",
 			Title: "食品经营监督检查", Authority: "长安区市场监管局", InspectedOn: "2026-01-01", Conclusion: "合格", InspectorID: "u1", RecordedAt: now,
 			Items: []InspectionItem{{Name: "证照公示", Result: "合格"}, {Name: "冷链记录", Result: "合理缺项", Reason: "不经营冷链食品"}}},
+		OcrIDCardRequested: OcrIDCardRequestedData{RecognitionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", FrontKey: "ocr/2026/01/x-front.bin",
+			RequestedBy: "u1", RequestedAt: now},
+		OcrIDCardRecognized: OcrIDCardRecognizedData{RecognitionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", Status: "done", Flagged: []string{"name"}, RecognizedAt: now},
 	}
 }
 

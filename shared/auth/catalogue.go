@@ -59,6 +59,9 @@ var catalogue = []Permission{
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
 	{"scan.stats", "export", "导出扫码统计"},
+	{"ocr.idcard", "view", "查看身份证识别记录"},
+	{"ocr.idcard", "create", "上传身份证识别"},
+	{"ocr.photo", "view", "查看身份证照片和完整号码"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

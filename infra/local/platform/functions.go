@@ -10,6 +10,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
+	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -42,23 +43,25 @@ type Config struct {
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config    `group:"registry"`
-	QR       qrgenerate.Config  `group:"qr-generate"`
-	Console  console.Config     `group:"console"`
-	Identity identity.Config    `group:"identity"` // with its OIDC provider's and online list's groups
-	Audit    audit.Config       `group:"identity (audit)"`
-	Notify   notify.Config      `group:"identity (notices)"`
-	Scan     scanresolve.Config `group:"scan-resolve"`
+	Registry  registry.Config    `group:"registry"`
+	QR        qrgenerate.Config  `group:"qr-generate"`
+	Console   console.Config     `group:"console"`
+	Identity  identity.Config    `group:"identity"` // with its OIDC provider's and online list's groups
+	Audit     audit.Config       `group:"identity (audit)"`
+	Notify    notify.Config      `group:"identity (notices)"`
+	Scan      scanresolve.Config `group:"scan-resolve"`
+	OcrIdcard ocridcard.Config   `group:"ocr-idcard"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	Registry  *registry.Function
+	Identity  *identity.Function
+	QR        *qrgenerate.Function
+	Scan      *scanresolve.Function
+	Console   *console.Function
+	OcrIdcard *ocridcard.Function
 	// scaffold:typed
 }
 
@@ -78,6 +81,7 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: scanresolve.Migrations, build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	{name: ocridcard.Name, prefixes: []string{"/ocr/"}, migrations: ocridcard.Migrations, build: buildOcrIdcard},
 	// scaffold:builders
 }
 
@@ -142,6 +146,12 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
+	return fn, err
+}
+
+func buildOcrIdcard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.OcrIdcard)
+	p.OcrIdcard = fn
 	return fn, err
 }
 

@@ -8,11 +8,13 @@
 #
 #   bash infra/local/scripts/ensure-services.sh [--s3] [--tools] [-v]
 #
-#   (always)  PostgreSQL 15+ with PostGIS, and Redis
+#   (always)  PostgreSQL 15+ with PostGIS, Redis, Node.js, and the libraries
+#             the platform's build links (libtesseract-dev, libleptonica-dev,
+#             tesseract-ocr-chi-sim: ocr-idcard uses Tesseract through cgo)
 #   --s3      also install and start versitygw, the local S3 server
 #             (install-versitygw.sh / start-versitygw.sh beside this script)
 #   --tools   also install the command-line tools the tests drive: zbar-tools,
-#             qrencode, wrk, tesseract-ocr (+ chi-sim), chromium,
+#             qrencode, wrk, tesseract-ocr (the raw-OCR anchor of ocrbench), chromium,
 #             chromium-driver, and fonts-noto-cjk so pages render Chinese;
 #             poppler-utils (pdftotext, pdftoppm) and librsvg2-bin
 #             (rsvg-convert) for the QR poster and SVG tests
@@ -420,7 +422,7 @@ ensure_s3() {
 # ---------------------------------------------------------------- tools
 
 ensure_tools() {
-	local pkgs=(zbar-tools qrencode wrk tesseract-ocr tesseract-ocr-chi-sim
+	local pkgs=(zbar-tools qrencode wrk tesseract-ocr
 		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin) p missing=()
 	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 	if ((${#missing[@]})); then
@@ -431,6 +433,21 @@ ensure_tools() {
 		apt_install "${missing[@]}"
 	else
 		info "工具已安装 / tools present: ${pkgs[*]}"
+	fi
+}
+
+# ---------------------------------------------------------------- build
+
+# What building the platform needs besides Go: ocr-idcard links Tesseract
+# through cgo, and reads Chinese with its chi_sim data. Always checked,
+# since `up` builds the platform.
+ensure_build_libs() {
+	local pkgs=(libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim) p missing=()
+	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+	if ((${#missing[@]})); then
+		apt_install "${missing[@]}"
+	else
+		info "构建依赖已安装 / build libraries present: ${pkgs[*]}"
 	fi
 }
 
@@ -456,6 +473,7 @@ ensure_node() {
 ensure_postgres
 ensure_redis
 ensure_node
+ensure_build_libs
 if ((want_s3)); then ensure_s3; fi
 if ((want_tools)); then ensure_tools; fi
 info "服务就绪 / services ready"
