@@ -58,6 +58,8 @@ var catalogue = []Permission{
 	{"scan.inspection", "view", "查看扫码检查记录"},
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
+	{"docs.item", "view", "查看文书管理条目"},
+	{"docs.item", "create", "新增文书管理条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

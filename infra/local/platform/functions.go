@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/console"
+	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
@@ -47,24 +48,26 @@ type Config struct {
 	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config     `group:"registry"`
-	Console  console.Config      `group:"console"`
-	Identity identity.Config     `group:"identity"`
-	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
-	Audit    audit.Config        `group:"identity (audit)"`
-	Notify   notify.Config       `group:"identity (notices)"`
-	Online   online.Config       `group:"identity (online)"`
-	Scan     scanresolve.Config  `group:"scan-resolve"`
+	Registry  registry.Config     `group:"registry"`
+	Console   console.Config      `group:"console"`
+	Identity  identity.Config     `group:"identity"`
+	OIDC      oidcprovider.Config `group:"identity (OIDC, WeChat)"`
+	Audit     audit.Config        `group:"identity (audit)"`
+	Notify    notify.Config       `group:"identity (notices)"`
+	Online    online.Config       `group:"identity (online)"`
+	Scan      scanresolve.Config  `group:"scan-resolve"`
+	Documents documents.Config    `group:"documents"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	Registry  *registry.Function
+	Identity  *identity.Function
+	QR        *qrgenerate.Function
+	Scan      *scanresolve.Function
+	Console   *console.Function
+	Documents *documents.Function
 	// scaffold:typed
 }
 
@@ -84,6 +87,7 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	{name: documents.Name, prefixes: []string{"/docs/"}, migrations: documents.Migrations, build: buildDocuments},
 	// scaffold:builders
 }
 
@@ -139,6 +143,12 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
+	return fn, err
+}
+
+func buildDocuments(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := documents.New(documents.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Documents)
+	p.Documents = fn
 	return fn, err
 }
 
