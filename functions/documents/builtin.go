@@ -132,7 +132,7 @@ func creditRepairTemplate() TemplateInput {
 			Prompt: "作出失信决定的市场监督管理部门，如：石家庄市长安区市场监督管理局"},
 		Field{Key: "record_kind", Label: "失信信息类别", Type: FieldChoice, Required: true, Prefill: "repairable.kind",
 			Options: []string{repairKinds["abnormal_list"], repairKinds["serious_illegal"], repairKinds["penalty"]},
-			Prompt: "可从本主体的记录中选择，自动带出文书号、机关和日期"},
+			Prompt:  "可从本主体的记录中选择，自动带出文书号、机关和日期"},
 		Field{Key: "decision_no", Label: "决定文书号", Type: FieldText, Required: true, MaxLen: 100, Prefill: "repairable.ref_no"},
 		Field{Key: "decision_authority", Label: "作出决定机关", Type: FieldText, Required: true, MaxLen: 100, Prefill: "repairable.authority"},
 		Field{Key: "decision_date", Label: "列入（作出决定）日期", Type: FieldDate, Required: true, Max: "today", Prefill: "repairable.occurred_on"},

@@ -65,11 +65,11 @@ func TestConformance(t *testing.T) {
 		Foreign: map[string]string{"id": docs[h.qiaoxi], "code": h.qiaoxi, "credit_code": newForeign},
 		Params:  map[string]string{"version": "1.0.0", "kind": "user", "grantee": "someone"},
 		Bodies: map[string]string{
-			"PUT /docs/v1/documents/{id}":            `{"values":{"contact":"赵六"},"version":"1.0.1"}`,
-			"POST /docs/v1/documents/{id}/review":    `{"decision":"approve"}`,
-			"POST /docs/v1/documents/{id}/correct":   `{"values":{},"note":"更正联系人","version":"1.0.1"}`,
-			"POST /docs/v1/documents/{id}/grants":    `{"kind":"role","id":"inspector","perms":["read"]}`,
-			"POST /docs/v1/documents/{id}/links":     `{"format":"pdf","hours":24}`,
+			"PUT /docs/v1/documents/{id}":                             `{"values":{"contact":"赵六"},"version":"1.0.1"}`,
+			"POST /docs/v1/documents/{id}/review":                     `{"decision":"approve"}`,
+			"POST /docs/v1/documents/{id}/correct":                    `{"values":{},"note":"更正联系人","version":"1.0.1"}`,
+			"POST /docs/v1/documents/{id}/grants":                     `{"kind":"role","id":"inspector","perms":["read"]}`,
+			"POST /docs/v1/documents/{id}/links":                      `{"format":"pdf","hours":24}`,
 			"POST /docs/v1/documents/{id}/versions/{version}/restore": `{}`,
 		},
 		BodyFor: map[string]func(string) string{"POST /docs/v1/documents": func(code string) string {

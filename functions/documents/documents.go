@@ -200,13 +200,13 @@ func checkSummary(s string) error {
 // its template version, and its grants (for those who may share it).
 type Detail struct {
 	Document
-	Values       map[string]string `json:"values"`
-	Fields       []Field           `json:"fields"`
-	Rendered     Rendered          `json:"rendered"`
-	Current      DocumentVersion   `json:"current"`
-	Grants       []Grant           `json:"grants"`
-	LatestTmpl   string            `json:"latest_template_version"`
-	Editable     bool              `json:"editable"`
+	Values     map[string]string `json:"values"`
+	Fields     []Field           `json:"fields"`
+	Rendered   Rendered          `json:"rendered"`
+	Current    DocumentVersion   `json:"current"`
+	Grants     []Grant           `json:"grants"`
+	LatestTmpl string            `json:"latest_template_version"`
+	Editable   bool              `json:"editable"`
 }
 
 // Get returns a document the caller may read, and audits the access.

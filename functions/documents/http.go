@@ -150,7 +150,9 @@ func (f *Function) createTemplate(r *http.Request, in TemplateInput) (any, error
 	return httpx.Created(t, "/docs/v1/templates/"+t.Code), nil
 }
 
-func (f *Function) preview(r *http.Request, in PreviewInput) (any, error) { return f.PreviewTemplate(in), nil }
+func (f *Function) preview(r *http.Request, in PreviewInput) (any, error) {
+	return f.PreviewTemplate(in), nil
+}
 
 func (f *Function) getTemplate(r *http.Request) (any, error) {
 	return f.GetTemplate(r.Context(), r.PathValue("code"))

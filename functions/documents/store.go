@@ -235,13 +235,13 @@ func insertDocument(ctx context.Context, tx pgx.Tx, d Document, now time.Time) (
 
 // versionRow is a document version as it is written.
 type versionRow struct {
-	v, tv               Version
-	values              map[string]string
-	text                string
-	change, kind        string
-	summary, note       string
-	by                  actor
-	at                  time.Time
+	v, tv         Version
+	values        map[string]string
+	text          string
+	change, kind  string
+	summary, note string
+	by            actor
+	at            time.Time
 }
 
 func insertDocVersion(ctx context.Context, tx pgx.Tx, id int64, r versionRow) error {
@@ -286,10 +286,10 @@ type DocumentVersion struct {
 	PDFSHA256       string     `json:"pdf_sha256"`
 	DOCXSHA256      string     `json:"docx_sha256"`
 
-	v, tv       Version
-	verifyCode  string
-	pdfKey      string
-	docxKey     string
+	v, tv      Version
+	verifyCode string
+	pdfKey     string
+	docxKey    string
 }
 
 var publicationNames = map[string]string{"": "", "published": "已发布", "corrected": "已更正"}

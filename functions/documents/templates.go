@@ -187,7 +187,7 @@ type PreviewInput struct {
 
 // Preview is a rendered preview and what is still wrong with the template.
 type Preview struct {
-	Rendered Rendered         `json:"rendered"`
+	Rendered Rendered          `json:"rendered"`
 	Problems []errs.FieldError `json:"problems"`
 }
 
