@@ -43,10 +43,10 @@ func Migrations() []store.Migration {
 // Config is the function's own settings, read from the environment.
 type Config struct {
 	config.Public
-	Authority        string `env:"DOCS_AUTHORITY" default:"石家庄市市场监督管理局" help:"文书：发布文书上署名的市场监管机关"`
-	LinkDefaultHours int    `env:"DOCS_LINK_DEFAULT_HOURS" default:"72" help:"文书：转发链接默认有效期（小时）"`
-	LinkMaxHours     int    `env:"DOCS_LINK_MAX_HOURS" default:"720" help:"文书：转发链接最长有效期（小时）"`
-	BackupPrefix     string `env:"DOCS_BACKUP_PREFIX" default:"backups/docs/" help:"文书：备份在对象存储中的前缀（与文书文件的 docs/ 前缀分开）"`
+	Authority        string `env:"DOCS_AUTHORITY" default:"石家庄市市场监督管理局" help:"发布文书上署名的市场监管机关"`
+	LinkDefaultHours int    `env:"DOCS_LINK_DEFAULT_HOURS" default:"72" help:"转发链接默认有效期（小时）"`
+	LinkMaxHours     int    `env:"DOCS_LINK_MAX_HOURS" default:"720" help:"转发链接最长有效期（小时）"`
+	BackupPrefix     string `env:"DOCS_BACKUP_PREFIX" default:"backups/docs/" help:"备份在对象存储中的前缀（与文书文件的 docs/ 前缀分开）"`
 }
 
 // Validate refuses settings the function cannot work with.

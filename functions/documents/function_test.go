@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,9 @@ func (h *harness) must(t *testing.T, want int, bearer, method, path string, body
 		t.Fatalf("%s %s: %d, want %d: %s", method, path, rec.Code, want, rec.Body)
 	}
 	if out != nil {
+		// Decode into a zero value: json.Unmarshal merges into the maps
+		// of a value it is given.
+		reflect.ValueOf(out).Elem().SetZero()
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
 			t.Fatalf("%s %s: decode %s: %v", method, path, rec.Body, err)
 		}

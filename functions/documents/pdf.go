@@ -3,6 +3,7 @@ package documents
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -80,19 +81,34 @@ func drawPDF(r Rendered, m meta, safe bool) (out []byte, err error) {
 	// fonts, which on a page would write font switches into it.
 	titleLines := ts.Wrap(ts.Glyphs(r.Title), titleSize, width)
 	type line struct {
-		gs    []pdffont.Glyph
-		right bool
-		gap   bool // an empty paragraph
+		gs     []pdffont.Glyph
+		right  bool
+		gap    bool    // an empty paragraph
+		indent float64 // the first line's indent
 	}
+	em := bodySize * ptToMM
 	var lines []line
 	for _, b := range r.Blocks {
 		if pdffont.NormalizeSpace(b.Text) == "" {
 			lines = append(lines, line{gap: true})
 			continue
 		}
-		// A paragraph's leading ideographic spaces are its indent.
-		for _, ln := range ts.Wrap(ts.Glyphs(b.Text), bodySize, width) {
-			lines = append(lines, line{gs: ln, right: b.Align == "right"})
+		// A paragraph's leading ideographic spaces are its first line's
+		// indent (Glyphs drops leading white space).
+		indent := float64(len([]rune(b.Text))-len([]rune(strings.TrimLeft(b.Text, "\u3000")))) * em
+		gs := ts.Glyphs(b.Text)
+		first := ts.Wrap(gs, bodySize, width-indent)
+		wrapped := first[:1]
+		if len(first) > 1 {
+			rest := gs[len(first[0]):]
+			wrapped = append(wrapped, ts.Wrap(rest, bodySize, width)...)
+		}
+		for i, ln := range kinsoku(wrapped) {
+			l := line{gs: ln, right: b.Align == "right"}
+			if i == 0 {
+				l.indent = indent
+			}
+			lines = append(lines, l)
 		}
 	}
 	footer := "版本 " + m.Version
@@ -129,7 +145,7 @@ func drawPDF(r Rendered, m meta, safe bool) (out []byte, err error) {
 			y += lineH * 0.6
 			continue
 		}
-		x := marginX
+		x := marginX + ln.indent
 		if ln.right {
 			x = pageW - marginX - ts.Width(ln.gs, bodySize)
 		}
@@ -162,6 +178,22 @@ func drawPDF(r Rendered, m meta, safe bool) (out []byte, err error) {
 		return nil, fmt.Errorf("documents: pdf: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// noLineStart are the marks Chinese typesetting keeps off the start of a
+// line (GB/T 15834 punctuation, 行首禁则).
+const noLineStart = "，。、：；！？）》」』”’〉】…—%"
+
+// kinsoku moves a closing mark that would start a line to the end of the
+// line before it, where it hangs into the margin.
+func kinsoku(lines [][]pdffont.Glyph) [][]pdffont.Glyph {
+	for i := 1; i < len(lines); i++ {
+		for len(lines[i]) > 1 && strings.Contains(noLineStart, lines[i][0].Text) {
+			lines[i-1] = append(lines[i-1][:len(lines[i-1]):len(lines[i-1])], lines[i][0])
+			lines[i] = lines[i][1:]
+		}
+	}
+	return lines
 }
 
 // drawQR draws content's QR code as one vector path (a rectangle per run

@@ -128,10 +128,9 @@ func upperAmount(a *big.Rat) string {
 				started = true
 			}
 			b.WriteString(bigUnits[gi])
+			// A group's own trailing zeros need no 零 before the next group
+			// (壹拾万伍仟); a short or empty next group adds it itself.
 			zero = false
-			if g%10 == 0 {
-				zero = true
-			}
 		}
 		b.WriteString("元")
 	}

@@ -147,7 +147,9 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildDocuments(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := documents.New(documents.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Documents)
+	c := cfg.Documents
+	c.Public = cfg.Public // one public address for the whole platform
+	fn, err := documents.New(documents.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, c)
 	p.Documents = fn
 	return fn, err
 }
