@@ -206,7 +206,10 @@ type Detail struct {
 	Current    DocumentVersion   `json:"current"`
 	Grants     []Grant           `json:"grants"`
 	LatestTmpl string            `json:"latest_template_version"`
-	Editable   bool              `json:"editable"`
+	// TemplateBody is the document's template version's text, for the
+	// editor's live preview.
+	TemplateBody string `json:"template_body"`
+	Editable     bool   `json:"editable"`
 }
 
 // Get returns a document the caller may read, and audits the access.
@@ -229,7 +232,7 @@ func (f *Function) Get(ctx context.Context, p *auth.Principal, a actor, id int64
 	}
 	f.decorate(&cur)
 	out := Detail{Document: d, Values: d.values, Fields: tv.Fields, Rendered: render(tv.Title, tv.Body, tv.Fields, d.values),
-		Current: cur, Grants: []Grant{}, LatestTmpl: t.Version,
+		Current: cur, Grants: []Grant{}, LatestTmpl: t.Version, TemplateBody: tv.Body,
 		Editable: editable(d.State) && slices.Contains(d.Access, AccessEdit)}
 	if slices.Contains(d.Access, AccessShare) {
 		out.Grants = grants
