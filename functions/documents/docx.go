@@ -18,7 +18,7 @@ import (
 // Basic Multilingual Plane (𠮷) get a run in SimSun-ExtB, the face Windows
 // and WPS carry for CJK Extension B. A published version ends with its
 // verification QR code and line.
-func renderDOCX(r Rendered, m meta) ([]byte, error) {
+func renderDOCX(r Rendered, m Meta) ([]byte, error) {
 	var body strings.Builder
 	para(&body, r.Title, "Title", "center")
 	for _, b := range r.Blocks {

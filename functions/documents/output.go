@@ -43,8 +43,8 @@ type outputs struct {
 	pdfKey, pdfSHA, docxKey, docxSHA string
 }
 
-func (f *Function) metaFor(d Document, dv DocumentVersion, code string, at time.Time) meta {
-	m := meta{EntityName: d.EntityName, CreditCode: d.CreditCode, Version: dv.Version, Authority: f.cfg.Authority, Date: at}
+func (f *Function) metaFor(d Document, dv DocumentVersion, code string, at time.Time) Meta {
+	m := Meta{EntityName: d.EntityName, CreditCode: d.CreditCode, Version: dv.Version, Authority: f.cfg.Authority, Date: at}
 	if code != "" {
 		m.Code, m.VerifyURL = code, f.verifyURL(code)
 	}

@@ -112,7 +112,7 @@ func TestPDFText(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := outputSample(name)
 			for _, published := range []bool{false, true} {
-				m := meta{EntityName: name, Version: "1.2.0", Authority: "石家庄市市场监督管理局", Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
+				m := Meta{EntityName: name, Version: "1.2.0", Authority: "石家庄市市场监督管理局", Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}
 				if published {
 					m.Code, m.VerifyURL = "AbCdEf0123456789xyzABC", "http://localhost:8080/docs/v1/verify/AbCdEf0123456789xyzABC"
 				}
@@ -150,7 +150,7 @@ func TestPDFText(t *testing.T) {
 func TestDOCXConvertsWithLibreOffice(t *testing.T) {
 	for _, name := range []string{"石家庄𠮷祥超市", longName} {
 		r := outputSample(name)
-		m := meta{EntityName: name, Version: "2.0.1", Authority: "石家庄市市场监督管理局", Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
+		m := Meta{EntityName: name, Version: "2.0.1", Authority: "石家庄市市场监督管理局", Date: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC),
 			Code: "Code123", VerifyURL: "http://localhost:8080/docs/v1/verify/Code123"}
 		docx, err := renderDOCX(r, m)
 		if err != nil {
@@ -236,7 +236,7 @@ func checkPackage(t *testing.T, docx []byte) {
 func TestPDFSurvivesEveryName(t *testing.T) {
 	for _, name := range []string{"笑脸😀商店", "石家庄\U0002B740商店", strings.Repeat("长", 300)} {
 		r := outputSample(name)
-		pdf, err := renderPDF(r, meta{EntityName: name, Version: "1.0.0"})
+		pdf, err := renderPDF(r, Meta{EntityName: name, Version: "1.0.0"})
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}

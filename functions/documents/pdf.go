@@ -12,9 +12,9 @@ import (
 	"github.com/sjzamr/smartreg/shared/pdffont"
 )
 
-// meta is what the output prints around the text: the entity, the
+// Meta is what the output prints around the text: the entity, the
 // version, and for a published version the verification code and page.
-type meta struct {
+type Meta struct {
 	EntityName string
 	CreditCode string
 	Version    string
@@ -24,7 +24,7 @@ type meta struct {
 	Date       time.Time
 }
 
-func (m meta) published() bool { return m.Code != "" }
+func (m Meta) published() bool { return m.Code != "" }
 
 // A4 layout, in millimetres and points.
 const (
@@ -37,13 +37,20 @@ const (
 	ptToMM             = 25.4 / 72
 )
 
+// PDF prints a rendered document as renderPDF does; the benchmark
+// (tests/bench/docsbench) measures it.
+func PDF(r Rendered, m Meta) ([]byte, error) { return renderPDF(r, m) }
+
+// DOCX writes a rendered document as renderDOCX does.
+func DOCX(r Rendered, m Meta) ([]byte, error) { return renderDOCX(r, m) }
+
 // renderPDF prints a rendered document on A4 with the shared CJK font
 // chain (FP-38): every character a name can hold, 𠮷 included, prints
 // with a real glyph, and the page's text (pdftotext, search, copy) is the
 // document's text. A published version ends with a QR code to its
 // verification page. If drawing with the whole chain fails, the document
 // is drawn again with the base font alone rather than not at all.
-func renderPDF(r Rendered, m meta) ([]byte, error) {
+func renderPDF(r Rendered, m Meta) ([]byte, error) {
 	out, err := drawPDF(r, m, false)
 	if err == nil {
 		return out, nil
@@ -55,7 +62,7 @@ func renderPDF(r Rendered, m meta) ([]byte, error) {
 	return out, nil
 }
 
-func drawPDF(r Rendered, m meta, safe bool) (out []byte, err error) {
+func drawPDF(r Rendered, m Meta, safe bool) (out []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			out, err = nil, fmt.Errorf("documents: pdf: PDF library panicked: %v", v)

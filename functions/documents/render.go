@@ -25,6 +25,11 @@ type Rendered struct {
 // blank is printed for an empty field, a line to write on by hand.
 const blank = "________"
 
+// Render fills a template's body with values, as documents are printed.
+func Render(t TemplateInput, values map[string]string) Rendered {
+	return render(t.Title, t.Body, t.Fields, values)
+}
+
 // render fills body with values. A body line that starts with ">" is
 // right-aligned (signature blocks, dates); a multi-line value makes
 // paragraphs of its own.
