@@ -602,7 +602,7 @@ var auditActions = map[string]string{
 
 func documentLink(id int64) string { return fmt.Sprintf("/console/#/docs/documents/%d", id) }
 
-// Publish publishes an approved document (FP-44): its PDF and DOCX are
+// Publish publishes an approved document (FP-43): its PDF and DOCX are
 // made once, stored with their SHA-256, and the PDF carries a QR code to
 // the version's public verification page.
 func (f *Function) Publish(ctx context.Context, p *auth.Principal, a actor, id int64) (Detail, error) {
@@ -651,7 +651,7 @@ type CorrectInput struct {
 	Version string            `json:"version"` // the published version read
 }
 
-// Correct corrects a published document (FP-45): the correction is a new
+// Correct corrects a published document (FP-44): the correction is a new
 // version with its note, published at once; the version it replaces stays
 // visible and verifiable as 已更正; every party (the owner, the grantees,
 // the reviewer) is told through the message centre.

@@ -247,7 +247,7 @@ func audited(t *testing.T, h *harness, action string) []events.AuditOperationRec
 	return out
 }
 
-// FP-43 – FP-45. draft → submitted → rejected with a reason → submitted
+// FP-43, FP-44, FP-45. draft → submitted → rejected with a reason → submitted
 // → approved → published with a QR to the public verification page,
 // which detects a tampered PDF; a correction is a new version with its
 // note, the old one stays as 已更正, and every party is told.
@@ -566,7 +566,7 @@ func TestForwardLink(t *testing.T) {
 	}
 }
 
-// FP-43. Search by entity, type, state, dates and full text, within what
+// FP-45. Search by entity, type, state, dates and full text, within what
 // the caller may read.
 func TestSearch(t *testing.T) {
 	h := newHarness(t)

@@ -243,7 +243,7 @@ func TestConfigIsDocumented(t *testing.T) {
 	}
 }
 
-// FP-37. Start writes the built-in templates once; a second start (or a
+// FP-36, FP-37. Start writes the built-in templates once; a second start (or a
 // replica) adds nothing and keeps an author's edits.
 func TestBuiltinTemplates(t *testing.T) {
 	h := newHarness(t)

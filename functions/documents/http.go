@@ -57,7 +57,7 @@ func (f *Function) Handler() http.Handler {
 
 	// FP-37: prefill from the registry by credit code.
 	m.Handle("GET /docs/v1/prefill/{code}", httpx.Endpoint(f.prefill), auth.Requires(PermDocument, "create"), httpx.EntityIn("code"), httpx.Params("template"))
-	// FP-36, FP-43: documents and their search.
+	// FP-36, FP-37, FP-45: documents and their search (文书管理).
 	m.Handle("GET /docs/v1/documents", httpx.Endpoint(f.search), auth.Requires(PermDocument, "view"), httpx.EntityListing(),
 		httpx.Params(append(searchParams, httpx.PageParams...)...))
 	m.Handle("GET /docs/v1/documents/export", http.HandlerFunc(f.export), auth.Requires(PermDocument, "view"), httpx.EntityListing(),
@@ -72,7 +72,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /docs/v1/documents/{id}/diff", httpx.Endpoint(f.diff), auth.Requires(PermDocument, "view"), httpx.EntityIn("id"), httpx.Params("from", "to"))
 	// FP-38: PDF and DOCX, for those who may print.
 	m.Handle("GET /docs/v1/documents/{id}/file", http.HandlerFunc(f.download), auth.Requires(PermDocument, "view"), httpx.EntityIn("id"), httpx.Params("version", "format"))
-	// FP-43 – FP-45: the workflow.
+	// FP-43 (submit, review, publish), FP-44 (correct): the workflow.
 	m.Handle("POST /docs/v1/documents/{id}/submit", httpx.Endpoint(f.submit), auth.Requires(PermDocument, "edit"), httpx.EntityIn("id"))
 	m.Handle("POST /docs/v1/documents/{id}/review", body(f.review), auth.Requires(PermDocument, "review"), httpx.EntityIn("id"))
 	m.Handle("POST /docs/v1/documents/{id}/publish", httpx.Endpoint(f.publish), auth.Requires(PermDocument, "publish"), httpx.EntityIn("id"))
@@ -84,7 +84,7 @@ func (f *Function) Handler() http.Handler {
 	// FP-38: forward by a link that expires.
 	m.Handle("POST /docs/v1/documents/{id}/links", body(f.createLink), auth.Requires(PermDocument, "view"), httpx.EntityIn("id"))
 	m.Handle("GET /docs/v1/links/{token}", http.HandlerFunc(f.followLink), httpx.Public())
-	// FP-44: the public verification page behind the QR code.
+	// FP-43: the public verification page behind the published PDF's QR code.
 	m.Handle("GET /docs/v1/verify/{code}", http.HandlerFunc(f.verifyPage), httpx.Public())
 	m.Handle("POST /docs/v1/verify/{code}/check", http.HandlerFunc(f.check), httpx.Public())
 	// FP-41: backups.

@@ -150,7 +150,7 @@ func templateVersion(ctx context.Context, q store.Querier, id int64, v Version) 
 		WHERE template_id = $1 AND major = $2 AND minor = $3 AND patch = $4`, id, v.Major, v.Minor, v.Patch))
 }
 
-// Document states (FP-43).
+// Document states (FP-43, FP-45).
 var stateNames = map[string]string{
 	"draft":     "草稿",
 	"submitted": "已提交",
@@ -434,7 +434,7 @@ func deleteGrant(ctx context.Context, tx pgx.Tx, id int64, kind, grantee string)
 	return g, store.Classify(err)
 }
 
-// Filter is a document search (FP-43: by entity, type, state, dates and
+// Filter is a document search (FP-45: by entity, type, state, dates and
 // full text), always within what the caller may read.
 type Filter struct {
 	CreditCode string

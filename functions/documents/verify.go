@@ -10,7 +10,7 @@ import (
 )
 
 // Verification is what the public verification page shows of a published
-// version (FP-44): enough to tell a genuine document from a forged or
+// version (FP-43): enough to tell a genuine document from a forged or
 // altered one, and whether it is still the one in force.
 type Verification struct {
 	Code           string     `json:"code"`
