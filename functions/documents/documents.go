@@ -118,6 +118,14 @@ func (f *Function) auditRead(ctx context.Context, a actor, action string, d Docu
 	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error { return f.audit(ctx, tx, a, action, d, nil, detail) })
 }
 
+// auditExport records an export of documents.
+func (f *Function) auditExport(ctx context.Context, a actor, query string, ids []int64) error {
+	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		return auditlog.Record(ctx, tx, Source, auditlog.Operation{At: f.now(), UserID: a.ID, Username: a.Username, IP: a.IP,
+			Action: "document.export", ObjectType: "document", After: map[string]any{"query": query, "documents": ids}})
+	})
+}
+
 // CreateInput starts a document.
 type CreateInput struct {
 	TemplateCode string            `json:"template_code"`

@@ -636,6 +636,9 @@ func TestSearch(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "食品安全自律承诺书") || strings.Contains(rec.Body.String(), "明德书店") {
 		t.Errorf("export: %d %s", rec.Code, rec.Body)
 	}
+	if ex := audited(t, h, "document.export"); len(ex) != 1 || ex[0].UserID != "e1" || !strings.Contains(string(ex[0].After), fmt.Sprint(repair.ID)) {
+		t.Errorf("export audited: %+v", ex)
+	}
 	if rec := h.do(t, h.bearer(authtest.CityWide()), "GET", "/docs/v1/documents", nil); rec.Code != 403 {
 		t.Errorf("no permission: %d", rec.Code)
 	}

@@ -292,6 +292,16 @@ func (f *Function) export(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
+	// An export is an access to every document in it: audited once, with
+	// the filter and the ids.
+	ids := make([]int64, len(items))
+	for i, d := range items {
+		ids[i] = d.ID
+	}
+	if err := f.auditExport(r.Context(), actorFor(r), r.URL.RawQuery, ids); err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
 	t := tabular.Table{Header: exportHeader}
 	for _, d := range items {
 		t.Rows = append(t.Rows, []any{d.ID, d.Title, d.EntityName, d.CreditCode, d.StateName, d.Version, d.OwnerName,
