@@ -81,7 +81,7 @@ type BackupRun struct {
 	Rows           int        `json:"rows"`
 	Objects        int        `json:"objects"`
 	Bytes          int64      `json:"bytes"`
-	Status         string     `json:"status"`
+	Status         string     `json:"status"` // running | done | failed | pruned
 	Error          string     `json:"error"`
 	StartedAt      time.Time  `json:"started_at"`
 	FinishedAt     *time.Time `json:"finished_at"`
@@ -147,7 +147,55 @@ func (f *Function) Backup(ctx context.Context, schedule, eventID string) (Backup
 		return BackupRun{}, err
 	}
 	f.log.InfoContext(ctx, "documents backup done", "schedule", schedule, "prefix", prefix, "rows", rows, "objects", len(m.Objects))
+	if err := f.prune(ctx, schedule); err != nil {
+		// The new backup is whole; an old one left behind is retried by
+		// the next run.
+		f.log.WarnContext(ctx, "documents backup prune failed", "schedule", schedule, "err", err)
+	}
 	return f.backupRun(ctx, run.ID)
+}
+
+// prune deletes the files of the schedule's done backups beyond the ones
+// it keeps, newest first; manual backups are kept until deleted by hand.
+func (f *Function) prune(ctx context.Context, schedule string) error {
+	keep := map[string]int{"daily": f.cfg.KeepDaily, "weekly": f.cfg.KeepWeekly, "monthly": f.cfg.KeepMonthly}[schedule]
+	if keep == 0 {
+		return nil
+	}
+	rows, err := f.pool.Query(ctx, `SELECT id, prefix FROM docs.backups WHERE schedule = $1 AND status = 'done'
+		ORDER BY id DESC OFFSET $2`, schedule, keep)
+	if err != nil {
+		return store.Classify(err)
+	}
+	type old struct {
+		id     int64
+		prefix string
+	}
+	olds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (old, error) {
+		var o old
+		return o, r.Scan(&o.id, &o.prefix)
+	})
+	if err != nil {
+		return store.Classify(err)
+	}
+	for _, o := range olds {
+		if !strings.HasPrefix(o.prefix, f.cfg.BackupPrefix) {
+			continue // never delete outside the backups' own prefix
+		}
+		files, err := f.blob.List(ctx, o.prefix, 0)
+		if err != nil {
+			return err
+		}
+		for _, fl := range files {
+			if err := f.blob.Delete(ctx, fl.Key); err != nil {
+				return err
+			}
+		}
+		if _, err := f.pool.Exec(ctx, `UPDATE docs.backups SET status = 'pruned' WHERE id = $1`, o.id); err != nil {
+			return store.Classify(err)
+		}
+	}
+	return nil
 }
 
 func (f *Function) writeBackup(ctx context.Context, prefix, schedule string, now time.Time) (Manifest, int64, error) {

@@ -237,4 +237,26 @@ func TestBackupSchedules(t *testing.T) {
 	if err != nil || len(objs) != len(backupTables)+1 {
 		t.Errorf("daily backup files: %d, %v", len(objs), err)
 	}
+	// Retention: a schedule keeps its newest DOCS_BACKUP_KEEP_* backups;
+	// older ones lose their files and are marked pruned.
+	h.f.cfg.KeepDaily = 2
+	for i := 5; i <= 7; i++ {
+		h.clock.add(24 * time.Hour)
+		tick(fmt.Sprintf("t%d", i), map[string]any{"task": BackupTask, "schedule": "daily"})
+	}
+	h.must(t, 200, h.bearer(authtest.CityWide(PermBackup+":view")), "GET", "/docs/v1/backups", nil, &list)
+	var states []string
+	for _, b := range list {
+		states = append(states, b.Schedule+":"+b.Status)
+		files, err := h.blob.List(ctx, b.Prefix, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (b.Status == "pruned") != (len(files) == 0) {
+			t.Errorf("backup %d (%s) has %d files", b.ID, b.Status, len(files))
+		}
+	}
+	if got := strings.Join(states, " "); got != "daily:done daily:done daily:pruned weekly:done daily:pruned" {
+		t.Errorf("after pruning: %s", got)
+	}
 }

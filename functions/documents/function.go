@@ -47,6 +47,9 @@ type Config struct {
 	LinkDefaultHours int    `env:"DOCS_LINK_DEFAULT_HOURS" default:"72" help:"转发链接默认有效期（小时）"`
 	LinkMaxHours     int    `env:"DOCS_LINK_MAX_HOURS" default:"720" help:"转发链接最长有效期（小时）"`
 	BackupPrefix     string `env:"DOCS_BACKUP_PREFIX" default:"backups/docs/" help:"备份在对象存储中的前缀（与文书文件的 docs/ 前缀分开）"`
+	KeepDaily        int    `env:"DOCS_BACKUP_KEEP_DAILY" default:"7" help:"保留最近几份每日备份（更早的删除文件）"`
+	KeepWeekly       int    `env:"DOCS_BACKUP_KEEP_WEEKLY" default:"5" help:"保留最近几份每周备份"`
+	KeepMonthly      int    `env:"DOCS_BACKUP_KEEP_MONTHLY" default:"12" help:"保留最近几份每月备份"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -58,6 +61,8 @@ func (c Config) Validate() error {
 		return errors.New("documents: need 1 <= DOCS_LINK_DEFAULT_HOURS <= DOCS_LINK_MAX_HOURS")
 	case !strings.HasSuffix(c.BackupPrefix, "/") || strings.HasPrefix(c.BackupPrefix, "/") || strings.HasPrefix(c.BackupPrefix, objectPrefix):
 		return errors.New("documents: DOCS_BACKUP_PREFIX must be a relative prefix ending in / outside " + objectPrefix)
+	case c.KeepDaily < 1 || c.KeepWeekly < 1 || c.KeepMonthly < 1:
+		return errors.New("documents: DOCS_BACKUP_KEEP_DAILY, _WEEKLY and _MONTHLY must each keep at least 1 backup")
 	case !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://"):
 		return errors.New("documents: PUBLIC_BASE_URL must be an http(s) address")
 	}
@@ -78,6 +83,7 @@ type Blob interface {
 	Put(ctx context.Context, key string, r io.Reader, contentType string) (blob.Info, error)
 	Get(ctx context.Context, key string) (io.ReadCloser, blob.Info, error)
 	List(ctx context.Context, prefix string, limit int) ([]blob.Info, error)
+	Delete(ctx context.Context, key string) error
 	Ping(ctx context.Context) error
 }
 

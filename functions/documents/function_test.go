@@ -217,6 +217,7 @@ func TestNewRequiresEachDependency(t *testing.T) {
 		"absolute":       func(c *Config) { c.BackupPrefix = "/backups/" },
 		"no trailing /":  func(c *Config) { c.BackupPrefix = "backups" },
 		"default is bad": func(c *Config) { c.LinkDefaultHours = 0 },
+		"keep nothing":   func(c *Config) { c.KeepWeekly = 0 },
 	} {
 		c := def
 		mut(&c)

@@ -158,7 +158,9 @@ CREATE TABLE docs.backups (
     rows            int         NOT NULL DEFAULT 0,
     objects         int         NOT NULL DEFAULT 0,
     bytes           bigint      NOT NULL DEFAULT 0,
-    status          text        NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    -- pruned: older than its schedule keeps (DOCS_BACKUP_KEEP_*); its
+    -- files are deleted, the row stays as the record that it existed.
+    status          text        NOT NULL CHECK (status IN ('running', 'done', 'failed', 'pruned')),
     error           text        NOT NULL DEFAULT '',
     started_at      timestamptz NOT NULL,
     finished_at     timestamptz
