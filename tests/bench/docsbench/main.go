@@ -178,7 +178,8 @@ func run(d time.Duration, out string) error {
 		Intro: fmt.Sprintf("`go run ./tests/bench/docsbench` on %d CPUs, %s per cell: the 信用修复申请书 filled by the template engine and printed "+
 			"through shared/pdffont (wrapping, punctuation rules, footers, the verification QR when published) against the same text written by "+
 			"go-pdf/fpdf alone with the same base font. fpdf parses every font it is given for each document, which is most of the cost on both "+
-			"sides; a name outside GB2312 adds the chunks its characters need. The anchor cannot print 𠮷 at all (fpdf panics above U+FFFF).",
+			"sides; a name outside GB2312 adds the chunks its characters need. The anchor cannot print 𠮷 at all (fpdf panics above U+FFFF). "+
+			"On a machine shared with other work the per-CPU column is noisy; the one-worker ratio is the figure to compare.",
 			cpus, d),
 		Rows: rows,
 	})
