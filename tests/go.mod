@@ -17,8 +17,10 @@ replace (
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cloudevents/sdk-go/v2 v2.16.2
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
@@ -33,9 +35,9 @@ require (
 	github.com/casbin/govaluate v1.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/dchest/captcha v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
-	github.com/go-pdf/fpdf v0.9.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/influxdata/tdigest v0.0.1 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
@@ -230,3 +232,5 @@ replace github.com/sjzamr/smartreg/functions/identity => ../functions/identity
 replace github.com/sjzamr/smartreg/functions/ocr-idcard => ../functions/ocr-idcard
 
 replace github.com/sjzamr/smartreg/tests/cardgen => ./cardgen
+
+replace github.com/sjzamr/smartreg/functions/documents => ../functions/documents

@@ -51,6 +51,12 @@ var menuCatalogue = []Menu{
 		{Code: "qr.oplog", Title: "操作日志", Path: "/console/#/qr/oplog", Icon: "List"},
 		{Code: "qr.stats", Title: "统计分析", Path: "/console/#/qr/stats", Icon: "DataAnalysis"},
 	}},
+	{Code: "docs", Title: "文书管理", Icon: "Document", Children: []Menu{
+		{Code: "docs.documents", Title: "我的文书", Path: "/console/#/docs/documents", Icon: "Files"},
+		{Code: "docs.review", Title: "文书审核", Path: "/console/#/docs/review", Icon: "Stamp"},
+		{Code: "docs.templates", Title: "文书模板", Path: "/console/#/docs/templates", Icon: "EditPen"},
+		{Code: "docs.backups", Title: "文书备份", Path: "/console/#/docs/backups", Icon: "Box"},
+	}},
 }
 
 // Built-in role codes. The first three are the 三员 (separation of duties):
@@ -61,6 +67,10 @@ const (
 	RoleAuditor   = "auditor"
 	RoleInspector = "inspector"
 	RoleReviewer  = "reviewer"
+	// Documents (文书管理): enterprises draft and submit, reviewers
+	// review, publish and correct.
+	RoleEnterprise   = "enterprise"
+	RoleDocsReviewer = "docs_reviewer"
 )
 
 var threeAdmins = []string{RoleSysAdmin, RoleSecAdmin, RoleAuditor}
@@ -111,6 +121,7 @@ func sysadminPerms() []string {
 
 func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
+	business = append(business, "docs.documents", "docs.review", "docs.templates", "docs.backups")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -131,6 +142,14 @@ func builtinRoles() []builtinRole {
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
 				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleEnterprise, Name: "企业用户", Scope: "dept",
+			Menus: []string{"workbench", "messages", "docs.documents"},
+			Perms: slices.Concat(perms("docs.document", "view", "create", "edit"), perms("docs.template", "view"),
+				perms("identity.notice", "view"))},
+		{Code: RoleDocsReviewer, Name: "文书审核员", Scope: "dept_and_below",
+			Menus: []string{"workbench", "messages", "market.search", "docs.documents", "docs.review", "docs.templates"},
+			Perms: slices.Concat(perms("registry.entity", "view"), perms("docs.document", "view", "review", "publish"),
+				perms("docs.template", "view", "create", "edit"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
 	}
 }
 

@@ -77,6 +77,7 @@ require (
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -122,3 +123,4 @@ replace (
 )
 
 replace github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
+replace github.com/sjzamr/smartreg/functions/documents => ../../functions/documents

@@ -62,6 +62,16 @@ var catalogue = []Permission{
 	{"ocr.idcard", "view", "查看身份证识别记录"},
 	{"ocr.idcard", "create", "上传身份证识别"},
 	{"ocr.photo", "view", "查看身份证照片和完整号码"},
+	{"docs.template", "view", "查看文书模板"},
+	{"docs.template", "create", "新增文书模板"},
+	{"docs.template", "edit", "编辑、恢复文书模板"},
+	{"docs.document", "view", "查看文书（限本人及被授权的文书）"},
+	{"docs.document", "create", "起草文书"},
+	{"docs.document", "edit", "修改、提交文书"},
+	{"docs.document", "review", "审核文书"},
+	{"docs.document", "publish", "发布、更正文书"},
+	{"docs.backup", "view", "查看文书备份"},
+	{"docs.backup", "create", "执行文书备份"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+
+	"github.com/sjzamr/smartreg/shared/pdffont"
 )
 
 // Poster texts fixed by the requirement (FP-23).
@@ -32,13 +34,13 @@ type PosterInput struct {
 // any size without seams between modules; the fonts are embedded as
 // subsets of the characters used, keeping a poster around 20 KB.
 //
-// Every character prints with the first font of the chain (fonts.go) that
+// Every character prints with the first font of the chain (shared/pdffont) that
 // has it, or as 〓 when none has; the text of the page (search, copy,
 // pdftotext) is the input either way. A name never fails a poster: if
 // drawing with the chain fails or the PDF library panics, the poster is
 // drawn again with the base font alone, every other character as 〓.
 func (r *Renderer) Poster(p PosterInput) ([]byte, error) {
-	if normalizeSpace(p.Name) == "" || normalizeSpace(p.CreditCode) == "" || p.URL == "" {
+	if pdffont.NormalizeSpace(p.Name) == "" || pdffont.NormalizeSpace(p.CreditCode) == "" || p.URL == "" {
 		return nil, ErrPosterData
 	}
 	paper := strings.ToUpper(p.Paper)
@@ -88,25 +90,25 @@ func (r *Renderer) poster(p PosterInput, paper string, m Matrix, safe bool) (out
 	pdf.SetAutoPageBreak(false, 0)
 	// Info strings are written as UTF-16 here: fpdf's own conversion
 	// mangles characters above U+FFFF.
-	pdf.SetTitle(string(utf16BE(normalizeSpace(title+" "+p.Name))), false)
+	pdf.SetTitle(string(pdffont.UTF16BE(pdffont.NormalizeSpace(title+" "+p.Name))), false)
 	pdf.SetCreator("SmartReg qr-generate", true)
 	if !p.Date.IsZero() {
 		pdf.SetCreationDate(p.Date)
 		pdf.SetModificationDate(p.Date)
 	}
-	ts, err := newTypesetter(pdf, r.fontsOrEmbedded(), safe)
+	ts, err := pdffont.New(pdf, r.fontsOrEmbedded(), safe)
 	if err != nil {
 		return nil, err
 	}
 	// Every text is laid out before the page exists: measuring selects
 	// fonts, which on a page would write font switches into its content.
 	var (
-		titleG   = ts.glyphs(title)
-		nameG    = ts.glyphs(p.Name)
-		codeG    = ts.glyphs("统一社会信用代码：" + p.CreditCode)
-		scanG    = ts.glyphs(PosterScan)
-		hotlineG = ts.glyphs(PosterHotline)
-		authG    = ts.glyphs(p.Authority)
+		titleG   = ts.Glyphs(title)
+		nameG    = ts.Glyphs(p.Name)
+		codeG    = ts.Glyphs("统一社会信用代码：" + p.CreditCode)
+		scanG    = ts.Glyphs(PosterScan)
+		hotlineG = ts.Glyphs(PosterHotline)
+		authG    = ts.Glyphs(p.Authority)
 	)
 	pdf.AddPage()
 
@@ -119,9 +121,9 @@ func (r *Renderer) poster(p PosterInput, paper string, m Matrix, safe bool) (out
 	pdf.Rect(10.5*k, 10.5*k, w-21*k, h-21*k, "D")
 
 	inner := w - 36*k
-	center := func(y, size float64, gs []glyph) {
+	center := func(y, size float64, gs []pdffont.Glyph) {
 		size *= k
-		ts.draw(gs, 18*k+(inner-ts.width(gs, size))/2, y, size, size*0.5)
+		ts.Draw(gs, 18*k+(inner-ts.Width(gs, size))/2, y, size, size*0.5)
 	}
 
 	pdf.SetTextColor(red, 0x10, 0x2E)
@@ -130,9 +132,9 @@ func (r *Renderer) poster(p PosterInput, paper string, m Matrix, safe bool) (out
 	// Entity name: shrink until it fits in two lines.
 	pdf.SetTextColor(gray, gray, gray)
 	size := 22.0
-	var lines [][]glyph
+	var lines [][]pdffont.Glyph
 	for ; ; size-- {
-		if lines = ts.wrap(nameG, size*k, inner); len(lines) <= 2 || size <= 10 {
+		if lines = ts.Wrap(nameG, size*k, inner); len(lines) <= 2 || size <= 10 {
 			break
 		}
 	}
@@ -185,24 +187,4 @@ func (r *Renderer) poster(p PosterInput, paper string, m Matrix, safe bool) (out
 		return nil, fmt.Errorf("render: poster: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// wrap breaks gs into lines no wider than w at size points, at any
-// character: Chinese names have no spaces. A line does not start with a
-// space.
-func (t *typesetter) wrap(gs []glyph, size, w float64) [][]glyph {
-	var lines [][]glyph
-	start, lineW := 0, 0.0
-	for i, g := range gs {
-		gw := t.width(gs[i:i+1], size)
-		if i > start && lineW+gw > w {
-			lines = append(lines, gs[start:i])
-			start, lineW = i, 0
-			if g.text == " " {
-				start, gw = i+1, 0
-			}
-		}
-		lineW += gw
-	}
-	return append(lines, gs[start:])
 }

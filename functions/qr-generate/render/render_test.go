@@ -21,6 +21,9 @@ import (
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/sjzamr/smartreg/shared/pdffont"
+	"github.com/sjzamr/smartreg/shared/pdffont/pdffonttest"
 )
 
 var testURLs = []string{
@@ -334,7 +337,7 @@ func TestPosterPrintsEveryName(t *testing.T) {
 			if fonts := pdffonts(t, pdf); c.font != "" && !slices.Contains(fonts, c.font) {
 				t.Errorf("fonts %v lack %s", fonts, c.font)
 			}
-			assertDrawn(t, layout(t, fontFiles, c.name), c.missing)
+			pdffonttest.AssertDrawn(t, pdffonttest.Layout(t, pdffont.Files(), c.name), c.missing)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/console"
+	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
@@ -51,6 +52,7 @@ type Config struct {
 	Notify    notify.Config      `group:"identity (notices)"`
 	Scan      scanresolve.Config `group:"scan-resolve"`
 	OcrIdcard ocridcard.Config   `group:"ocr-idcard"`
+	Documents documents.Config   `group:"documents"`
 	// scaffold:config
 }
 
@@ -62,6 +64,7 @@ type Typed struct {
 	Scan      *scanresolve.Function
 	Console   *console.Function
 	OcrIdcard *ocridcard.Function
+	Documents *documents.Function
 	// scaffold:typed
 }
 
@@ -82,6 +85,7 @@ var builders = []builder{
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: scanresolve.Migrations, build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
 	{name: ocridcard.Name, prefixes: []string{"/ocr/"}, migrations: ocridcard.Migrations, build: buildOcrIdcard},
+	{name: documents.Name, prefixes: []string{"/docs/"}, migrations: documents.Migrations, build: buildDocuments},
 	// scaffold:builders
 }
 
@@ -152,6 +156,14 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 func buildOcrIdcard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := ocridcard.New(ocridcard.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.OcrIdcard)
 	p.OcrIdcard = fn
+	return fn, err
+}
+
+func buildDocuments(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	c := cfg.Documents
+	c.Public = cfg.Public // one public address for the whole platform
+	fn, err := documents.New(documents.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, c)
+	p.Documents = fn
 	return fn, err
 }
 

@@ -17,7 +17,9 @@
 #             qrencode, wrk, tesseract-ocr (the raw-OCR anchor of ocrbench), chromium,
 #             chromium-driver, and fonts-noto-cjk so pages render Chinese;
 #             poppler-utils (pdftotext, pdftoppm) and librsvg2-bin
-#             (rsvg-convert) for the QR poster and SVG tests
+#             (rsvg-convert) for the QR poster and SVG tests;
+#             libreoffice-writer-nogui (soffice --headless) for the documents'
+#             DOCX conversion tests
 #   -v        say what was checked even when nothing had to be done
 #
 # Environment:
@@ -423,7 +425,8 @@ ensure_s3() {
 
 ensure_tools() {
 	local pkgs=(zbar-tools qrencode wrk tesseract-ocr
-		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin) p missing=()
+		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin
+		libreoffice-writer-nogui) p missing=()
 	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 	if ((${#missing[@]})); then
 		if [[ " ${missing[*]} " == *" chromium "* ]] && grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then

@@ -22,6 +22,13 @@ const pages: RouteRecordRaw[] = [
   { path: 'qr/codes', component: () => import('./views/QrCodes.vue'), meta: { title: '码管理', menus: ['qr.codes'] } },
   { path: 'qr/oplog', component: () => import('./views/QrOpLog.vue'), meta: { title: '操作日志', menus: ['qr.oplog'] } },
   { path: 'qr/stats', component: () => import('./views/QrStats.vue'), meta: { title: '统计分析', menus: ['qr.stats'] } },
+  // FP-36–45: documents (文书管理).
+  { path: 'docs/documents', component: () => import('./views/DocsDocuments.vue'), meta: { title: '我的文书', menus: ['docs.documents'] } },
+  { path: 'docs/documents/:id', component: () => import('./views/DocEdit.vue'), meta: { title: '文书', menus: ['docs.documents', 'docs.review'] } },
+  { path: 'docs/review', component: () => import('./views/DocsReview.vue'), meta: { title: '文书审核', menus: ['docs.review'] } },
+  { path: 'docs/templates', component: () => import('./views/DocsTemplates.vue'), meta: { title: '文书模板', menus: ['docs.templates'] } },
+  { path: 'docs/templates/:code', component: () => import('./views/DocTemplate.vue'), meta: { title: '文书模板', menus: ['docs.templates'] } },
+  { path: 'docs/backups', component: () => import('./views/DocsBackups.vue'), meta: { title: '文书备份', menus: ['docs.backups'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 

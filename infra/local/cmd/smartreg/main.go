@@ -9,6 +9,10 @@
 //	smartreg dlq list [-all]            list dead-lettered deliveries
 //	smartreg dlq replay <id>|-all       deliver them again
 //	smartreg ping <pingsource>          fire a PingSource now
+//	smartreg docs-backup                back up the documents now (rows and files)
+//	smartreg docs-restore [-from URL] <manifest>
+//	                                    restore a documents backup into an empty
+//	                                    database and the object store (BLOB_URL)
 package main
 
 import (
@@ -31,11 +35,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/registry/seed"
 	"github.com/sjzamr/smartreg/infra/local/broker"
 	"github.com/sjzamr/smartreg/infra/local/platform"
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/runtime"
@@ -79,8 +85,12 @@ func run(ctx context.Context, args []string) error {
 		return dlqCmd(ctx, cfg, log, args)
 	case "ping":
 		return pingCmd(ctx, cfg, log, args)
+	case "docs-backup":
+		return docsBackupCmd(ctx, cfg, log)
+	case "docs-restore":
+		return docsRestoreCmd(ctx, cfg, args)
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, seed, dlq, ping)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, seed, dlq, ping, docs-backup, docs-restore)", cmd)
 	}
 }
 
@@ -346,4 +356,63 @@ func pingCmd(ctx context.Context, cfg platform.Config, log *slog.Logger, args []
 	}
 	defer p.Close()
 	return p.Broker.FireNow(ctx, args[0], "ping-"+args[0]+"-manual-"+uuid.NewString())
+}
+
+// docsBackupCmd runs the documents' backup now, as the PingSources do on
+// their schedules (FP-41).
+func docsBackupCmd(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
+	p, err := newBroker(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	run, err := p.Documents.Backup(ctx, "manual", "")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("文书备份完成：%d 行、%d 个文件（%d 字节）\n  清单: %s\n  清单 SHA-256: %s\n", run.Rows, run.Objects, run.Bytes, run.Manifest, run.ManifestSHA256)
+	return nil
+}
+
+// docsRestoreCmd restores a documents backup (FP-41): the database named by
+// DATABASE_URL is migrated, its docs tables must be empty, and the files
+// go to BLOB_URL; -from names the store holding the backup when it is not
+// BLOB_URL's.
+func docsRestoreCmd(ctx context.Context, cfg platform.Config, args []string) error {
+	fs := flag.NewFlagSet("docs-restore", flag.ContinueOnError)
+	from := fs.String("from", "", "object store holding the backup (default: BLOB_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: smartreg docs-restore [-from URL] <manifest key, e.g. backups/docs/daily/20260302T024000Z-7/manifest.json>")
+	}
+	dst, err := blob.Open(ctx, cfg.BlobURL)
+	if err != nil {
+		return err
+	}
+	src := dst
+	if *from != "" {
+		if src, err = blob.Open(ctx, *from); err != nil {
+			return err
+		}
+	}
+	return withPool(ctx, cfg, func(pool *pgxpool.Pool) error {
+		if err := platform.Migrate(ctx, pool); err != nil {
+			return err
+		}
+		res, err := documents.Restore(ctx, pool, src, dst, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, n := range res.Rows {
+			total += n
+		}
+		fmt.Printf("文书备份已恢复：%d 行、%d 个文件（清单 SHA-256 %s）\n", total, res.Objects, res.ManifestSHA256)
+		for _, t := range documents.BackupTables() {
+			fmt.Printf("  %-24s %d\n", t, res.Rows[t])
+		}
+		return nil
+	})
 }
