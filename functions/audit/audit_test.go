@@ -327,4 +327,3 @@ func TestLogsCannotBeAlteredOrDeleted(t *testing.T) {
 		t.Errorf("rows = %d after the rolled-back app-role transaction", n)
 	}
 }
-
