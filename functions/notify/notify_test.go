@@ -396,4 +396,3 @@ func TestPostRoundTrip(t *testing.T) {
 		t.Errorf("stored = %+v", page)
 	}
 }
-
