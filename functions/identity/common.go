@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -48,7 +47,7 @@ func clientIP(r *http.Request) string {
 // opLog records a change in the caller's transaction (FP-8); before and
 // after must already have personal data masked.
 func (f *Function) opLog(ctx context.Context, q store.Querier, a Actor, action, objType, objID string, before, after any) error {
-	return audit.RecordOp(ctx, q, audit.OpEntry{At: f.now(), UserID: a.UserID, Username: a.Username, IP: a.IP,
+	return f.recordOp(ctx, q, opEntry{At: f.now(), UserID: a.UserID, Username: a.Username, IP: a.IP,
 		Action: action, ObjectType: objType, ObjectID: objID, Result: "success", Before: before, After: after})
 }
 

@@ -8,8 +8,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/auth"
@@ -25,9 +23,11 @@ type OIDCConfig struct {
 }
 
 // Migrations are identity's schema and its sub-packages', in the order to
-// apply them (this package's first: it owns the users table).
+// apply them (this package's first: it owns the users table). The login
+// and operation logs and the message centre are the audit and notify
+// functions' own streams now.
 func Migrations() []store.Migration {
-	return []store.Migration{Migration(), audit.Migration(), notify.Migration(), oidcprovider.Migration()}
+	return []store.Migration{Migration(), oidcprovider.Migration()}
 }
 
 // receiver is a sub-package's event handler: it reports whether the event
@@ -38,20 +38,6 @@ type receiver func(ctx context.Context, e event.Event) (bool, error)
 func (f *Function) compose(d Deps) error {
 	mux := http.NewServeMux()
 	f.routes(mux)
-	ctx := context.Background()
-
-	acfg := d.Audit
-	if acfg == (audit.Config{}) {
-		acfg = audit.DefaultConfig()
-	}
-	au, err := audit.New(ctx, audit.Deps{Logger: f.log.With("component", "identity-audit"), Pool: f.pool, Blob: d.Blob, Now: f.now, Config: acfg})
-	if err != nil {
-		return err
-	}
-	au.Routes(mux, auth.Require)
-	f.audit = au
-	f.subReady = append(f.subReady, au.Ready)
-	f.receivers = append(f.receivers, au.Receive)
 
 	key := sha256.Sum256([]byte("smartreg oidc code key\x00" + f.cfg.SecretKey))
 	op, err := oidcprovider.New(oidcprovider.Deps{Logger: f.log.With("component", "identity-oidc"), Pool: f.pool, Accounts: f,
@@ -63,15 +49,6 @@ func (f *Function) compose(d Deps) error {
 	op.Routes(mux, auth.Require)
 	f.subReady = append(f.subReady, op.Ready)
 	f.closers = append(f.closers, op.Close)
-
-	nt, err := notify.New(notify.Deps{Logger: f.log.With("component", "identity-notify"), Pool: f.pool, Redis: f.rdb, Now: f.now, Config: d.Notify})
-	if err != nil {
-		return err
-	}
-	nt.Routes(mux, auth.Require)
-	f.subReady = append(f.subReady, nt.Ready)
-	f.receivers = append(f.receivers, nt.Receive)
-	f.closers = append(f.closers, nt.Close)
 
 	on, err := online.New(online.Deps{Logger: f.log.With("component", "identity-online"), Redis: f.rdb, Pool: f.pool,
 		Revoker: sessionEnder{f}, Now: f.now, Config: d.Online, DeptNames: f.deptNames})

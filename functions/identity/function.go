@@ -3,8 +3,9 @@
 // data-scope permissions, users and their registration review, password
 // login with lockout, short-lived access tokens signed with Ed25519 and
 // verified locally by every function, rotating refresh tokens, password
-// reset by SMS, and the version changelog. The audit, notify, online and
-// oidcprovider sub-packages are composed by New.
+// reset by SMS, and the version changelog. The online and oidcprovider
+// sub-packages are composed by New. Login attempts and operations are
+// logged through the audit function (auditlog.go).
 package identity
 
 import (
@@ -21,8 +22,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sjzamr/smartreg/events"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -55,15 +54,9 @@ type Deps struct {
 	// SMS sends reset codes; nil builds the HTTP client for
 	// Config.SMSGatewayURL.
 	SMS Sender
-	// Blob stores archived audit-log partitions (identity-audit).
-	Blob audit.Blob
-	// Audit is the audit sub-package's settings; zero means its defaults.
-	Audit audit.Config
 	// OIDC configures the OpenID Connect provider sub-package.
 	OIDC OIDCConfig
-	// Notify and Online are the message centre's and the online list's
-	// settings; zero values mean their defaults.
-	Notify notify.Config
+	// Online is the online list's settings; zero means its defaults.
 	Online online.Config
 }
 
@@ -84,7 +77,6 @@ type Function struct {
 	subReady  []func(context.Context) error
 	receivers []receiver
 	closers   []func()
-	audit     *audit.Service
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -104,8 +96,6 @@ func New(d Deps) (*Function, error) {
 		return nil, errors.New("identity: Redis is required")
 	case d.Now == nil:
 		return nil, errors.New("identity: Now is required")
-	case d.Blob == nil:
-		return nil, errors.New("identity: Blob is required")
 	}
 	if err := d.Config.validate(); err != nil {
 		return nil, err

@@ -5,9 +5,7 @@ import (
 	_ "embed"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -66,7 +64,6 @@ func (f *Function) routes(mux *http.ServeMux) {
 	mux.Handle("PUT /identity/v1/users/{id}", guard("identity.user", "edit", f.handleUpdateUser))
 	mux.Handle("POST /identity/v1/users/{id}/freeze", guard("identity.user", "edit", f.handleFreeze))
 	mux.Handle("POST /identity/v1/users/{id}/unfreeze", guard("identity.user", "edit", f.handleUnfreeze))
-	mux.Handle("GET /identity/v1/users/{id}/logs", guard("identity.log", "view", f.handleUserLogs))
 
 	mux.HandleFunc("GET /identity/v1/departments", f.handleDepartments)
 	mux.Handle("POST /identity/v1/departments", guard("identity.dept", "create", f.handleCreateDept))
@@ -472,30 +469,6 @@ func (f *Function) handleUnfreeze(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.answer(w, r)(f.Unfreeze(r.Context(), a, r.PathValue("id")))
-}
-
-// handleUserLogs is a user's behaviour log (FP-1): the operation log
-// filtered to what the user did, newest first.
-func (f *Function) handleUserLogs(w http.ResponseWriter, r *http.Request) {
-	page, err := httpx.ParsePage(r)
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	if f.audit == nil {
-		f.fail(w, r, errs.New(errs.Unavailable, "审计日志服务不可用"))
-		return
-	}
-	flt := audit.Filter{User: r.PathValue("id"), Sort: "-at"}
-	if s := r.URL.Query().Get("from"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			f.fail(w, r, errs.Fields([]errs.FieldError{{Field: "from", Message: "时间格式应为 RFC 3339"}}))
-			return
-		}
-		flt.From = t
-	}
-	f.answer(w, r)(f.audit.SearchOp(r.Context(), flt, page))
 }
 
 // publicDept is what the registration form may see of a department.

@@ -33,7 +33,6 @@ func TestNewChecksDeps(t *testing.T) {
 		"pool":   func(d *Deps) { d.Pool = nil },
 		"redis":  func(d *Deps) { d.Redis = nil },
 		"now":    func(d *Deps) { d.Now = nil },
-		"blob":   func(d *Deps) { d.Blob = nil },
 		"secret": func(d *Deps) { d.Config.SecretKey = "short" },
 		"ttl":    func(d *Deps) { d.Config.AccessTTL = 2 * time.Hour },
 	} {
@@ -113,7 +112,7 @@ func TestFirstStartGeneratesThreeAdmins(t *testing.T) {
 	if !p.Can("identity.user", "create") || !p.HasRole(RoleSysAdmin) || p.Scope.Kind != auth.ScopeAll {
 		t.Fatalf("sysadmin principal after change: %+v", p)
 	}
-	if p.Can("identity.log", "view") {
+	if p.Can("audit.log", "view") {
 		t.Fatal("三员: the system administrator must not read audit logs")
 	}
 	// Every business permission reaches the administrator's token, bulk
@@ -149,7 +148,7 @@ func TestFiveWrongPasswordsLockTheAccount(t *testing.T) {
 	}
 	var fails, ok, locked int
 	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE result = 'failure'), count(*) FILTER (WHERE result = 'success'),
-		count(*) FILTER (WHERE reason LIKE '%锁定%') FROM identity.login_log WHERE username = 'admin'`).Scan(&fails, &ok, &locked)
+		count(*) FILTER (WHERE reason LIKE '%锁定%') FROM recorded.login_log WHERE username = 'admin'`).Scan(&fails, &ok, &locked)
 	// 6 failures (5 wrong, 1 while locked); successes: first login, this one.
 	if fails != 6 || ok != 2 || locked != 2 {
 		t.Fatalf("login log: %d failures, %d successes, %d lock rows; want 6, 2, 2", fails, ok, locked)
@@ -214,7 +213,7 @@ func TestSMSCodeWorksOnceAndExpires(t *testing.T) {
 		t.Fatal("a code was sent for an unknown account")
 	}
 	var ops int
-	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE action = 'user.password.reset'`).Scan(&ops)
+	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE action = 'user.password.reset'`).Scan(&ops)
 	if ops != 1 {
 		t.Fatalf("%d password.reset op-log rows, want 1", ops)
 	}
@@ -281,13 +280,13 @@ func TestFrozenUserRefreshFailsAndTokenRevoked(t *testing.T) {
 	})
 
 	var before, after string
-	err = e.f.pool.QueryRow(ctx, `SELECT before->>'status', after->>'status' FROM identity.op_log WHERE action = 'user.freeze' AND object_id = $1`,
+	err = e.f.pool.QueryRow(ctx, `SELECT before->>'status', after->>'status' FROM recorded.op_log WHERE action = 'user.freeze' AND object_id = $1`,
 		u.UserID).Scan(&before, &after)
 	if err != nil || before != "active" || after != "frozen" {
 		t.Fatalf("freeze op log before=%q after=%q err=%v", before, after, err)
 	}
 	var phone string
-	_ = e.f.pool.QueryRow(ctx, `SELECT after->>'phone' FROM identity.op_log WHERE action = 'user.freeze'`).Scan(&phone)
+	_ = e.f.pool.QueryRow(ctx, `SELECT after->>'phone' FROM recorded.op_log WHERE action = 'user.freeze'`).Scan(&phone)
 	if phone != "138****5678" {
 		t.Fatalf("op log phone %q, want masked", phone)
 	}
@@ -531,7 +530,7 @@ func TestRegistrationReview(t *testing.T) {
 		t.Fatalf("approved list %+v %v", list, err)
 	}
 	var n int
-	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE object_type = 'registration'`).Scan(&n)
+	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE object_type = 'registration'`).Scan(&n)
 	if n != 4 { // submit, request_info, submit, approve
 		t.Fatalf("%d registration op-log rows, want 4", n)
 	}
@@ -810,7 +809,7 @@ func TestChangesWriteBeforeAndAfter(t *testing.T) {
 		{"user.password.change", "must_change_password", "true", "false"},
 	} {
 		var before, after *string
-		err := e.f.pool.QueryRow(ctx, `SELECT before->>$2, after->>$2 FROM identity.op_log WHERE action = $1 ORDER BY at DESC LIMIT 1`,
+		err := e.f.pool.QueryRow(ctx, `SELECT before->>$2, after->>$2 FROM recorded.op_log WHERE action = $1 ORDER BY at DESC LIMIT 1`,
 			c.action, c.path).Scan(&before, &after)
 		if err != nil {
 			t.Fatalf("%s: %v", c.action, err)
@@ -820,7 +819,7 @@ func TestChangesWriteBeforeAndAfter(t *testing.T) {
 		}
 	}
 	var roles string
-	_ = e.f.pool.QueryRow(ctx, `SELECT after->'roles'->0->>'code' FROM identity.op_log WHERE action = 'user.update'`).Scan(&roles)
+	_ = e.f.pool.QueryRow(ctx, `SELECT after->'roles'->0->>'code' FROM recorded.op_log WHERE action = 'user.update'`).Scan(&roles)
 	if roles != "viewer" {
 		t.Fatalf("user.update after roles %q", roles)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
@@ -43,14 +42,14 @@ func (f *Function) authenticate(ctx context.Context, username, password, ip, dev
 	var fail error
 	now := f.now()
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		entry := audit.LoginEntry{At: now, Username: username, IP: ip, Device: device, Result: audit.ResultFailure}
+		entry := loginEntry{At: now, Username: username, IP: ip, Device: device, Result: loginFailure}
 		u, err := getUser(ctx, tx, "u.username = $1", username, true)
 		switch {
 		case errs.CodeOf(err) == errs.NotFound:
 			checkPassword(f.dummy, password) // same cost as a real check
 			entry.Reason = "用户不存在"
 			fail = errs.New(errs.Unauthorized, msgBadCredentials)
-			return audit.RecordLogin(ctx, tx, entry)
+			return f.recordLogin(ctx, tx, entry)
 		case err != nil:
 			return err
 		}
@@ -58,12 +57,12 @@ func (f *Function) authenticate(ctx context.Context, username, password, ip, dev
 		if u.Status == "frozen" {
 			entry.Reason = "账号已冻结"
 			fail = errs.New(errs.Forbidden, "账号已被冻结，请联系管理员")
-			return audit.RecordLogin(ctx, tx, entry)
+			return f.recordLogin(ctx, tx, entry)
 		}
 		if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 			entry.Reason = "账号已锁定"
 			fail = lockedError(u.LockedUntil.Sub(now))
-			return audit.RecordLogin(ctx, tx, entry)
+			return f.recordLogin(ctx, tx, entry)
 		}
 		if !checkPassword(u.passwordHash, password) {
 			n := u.failedLogins + 1
@@ -80,7 +79,7 @@ func (f *Function) authenticate(ctx context.Context, username, password, ip, dev
 			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
 				return err
 			}
-			return audit.RecordLogin(ctx, tx, entry)
+			return f.recordLogin(ctx, tx, entry)
 		}
 		if current && u.mustChange(f.cfg, now) {
 			// The password is right, so the failure streak ends, but this
@@ -90,15 +89,15 @@ func (f *Function) authenticate(ctx context.Context, username, password, ip, dev
 			}
 			entry.Reason = "须先修改密码"
 			fail = errs.New(errs.Forbidden, msgChangeFirst)
-			return audit.RecordLogin(ctx, tx, entry)
+			return f.recordLogin(ctx, tx, entry)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, last_login_ip = $3 WHERE id = $1`,
 			u.ID, now, ip); err != nil {
 			return err
 		}
-		entry.Result, entry.Reason = audit.ResultSuccess, ""
+		entry.Result, entry.Reason = loginSuccess, ""
 		user = u
-		return audit.RecordLogin(ctx, tx, entry)
+		return f.recordLogin(ctx, tx, entry)
 	})
 	if err != nil {
 		return User{}, err

@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
@@ -74,7 +74,7 @@ func newEnvB(b *testing.B) *env {
 
 func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 	t.Helper()
-	pool := storetest.New(t, Migrations()...)
+	pool := storetest.New(t, append(Migrations(), auditlogtest.Migration())...)
 	rdb := redisFor(t)
 	suffix := randomToken(6)
 	cfg := DefaultConfig()
@@ -95,12 +95,8 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bl, err := blob.Open(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Now()}
-	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, Config: cfg, SMS: sender, Blob: bl}
+	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, Config: cfg, SMS: sender}
 	f, err := New(d)
 	if err != nil {
 		t.Fatalf("New: %v", err)

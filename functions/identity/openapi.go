@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
 )
 
 // combinedOpenAPI is what GET /identity/v1/openapi.yaml serves: identity's
@@ -21,7 +21,7 @@ import (
 // one document describes every route under /identity/. Each file stays
 // beside its code (and its own route test); the merge is computed once.
 var combinedOpenAPI = sync.OnceValues(func() ([]byte, error) {
-	return mergeOpenAPI(openapi, audit.OpenAPI(), oidcprovider.OpenAPI())
+	return mergeOpenAPI(openapi, online.OpenAPI(), oidcprovider.OpenAPI())
 })
 
 // mergeOpenAPI adds the paths, components and tags of subs to base. A path

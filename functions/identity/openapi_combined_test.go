@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/openapitest"
 )
 
@@ -19,8 +19,8 @@ import (
 var routeLine = regexp.MustCompile(`mux\.Handle(?:Func)?\("([A-Z]+) (/[^"]*)"`)
 
 // TestServedOpenAPICoversTheSubPackages: GET /identity/v1/openapi.yaml
-// serves one document with identity's routes and those of audit, notify,
-// online and oidcprovider; every route their source registers is in it,
+// serves one document with identity's routes and those of online and
+// oidcprovider; every route their source registers is in it,
 // everything in it is a route (or the OIDC endpoints behind the
 // /identity/oidc/ catch-all), and every $ref resolves.
 func TestServedOpenAPICoversTheSubPackages(t *testing.T) {
@@ -43,7 +43,7 @@ func TestServedOpenAPICoversTheSubPackages(t *testing.T) {
 	}
 
 	var routes []string
-	for _, file := range []string{"http.go", "audit/service.go", "notify/http.go", "online/online.go", "oidcprovider/oidcprovider.go", "oidcprovider/clients.go"} {
+	for _, file := range []string{"http.go", "online/online.go", "oidcprovider/oidcprovider.go", "oidcprovider/clients.go"} {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestServedOpenAPICoversTheSubPackages(t *testing.T) {
 			t.Errorf("documented %q is not a route", op)
 		}
 	}
-	for _, op := range []string{"GET /identity/v1/notices", "GET /identity/v1/logs/login", "POST /identity/v1/heartbeat",
+	for _, op := range []string{"POST /identity/v1/heartbeat",
 		"GET /identity/v1/online", "POST /identity/v1/oidc/clients", "GET /identity/oidc/authorize", "POST /identity/v1/login"} {
 		if documented[op] == nil {
 			t.Errorf("%s missing from the served document", op)
@@ -102,7 +102,7 @@ func TestMergeOpenAPIRefusesClashes(t *testing.T) {
 	if _, err := mergeOpenAPI(base, []byte("openapi: 3.1.0\npaths: {}\ncomponents:\n  schemas:\n    X: {type: string}\n")); err != nil {
 		t.Errorf("an identical component: %v", err)
 	}
-	if _, err := mergeOpenAPI(openapi, audit.OpenAPI(), oidcprovider.OpenAPI()); err != nil {
+	if _, err := mergeOpenAPI(openapi, online.OpenAPI(), oidcprovider.OpenAPI()); err != nil {
 		t.Errorf("the real documents: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 // Command identity is the identity function's Knative entry point: the same
 // constructor the one-process platform calls, served on $PORT, with an
-// outbox relay posting its events (notices, security alerts) to the Broker.
+// outbox relay posting its events (login and operation log rows) to the Broker.
 package main
 
 import (
@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
@@ -19,7 +17,6 @@ import (
 type Config struct {
 	entry.Server
 	entry.Backend
-	entry.Blob // audit-log archives
 
 	PublicBaseURL string `env:"PUBLIC_BASE_URL" default:"http://localhost:8080"`
 	DBMaxConns    int    `env:"DB_MAX_CONNS" default:"20"`
@@ -28,8 +25,6 @@ type Config struct {
 	// tag, which shared/config loads field by field.
 	Identity identity.Config
 	OIDC     oidcprovider.Config
-	Audit    audit.Config
-	Notify   notify.Config
 	Online   online.Config
 }
 
@@ -46,9 +41,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Config: cfg.Identity, Blob: deps.Blobs,
-		Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
-		OIDC: identity.OIDCConfig{PublicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Config: cfg.Identity,
+		Online: cfg.Online,
+		OIDC:   identity.OIDCConfig{PublicBaseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
 	if err != nil {
 		return err
 	}

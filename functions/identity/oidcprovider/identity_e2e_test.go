@@ -29,8 +29,8 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/sim/wechat"
 )
@@ -64,7 +64,7 @@ func codeFrom(t *testing.T, resp *http.Response) string {
 
 func TestWithRealIdentityAccounts(t *testing.T) {
 	ctx := context.Background()
-	pool := storetest.New(t, identity.Migrations()...)
+	pool := storetest.New(t, append(identity.Migrations(), auditlogtest.Migration())...)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 5})
 	t.Cleanup(func() { rdb.Close() })
 	if err := rdb.Ping(ctx).Err(); err != nil {
@@ -91,11 +91,7 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 	cfg.Argon2MemoryKiB, cfg.Argon2Passes = 1024, 1
 	cfg.DataDir = t.TempDir()
 	cfg.RedisPrefix, cfg.RevocationPrefix = prefix+"id:", prefix+"rev:"
-	bl, err := blob.Open(ctx, "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Config: cfg, Blob: bl,
+	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Config: cfg,
 		SMS: nopSMS{}, OIDC: identity.OIDCConfig{WeChat: oidcprovider.WeChatConfig{AppID: "wx-e2e", Secret: "wx-e2e-secret",
 			OpenBaseURL: wxSrv.URL, APIBaseURL: wxSrv.URL}}})
 	if err != nil {
@@ -206,7 +202,7 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 		t.Errorf("principal %+v (id token sub %s)", pr, idt.Subject)
 	}
 	var logged int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE user_id = $1 AND result = 'success'`, idt.Subject).Scan(&logged); err != nil || logged < 2 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM recorded.login_log WHERE user_id = $1 AND result = 'success'`, idt.Subject).Scan(&logged); err != nil || logged < 2 {
 		t.Errorf("login log rows for admin = %d (%v), want the API login and the OIDC login", logged, err)
 	}
 

@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -252,9 +252,9 @@ func (s *Service) ForceLogout(ctx context.Context, by *auth.Principal, ip, sid s
 		return ss, err
 	}
 	err = store.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := audit.RecordOp(ctx, tx, audit.OpEntry{At: s.now(), UserID: by.UserID, Username: by.Username, IP: ip,
+		if err := auditlog.Record(ctx, tx, "/functions/identity", auditlog.Operation{At: s.now(), UserID: by.UserID, Username: by.Username, IP: ip,
 			Action: "identity.session.force_logout", ObjectType: "session", ObjectID: sid,
-			Before: ss, After: map[string]any{"status": "revoked"}, Result: audit.ResultSuccess}); err != nil {
+			Before: ss, After: map[string]any{"status": "revoked"}, Result: auditlog.ResultSuccess}); err != nil {
 			return err
 		}
 		if err := s.rev.RevokeSession(ctx, sid); err != nil {
@@ -291,7 +291,7 @@ func (s *Service) heartbeat(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, discard, errs.New(errs.Unauthorized, auth.MsgLoginRequired))
 		return
 	}
-	ss, err := s.Heartbeat(r.Context(), p, audit.ClientIP(r), r.UserAgent())
+	ss, err := s.Heartbeat(r.Context(), p, httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
 		httpx.Error(w, r, s.log, err)
 		return
@@ -324,7 +324,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) forceLogout(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	ss, err := s.ForceLogout(r.Context(), p, audit.ClientIP(r), r.PathValue("session_id"))
+	ss, err := s.ForceLogout(r.Context(), p, httpx.ClientIP(r), r.PathValue("session_id"))
 	if err != nil {
 		httpx.Error(w, r, s.log, err)
 		return
