@@ -4,7 +4,9 @@ go 1.26.4
 
 replace (
 	github.com/sjzamr/smartreg/events => ../events
+	github.com/sjzamr/smartreg/functions/audit => ../functions/audit
 	github.com/sjzamr/smartreg/functions/console => ../functions/console
+	github.com/sjzamr/smartreg/functions/notify => ../functions/notify
 	github.com/sjzamr/smartreg/functions/registry => ../functions/registry
 	github.com/sjzamr/smartreg/functions/scan-resolve => ../functions/scan-resolve
 	github.com/sjzamr/smartreg/infra/knative => ../infra/knative
@@ -43,7 +45,9 @@ require (
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
+	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect

@@ -4,12 +4,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sjzamr/smartreg/functions/audit"
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
+	"github.com/sjzamr/smartreg/functions/notify"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -49,9 +49,9 @@ type Config struct {
 	Registry registry.Config
 	Identity identity.Config
 	OIDC     oidcprovider.Config
+	Online   online.Config
 	Audit    audit.Config
 	Notify   notify.Config
-	Online   online.Config
 	Scan     scanresolve.Config
 }
 
@@ -67,6 +67,8 @@ type builder struct {
 
 var builders = []builder{
 	{name: identity.Name, migrations: identity.Migrations, build: buildIdentity},
+	{name: audit.Name, migrations: audit.Migrations, build: buildAudit},
+	{name: notify.Name, migrations: notify.Migrations, build: buildNotify},
 	{name: registry.Name, migrations: registry.Migrations, build: buildRegistry},
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
@@ -81,7 +83,7 @@ func none() []store.Migration { return nil }
 
 func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis,
-		Now: time.Now, Config: cfg.Identity, Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify, Online: cfg.Online,
+		Now: time.Now, Config: cfg.Identity, Online: cfg.Online,
 		OIDC: identity.OIDCConfig{PublicBaseURL: cfg.Public.URL(), Upstream: cfg.OIDC.Upstream(), WeChat: cfg.OIDC.WeChat()}})
 	if err != nil {
 		return nil, err
@@ -91,6 +93,18 @@ func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 	// One verifier (one revocation subscription) serves every function here.
 	p.Verifier = fn.Verifier()
 	return fn, nil
+}
+
+func buildAudit(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := audit.New(audit.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Verifier: p.Verifier, Now: time.Now}, cfg.Audit)
+	p.Audit = fn
+	return fn, err
+}
+
+func buildNotify(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := notify.New(notify.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Verifier: p.Verifier, Now: time.Now}, cfg.Notify)
+	p.Notify = fn
+	return fn, err
 }
 
 func buildRegistry(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {

@@ -23,8 +23,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sjzamr/smartreg/functions/audit"
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
+	"github.com/sjzamr/smartreg/functions/notify"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/registry"
 	scanresolve "github.com/sjzamr/smartreg/functions/scan-resolve"
@@ -58,6 +60,8 @@ type Platform struct {
 	Broker   *broker.Broker
 	Registry *registry.Function
 	Identity *identity.Function
+	Audit    *audit.Function
+	Notify   *notify.Function
 	QR       *qrgenerate.Function
 	Scan     *scanresolve.Function
 	Console  *console.Function
@@ -207,7 +211,7 @@ func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	}
 	links := map[string]string{
 		"console": "/console/", "registry": "/registry/v1/openapi.yaml", "identity": "/identity/v1/openapi.yaml",
-		"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
+		"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "audit": "/audit/v1/openapi.yaml", "notify": "/notify/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
 		"metrics": "/metrics",
 	}
 	notice := "本地一体化运行模式：事件由本地代理按 Knative 触发器路由。"

@@ -77,9 +77,8 @@ func TestFunctionSettingsTable(t *testing.T) {
 	for _, group := range []struct {
 		name string
 		cfg  any
-	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC},
-		{"identity (audit)", Config{}.Audit}, {"identity (notices)", Config{}.Notify}, {"identity (online)", Config{}.Online},
-		{"scan-resolve", Config{}.Scan}} {
+	}{{"identity", Config{}.Identity}, {"identity (OIDC, WeChat)", Config{}.OIDC}, {"identity (online)", Config{}.Online},
+		{"audit", Config{}.Audit}, {"notify", Config{}.Notify}, {"scan-resolve", Config{}.Scan}} {
 		for _, f := range config.Describe(group.cfg) {
 			def := "(none)"
 			if f.Default != "" {

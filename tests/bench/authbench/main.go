@@ -53,7 +53,6 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/bench/report"
@@ -507,16 +506,12 @@ func benchLogin(ctx context.Context, o options, rdb *redis.Client, prefix string
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bl, err := blob.Open(ctx, "file://"+filepath.Join(dir, "blob"))
-	if err != nil {
-		return nil, err
-	}
 	cfg := identity.DefaultConfig() // the production argon2id cost
 	cfg.SecretKey = "authbench-secret-0123456789abcdef"
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.RedisPrefix, cfg.RevocationPrefix = prefix+"id:", prefix+"idrev:"
 	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Config: cfg,
-		Blob: bl, SMS: nopSMS{}})
+		SMS: nopSMS{}})
 	if err != nil {
 		return nil, err
 	}
@@ -618,7 +613,10 @@ func benchLogin(ctx context.Context, o options, rdb *redis.Client, prefix string
 			}
 		}
 		var logged int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE result = 'success' AND username LIKE 'bench%'`).Scan(&logged); err != nil {
+		// Each login recorded its login-log row for the audit function, in
+		// the login's transaction (the events wait in the outbox here).
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM platform.outbox WHERE event_type = 'cn.gov.sjz.amr.audit.login.recorded.v1'
+			AND event->'data'->>'result' = 'success' AND event->'data'->>'username' LIKE 'bench%'`).Scan(&logged); err != nil {
 			return nil, err
 		}
 		if logged < o.logins*o.rounds {
