@@ -306,4 +306,3 @@ func firstLogin(t *testing.T, base, user, pw string) string {
 	post(t, base+"/identity/v1/password/change", login.AccessToken, map[string]string{"old_password": pw, "new_password": "E2e-Test-Passw0rd!"}, &changed)
 	return changed.AccessToken
 }
-
