@@ -121,9 +121,9 @@ func run(ctx context.Context, o options) error {
 			"(full EdDSA signature and claims check); *mix*: 50 active users, one request in 100 carrying a new token. "+
 			"Target: < 50 µs per request with no network call; the verifier's HTTP client counted **%d** requests.\n\n%s\n\n"+
 			"**Login** (`POST /identity/v1/login` through identity's real handler: user row lock, argon2id check at the configured cost "+
-			"(m=%d KiB, t=%d, p=1), login-log row, session and refresh token in PostgreSQL, access token signed) with N concurrent "+
+			"(m=%d KiB, t=%d, p=1), the login-log row recorded for audit (an outbox event of the same transaction), session and refresh token in PostgreSQL, access token signed) with N concurrent "+
 			"clients, each its own user, against the same number of bare `argon2.IDKey` hashes at the same cost and concurrency "+
-			"(best of %d rounds per side, sides alternating; latencies from the best round). The login log is checked to hold every login.",
+			"(best of %d rounds per side, sides alternating; latencies from the best round). Every login is checked to have recorded its login-log event.",
 			runtime.NumCPU(), o.rounds, verify.httpCalls, verify.table(), identity.DefaultConfig().Argon2MemoryKiB, identity.DefaultConfig().Argon2Passes, o.rounds),
 		Rows: logins,
 	})
