@@ -21,6 +21,8 @@ require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/local v0.0.0-00010101000000-000000000000
@@ -45,9 +47,7 @@ require (
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
-	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
@@ -123,7 +123,7 @@ require (
 	github.com/go-task/task/v3 v3.54.0 // indirect
 	github.com/go-task/template v0.2.0 // indirect
 	github.com/google/s2a-go v0.1.10 // indirect
-	github.com/google/uuid v1.6.0 // indirect
+	github.com/google/uuid v1.6.0
 	github.com/googleapis/enterprise-certificate-proxy v0.3.22 // indirect
 	github.com/googleapis/gax-go/v2 v2.26.2 // indirect
 	github.com/hashicorp/aws-sdk-go-base/v2 v2.0.0-beta.74 // indirect
