@@ -11,8 +11,10 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000
@@ -109,8 +111,10 @@ require (
 
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
+	github.com/sjzamr/smartreg/functions/audit => ../../functions/audit
 	github.com/sjzamr/smartreg/functions/console => ../../functions/console
 	github.com/sjzamr/smartreg/functions/identity => ../../functions/identity
+	github.com/sjzamr/smartreg/functions/notify => ../../functions/notify
 	github.com/sjzamr/smartreg/functions/qr-generate => ../../functions/qr-generate
 	github.com/sjzamr/smartreg/functions/registry => ../../functions/registry
 	github.com/sjzamr/smartreg/functions/scan-resolve => ../../functions/scan-resolve
