@@ -24,6 +24,12 @@ require (
 )
 
 require (
+	github.com/dchest/captcha v1.1.0 // indirect
+	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+	golang.org/x/image v0.48.0 // indirect
+)
+
+require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/config v1.33.18 // indirect
@@ -103,7 +109,7 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	sigs.k8s.io/yaml v1.6.0
@@ -125,4 +131,7 @@ replace (
 	github.com/sjzamr/smartreg/tests/sim/wechat => ../../tests/sim/wechat
 )
 
-replace github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
+replace (
+	github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
+	github.com/sjzamr/smartreg/tests/cardgen => ../../tests/cardgen
+)
