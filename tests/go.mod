@@ -4,7 +4,9 @@ go 1.26.4
 
 replace (
 	github.com/sjzamr/smartreg/events => ../events
+	github.com/sjzamr/smartreg/functions/audit => ../functions/audit
 	github.com/sjzamr/smartreg/functions/console => ../functions/console
+	github.com/sjzamr/smartreg/functions/notify => ../functions/notify
 	github.com/sjzamr/smartreg/functions/registry => ../functions/registry
 	github.com/sjzamr/smartreg/functions/scan-resolve => ../functions/scan-resolve
 	github.com/sjzamr/smartreg/infra/knative => ../infra/knative
@@ -20,7 +22,9 @@ require (
 	github.com/go-pdf/fpdf v0.9.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
@@ -124,7 +128,7 @@ require (
 	github.com/go-task/task/v3 v3.54.0 // indirect
 	github.com/go-task/template v0.2.0 // indirect
 	github.com/google/s2a-go v0.1.10 // indirect
-	github.com/google/uuid v1.6.0 // indirect
+	github.com/google/uuid v1.6.0
 	github.com/googleapis/enterprise-certificate-proxy v0.3.22 // indirect
 	github.com/googleapis/gax-go/v2 v2.26.2 // indirect
 	github.com/hashicorp/aws-sdk-go-base/v2 v2.0.0-beta.74 // indirect

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -97,10 +96,10 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 		return err
 	}
 	ip := httpx.ClientIP(r)
-	entry := audit.LoginEntry{At: f.now(), UserID: u.ID, Username: u.Username, IP: ip, Device: r.UserAgent(), Result: audit.ResultSuccess, Reason: method}
+	entry := loginEntry{At: f.now(), UserID: u.ID, Username: u.Username, IP: ip, Device: r.UserAgent(), Result: loginSuccess, Reason: method}
 	if u.Status != "active" {
-		entry.Result, entry.Reason = audit.ResultFailure, method+"：账号已冻结"
-		if err := audit.RecordLogin(ctx, f.pool, entry); err != nil {
+		entry.Result, entry.Reason = loginFailure, method+"：账号已冻结"
+		if err := f.recordLogin(ctx, f.pool, entry); err != nil {
 			return err
 		}
 		return errs.New(errs.Forbidden, "账号已被冻结，请联系管理员")
@@ -118,7 +117,7 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 		if out, err = f.issue(ctx, tx, u, sid); err != nil {
 			return err
 		}
-		return audit.RecordLogin(ctx, tx, entry)
+		return f.recordLogin(ctx, tx, entry)
 	})
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func TestCheckPasswordRefusesWhileChangeIsForced(t *testing.T) {
 	var reasons []string
 	var lastLogin *time.Time
 	var failed int
-	rows, err := e.f.pool.Query(ctx, `SELECT reason FROM identity.login_log WHERE username = 'oidc_new' AND result = 'failure' ORDER BY at`)
+	rows, err := e.f.pool.Query(ctx, `SELECT reason FROM recorded.login_log WHERE username = 'oidc_new' AND result = 'failure' ORDER BY at`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,11 +93,13 @@ func perms(resource string, actions ...string) []string {
 
 // businessPerms are the domain permissions: the system and security
 // administrators hold them so they can put them into roles (nobody grants
-// what they lack), but by 三员 they hold no audit-log permission.
+// what they lack), but by 三员 they hold no audit-log permission. The
+// platform's own services (identity, audit's logs, notify's notices) are
+// not business.
 func businessPerms() []string {
 	var out []string
 	for _, p := range permCatalogue {
-		if !strings.HasPrefix(p.Resource, "identity.") {
+		if !strings.HasPrefix(p.Resource, "identity.") && !strings.HasPrefix(p.Resource, "audit.") && !strings.HasPrefix(p.Resource, "notify.") {
 			out = append(out, p.Key())
 		}
 	}
@@ -111,7 +113,7 @@ func sysadminPerms() []string {
 	var out []string
 	for _, p := range permCatalogue {
 		switch p.Resource {
-		case "identity.log", "identity.alert", "identity.online":
+		case "audit.log", "audit.alert", "identity.online":
 			continue
 		}
 		out = append(out, p.Key())
@@ -129,27 +131,27 @@ func builtinRoles() []builtinRole {
 		{Code: RoleSecAdmin, Name: "安全管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.roles", "system.changelog", "security.online", "security.alerts", "messages"}, business...),
 			Perms: slices.Concat(perms("identity.role", "view", "create", "edit", "delete"), perms("identity.user", "view"), perms("identity.dept", "view"),
-				perms("identity.online", "view", "edit"), perms("identity.alert", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"), businessPerms())},
+				perms("identity.online", "view", "edit"), perms("audit.alert", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"), businessPerms())},
 		{Code: RoleAuditor, Name: "审计管理员", Scope: "all",
 			Menus: []string{"workbench", "security.login-logs", "security.op-logs", "system.changelog", "messages"},
-			Perms: slices.Concat(perms("identity.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
-				perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+			Perms: slices.Concat(perms("audit.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
+				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleInspector, Name: "执法检查人员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
-				perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
-				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleEnterprise, Name: "企业用户", Scope: "dept",
 			Menus: []string{"workbench", "messages", "docs.documents"},
 			Perms: slices.Concat(perms("docs.document", "view", "create", "edit"), perms("docs.template", "view"),
-				perms("identity.notice", "view"))},
+				perms("notify.notice", "view"))},
 		{Code: RoleDocsReviewer, Name: "文书审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "docs.documents", "docs.review", "docs.templates"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("docs.document", "view", "review", "publish"),
-				perms("docs.template", "view", "create", "edit"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+				perms("docs.template", "view", "create", "edit"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -18,7 +17,7 @@ type Actor struct {
 // opLog records a change in the caller's transaction (FP-8); before and
 // after must already have personal data masked.
 func (f *Function) opLog(ctx context.Context, q store.Querier, a Actor, action, objType, objID string, before, after any) error {
-	return audit.RecordOp(ctx, q, audit.OpEntry{At: f.now(), UserID: a.UserID, Username: a.Username, IP: a.IP,
+	return f.recordOp(ctx, q, opEntry{At: f.now(), UserID: a.UserID, Username: a.Username, IP: a.IP,
 		Action: action, ObjectType: objType, ObjectID: objID, Result: "success", Before: before, After: after})
 }
 

@@ -6,19 +6,10 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
-	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
-
-// receiver is a sub-package's event handler: it reports whether the event
-// was its own.
-type receiver func(ctx context.Context, e event.Event) (bool, error)
 
 // compose builds the mux: identity's routes, then the OIDC provider's and
 // the online list's, each declaring its access.
@@ -26,9 +17,6 @@ func (f *Function) compose(d Deps) error {
 	m := httpx.NewMux()
 	m.Use(f.verifyTokens(m))
 	f.routes(m)
-	if err := f.composeAuditNotify(m, d); err != nil {
-		return err
-	}
 
 	key := sha256.Sum256([]byte("smartreg oidc code key\x00" + f.cfg.SecretKey))
 	op, err := oidcprovider.New(oidcprovider.Deps{Logger: f.log.With("component", "identity-oidc"), Pool: f.pool, Accounts: f,
@@ -50,60 +38,6 @@ func (f *Function) compose(d Deps) error {
 	f.subReady = append(f.subReady, on.Ready)
 	f.mux = m
 	return m.Err()
-}
-
-// composeAuditNotify serves the audit and notify packages' routes until
-// they move to their own functions (functions/audit, functions/notify).
-// Their handlers check their own permissions and parameters; the routes
-// are declared here so the conformance tests see every route identity
-// serves.
-func (f *Function) composeAuditNotify(m *httpx.Mux, d Deps) error {
-	sub := http.NewServeMux()
-	acfg := d.Audit
-	if acfg == (audit.Config{}) {
-		acfg = audit.DefaultConfig()
-	}
-	au, err := audit.New(context.Background(), audit.Deps{Logger: f.log.With("component", "identity-audit"), Pool: f.pool, Blob: d.Blob, Now: f.now, Config: acfg})
-	if err != nil {
-		return err
-	}
-	au.Routes(sub, auth.Require)
-	f.audit = au
-	f.subReady = append(f.subReady, au.Ready)
-	f.receivers = append(f.receivers, au.Receive)
-
-	nt, err := notify.New(notify.Deps{Logger: f.log.With("component", "identity-notify"), Pool: f.pool, Redis: f.rdb, Now: f.now, Config: d.Notify})
-	if err != nil {
-		return err
-	}
-	nt.Routes(sub, auth.Require)
-	f.subReady = append(f.subReady, nt.Ready)
-	f.receivers = append(f.receivers, nt.Receive)
-	f.closers = append(f.closers, nt.Close)
-
-	logFilters := httpx.Params(append([]string{"user", "ip", "action", "result", "q", "object_type", "object_id", "kind", "sort", "from", "to"},
-		httpx.PageParams...)...)
-	for _, rt := range []struct {
-		pattern string
-		opts    []httpx.Option
-	}{
-		{"GET /identity/v1/logs/login", []httpx.Option{auth.Requires("identity.log", "view"), logFilters}},
-		{"GET /identity/v1/logs/operation", []httpx.Option{auth.Requires("identity.log", "view"), logFilters}},
-		{"GET /identity/v1/logs/login/export", []httpx.Option{auth.Requires("identity.log", "export"), logFilters}},
-		{"GET /identity/v1/logs/operation/export", []httpx.Option{auth.Requires("identity.log", "export"), logFilters}},
-		{"GET /identity/v1/logs/archives", []httpx.Option{auth.Requires("identity.log", "view"), httpx.Params(httpx.PageParams...)}},
-		{"GET /identity/v1/alerts", []httpx.Option{auth.Requires("identity.alert", "view"), logFilters}},
-		{"GET /identity/v1/openapi-audit.yaml", []httpx.Option{httpx.Internal()}},
-		{"GET /identity/v1/notices", []httpx.Option{auth.SignedIn(), httpx.Params(append([]string{"unread", "popup", "level", "q"}, httpx.PageParams...)...)}},
-		{"GET /identity/v1/notices/unread-count", []httpx.Option{auth.SignedIn()}},
-		{"POST /identity/v1/notices/{id}/read", []httpx.Option{auth.SignedIn()}},
-		{"POST /identity/v1/notices/read-all", []httpx.Option{auth.SignedIn()}},
-		{"GET /identity/v1/notices/stream", []httpx.Option{auth.SignedIn()}},
-		{"POST /identity/v1/notices", []httpx.Option{auth.Requires("identity.notice", "create")}},
-	} {
-		m.Handle(rt.pattern, sub, append(rt.opts, httpx.NoEntity())...)
-	}
-	return nil
 }
 
 // verifyTokens puts the caller's principal into every request but those

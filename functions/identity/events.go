@@ -12,17 +12,12 @@ import (
 // revocations to Redis again.
 const RepublishTask = "republish-revocations"
 
-// Receive handles the "republish-revocations" ping; other events go to the
-// sub-packages that handle them.
+// Receive handles the "republish-revocations" ping; identity receives no
+// other event (the notices it once received are notify's).
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
 	if e.Type() == events.Ping {
 		if data, err := events.Decode[events.PingData](e); err == nil && data["task"] == RepublishTask {
 			return nil, f.republish(ctx)
-		}
-	}
-	for _, r := range f.receivers {
-		if ok, err := r(ctx, e); ok || err != nil {
-			return nil, err
 		}
 	}
 	return nil, nil

@@ -5,11 +5,13 @@
 // access tokens signed with Ed25519 and verified locally by every
 // function, rotating refresh tokens, password reset by SMS, and the
 // version changelog. The oidcprovider and online sub-packages serve the
-// OpenID Connect provider and the online-user list beside it.
+// OpenID Connect provider and the online-user list beside it. Login
+// attempts and operations are recorded for the audit function
+// (auditlog.go).
 //
 // The path of a login: http_login.go (decode, origin check) → login.go
 // Login (throttle.go: delay and captcha; password check with the login
-// log row) → issue (tokens) → the cookies.
+// event) → issue (tokens) → the cookies.
 package identity
 
 import (
@@ -27,8 +29,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/auth"
@@ -46,12 +46,12 @@ const Source = "/functions/identity"
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migrations are the identity schema's migrations: identity's one stream
-// (users, roles, departments, sessions and the OIDC provider's tables),
-// then the audit and notify packages' until they move to their own
-// functions.
+// Migrations is the identity schema's one stream: users, roles,
+// departments, sessions and the OIDC provider's tables. The login and
+// operation logs and the message centre are the audit and notify
+// functions' own streams.
 func Migrations() []store.Migration {
-	return []store.Migration{{Component: Name, FS: migrations, Dir: "migrations"}, audit.Migration(), notify.Migration()}
+	return []store.Migration{{Component: Name, FS: migrations, Dir: "migrations"}}
 }
 
 // Config is identity's settings; cmd/main.go and the one-process platform
@@ -177,13 +177,6 @@ type Deps struct {
 	// HTTPClient calls the upstream OIDC provider and WeChat; nil: a
 	// client with a 10 s timeout.
 	HTTPClient *http.Client
-
-	// Blob stores archived audit-log partitions; Audit and Notify are the
-	// audit and notify packages' settings (zero: their defaults). They
-	// leave with those packages (functions/audit, functions/notify).
-	Blob   audit.Blob
-	Audit  audit.Config
-	Notify notify.Config
 }
 
 // Function is identity.
@@ -209,10 +202,7 @@ type Function struct {
 	// credMu serialises rewrites of the initial-password file.
 	credMu sync.Mutex
 
-	subReady  []func(context.Context) error
-	receivers []receiver
-	closers   []func()
-	audit     *audit.Service
+	subReady []func(context.Context) error
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -233,8 +223,6 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, errors.New("identity: Redis is required")
 	case d.Now == nil:
 		return nil, errors.New("identity: Now is required")
-	case d.Blob == nil:
-		return nil, errors.New("identity: Blob is required")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -296,17 +284,12 @@ func (f *Function) Start(ctx context.Context) error {
 }
 
 // Stop ends the background work: revocation republishing, the verifier's
-// key and revocation sync, and the sub-packages'. It is safe without a
-// Start and more than once.
+// key and revocation sync. It is safe without a Start and more than once.
 func (f *Function) Stop(context.Context) error {
 	if f.stop != nil {
 		f.stop()
 	}
 	f.wg.Wait()
-	for _, c := range f.closers {
-		c()
-	}
-	f.closers = nil
 	f.verifier.Close()
 	return nil
 }

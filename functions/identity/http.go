@@ -18,7 +18,6 @@ const (
 	PermUser      = "identity.user"
 	PermDept      = "identity.dept"
 	PermRole      = "identity.role"
-	PermLog       = "identity.log"
 	PermChangelog = "identity.changelog"
 )
 
@@ -57,8 +56,6 @@ func (f *Function) routes(m *httpx.Mux) {
 	m.Handle("PUT /identity/v1/users/{id}", httpx.Body(f.handleUpdateUser), auth.Requires(PermUser, "edit"), httpx.NoEntity())
 	m.Handle("POST /identity/v1/users/{id}/freeze", httpx.Body(f.handleFreeze), auth.Requires(PermUser, "edit"), httpx.NoEntity())
 	m.Handle("POST /identity/v1/users/{id}/unfreeze", httpx.Endpoint(f.handleUnfreeze), auth.Requires(PermUser, "edit"), httpx.NoEntity())
-	m.Handle("GET /identity/v1/users/{id}/logs", httpx.Endpoint(f.handleUserLogs), auth.Requires(PermLog, "view"), httpx.NoEntity(),
-		httpx.Params(append([]string{"from"}, httpx.PageParams...)...))
 
 	// FP-1: departments; the registration form's public list.
 	m.Handle("GET /identity/v1/departments/public", httpx.Endpoint(f.handlePublicDepartments), httpx.Public())

@@ -2,9 +2,7 @@ package identity
 
 import (
 	"net/http"
-	"time"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
@@ -126,25 +124,4 @@ func (f *Function) handleUnfreeze(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return f.Unfreeze(r.Context(), a, r.PathValue("id"))
-}
-
-// handleUserLogs is a user's behaviour log (FP-1): the operation log
-// filtered to what the user did, newest first.
-func (f *Function) handleUserLogs(r *http.Request) (any, error) {
-	page, err := httpx.ParsePage(r)
-	if err != nil {
-		return nil, err
-	}
-	if f.audit == nil {
-		return nil, errs.New(errs.Unavailable, "审计日志服务不可用")
-	}
-	flt := audit.Filter{User: r.PathValue("id"), Sort: "-at"}
-	if s := r.URL.Query().Get("from"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return nil, errs.Fields([]errs.FieldError{{Field: "from", Message: "时间格式应为 RFC 3339"}})
-		}
-		flt.From = t
-	}
-	return f.audit.SearchOp(r.Context(), flt, page)
 }

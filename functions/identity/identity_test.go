@@ -41,7 +41,6 @@ func TestNewRequiresEachDependency(t *testing.T) {
 		"pool":   func(d *Deps, _ *Config) { d.Pool = nil },
 		"redis":  func(d *Deps, _ *Config) { d.Redis = nil },
 		"now":    func(d *Deps, _ *Config) { d.Now = nil },
-		"blob":   func(d *Deps, _ *Config) { d.Blob = nil },
 		"secret": func(_ *Deps, c *Config) { c.SecretKey = "short" },
 		"ttl":    func(_ *Deps, c *Config) { c.AccessTTL = 2 * time.Hour },
 	} {
@@ -53,7 +52,7 @@ func TestNewRequiresEachDependency(t *testing.T) {
 			t.Errorf("%s: New succeeded, want an error", name)
 			continue
 		}
-		if want := map[string]string{"logger": "Logger", "pool": "Pool", "redis": "Redis", "now": "Now", "blob": "Blob"}[name]; want != "" &&
+		if want := map[string]string{"logger": "Logger", "pool": "Pool", "redis": "Redis", "now": "Now"}[name]; want != "" &&
 			!strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %q does not name %s", name, err, want)
 		}
@@ -152,7 +151,7 @@ func TestFirstStartGeneratesThreeAdmins(t *testing.T) {
 	if !p.Can("identity.user", "create") || !p.HasRole(RoleSysAdmin) || p.Scope.Kind != auth.ScopeAll {
 		t.Fatalf("sysadmin principal after change: %+v", p)
 	}
-	if p.Can("identity.log", "view") {
+	if p.Can("audit.log", "view") {
 		t.Fatal("三员: the system administrator must not read audit logs")
 	}
 	// Every business permission reaches the administrator's token, bulk
@@ -222,7 +221,7 @@ func TestSMSCodeWorksOnceAndExpires(t *testing.T) {
 		t.Fatal("a code was sent for an unknown account")
 	}
 	var ops int
-	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE action = 'user.password.reset'`).Scan(&ops)
+	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE action = 'user.password.reset'`).Scan(&ops)
 	if ops != 1 {
 		t.Fatalf("%d password.reset op-log rows, want 1", ops)
 	}
@@ -290,13 +289,13 @@ func TestFrozenUserRefreshFailsAndTokenRevoked(t *testing.T) {
 	})
 
 	var before, after string
-	err = e.f.pool.QueryRow(ctx, `SELECT before->>'status', after->>'status' FROM identity.op_log WHERE action = 'user.freeze' AND object_id = $1`,
+	err = e.f.pool.QueryRow(ctx, `SELECT before->>'status', after->>'status' FROM recorded.op_log WHERE action = 'user.freeze' AND object_id = $1`,
 		u.UserID).Scan(&before, &after)
 	if err != nil || before != "active" || after != "frozen" {
 		t.Fatalf("freeze op log before=%q after=%q err=%v", before, after, err)
 	}
 	var phone string
-	_ = e.f.pool.QueryRow(ctx, `SELECT after->>'phone' FROM identity.op_log WHERE action = 'user.freeze'`).Scan(&phone)
+	_ = e.f.pool.QueryRow(ctx, `SELECT after->>'phone' FROM recorded.op_log WHERE action = 'user.freeze'`).Scan(&phone)
 	if phone != "138****5678" {
 		t.Fatalf("op log phone %q, want masked", phone)
 	}
@@ -559,7 +558,7 @@ func TestRegistrationReview(t *testing.T) {
 		t.Fatalf("approved list %+v %v", list, err)
 	}
 	var n int
-	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE object_type = 'registration'`).Scan(&n)
+	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE object_type = 'registration'`).Scan(&n)
 	if n != 4 { // submit, request_info, submit, approve
 		t.Fatalf("%d registration op-log rows, want 4", n)
 	}
@@ -838,7 +837,7 @@ func TestChangesWriteBeforeAndAfter(t *testing.T) {
 		{"user.password.change", "must_change_password", "true", "false"},
 	} {
 		var before, after *string
-		err := e.f.pool.QueryRow(ctx, `SELECT before->>$2, after->>$2 FROM identity.op_log WHERE action = $1 ORDER BY at DESC LIMIT 1`,
+		err := e.f.pool.QueryRow(ctx, `SELECT before->>$2, after->>$2 FROM recorded.op_log WHERE action = $1 ORDER BY at DESC LIMIT 1`,
 			c.action, c.path).Scan(&before, &after)
 		if err != nil {
 			t.Fatalf("%s: %v", c.action, err)
@@ -848,7 +847,7 @@ func TestChangesWriteBeforeAndAfter(t *testing.T) {
 		}
 	}
 	var roles string
-	_ = e.f.pool.QueryRow(ctx, `SELECT after->'roles'->0->>'code' FROM identity.op_log WHERE action = 'user.update'`).Scan(&roles)
+	_ = e.f.pool.QueryRow(ctx, `SELECT after->'roles'->0->>'code' FROM recorded.op_log WHERE action = 'user.update'`).Scan(&roles)
 	if roles != "viewer" {
 		t.Fatalf("user.update after roles %q", roles)
 	}

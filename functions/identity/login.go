@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
@@ -115,7 +114,7 @@ func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device s
 	failed := false
 	now := f.now()
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		entry := audit.LoginEntry{At: now, Username: username, IP: ip, Device: device, Result: audit.ResultFailure}
+		entry := loginEntry{At: now, Username: username, IP: ip, Device: device, Result: loginFailure}
 		u, err := getUser(ctx, tx, "u.username = $1", username, true)
 		known := err == nil
 		if err != nil && errs.CodeOf(err) != errs.NotFound {
@@ -163,10 +162,10 @@ func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device s
 				u.ID, now, ip); err != nil {
 				return err
 			}
-			entry.Result, entry.Reason = audit.ResultSuccess, ""
+			entry.Result, entry.Reason = loginSuccess, ""
 			user = u
 		}
-		return audit.RecordLogin(ctx, tx, entry)
+		return f.recordLogin(ctx, tx, entry)
 	})
 	if err != nil {
 		return User{}, err
@@ -411,8 +410,8 @@ func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChang
 			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
 				return err
 			}
-			return audit.RecordLogin(ctx, tx, audit.LoginEntry{At: now, UserID: u.ID, Username: u.Username, IP: a.IP, Device: a.Device,
-				Result: audit.ResultFailure, Reason: reason})
+			return f.recordLogin(ctx, tx, loginEntry{At: now, UserID: u.ID, Username: u.Username, IP: a.IP, Device: a.Device,
+				Result: loginFailure, Reason: reason})
 		}
 		if err := f.cfg.checkPolicy("new_password", in.NewPassword, u.Username); err != nil {
 			return err

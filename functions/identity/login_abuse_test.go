@@ -133,7 +133,7 @@ func TestLoginAnswersAlike(t *testing.T) {
 	}
 	// The log still tells the administrators what happened.
 	var reasons []string
-	rows, err := e.f.pool.Query(ctx, `SELECT reason FROM identity.login_log WHERE result = 'failure' ORDER BY at`)
+	rows, err := e.f.pool.Query(ctx, `SELECT reason FROM recorded.login_log WHERE result = 'failure' ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestPasswordChangeGuessesCount(t *testing.T) {
 	}
 	var n, failed int
 	var lockedUntil *time.Time
-	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE user_id = $1 AND result = 'failure' AND reason LIKE '修改密码时原密码错误%'`,
+	_ = e.f.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.login_log WHERE user_id = $1 AND result = 'failure' AND reason LIKE '修改密码时原密码错误%'`,
 		a.UserID).Scan(&n)
 	_ = e.f.pool.QueryRow(ctx, `SELECT failed_logins, locked_until FROM identity.users WHERE id = $1`, a.UserID).Scan(&failed, &lockedUntil)
 	if n != e.cfg.LockoutThreshold || lockedUntil == nil {
@@ -547,7 +547,7 @@ func TestForwardedForFromUntrustedPeer(t *testing.T) {
 	serve("", "/identity/v1/login", loginBody("ghost", "x"), "203.0.113.99")
 	serve("192.0.2.10/32", "/identity/v1/login", loginBody("ghost2", "x"), "203.0.113.77")
 	got := map[string]string{}
-	rows, err := e.f.pool.Query(ctx, `SELECT username, ip FROM identity.login_log WHERE username IN ('ghost', 'ghost2')`)
+	rows, err := e.f.pool.Query(ctx, `SELECT username, ip FROM recorded.login_log WHERE username IN ('ghost', 'ghost2')`)
 	if err != nil {
 		t.Fatal(err)
 	}

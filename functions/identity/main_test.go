@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
@@ -84,7 +84,7 @@ func newEnvTB(t testing.TB, mutate func(*Config)) *env { return newEnvWith(t, mu
 
 func newEnvWith(t testing.TB, mutate func(*Config), deps func(*Deps)) *env {
 	t.Helper()
-	pool := storetest.New(t, Migrations()...)
+	pool := storetest.New(t, append(Migrations(), auditlogtest.Migration())...)
 	rdb := redisFor(t)
 	suffix := randomToken(6)
 	cfg := config.Defaults[Config]()
@@ -106,12 +106,8 @@ func newEnvWith(t testing.TB, mutate func(*Config), deps func(*Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bl, err := blob.Open(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Now()}
-	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, SMS: sender, Blob: bl}
+	d := Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: pool, Redis: rdb, Now: c.Now, SMS: sender}
 	if deps != nil {
 		deps(&d)
 	}

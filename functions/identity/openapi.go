@@ -11,8 +11,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
@@ -24,7 +24,7 @@ const OpenAPIPath = "/identity/v1/openapi.yaml"
 // document describes every route under /identity/. Each file stays beside
 // its code; the merge is a test too (TestServedOpenAPICoversEveryRoute).
 func (f *Function) OpenAPI() (string, []byte) {
-	doc, err := mergeOpenAPI(openapi, f.publicRoute, audit.OpenAPI(), oidcprovider.OpenAPI())
+	doc, err := mergeOpenAPI(openapi, f.publicRoute, online.OpenAPI(), oidcprovider.OpenAPI())
 	if err != nil {
 		// The documents are embedded: a clash fails the test at once.
 		f.log.Error("identity: merge the OpenAPI documents", "err", err)

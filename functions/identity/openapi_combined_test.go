@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/functions/identity/online"
 	"github.com/sjzamr/smartreg/shared/openapitest"
 )
 
@@ -25,7 +25,7 @@ func TestServedOpenAPIMarksPublicOperations(t *testing.T) {
 		}
 		return o
 	}
-	for _, want := range []string{"GET /identity/v1/notices", "GET /identity/v1/logs/login", "POST /identity/v1/heartbeat",
+	for _, want := range []string{"POST /identity/v1/heartbeat",
 		"GET /identity/v1/online", "POST /identity/v1/oidc/clients", "GET /identity/oidc/authorize", "POST /identity/v1/login"} {
 		m, p, _ := strings.Cut(want, " ")
 		op(m, p)
@@ -56,7 +56,7 @@ func TestMergeOpenAPIRefusesClashes(t *testing.T) {
 	if _, err := mergeOpenAPI(base, none, []byte("openapi: 3.1.0\npaths: {}\ncomponents:\n  schemas:\n    X: {type: string}\n")); err != nil {
 		t.Errorf("an identical component: %v", err)
 	}
-	if _, err := mergeOpenAPI(openapi, none, audit.OpenAPI(), oidcprovider.OpenAPI()); err != nil {
+	if _, err := mergeOpenAPI(openapi, none, online.OpenAPI(), oidcprovider.OpenAPI()); err != nil {
 		t.Errorf("the real documents: %v", err)
 	}
 }

@@ -11,9 +11,8 @@ import (
 )
 
 // TestOpenAPIDocumentsEveryRoute: the document the runtime serves names
-// every route identity serves (its own, the OIDC provider's, the online
-// list's and, until they move, audit's and notify's), and every documented
-// operation is served; the OIDC protocol endpoints are served by the
+// every route identity serves (its own, the OIDC provider's and the online
+// list's), and every documented operation is served; the OIDC protocol endpoints are served by the
 // library behind the /identity/oidc/ route.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	t.Parallel()

@@ -11,14 +11,22 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/dchest/captcha v1.1.0 // indirect
+	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+	golang.org/x/image v0.48.0 // indirect
 )
 
 require (
@@ -76,8 +84,8 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
-	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -102,7 +110,7 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	sigs.k8s.io/yaml v1.6.0
@@ -110,8 +118,10 @@ require (
 
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
+	github.com/sjzamr/smartreg/functions/audit => ../../functions/audit
 	github.com/sjzamr/smartreg/functions/console => ../../functions/console
 	github.com/sjzamr/smartreg/functions/identity => ../../functions/identity
+	github.com/sjzamr/smartreg/functions/notify => ../../functions/notify
 	github.com/sjzamr/smartreg/functions/qr-generate => ../../functions/qr-generate
 	github.com/sjzamr/smartreg/functions/registry => ../../functions/registry
 	github.com/sjzamr/smartreg/functions/scan-resolve => ../../functions/scan-resolve
@@ -122,5 +132,9 @@ replace (
 	github.com/sjzamr/smartreg/tests/sim/wechat => ../../tests/sim/wechat
 )
 
-replace github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
 replace github.com/sjzamr/smartreg/functions/documents => ../../functions/documents
+
+replace (
+	github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
+	github.com/sjzamr/smartreg/tests/cardgen => ../../tests/cardgen
+)

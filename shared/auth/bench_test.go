@@ -28,7 +28,7 @@ func benchSetup(b *testing.B, cached bool) (*Verifier, string) {
 		DeptID: "d-130102", SessionID: "0190f5c2-7b00-7c00-8d00-1a2b3c4d5e6f", Roles: []string{"inspector", "clerk"},
 		Perms: []string{"registry.entity:view", "registry.entity:edit", "registry.entity:export", "registry.import:create",
 			"qr.code:view", "qr.code:approve", "qr.code:invalidate", "qr.code:download", "scan.inspection:view",
-			"scan.inspection:create", "scan.stats:view", "identity.notice:view"},
+			"scan.inspection:create", "scan.stats:view", "notify.notice:view"},
 		Scope: Scope{Kind: ScopeDeptAndBelow, Districts: []string{"130102"}}})
 	if err != nil {
 		b.Fatal(err)

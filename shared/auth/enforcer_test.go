@@ -14,8 +14,8 @@ p, inspector, *, scan.inspection, create
 p, clerk, sjzamr, registry.entity, edit
 p, clerk, sjzamr, registry.import, create
 p, county-admin, county-130102, identity.user, *
-p, auditor, *, identity.log, view
-p, auditor, *, identity.log, export
+p, auditor, *, audit.log, view
+p, auditor, *, audit.log, export
 # a reviewer is an inspector who also approves codes
 g, reviewer, inspector, sjzamr
 p, reviewer, sjzamr, qr.code, approve
@@ -63,12 +63,12 @@ func TestPermissionsFlattenTheRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"identity.log:export", "identity.log:view", "qr.code:approve", "registry.entity:view", "scan.inspection:create"}
+	want := []string{"audit.log:export", "audit.log:view", "qr.code:approve", "registry.entity:view", "scan.inspection:create"}
 	if !slices.Equal(perms, want) {
 		t.Fatalf("Permissions = %v, want %v", perms, want)
 	}
 	p := auth.Principal{Roles: []string{"reviewer", "auditor"}, Perms: perms}
-	for _, q := range [][2]string{{"qr.code", "approve"}, {"registry.entity", "view"}, {"registry.entity", "edit"}, {"identity.log", "view"}, {"identity.user", "view"}} {
+	for _, q := range [][2]string{{"qr.code", "approve"}, {"registry.entity", "view"}, {"registry.entity", "edit"}, {"audit.log", "view"}, {"identity.user", "view"}} {
 		ok, _ := en.Enforce("sjzamr", p.Roles, q[0], q[1])
 		if p.Can(q[0], q[1]) != ok {
 			t.Errorf("Can(%s, %s) = %v, enforcer says %v", q[0], q[1], !ok, ok)

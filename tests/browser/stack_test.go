@@ -37,6 +37,9 @@ type stack struct {
 	url     string
 	dataDir string
 	sms     *smssim.Simulator
+	// Where identity keeps its captcha answers, for tests that act as a
+	// person solving one.
+	redisURL, identityPrefix string
 }
 
 func startStack(t *testing.T) *stack {
@@ -96,7 +99,7 @@ func startStack(t *testing.T) *stack {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim}
+	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, redisURL: cfg.RedisURL, identityPrefix: cfg.Identity.RedisPrefix}
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -133,6 +136,32 @@ func (s *stack) initialPasswords(t *testing.T) map[string]string {
 		}
 	}
 	return out
+}
+
+// solveCaptcha asks identity for a captcha and reads its answer where
+// identity keeps it, as a person reading the picture would.
+func (s *stack) solveCaptcha(t *testing.T) (id, answer string) {
+	t.Helper()
+	var c struct {
+		CaptchaID string `json:"captcha_id"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/captchas", "", nil, &c); st != http.StatusCreated || c.CaptchaID == "" {
+		t.Fatalf("new captcha: %d %+v", st, c)
+	}
+	opt, err := redis.ParseURL(s.redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	digits, err := rdb.Get(context.Background(), s.identityPrefix+"captcha:"+c.CaptchaID).Bytes()
+	if err != nil {
+		t.Fatalf("captcha %s: %v", c.CaptchaID, err)
+	}
+	for _, d := range digits {
+		answer += fmt.Sprint(d)
+	}
+	return c.CaptchaID, answer
 }
 
 // api calls a JSON API outside the browser (seeding test data).

@@ -126,12 +126,28 @@ func (r *running) token(t *testing.T) string { return adminToken(t, r.url, dataD
 // start builds and runs a platform on a random port against database db.
 func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *running {
 	t.Helper()
+	return startWith(t, db, sub, opts, setup{})
+}
+
+// setup adjusts a platform before it runs: its configuration before
+// Build, the built platform before Run (a test's shorter backoff).
+type setup struct {
+	config func(*platform.Config)
+	built  func(*platform.Platform)
+}
+
+// startWith is start with a setup.
+func startWith(t *testing.T, db string, sub *subscriber, opts platform.Options, s setup) *running {
+	t.Helper()
 	set, err := manifest.Load(fstest.MapFS{"t.yaml": {Data: []byte(testTrigger)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.ExtraManifests = set
-	opts.ExtraSubscribers = map[string]http.Handler{"test-subscriber": sub}
+	if opts.ExtraSubscribers == nil {
+		opts.ExtraSubscribers = map[string]http.Handler{}
+	}
+	opts.ExtraSubscribers["test-subscriber"] = sub
 	opts.PollInterval = 20 * time.Millisecond
 	var cfg platform.Config
 	if err := config.Load(&cfg, func(string) string { return "" }); err != nil {
@@ -140,12 +156,18 @@ func start(t *testing.T, db string, sub *subscriber, opts platform.Options) *run
 	cfg.DatabaseURL, cfg.RedisURL, cfg.BlobURL = storetest.URLFor(db), redisURL(), "file://"+t.TempDir()
 	cfg.DBMaxConns, cfg.DrainTimeout = 10, 5*time.Second
 	cfg.Identity.DataDir = dataDirFor(db)
+	if s.config != nil {
+		s.config(&cfg)
+	}
 	log := httpx.NewLogger(io.Discard, "error")
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, log, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("build platform: %v", err)
+	}
+	if s.built != nil {
+		s.built(p)
 	}
 	if sub.pool == nil {
 		sub.pool = p.Pool

@@ -1,6 +1,6 @@
 // Command identity is the identity function's Knative entry point: the same
 // constructor the one-process platform calls, served on $PORT, with an
-// outbox relay posting its events (notices, security alerts) to the Broker.
+// outbox relay posting its events (login and operation log rows) to the Broker.
 package main
 
 import (
@@ -8,22 +8,14 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
 type settings struct {
 	entry.Server
 	entry.Backend
-	entry.Blob // audit-log archives
 	identity.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
-
-	// The audit and notify packages' settings, until they move to their
-	// own functions.
-	Audit  audit.Config
-	Notify notify.Config
 }
 
 func main() { entry.Main(identity.Name, run) }
@@ -39,8 +31,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Blob: deps.Blobs,
-		Audit: cfg.Audit, Notify: cfg.Notify}, cfg.Config)
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now}, cfg.Config)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,6 @@ func TestConfigLoadsEveryGroup(t *testing.T) {
 	env := map[string]string{
 		"IDENTITY_LOCKOUT_THRESHOLD": "7",
 		"WECHAT_APPID":               "wx-test",
-		"AUDIT_RETENTION_MONTHS":     "12",
-		"NOTIFY_SSE_KEEPALIVE":       "10s",
 		"ONLINE_TTL":                 "2m",
 	}
 	var cfg settings
@@ -26,19 +24,12 @@ func TestConfigLoadsEveryGroup(t *testing.T) {
 		t.Errorf("identity group: %+v", cfg.Config)
 	case cfg.OIDC.WeChat().AppID != "wx-test":
 		t.Errorf("oidc group: %+v", cfg.OIDC)
-	case cfg.Audit.RetentionMonths != 12 || cfg.Audit.AheadMonths != 2:
-		t.Errorf("audit group: %+v", cfg.Audit)
-	case cfg.Notify.KeepAlive != 10*time.Second || cfg.Notify.MaxStreamAge != 4*time.Minute:
-		t.Errorf("notify group: %+v", cfg.Notify)
 	case cfg.Online.TTL != 2*time.Minute || cfg.Online.Prefix == "":
 		t.Errorf("online group: %+v", cfg.Online)
 	}
-	if err := cfg.Audit.Validate(); err != nil {
-		t.Errorf("default audit settings do not validate: %v", err)
-	}
 	// Masked walks the groups as well, so the start-up log shows them all.
 	m := config.Masked(&cfg)
-	for _, k := range []string{"DATABASE_URL", "IDENTITY_SECRET_KEY", "WECHAT_SECRET", "AUDIT_FAIL_WINDOW", "NOTIFY_CHANNEL", "ONLINE_REDIS_PREFIX"} {
+	for _, k := range []string{"DATABASE_URL", "IDENTITY_SECRET_KEY", "WECHAT_SECRET", "ONLINE_REDIS_PREFIX"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("Masked lacks %s", k)
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -100,10 +100,13 @@ func actorOf(r *http.Request) actor {
 	return a
 }
 
-func (a actor) op(action, id string, before, after any) audit.OpEntry {
-	return audit.OpEntry{UserID: a.userID, Username: a.username, IP: a.ip, Action: action, ObjectType: "oidc_client",
-		ObjectID: id, Result: audit.ResultSuccess, Before: before, After: after}
+func (a actor) op(action, id string, before, after any) auditlog.Operation {
+	return auditlog.Operation{UserID: a.userID, Username: a.username, IP: a.ip, Action: action, ObjectType: "oidc_client",
+		ObjectID: id, Result: auditlog.ResultSuccess, Before: before, After: after}
 }
+
+// source is identity's CloudEvents source, which the provider's log rows carry.
+const source = "/functions/identity"
 
 // RegisterClient stores a client and returns its secret (empty for a
 // public client). The secret is shown once: only its hash is kept.
@@ -132,7 +135,7 @@ func (p *Provider) registerClient(ctx context.Context, a actor, in ClientInput) 
 		if err != nil || a.userID == "" {
 			return err
 		}
-		return audit.RecordOp(ctx, tx, a.op("oidc_client.create", in.ID, nil, in))
+		return auditlog.Record(ctx, tx, source, a.op("oidc_client.create", in.ID, nil, in))
 	})
 	return secret, err
 }
@@ -179,7 +182,7 @@ func (p *Provider) setDisabled(ctx context.Context, a actor, id string, disabled
 		if disabled {
 			action = "oidc_client.disable"
 		}
-		return audit.RecordOp(ctx, tx, a.op(action, id, map[string]bool{"disabled": before}, map[string]bool{"disabled": disabled}))
+		return auditlog.Record(ctx, tx, source, a.op(action, id, map[string]bool{"disabled": before}, map[string]bool{"disabled": disabled}))
 	})
 }
 
@@ -196,7 +199,7 @@ func (p *Provider) rotateSecret(ctx context.Context, a actor, id string) (string
 			return errs.New(errs.NotFound, "应用不存在或为公共客户端（无密钥）")
 		}
 		// The secret itself never reaches the log.
-		return audit.RecordOp(ctx, tx, a.op("oidc_client.rotate_secret", id, nil, nil))
+		return auditlog.Record(ctx, tx, source, a.op("oidc_client.rotate_secret", id, nil, nil))
 	})
 	return secret, err
 }

@@ -102,12 +102,12 @@ func TestClientAdminAPI(t *testing.T) {
 	}
 
 	var ops int
-	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE object_type = 'oidc_client' AND object_id = 'market-portal'
+	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE object_type = 'oidc_client' AND object_id = 'market-portal'
 		AND username = 'sysadmin' AND action IN ('oidc_client.create','oidc_client.rotate_secret','oidc_client.disable','oidc_client.enable')`).Scan(&ops); err != nil || ops != 4 {
 		t.Errorf("operation log rows = %d (%v), want 4", ops, err)
 	}
 	var leaked int
-	_ = e.p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.op_log WHERE coalesce(after::text, '') LIKE '%' || $1 || '%'`, rotated).Scan(&leaked)
+	_ = e.p.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.op_log WHERE coalesce(after::text, '') LIKE '%' || $1 || '%'`, rotated).Scan(&leaked)
 	if leaked != 0 {
 		t.Error("a client secret reached the operation log")
 	}

@@ -29,8 +29,8 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/sim/wechat"
@@ -65,7 +65,7 @@ func codeFrom(t *testing.T, resp *http.Response) string {
 
 func TestWithRealIdentityAccounts(t *testing.T) {
 	ctx := context.Background()
-	pool := storetest.New(t, identity.Migrations()...)
+	pool := storetest.New(t, append(identity.Migrations(), auditlogtest.Migration())...)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 5})
 	t.Cleanup(func() { rdb.Close() })
 	if err := rdb.Ping(ctx).Err(); err != nil {
@@ -94,11 +94,7 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 	cfg.Argon2MemoryKiB, cfg.Argon2Passes = 1024, 1
 	cfg.DataDir = t.TempDir()
 	cfg.RedisPrefix, cfg.RevocationPrefix = prefix+"id:", prefix+"rev:"
-	bl, err := blob.Open(ctx, "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now, Blob: bl,
+	f, err := identity.New(identity.Deps{Logger: slog.New(slog.DiscardHandler), Pool: pool, Redis: rdb, Now: time.Now,
 		SMS: nopSMS{}}, cfg)
 	if err != nil {
 		t.Fatalf("identity.New: %v", err)
@@ -211,7 +207,7 @@ func TestWithRealIdentityAccounts(t *testing.T) {
 		t.Errorf("principal %+v (id token sub %s)", pr, idt.Subject)
 	}
 	var logged int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE user_id = $1 AND result = 'success'`, idt.Subject).Scan(&logged); err != nil || logged < 2 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM recorded.login_log WHERE user_id = $1 AND result = 'success'`, idt.Subject).Scan(&logged); err != nil || logged < 2 {
 		t.Errorf("login log rows for admin = %d (%v), want the API login and the OIDC login", logged, err)
 	}
 

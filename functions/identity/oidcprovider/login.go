@@ -11,11 +11,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 )
 
 // The login page is server-rendered and small: it works without the
@@ -345,16 +346,16 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, f flow, userID
 	if f.authRequestID != "" {
 		// Refuse a frozen or deleted account here, not only at the token
 		// exchange, and log the login (FP-7) as the password path does.
-		entry := audit.LoginEntry{At: p.now(), UserID: userID, IP: httpx.ClientIP(r), Device: device(r), Result: audit.ResultSuccess,
+		entry := auditlog.Login{At: p.now(), UserID: userID, IP: httpx.ClientIP(r), Device: device(r), Result: auditlog.ResultSuccess,
 			Reason: providerNames[provider] + "登录（统一身份认证）"}
 		pr, err := p.accounts.Principal(r.Context(), userID)
 		if pr != nil {
 			entry.Username = pr.Username
 		}
 		if err != nil {
-			entry.Result, entry.Reason = audit.ResultFailure, entry.Reason+"："+userMessage(err)
+			entry.Result, entry.Reason = auditlog.ResultFailure, entry.Reason+"："+userMessage(err)
 		}
-		if lerr := audit.RecordLogin(r.Context(), p.pool, entry); lerr != nil {
+		if lerr := store.InTx(r.Context(), p.pool, func(tx pgx.Tx) error { return auditlog.RecordLogin(r.Context(), tx, source, entry) }); lerr != nil {
 			p.errorPage(w, r, lerr)
 			return
 		}

@@ -21,7 +21,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -152,7 +152,7 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	pool := storetest.New(t, schema(), audit.Migration())
+	pool := storetest.New(t, schema(), auditlogtest.Migration())
 	e := &env{t: t, accounts: newFakeAccounts()}
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -728,7 +728,7 @@ func TestUpstreamLoginBindsThenLogsIn(t *testing.T) {
 		t.Error("a bound upstream login asked for the password")
 	}
 	var logged int
-	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE user_id = 'u-1' AND username = 'zhangsan'
+	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.login_log WHERE user_id = 'u-1' AND username = 'zhangsan'
 		AND result = 'success' AND reason LIKE '省统一身份认证%'`).Scan(&logged); err != nil || logged != 2 {
 		t.Errorf("login log rows of upstream logins = %d (%v), want 2", logged, err)
 	}
@@ -742,7 +742,7 @@ func TestUpstreamLoginBindsThenLogsIn(t *testing.T) {
 	if page := body(t, resp); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "账号已冻结") {
 		t.Fatalf("frozen user: %d %s", resp.StatusCode, page)
 	}
-	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM identity.login_log WHERE user_id = 'u-1' AND result = 'failure'`).Scan(&logged); err != nil || logged != 1 {
+	if err := e.p.pool.QueryRow(ctx, `SELECT count(*) FROM recorded.login_log WHERE user_id = 'u-1' AND result = 'failure'`).Scan(&logged); err != nil || logged != 1 {
 		t.Errorf("failure rows = %d (%v), want 1", logged, err)
 	}
 }

@@ -20,9 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
-	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -42,10 +41,6 @@ type Config struct {
 	Prefix string        `env:"ONLINE_REDIS_PREFIX" default:"smartreg:identity:online:" help:"在线用户 Redis 键前缀"`
 	TTL    time.Duration `env:"ONLINE_TTL" default:"90s" help:"超过该时间无心跳即视为离线"`
 }
-
-// DefaultConfig is Config at its documented defaults (kept for the audit
-// package's tests; new code uses config.Defaults[Config]()).
-func DefaultConfig() Config { return config.Defaults[Config]() }
 
 // Validate refuses settings the list cannot work with.
 func (c Config) Validate() error {
@@ -249,9 +244,9 @@ func (s *Service) ForceLogout(ctx context.Context, by *auth.Principal, ip, sid s
 		return ss, err
 	}
 	err = store.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := audit.RecordOp(ctx, tx, audit.OpEntry{At: s.now(), UserID: by.UserID, Username: by.Username, IP: ip,
+		if err := auditlog.Record(ctx, tx, "/functions/identity", auditlog.Operation{At: s.now(), UserID: by.UserID, Username: by.Username, IP: ip,
 			Action: "identity.session.force_logout", ObjectType: "session", ObjectID: sid,
-			Before: ss, After: map[string]any{"status": "revoked"}, Result: audit.ResultSuccess}); err != nil {
+			Before: ss, After: map[string]any{"status": "revoked"}, Result: auditlog.ResultSuccess}); err != nil {
 			return err
 		}
 		if err := s.rev.RevokeSession(ctx, sid); err != nil {

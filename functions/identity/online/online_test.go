@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/identity/audit"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -67,7 +67,7 @@ func (f *fakeRevoker) RevokeSession(_ context.Context, id string) error {
 
 func TestNewRequiresEachDependency(t *testing.T) {
 	t.Parallel()
-	pool := storetest.New(t, audit.Migration())
+	pool := storetest.New(t, auditlogtest.Migration())
 	prefix := "test:online:" + uniq() + ":"
 	full := Deps{Logger: slog.New(slog.DiscardHandler), Redis: newRedis(t, prefix), Pool: pool, Revoker: &fakeRevoker{}, Now: time.Now}
 	for name, mod := range map[string]func(*Deps){
@@ -92,7 +92,7 @@ func TestNewRequiresEachDependency(t *testing.T) {
 
 func TestHeartbeatListExpiry(t *testing.T) {
 	t.Parallel()
-	pool := storetest.New(t, audit.Migration())
+	pool := storetest.New(t, auditlogtest.Migration())
 	prefix := "test:online:" + uniq() + ":"
 	clk := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	s, err := New(Deps{Logger: slog.New(slog.DiscardHandler), Redis: newRedis(t, prefix), Pool: pool, Revoker: &fakeRevoker{}, Now: clk.now,
@@ -155,7 +155,7 @@ func pg(p, size int) httpx.Page { return httpx.Page{Page: p, Size: size} }
 // out, the clerk's own token is refused.
 func TestForceLogout(t *testing.T) {
 	t.Parallel()
-	pool := storetest.New(t, audit.Migration())
+	pool := storetest.New(t, auditlogtest.Migration())
 	prefix := "test:online:" + uniq() + ":"
 	rdb := newRedis(t, prefix)
 	revPrefix := prefix + "revoked:"
@@ -238,7 +238,7 @@ func TestForceLogout(t *testing.T) {
 		t.Errorf("online after force logout: %d %s", status, body)
 	}
 	var before, actor string
-	if err := pool.QueryRow(ctx, `SELECT before->>'username', username FROM identity.op_log
+	if err := pool.QueryRow(ctx, `SELECT before->>'username', username FROM recorded.op_log
 		WHERE action = 'identity.session.force_logout' AND object_id = 'sess-clerk'`).Scan(&before, &actor); err != nil || before != "clerk" || actor != "sec" {
 		t.Errorf("op log: %q by %q, %v", before, actor, err)
 	}

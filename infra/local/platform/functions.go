@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sjzamr/smartreg/functions/audit"
 	"github.com/sjzamr/smartreg/functions/console"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
-	"github.com/sjzamr/smartreg/functions/identity/audit"
-	"github.com/sjzamr/smartreg/functions/identity/notify"
+	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
@@ -48,8 +48,8 @@ type Config struct {
 	QR        qrgenerate.Config  `group:"qr-generate"`
 	Console   console.Config     `group:"console"`
 	Identity  identity.Config    `group:"identity"` // with its OIDC provider's and online list's groups
-	Audit     audit.Config       `group:"identity (audit)"`
-	Notify    notify.Config      `group:"identity (notices)"`
+	Audit     audit.Config       `group:"audit"`
+	Notify    notify.Config      `group:"notify"`
 	Scan      scanresolve.Config `group:"scan-resolve"`
 	OcrIdcard ocridcard.Config   `group:"ocr-idcard"`
 	Documents documents.Config   `group:"documents"`
@@ -60,6 +60,8 @@ type Config struct {
 type Typed struct {
 	Registry  *registry.Function
 	Identity  *identity.Function
+	Audit     *audit.Function
+	Notify    *notify.Function
 	QR        *qrgenerate.Function
 	Scan      *scanresolve.Function
 	Console   *console.Function
@@ -80,6 +82,8 @@ type builder struct {
 
 var builders = []builder{
 	{name: identity.Name, migrations: identity.Migrations, build: buildIdentity},
+	{name: audit.Name, migrations: audit.Migrations, build: buildAudit},
+	{name: notify.Name, migrations: notify.Migrations, build: buildNotify},
 	{name: registry.Name, migrations: registry.Migrations, build: buildRegistry},
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: scanresolve.Migrations, build: buildScan},
@@ -101,8 +105,7 @@ func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 	// variable).
 	ic := cfg.Identity
 	ic.Public = cfg.Public
-	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now,
-		Blob: p.Blob, Audit: cfg.Audit, Notify: cfg.Notify}, ic)
+	fn, err := identity.New(identity.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now}, ic)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +120,18 @@ func buildIdentity(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 	p.Verifier = fn.Verifier()
 	p.closers = append(p.closers, p.Verifier.Close)
 	return fn, nil
+}
+
+func buildAudit(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := audit.New(audit.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Verifier: p.Verifier, Now: time.Now}, cfg.Audit)
+	p.Audit = fn
+	return fn, err
+}
+
+func buildNotify(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := notify.New(notify.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Verifier: p.Verifier, Now: time.Now}, cfg.Notify)
+	p.Notify = fn
+	return fn, err
 }
 
 func buildRegistry(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {

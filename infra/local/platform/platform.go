@@ -209,7 +209,7 @@ func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	}
 	links := map[string]string{
 		"console": "/console/", "registry": "/registry/v1/openapi.yaml", "identity": "/identity/v1/openapi.yaml",
-		"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
+		"qr": "/qr/v1/openapi.yaml", "scan": "/scan/v1/openapi.yaml", "audit": "/audit/v1/openapi.yaml", "notify": "/notify/v1/openapi.yaml", "oidc": "/identity/oidc/.well-known/openid-configuration",
 		"metrics": "/metrics",
 	}
 	notice := "本地一体化运行模式：事件由本地代理按 Knative 触发器路由。"
