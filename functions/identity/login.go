@@ -87,20 +87,30 @@ func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device s
 	if err != nil {
 		return User{}, err
 	}
+	// Attempts refused before the password check are logged too (without
+	// touching the lock counters), so the audit function's alerts see a
+	// guesser who never solves a captcha.
+	refused := func(reason string, answer error) (User, error) {
+		if err := f.recordLogin(ctx, f.pool, loginEntry{At: f.now(), Username: username, IP: ip, Device: device,
+			Result: loginFailure, Reason: reason}); err != nil {
+			return User{}, err
+		}
+		return User{}, answer
+	}
 	if d := f.wait(st); d > 0 {
-		return User{}, tooSoon(d)
+		return refused("尝试过于频繁", tooSoon(d))
 	}
 	verified := false // the attempt passed a captcha: its failure counts toward the lock
 	if f.needsCaptcha(st) {
 		if in.CaptchaID == "" || strings.TrimSpace(in.Captcha) == "" {
-			return User{}, captchaError(MsgCaptchaRequired)
+			return refused("未提供验证码", captchaError(MsgCaptchaRequired))
 		}
 		ok, err := f.checkCaptcha(ctx, in.CaptchaID, strings.TrimSpace(in.Captcha))
 		if err != nil {
 			return User{}, err
 		}
 		if !ok {
-			return User{}, captchaError(MsgCaptchaWrong)
+			return refused("验证码错误", captchaError(MsgCaptchaWrong))
 		}
 		verified = true
 	}

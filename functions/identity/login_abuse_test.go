@@ -221,6 +221,16 @@ func TestAnonymousFailuresNeverLockTheOwnerOut(t *testing.T) {
 	if failed != 0 || lockedUntil != nil {
 		t.Fatalf("anonymous failures count toward the lock: failed_logins %d, locked_until %v", failed, lockedUntil)
 	}
+	// Every attempt is in the login log, those stopped at the captcha too,
+	// so the audit function's failure alerts still see the guesser.
+	var logged, atCaptcha int
+	if err := e.f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE reason = '未提供验证码')
+		FROM recorded.login_log WHERE username = 'admin' AND result = 'failure' AND device = 'attacker'`).Scan(&logged, &atCaptcha); err != nil {
+		t.Fatal(err)
+	}
+	if logged != 50 || atCaptcha != captchaAsked {
+		t.Fatalf("login log has %d of 50 refused attempts (%d at the captcha, want %d)", logged, atCaptcha, captchaAsked)
+	}
 	// The owner, from the office: asked for a captcha too, solves it, is in.
 	_, err := e.f.Login(ctx, LoginInput{Username: "admin", Password: strongPW}, "10.0.0.1", "owner")
 	wantCode(t, "owner without a captcha", err, errs.Invalid)
