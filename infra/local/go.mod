@@ -76,6 +76,9 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
+	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -103,7 +106,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
+	sigs.k8s.io/yaml v1.6.0
 )
 
 replace (
@@ -119,3 +122,9 @@ replace (
 	github.com/sjzamr/smartreg/tests/sim/oidcupstream => ../../tests/sim/oidcupstream
 	github.com/sjzamr/smartreg/tests/sim/wechat => ../../tests/sim/wechat
 )
+
+replace github.com/sjzamr/smartreg/functions/metrology => ../../functions/metrology
+
+replace github.com/sjzamr/smartreg/functions/certificate-print => ../../functions/certificate-print
+
+replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/provincial-sync

@@ -58,6 +58,12 @@ var catalogue = []Permission{
 	{"scan.inspection", "view", "查看扫码检查记录"},
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
+	{"metrology.item", "view", "查看强检计量器具条目"},
+	{"metrology.item", "create", "新增强检计量器具条目"},
+	{"certs.item", "view", "查看检定证书条目"},
+	{"certs.item", "create", "新增检定证书条目"},
+	{"province.item", "view", "查看省平台同步条目"},
+	{"province.item", "create", "新增省平台同步条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

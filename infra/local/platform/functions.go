@@ -4,12 +4,15 @@ import (
 	"log/slog"
 	"time"
 
+	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
+	metrology "github.com/sjzamr/smartreg/functions/metrology"
+	provincialsync "github.com/sjzamr/smartreg/functions/provincial-sync"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -42,25 +45,31 @@ type Config struct {
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config     `group:"registry"`
-	QR       qrgenerate.Config   `group:"qr-generate"`
-	Console  console.Config      `group:"console"`
-	Identity identity.Config     `group:"identity"`
-	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
-	Audit    audit.Config        `group:"identity (audit)"`
-	Notify   notify.Config       `group:"identity (notices)"`
-	Online   online.Config       `group:"identity (online)"`
-	Scan     scanresolve.Config  `group:"scan-resolve"`
+	Registry         registry.Config         `group:"registry"`
+	QR               qrgenerate.Config       `group:"qr-generate"`
+	Console          console.Config          `group:"console"`
+	Identity         identity.Config         `group:"identity"`
+	OIDC             oidcprovider.Config     `group:"identity (OIDC, WeChat)"`
+	Audit            audit.Config            `group:"identity (audit)"`
+	Notify           notify.Config           `group:"identity (notices)"`
+	Online           online.Config           `group:"identity (online)"`
+	Scan             scanresolve.Config      `group:"scan-resolve"`
+	Metrology        metrology.Config        `group:"metrology"`
+	CertificatePrint certificateprint.Config `group:"certificate-print"`
+	ProvincialSync   provincialsync.Config   `group:"provincial-sync"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	Registry         *registry.Function
+	Identity         *identity.Function
+	QR               *qrgenerate.Function
+	Scan             *scanresolve.Function
+	Console          *console.Function
+	Metrology        *metrology.Function
+	CertificatePrint *certificateprint.Function
+	ProvincialSync   *provincialsync.Function
 	// scaffold:typed
 }
 
@@ -80,6 +89,9 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	{name: metrology.Name, migrations: metrology.Migrations, build: buildMetrology},
+	{name: certificateprint.Name, prefixes: []string{"/certs/"}, migrations: certificateprint.Migrations, build: buildCertificatePrint},
+	{name: provincialsync.Name, prefixes: []string{"/province/"}, migrations: provincialsync.Migrations, build: buildProvincialSync},
 	// scaffold:builders
 }
 
@@ -136,6 +148,24 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
+	return fn, err
+}
+
+func buildMetrology(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := metrology.New(metrology.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Metrology)
+	p.Metrology = fn
+	return fn, err
+}
+
+func buildCertificatePrint(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.CertificatePrint)
+	p.CertificatePrint = fn
+	return fn, err
+}
+
+func buildProvincialSync(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.ProvincialSync)
+	p.ProvincialSync = fn
 	return fn, err
 }
 
