@@ -36,9 +36,9 @@ type Category struct {
 	Supervision string `json:"supervision"`
 	// CycleMonths is the usual verification cycle; 0 means first
 	// verification only, replaced when due (水表, 燃气表, 电能表).
-	CycleMonths int  `json:"cycle_months"`
-	Nozzles     bool `json:"nozzles"` // verified per nozzle (FP-173)
-	Unsure      bool `json:"unsure"`  // not checked against the notice's text
+	CycleMonths int    `json:"cycle_months"`
+	Nozzles     bool   `json:"nozzles"` // verified per nozzle (FP-173)
+	Unsure      bool   `json:"unsure"`  // not checked against the notice's text
 	Note        string `json:"note"`
 }
 

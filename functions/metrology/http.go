@@ -52,7 +52,7 @@ func (f *Function) Handler() http.Handler {
 		params("q", "district", "overdue"))
 	m.Handle("POST /metrology/v1/enterprises", httpx.Body(f.createEnterprise), auth.Requires(PermEnterprise, "create"), httpx.EntityInBody("credit_code"))
 	m.Handle("GET /metrology/v1/enterprises/{code}", httpx.Endpoint(f.getEnterprise), auth.Requires(PermEnterprise, "view"), httpx.EntityIn("code"))
-	m.Handle("PUT /metrology/v1/enterprises/{code}", httpx.Body(f.updateEnterprise), auth.Requires(PermEnterprise, "edit"), httpx.EntityIn("code"))
+	m.Handle("PUT /metrology/v1/enterprises/{code}", httpx.Endpoint(f.updateEnterprise), auth.Requires(PermEnterprise, "edit"), httpx.EntityIn("code"))
 	m.Handle("GET /metrology/v1/enterprises/{code}/locations", httpx.Endpoint(f.locations), auth.Requires(PermInstrument, "view"), httpx.EntityIn("code"))
 	m.Handle("POST /metrology/v1/enterprises/{code}/locations", httpx.Body(f.addLocation), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("code"))
 	m.Handle("GET /metrology/v1/registry/{code}", httpx.Endpoint(f.lookupRegistry), auth.Requires(PermEnterprise, "create"), httpx.EntityIn("code"))
@@ -67,7 +67,7 @@ func (f *Function) Handler() http.Handler {
 	// Institutions and their standards (FP-174).
 	m.Handle("GET /metrology/v1/institutions", httpx.Endpoint(f.listInstitutions), auth.Requires(PermInstitution, "view"), httpx.NoEntity())
 	m.Handle("POST /metrology/v1/institutions", httpx.Body(f.createInstitution), auth.Requires(PermInstitution, "create"), httpx.NoEntity())
-	m.Handle("PUT /metrology/v1/institutions/{institution}", httpx.Body(f.updateInstitution), auth.Requires(PermInstitution, "edit"), httpx.NoEntity())
+	m.Handle("PUT /metrology/v1/institutions/{institution}", httpx.Endpoint(f.updateInstitution), auth.Requires(PermInstitution, "edit"), httpx.NoEntity())
 	m.Handle("GET /metrology/v1/standards", httpx.Endpoint(f.listStandards), auth.Requires(PermStandard, "view"), httpx.NoEntity(), httpx.Params("institution"))
 	m.Handle("POST /metrology/v1/standards", httpx.Body(f.createStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())
 	m.Handle("PUT /metrology/v1/standards/{standard}", httpx.Body(f.updateStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())
@@ -202,9 +202,25 @@ func (f *Function) getEnterprise(r *http.Request) (any, error) {
 	return f.with(r, func(v viewer) (any, error) { return f.GetEnterprise(r.Context(), v, codeOf(r)) })
 }
 
-func (f *Function) updateEnterprise(r *http.Request, in EnterpriseInput) (any, error) {
-	return f.with(r, func(v viewer) (any, error) { return f.UpdateEnterprise(r.Context(), v, codeOf(r), in) })
+// updateEnterprise validates after the path's credit code is in the
+// input (the body need not repeat it).
+func (f *Function) updateEnterprise(r *http.Request) (any, error) {
+	var in EnterpriseInput
+	if err := httpx.Decode(r, (*rawEnterprise)(&in)); err != nil {
+		return nil, err
+	}
+	in.CreditCode = codeOf(r)
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return f.with(r, func(v viewer) (any, error) { return f.UpdateEnterprise(r.Context(), v, in.CreditCode, in) })
 }
+
+// rawEnterprise and rawInstitution decode without validating.
+type (
+	rawEnterprise  EnterpriseInput
+	rawInstitution InstitutionInput
+)
 
 func (f *Function) locations(r *http.Request) (any, error) {
 	return f.with(r, func(v viewer) (any, error) { return f.Locations(r.Context(), v, codeOf(r)) })
@@ -304,7 +320,9 @@ func (f *Function) owner(r *http.Request) (any, error) {
 	return f.with(r, func(v viewer) (any, error) { return f.Owner(r.Context(), v, id) })
 }
 
-func (f *Function) listInstitutions(r *http.Request) (any, error) { return listInstitutions(r.Context(), f.pool) }
+func (f *Function) listInstitutions(r *http.Request) (any, error) {
+	return listInstitutions(r.Context(), f.pool)
+}
 
 func (f *Function) createInstitution(r *http.Request, in InstitutionInput) (any, error) {
 	return f.with(r, func(v viewer) (any, error) {
@@ -316,10 +334,16 @@ func (f *Function) createInstitution(r *http.Request, in InstitutionInput) (any,
 	})
 }
 
-func (f *Function) updateInstitution(r *http.Request, in InstitutionInput) (any, error) {
-	return f.with(r, func(v viewer) (any, error) {
-		return f.UpdateInstitution(r.Context(), v, strings.ToUpper(r.PathValue("institution")), in)
-	})
+func (f *Function) updateInstitution(r *http.Request) (any, error) {
+	var in InstitutionInput
+	if err := httpx.Decode(r, (*rawInstitution)(&in)); err != nil {
+		return nil, err
+	}
+	in.ID = strings.ToUpper(r.PathValue("institution"))
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return f.with(r, func(v viewer) (any, error) { return f.UpdateInstitution(r.Context(), v, in.ID, in) })
 }
 
 func (f *Function) listStandards(r *http.Request) (any, error) {

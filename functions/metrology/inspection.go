@@ -124,7 +124,7 @@ func (f *Function) CreatePlan(ctx context.Context, v viewer, in PlanInput) (Plan
 			}
 			if err != nil {
 				if errs.CodeOf(err) == errs.NotFound {
-					return &errs.Error{Code: errs.NotFound, Message: "使用单位 " + c + " 不存在或不在您的数据权限范围内",
+					return &errs.Error{Code: errs.NotFound, Message: "所选使用单位不存在或不在您的数据权限范围内",
 						Fields: []errs.FieldError{{Field: "credit_codes", Message: "不存在或不在您的数据权限范围内"}}}
 				}
 				return err
@@ -209,7 +209,9 @@ func (in *FieldRecordInput) Validate() error {
 	return errs.Fields(fe)
 }
 
-func photoPrefix(username string) string { return "metrology/photos/" + hex.EncodeToString([]byte(username)) + "/" }
+func photoPrefix(username string) string {
+	return "metrology/photos/" + hex.EncodeToString([]byte(username)) + "/"
+}
 
 // UploadPhoto stores one photo for a field record the same account is
 // about to send and returns its key.

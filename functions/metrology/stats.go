@@ -43,7 +43,7 @@ type WeekCount struct {
 // Statistics computes the figures for the last weeks (at most 52).
 func (f *Function) Statistics(ctx context.Context, v viewer, weeks int) (Statistics, error) {
 	today := f.today()
-	monday := today.AddDate(0, 0, -((int(today.Weekday())+6)%7))
+	monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
 	start := monday.AddDate(0, 0, -7*(weeks-1))
 	out := Statistics{AsOf: today.Format(time.DateOnly)}
 	var err error

@@ -152,7 +152,7 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildMetrology(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := metrology.New(metrology.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Metrology)
+	fn, err := metrology.New(metrology.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.Metrology)
 	p.Metrology = fn
 	return fn, err
 }
