@@ -8,6 +8,7 @@ import (
 	"time"
 
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
+	"github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
 )
 
@@ -15,6 +16,7 @@ type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob // the certificates' PDFs
 	certificateprint.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
@@ -32,7 +34,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: deps.Pool, Blob: deps.Blobs,
+		Render: render.New(), Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

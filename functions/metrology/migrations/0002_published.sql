@@ -48,3 +48,14 @@ AS $function$
     ORDER BY v.updated_at, v.id
     LIMIT lim
 $function$;
+
+-- metrology.party_of is whom an account acts for (contract): an enterprise
+-- user for its enterprise's credit code, an institution's staff for the
+-- institution's; no row for a regulator. certificate-print confines the
+-- certificates an enterprise or institution account sees with it.
+CREATE FUNCTION metrology.party_of(who text)
+ RETURNS TABLE (kind text, ref text)
+ LANGUAGE sql STABLE PARALLEL SAFE
+AS $function$
+    SELECT p.kind, p.ref FROM metrology.parties p WHERE p.username = who
+$function$;

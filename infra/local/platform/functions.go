@@ -5,6 +5,7 @@ import (
 	"time"
 
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
+	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
@@ -158,7 +159,10 @@ func buildMetrology(p *Platform, cfg Config, log *slog.Logger) (runtime.Function
 }
 
 func buildCertificatePrint(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.CertificatePrint)
+	cc := cfg.CertificatePrint
+	cc.Public = cfg.Public // the certificates' QR codes point to the platform's public address
+	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Render: certrender.New(),
+		Now: time.Now, Verifier: p.Verifier}, cc)
 	p.CertificatePrint = fn
 	return fn, err
 }
