@@ -17,6 +17,8 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Run": Run{}, "RunPage": httpx.PageOf[Run]{}, "LogEntry": LogEntry{}, "LogPage": httpx.PageOf[LogEntry]{},
+		"ProvinceRow": ProvinceRow{}, "RowPage": httpx.PageOf[ProvinceRow]{}, "Field": Field{}, "Resource": Resource{},
+		"ErrorBody": httpx.ErrorBody{},
 	})
 }

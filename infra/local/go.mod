@@ -79,6 +79,7 @@ require (
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -128,3 +129,5 @@ replace github.com/sjzamr/smartreg/functions/metrology => ../../functions/metrol
 replace github.com/sjzamr/smartreg/functions/certificate-print => ../../functions/certificate-print
 
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/provincial-sync
+
+replace github.com/sjzamr/smartreg/tests/sim/province => ../../tests/sim/province

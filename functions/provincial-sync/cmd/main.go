@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	provincialsync "github.com/sjzamr/smartreg/functions/provincial-sync"
@@ -15,6 +16,7 @@ type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob // the certificates' PDFs, to upload
 	provincialsync.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
@@ -32,7 +34,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: deps.Pool, Blob: deps.Blobs,
+		HTTP: &http.Client{}, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
@@ -168,7 +169,8 @@ func buildCertificatePrint(p *Platform, cfg Config, log *slog.Logger) (runtime.F
 }
 
 func buildProvincialSync(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.ProvincialSync)
+	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, HTTP: &http.Client{},
+		Now: time.Now, Verifier: p.Verifier}, cfg.ProvincialSync)
 	p.ProvincialSync = fn
 	return fn, err
 }
