@@ -11,7 +11,7 @@
 // (who is calling and what they see), enterprise.go, instrument.go,
 // institution.go (institutions and standards), application.go,
 // verification.go, inspection.go, alarm.go, stats.go, http*.go (routes),
-// events.go (Receive: the daily overdue sweep), store*.go (SQL), seed.go.
+// events.go (Receive: the daily overdue sweep), store.go, store_*.go (SQL), seed.go.
 package metrology
 
 import (
