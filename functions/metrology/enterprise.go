@@ -183,7 +183,8 @@ func checkAgainstRegistry(in *EnterpriseInput, reg RegistryEntity) error {
 }
 
 // UpdateEnterprise edits an enterprise; the caller sends the version it
-// read.
+// read. An empty phone keeps the stored one (lists show it masked, so an
+// edit form cannot send it back).
 func (f *Function) UpdateEnterprise(ctx context.Context, v viewer, code string, in EnterpriseInput) (Enterprise, error) {
 	if in.Version < 1 {
 		return Enterprise{}, errs.Fields([]errs.FieldError{{Field: "version", Message: "请提供读取时的版本号 version"}})

@@ -48,7 +48,7 @@ func insertEnterprise(ctx context.Context, tx pgx.Tx, in EnterpriseInput, inRegi
 
 func updateEnterprise(ctx context.Context, tx pgx.Tx, code string, in EnterpriseInput, now time.Time) (Enterprise, error) {
 	if _, err := tx.Exec(ctx, `UPDATE metrology.enterprises SET name = $2, district_code = $3, township_code = $4, address = $5,
-			contact = $6, phone = $7, email = $8, version = version + 1, updated_at = $9 WHERE credit_code = $1`,
+			contact = $6, phone = CASE WHEN $7 = '' THEN phone ELSE $7 END, email = $8, version = version + 1, updated_at = $9 WHERE credit_code = $1`,
 		code, in.Name, in.DistrictCode, in.TownshipCode, in.Address, in.Contact, in.Phone, in.Email, now); err != nil {
 		return Enterprise{}, store.Classify(err)
 	}
