@@ -48,6 +48,7 @@ require (
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
@@ -231,3 +232,5 @@ replace github.com/sjzamr/smartreg/functions/metrology => ../functions/metrology
 replace github.com/sjzamr/smartreg/functions/certificate-print => ../functions/certificate-print
 
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../functions/provincial-sync
+
+replace github.com/sjzamr/smartreg/tests/sim/province => ./sim/province

@@ -137,7 +137,7 @@ func sysadminPerms() []string {
 
 func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
-	business = append(business, metrologyMenus...)
+	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
