@@ -385,3 +385,6 @@ func qr(p *fpdf.Fpdf, content string, x, y, side float64) error {
 	}
 	return nil
 }
+
+// Font is the embedded TrueType font, for a benchmark's bare-fpdf anchor.
+func Font() []byte { return fontTTF }
