@@ -39,12 +39,12 @@ func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
 	// FP-167: certificates of the caller's scope and party.
-	m.Handle("GET /certs/v1/certificates", httpx.Endpoint(f.list), auth.Requires(PermCertificate, "view"), httpx.EntityListing(),
+	m.Handle("GET /certs/v1/certificates", httpx.Endpoint(f.list), auth.Requires(PermCertificate, "view"), httpx.EntityListing(), // FP-167, 175
 		httpx.Params(append([]string{"q", "code", "status", "kind"}, httpx.PageParams...)...))
 	m.Handle("GET /certs/v1/certificates/{cert}", httpx.Endpoint(f.get), auth.Requires(PermCertificate, "view"), httpx.EntityIn("cert"))
-	m.HandleFunc("GET /certs/v1/certificates/{cert}/pdf", f.pdf, auth.Requires(PermCertificate, "view"), httpx.EntityIn("cert"))
+	m.HandleFunc("GET /certs/v1/certificates/{cert}/pdf", f.pdf, auth.Requires(PermCertificate, "view"), httpx.EntityIn("cert")) // FP-167, 173
 	// The page a certificate's QR opens: anyone may check it is genuine.
-	m.HandleFunc("GET /certs/v1/verify/{token}", f.verify, httpx.Public(), httpx.AnyParams())
+	m.HandleFunc("GET /certs/v1/verify/{token}", f.verify, httpx.Public(), httpx.AnyParams()) // FP-167
 	return m
 }
 

@@ -44,71 +44,71 @@ func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
 	// FP-177: registration hints, before anyone has an account.
-	m.Handle("GET /metrology/v1/registration-hints", httpx.Endpoint(f.hints), httpx.Public())
+	m.Handle("GET /metrology/v1/registration-hints", httpx.Endpoint(f.hints), httpx.Public()) // FP-177
 	m.Handle("GET /metrology/v1/catalogue", httpx.Endpoint(f.catalogue), auth.SignedIn(), httpx.NoEntity())
-	m.Handle("POST /metrology/v1/visits", httpx.Body(f.visit), auth.SignedIn(), httpx.NoEntity())
+	m.Handle("POST /metrology/v1/visits", httpx.Body(f.visit), auth.SignedIn(), httpx.NoEntity()) // FP-179
 	// Instrument users (FP-178: the county's view is the scoped list).
-	m.Handle("GET /metrology/v1/enterprises", httpx.Endpoint(f.listEnterprises), auth.Requires(PermEnterprise, "view"), httpx.EntityListing(),
+	m.Handle("GET /metrology/v1/enterprises", httpx.Endpoint(f.listEnterprises), auth.Requires(PermEnterprise, "view"), httpx.EntityListing(), // FP-178
 		params("q", "district", "overdue"))
-	m.Handle("POST /metrology/v1/enterprises", httpx.Body(f.createEnterprise), auth.Requires(PermEnterprise, "create"), httpx.EntityInBody("credit_code"))
+	m.Handle("POST /metrology/v1/enterprises", httpx.Body(f.createEnterprise), auth.Requires(PermEnterprise, "create"), httpx.EntityInBody("credit_code")) // FP-177
 	m.Handle("GET /metrology/v1/enterprises/{code}", httpx.Endpoint(f.getEnterprise), auth.Requires(PermEnterprise, "view"), httpx.EntityIn("code"))
 	m.Handle("PUT /metrology/v1/enterprises/{code}", httpx.Endpoint(f.updateEnterprise), auth.Requires(PermEnterprise, "edit"), httpx.EntityIn("code"))
-	m.Handle("GET /metrology/v1/enterprises/{code}/locations", httpx.Endpoint(f.locations), auth.Requires(PermInstrument, "view"), httpx.EntityIn("code"))
-	m.Handle("POST /metrology/v1/enterprises/{code}/locations", httpx.Body(f.addLocation), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("code"))
+	m.Handle("GET /metrology/v1/enterprises/{code}/locations", httpx.Endpoint(f.locations), auth.Requires(PermInstrument, "view"), httpx.EntityIn("code")) // FP-170
+	m.Handle("POST /metrology/v1/enterprises/{code}/locations", httpx.Body(f.addLocation), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("code"))  // FP-170
 	m.Handle("GET /metrology/v1/registry/{code}", httpx.Endpoint(f.lookupRegistry), auth.Requires(PermEnterprise, "create"), httpx.EntityIn("code"))
 	// Instruments; FP-170 status, FP-176 instrument → enterprise.
-	m.Handle("GET /metrology/v1/instruments", httpx.Endpoint(f.listInstruments), auth.Requires(PermInstrument, "view"), httpx.EntityListing(),
+	m.Handle("GET /metrology/v1/instruments", httpx.Endpoint(f.listInstruments), auth.Requires(PermInstrument, "view"), httpx.EntityListing(), // FP-178
 		params("q", "code", "district", "status", "category", "item", "overdue", "sort"))
 	m.Handle("POST /metrology/v1/instruments", httpx.Body(f.createInstrument), auth.Requires(PermInstrument, "create"), httpx.EntityInBody("credit_code"))
 	m.Handle("GET /metrology/v1/instruments/{instrument}", httpx.Endpoint(f.getInstrument), auth.Requires(PermInstrument, "view"), httpx.EntityIn("instrument"))
 	m.Handle("PUT /metrology/v1/instruments/{instrument}", httpx.Body(f.updateInstrument), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("instrument"))
-	m.Handle("POST /metrology/v1/instruments/{instrument}/status", httpx.Body(f.changeStatus), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("instrument"))
-	m.Handle("GET /metrology/v1/instruments/{instrument}/enterprise", httpx.Endpoint(f.owner), auth.Requires(PermInstrument, "view"), httpx.EntityIn("instrument"))
+	m.Handle("POST /metrology/v1/instruments/{instrument}/status", httpx.Body(f.changeStatus), auth.Requires(PermInstrument, "edit"), httpx.EntityIn("instrument")) // FP-170
+	m.Handle("GET /metrology/v1/instruments/{instrument}/enterprise", httpx.Endpoint(f.owner), auth.Requires(PermInstrument, "view"), httpx.EntityIn("instrument")) // FP-176
 	// Institutions and their standards (FP-174).
 	m.Handle("GET /metrology/v1/institutions", httpx.Endpoint(f.listInstitutions), auth.Requires(PermInstitution, "view"), httpx.NoEntity())
 	m.Handle("POST /metrology/v1/institutions", httpx.Body(f.createInstitution), auth.Requires(PermInstitution, "create"), httpx.NoEntity())
-	m.Handle("PUT /metrology/v1/institutions/{institution}", httpx.Endpoint(f.updateInstitution), auth.Requires(PermInstitution, "edit"), httpx.NoEntity())
-	m.Handle("GET /metrology/v1/standards", httpx.Endpoint(f.listStandards), auth.Requires(PermStandard, "view"), httpx.NoEntity(), httpx.Params("institution"))
-	m.Handle("POST /metrology/v1/standards", httpx.Body(f.createStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())
-	m.Handle("PUT /metrology/v1/standards/{standard}", httpx.Body(f.updateStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())
+	m.Handle("PUT /metrology/v1/institutions/{institution}", httpx.Endpoint(f.updateInstitution), auth.Requires(PermInstitution, "edit"), httpx.NoEntity())      // FP-175
+	m.Handle("GET /metrology/v1/standards", httpx.Endpoint(f.listStandards), auth.Requires(PermStandard, "view"), httpx.NoEntity(), httpx.Params("institution")) // FP-174
+	m.Handle("POST /metrology/v1/standards", httpx.Body(f.createStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())                                // FP-174
+	m.Handle("PUT /metrology/v1/standards/{standard}", httpx.Body(f.updateStandard), auth.Requires(PermStandard, "edit"), httpx.NoEntity())                      // FP-174
 	// Applications: accept, partial or full return, county review (FP-169).
 	m.Handle("GET /metrology/v1/applications", httpx.Endpoint(f.listApplications), auth.Requires(PermApplication, "view"), httpx.EntityListing(),
 		params("status", "code", "institution"))
-	m.Handle("POST /metrology/v1/applications", httpx.Body(f.apply), auth.Requires(PermApplication, "create"), httpx.EntityInBody("credit_code"))
+	m.Handle("POST /metrology/v1/applications", httpx.Body(f.apply), auth.Requires(PermApplication, "create"), httpx.EntityInBody("credit_code")) // FP-169, 172
 	m.Handle("GET /metrology/v1/applications/{application}", httpx.Endpoint(f.getApplication), auth.Requires(PermApplication, "view"),
 		httpx.EntityIn("application"))
-	m.Handle("POST /metrology/v1/applications/{application}/approval", httpx.Body(f.approve), auth.Requires(PermReview, "approve"),
+	m.Handle("POST /metrology/v1/applications/{application}/approval", httpx.Body(f.approve), auth.Requires(PermReview, "approve"), // FP-172
 		httpx.EntityIn("application"))
-	m.Handle("POST /metrology/v1/applications/{application}/decision", httpx.Body(f.decide), auth.Requires(PermVerification, "create"),
+	m.Handle("POST /metrology/v1/applications/{application}/decision", httpx.Body(f.decide), auth.Requires(PermVerification, "create"), // FP-169
 		httpx.EntityIn("application"))
-	m.Handle("GET /metrology/v1/returns", httpx.Endpoint(f.listReturns), auth.Requires(PermApplication, "view"), httpx.EntityListing(), params("review"))
-	m.Handle("POST /metrology/v1/returns/{item}/review", httpx.Body(f.review), auth.Requires(PermReview, "approve"), httpx.EntityIn("item"))
+	m.Handle("GET /metrology/v1/returns", httpx.Endpoint(f.listReturns), auth.Requires(PermApplication, "view"), httpx.EntityListing(), params("review")) // FP-169
+	m.Handle("POST /metrology/v1/returns/{item}/review", httpx.Body(f.review), auth.Requires(PermReview, "approve"), httpx.EntityIn("item"))              // FP-169
 	// Results, per nozzle for dispensers (FP-173).
-	m.Handle("POST /metrology/v1/items/{item}/result", httpx.Body(f.recordResult), auth.Requires(PermVerification, "create"), httpx.EntityIn("item"))
+	m.Handle("POST /metrology/v1/items/{item}/result", httpx.Body(f.recordResult), auth.Requires(PermVerification, "create"), httpx.EntityIn("item")) // FP-167, 173, 174
 	m.Handle("GET /metrology/v1/verifications", httpx.Endpoint(f.listVerifications), auth.Requires(PermVerification, "view"), httpx.EntityListing(),
 		params("code", "result", "instrument"))
 	m.Handle("GET /metrology/v1/verifications/{verification}", httpx.Endpoint(f.getVerification), auth.Requires(PermVerification, "view"),
 		httpx.EntityIn("verification"))
 	// Inspections (FP-168).
-	m.Handle("GET /metrology/v1/plans", httpx.Endpoint(f.listPlans), auth.Requires(PermInspection, "view"), httpx.EntityListing(), params())
-	m.Handle("POST /metrology/v1/plans", httpx.Body(f.createPlan), auth.Requires(PermInspection, "create"), httpx.EntityInBody("credit_codes"))
-	m.Handle("GET /metrology/v1/plans/{plan}", httpx.Endpoint(f.getPlan), auth.Requires(PermInspection, "view"), httpx.EntityIn("plan"))
-	m.Handle("POST /metrology/v1/photos", httpx.Endpoint(f.uploadPhoto), auth.Requires(PermInspection, "create"), httpx.NoEntity())
-	m.Handle("POST /metrology/v1/field-records", httpx.Body(f.recordField), auth.Requires(PermInspection, "create"), httpx.EntityInBody("credit_code"))
-	m.Handle("GET /metrology/v1/field-records", httpx.Endpoint(f.listFieldRecords), auth.Requires(PermInspection, "view"), httpx.EntityListing(),
+	m.Handle("GET /metrology/v1/plans", httpx.Endpoint(f.listPlans), auth.Requires(PermInspection, "view"), httpx.EntityListing(), params())            // FP-168
+	m.Handle("POST /metrology/v1/plans", httpx.Body(f.createPlan), auth.Requires(PermInspection, "create"), httpx.EntityInBody("credit_codes"))         // FP-168
+	m.Handle("GET /metrology/v1/plans/{plan}", httpx.Endpoint(f.getPlan), auth.Requires(PermInspection, "view"), httpx.EntityIn("plan"))                // FP-168
+	m.Handle("POST /metrology/v1/photos", httpx.Endpoint(f.uploadPhoto), auth.Requires(PermInspection, "create"), httpx.NoEntity())                     // FP-168
+	m.Handle("POST /metrology/v1/field-records", httpx.Body(f.recordField), auth.Requires(PermInspection, "create"), httpx.EntityInBody("credit_code")) // FP-168
+	m.Handle("GET /metrology/v1/field-records", httpx.Endpoint(f.listFieldRecords), auth.Requires(PermInspection, "view"), httpx.EntityListing(),       // FP-168
 		params("code", "plan"))
 	m.HandleFunc("GET /metrology/v1/field-records/{record}/photos/{n}", f.photo, auth.Requires(PermInspection, "view"), httpx.EntityIn("record"))
 	// Overdue alarms (FP-172) and penalty records (FP-171).
-	m.Handle("GET /metrology/v1/alarms", httpx.Endpoint(f.listAlarms), auth.Requires(PermAlarm, "view"), httpx.EntityListing(),
+	m.Handle("GET /metrology/v1/alarms", httpx.Endpoint(f.listAlarms), auth.Requires(PermAlarm, "view"), httpx.EntityListing(), // FP-172
 		params("code", "year", "state"))
-	m.Handle("GET /metrology/v1/alarms/stats", httpx.Endpoint(f.alarmStats), auth.Requires(PermAlarm, "view"), httpx.EntityListing(),
+	m.Handle("GET /metrology/v1/alarms/stats", httpx.Endpoint(f.alarmStats), auth.Requires(PermAlarm, "view"), httpx.EntityListing(), // FP-172
 		httpx.Params("year", "sort"))
-	m.Handle("POST /metrology/v1/alarms/open", httpx.Body(f.openAlarms), auth.Requires(PermAlarm, "edit"), httpx.EntityInBody("credit_code"))
-	m.Handle("GET /metrology/v1/penalties", httpx.Endpoint(f.listPenalties), auth.Requires(PermPenalty, "view"), httpx.EntityListing(), params("code"))
-	m.Handle("POST /metrology/v1/penalties", httpx.Body(f.recordPenalty), auth.Requires(PermPenalty, "create"), httpx.EntityInBody("credit_code"))
+	m.Handle("POST /metrology/v1/alarms/open", httpx.Body(f.openAlarms), auth.Requires(PermAlarm, "edit"), httpx.EntityInBody("credit_code"))           // FP-172
+	m.Handle("GET /metrology/v1/penalties", httpx.Endpoint(f.listPenalties), auth.Requires(PermPenalty, "view"), httpx.EntityListing(), params("code")) // FP-171
+	m.Handle("POST /metrology/v1/penalties", httpx.Body(f.recordPenalty), auth.Requires(PermPenalty, "create"), httpx.EntityInBody("credit_code"))      // FP-171
 	// FP-179 statistics; FP-180 the enterprise's mobile query page.
-	m.Handle("GET /metrology/v1/stats", httpx.Endpoint(f.stats), auth.Requires(PermStats, "view"), httpx.NoEntity(), httpx.Params("weeks"))
-	m.Handle("GET /metrology/v1/mine", httpx.Endpoint(f.mine), auth.SignedIn(), httpx.EntityListing())
+	m.Handle("GET /metrology/v1/stats", httpx.Endpoint(f.stats), auth.Requires(PermStats, "view"), httpx.NoEntity(), httpx.Params("weeks")) // FP-179
+	m.Handle("GET /metrology/v1/mine", httpx.Endpoint(f.mine), auth.SignedIn(), httpx.EntityListing())                                      // FP-180
 	return m
 }
 
@@ -122,10 +122,12 @@ type VisitInput struct {
 }
 
 func (f *Function) visit(r *http.Request, in VisitInput) (any, error) {
-	if err := f.Visit(r.Context(), strings.TrimSpace(in.Page)); err != nil {
-		return nil, err
-	}
-	return httpx.NoContent(), nil
+	return f.with(r, func(v viewer) (any, error) {
+		if err := f.Visit(r.Context(), v, strings.TrimSpace(in.Page)); err != nil {
+			return nil, err
+		}
+		return httpx.NoContent(), nil
+	})
 }
 
 func codeOf(r *http.Request) string { return strings.ToUpper(strings.TrimSpace(r.PathValue("code"))) }

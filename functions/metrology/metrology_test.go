@@ -609,7 +609,14 @@ func TestHintsAndMine(t *testing.T) {
 	if m := must[Mine](t, h, 200, h.city(), "GET", "/metrology/v1/mine", nil); m.Bound || len(m.Instruments) != 0 {
 		t.Fatalf("a regulator's mine %+v", m)
 	}
-	if rec := h.do(t, h.city(), "POST", "/metrology/v1/visits", map[string]any{"page": "mobile"}); rec.Code != 204 {
-		t.Fatalf("visit: %d", rec.Code)
+	// FP-179: visits count by party, week by week.
+	for _, b := range []string{h.city(), h.party("qiye01", RoleEnterprise), h.party("qiye01", RoleEnterprise)} {
+		if rec := h.do(t, b, "POST", "/metrology/v1/visits", map[string]any{"page": "mobile"}); rec.Code != 204 {
+			t.Fatalf("visit: %d", rec.Code)
+		}
+	}
+	st := must[Statistics](t, h, 200, h.city(), "GET", "/metrology/v1/stats?weeks=1", nil)
+	if w := st.Weeks[0]; w.Visits != 3 || w.RegulatorVisits != 1 || w.EnterpriseVisits != 2 || w.InstitutionVisits != 0 {
+		t.Fatalf("weekly visits %+v", w)
 	}
 }

@@ -3,6 +3,7 @@ package metrology
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,12 +33,17 @@ type CountyRatio struct {
 	Ratio        float64 `json:"ratio"` // valid / in use; 0 when none in use
 }
 
-// WeekCount is one ISO week (starting Monday, Beijing time).
+// WeekCount is one ISO week (starting Monday, Beijing time): visits in
+// all and by the county and city bureaus, enterprises and institutions,
+// and instruments entered and changed.
 type WeekCount struct {
-	WeekStart string `json:"week_start"`
-	Visits    int64  `json:"visits"`
-	Entries   int64  `json:"entries"`
-	Changes   int64  `json:"changes"`
+	WeekStart         string `json:"week_start"`
+	Visits            int64  `json:"visits"`
+	RegulatorVisits   int64  `json:"regulator_visits"`
+	EnterpriseVisits  int64  `json:"enterprise_visits"`
+	InstitutionVisits int64  `json:"institution_visits"`
+	Entries           int64  `json:"entries"`
+	Changes           int64  `json:"changes"`
 }
 
 // Statistics computes the figures for the last weeks (at most 52).
@@ -55,14 +61,14 @@ func (f *Function) Statistics(ctx context.Context, v viewer, weeks int) (Statist
 	return out, err
 }
 
-// Visit counts one visit of a page (the console's and the mobile page's
-// views call it), for the weekly visits.
-func (f *Function) Visit(ctx context.Context, page string) error {
-	if page == "" || len(page) > 40 {
+// Visit counts one visit of a page by the caller's party (the console's
+// and the mobile page's views call it), for the weekly visits.
+func (f *Function) Visit(ctx context.Context, v viewer, page string) error {
+	if page == "" || len(page) > 40 || strings.ContainsRune(page, ':') {
 		return errs.Fields([]errs.FieldError{{Field: "page", Message: "页面名称不正确"}})
 	}
 	_, err := f.pool.Exec(ctx, `INSERT INTO metrology.visits (day, page, count) VALUES ($1, $2, 1)
-		ON CONFLICT (day, page) DO UPDATE SET count = visits.count + 1`, f.today(), page)
+		ON CONFLICT (day, page) DO UPDATE SET count = visits.count + 1`, f.today(), v.kind+":"+page)
 	return store.Classify(err)
 }
 
@@ -100,6 +106,9 @@ func weekCounts(ctx context.Context, q store.Querier, v viewer, start time.Time,
 	rows, err := q.Query(ctx, `WITH wk AS (SELECT ($1::date + 7 * g) AS s FROM generate_series(0, $2::int - 1) g)
 		SELECT to_char(wk.s, 'YYYY-MM-DD'),
 			(SELECT COALESCE(sum(count), 0) FROM metrology.visits x WHERE x.day >= wk.s AND x.day < wk.s + 7),
+			(SELECT COALESCE(sum(count), 0) FROM metrology.visits x WHERE x.day >= wk.s AND x.day < wk.s + 7 AND x.page LIKE 'regulator:%'),
+			(SELECT COALESCE(sum(count), 0) FROM metrology.visits x WHERE x.day >= wk.s AND x.day < wk.s + 7 AND x.page LIKE 'enterprise:%'),
+			(SELECT COALESCE(sum(count), 0) FROM metrology.visits x WHERE x.day >= wk.s AND x.day < wk.s + 7 AND x.page LIKE 'institution:%'),
 			(SELECT count(*) FROM metrology.instrument_changes c JOIN metrology.instruments i ON i.id = c.instrument_id
 				JOIN metrology.enterprises e ON e.credit_code = i.credit_code
 				WHERE c.kind = 'created' AND (c.at AT TIME ZONE 'Asia/Shanghai')::date >= wk.s AND (c.at AT TIME ZONE 'Asia/Shanghai')::date < wk.s + 7 AND `+
@@ -114,7 +123,7 @@ func weekCounts(ctx context.Context, q store.Querier, v viewer, start time.Time,
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WeekCount, error) {
 		var c WeekCount
-		return c, r.Scan(&c.WeekStart, &c.Visits, &c.Entries, &c.Changes)
+		return c, r.Scan(&c.WeekStart, &c.Visits, &c.RegulatorVisits, &c.EnterpriseVisits, &c.InstitutionVisits, &c.Entries, &c.Changes)
 	})
 	return out, store.Classify(err)
 }
@@ -168,8 +177,8 @@ type Hints struct {
 // RegistrationHints tells an instrument user how to register.
 func RegistrationHints() Hints {
 	return Hints{Title: "计量器具使用单位注册提示", Items: []string{
-		"登录名为单位的统一社会信用代码（个体工商户可用经营者身份证号码），请准确填写；登录名中的字母区分大小写。",
-		"统一社会信用代码为 18 位，身份证号码为 18 位，末位字母 X 请按证件上的大小写填写。",
+		"“统一社会信用代码”或“身份证号”：该号码作为您登录系统的默认账号，请确保填写正确，其中字母字符区分大小写。",
+		"统一社会信用代码、身份证号码均为 18 位，末位字母请按证件上的大小写填写。",
 		"注册后由所在县（市、区）市场监督管理局审核，审核通过后即可登记强检计量器具、申请检定。",
-	}, Email: "请填写常用电子邮箱：检定到期提醒、退回通知和检定证书将发送到该邮箱。"}
+	}, Email: "“电子邮箱”：该邮箱地址作为您找回密码的接收邮件的唯一地址，请牢记。"}
 }

@@ -27,8 +27,8 @@ func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
 	page := httpx.PageParams
-	m.Handle("GET /province/v1/runs", httpx.Endpoint(f.runs), auth.Requires(PermSync, "view"), httpx.NoEntity(), httpx.Params(page...))
-	m.Handle("POST /province/v1/runs", httpx.Endpoint(f.start), auth.Requires(PermSync, "run"), httpx.NoEntity())
+	m.Handle("GET /province/v1/runs", httpx.Endpoint(f.runs), auth.Requires(PermSync, "view"), httpx.NoEntity(), httpx.Params(page...)) // FP-165, 166
+	m.Handle("POST /province/v1/runs", httpx.Endpoint(f.start), auth.Requires(PermSync, "run"), httpx.NoEntity())                       // FP-165, 166
 	m.Handle("GET /province/v1/runs/{run}", httpx.Endpoint(f.run), auth.Requires(PermSync, "view"), httpx.NoEntity())
 	// The interaction log names records: their lines follow the scope.
 	m.Handle("GET /province/v1/runs/{run}/log", httpx.Endpoint(f.runLog), auth.Requires(PermSync, "view"), httpx.EntityListing(),
@@ -38,7 +38,7 @@ func (f *Function) Handler() http.Handler {
 		m.Handle("GET /province/v1/"+r.Name, httpx.Endpoint(f.rows(r)), auth.Requires(PermSync, "view"), httpx.EntityListing(),
 			httpx.Params(append([]string{"q"}, page...)...))
 	}
-	m.Handle("GET /province/v1/mapping", httpx.Endpoint(f.mapping), auth.Requires(PermSync, "view"), httpx.NoEntity())
+	m.Handle("GET /province/v1/mapping", httpx.Endpoint(f.mapping), auth.Requires(PermSync, "view"), httpx.NoEntity()) // FP-165
 	return m
 }
 
