@@ -44,7 +44,7 @@ func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
 	// FP-177: registration hints, before anyone has an account.
-	m.Handle("GET /metrology/v1/registration-hints", httpx.Endpoint(f.hints), httpx.Public()) // FP-177
+	m.Handle("GET /metrology/v1/registration-hints", httpx.Endpoint(f.hints), httpx.Public()) // FP-177 partly: identity's own registration form and username rule (a leading letter) are unchanged
 	m.Handle("GET /metrology/v1/catalogue", httpx.Endpoint(f.catalogue), auth.SignedIn(), httpx.NoEntity())
 	m.Handle("POST /metrology/v1/visits", httpx.Body(f.visit), auth.SignedIn(), httpx.NoEntity()) // FP-179
 	// Instrument users (FP-178: the county's view is the scoped list).
