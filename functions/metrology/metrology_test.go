@@ -620,3 +620,18 @@ func TestHintsAndMine(t *testing.T) {
 		t.Fatalf("weekly visits %+v", w)
 	}
 }
+
+// The demo set loads once and fills the pages.
+func TestSeedDemo(t *testing.T) {
+	h := newHarness(t)
+	for i, want := range []bool{true, false} {
+		if loaded, err := h.f.SeedDemo(context.Background()); err != nil || loaded != want {
+			t.Fatalf("seed %d: loaded %v, %v", i, loaded, err)
+		}
+	}
+	page := must[httpx.PageOf[Instrument]](t, h, 200, h.city(), "GET", "/metrology/v1/instruments?overdue=true", nil)
+	st := must[AlarmStats](t, h, 200, h.city(), "GET", "/metrology/v1/alarms/stats", nil)
+	if page.Total != 3 || len(st.Items) != 3 {
+		t.Fatalf("demo overdue instruments %d, alarm users %d", page.Total, len(st.Items))
+	}
+}
