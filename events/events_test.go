@@ -68,7 +68,7 @@ func sample() map[string]any {
 			Client:      Client{CreditCode: e.CreditCode, Name: e.Name, DistrictCode: "130102"},
 			Instrument:  VerifiedInstrument{ID: 1, Name: "燃油加油机", ItemCode: "03", CategoryCode: "0301"}, VerifiedOn: "2026-01-01",
 			Standards: []StandardUsed{{ID: 1, Name: "燃油加油机检定装置", Certificates: []StandardCertificate{{Kind: "assessment", Number: "[2024]冀量标石证字第001号", ValidUntil: "2028-01-01"}}, Instruments: []StandardInstrument{}}},
-			Data: []DataRow{}, Nozzles: []NozzleResult{{Serial: "N1", Result: "pass"}}, CompletedAt: now},
+			Data:      []DataRow{}, Nozzles: []NozzleResult{{Serial: "N1", Result: "pass"}}, CompletedAt: now},
 		MetrologyInstitutionUpdated: InstitutionUpdatedData{Institution: Institution{ID: "12130100MB0000000X", Name: "石家庄市计量检定测试所", Version: 2},
 			Changed: []string{"name"}, UpdatedAt: now},
 		CertificateIssued: CertificateIssuedData{CertificateID: 1, CertificateNo: "JD2026-000001", Version: 1, Kind: "certificate", VerificationID: 1,
