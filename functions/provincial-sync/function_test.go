@@ -544,3 +544,25 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("mapping %s", rec.Body)
 	}
 }
+
+// A run started from the API is audited and runs in the background.
+func TestStartRun(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Generate(10, 5, base)
+	req := httptest.NewRequest("POST", "/province/v1/runs", nil)
+	req.Header.Set("Authorization", h.iss.Bearer(authtest.CityWide(PermSync+":run")))
+	rec := httptest.NewRecorder()
+	h.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", rec.Code, rec.Body)
+	}
+	if err := h.f.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM province.runs WHERE trigger = 'manual' AND status = 'ok'`); n != 1 {
+		t.Fatalf("manual runs %d", n)
+	}
+	if n := h.count(t, `SELECT count(*) FROM platform.outbox WHERE event_type = $1`, events.AuditOperationRecorded); n != 1 {
+		t.Fatalf("audit events %d", n)
+	}
+}

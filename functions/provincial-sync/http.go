@@ -7,9 +7,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 )
 
 //go:embed openapi.yaml
@@ -72,6 +76,13 @@ func (f *Function) start(r *http.Request) (any, error) {
 	}
 	if running {
 		return nil, errs.New(errs.Conflict, "已有同步正在运行，请稍后查看结果")
+	}
+	p, _ := auth.FromContext(r.Context())
+	if err := store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		return auditlog.Record(r.Context(), tx, Source, auditlog.Operation{At: f.now(), UserID: p.UserID, Username: p.Username,
+			IP: httpx.ClientIP(r), Action: "province.sync.run", ObjectType: "province_sync"})
+	}); err != nil {
+		return nil, err
 	}
 	f.bg.Add(1)
 	go func() {
