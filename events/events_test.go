@@ -66,6 +66,16 @@ func sample() map[string]any {
 		OcrIDCardRequested: OcrIDCardRequestedData{RecognitionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", FrontKey: "ocr/2026/01/x-front.bin",
 			RequestedBy: "u1", RequestedAt: now},
 		OcrIDCardRecognized: OcrIDCardRecognizedData{RecognitionID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", Status: "done", Flagged: []string{"name"}, RecognizedAt: now},
+		MetrologyVerificationCompleted: VerificationCompletedData{VerificationID: 1, CertificateNo: "JD2026-000001", Result: "pass", Class: "合格",
+			Institution: Institution{ID: "12130100MB0000000X", Name: "石家庄市计量检定测试所", Authorisation: "(冀)法计(2024)01001号", Version: 1},
+			Client:      Client{CreditCode: e.CreditCode, Name: e.Name, DistrictCode: "130102"},
+			Instrument:  VerifiedInstrument{ID: 1, Name: "燃油加油机", ItemCode: "03", CategoryCode: "0301"}, VerifiedOn: "2026-01-01",
+			Standards: []StandardUsed{{ID: 1, Name: "燃油加油机检定装置", Certificates: []StandardCertificate{{Kind: "assessment", Number: "[2024]冀量标石证字第001号", ValidUntil: "2028-01-01"}}, Instruments: []StandardInstrument{}}},
+			Data:      []DataRow{}, Nozzles: []NozzleResult{{Serial: "N1", Result: "pass"}}, CompletedAt: now},
+		MetrologyInstitutionUpdated: InstitutionUpdatedData{Institution: Institution{ID: "12130100MB0000000X", Name: "石家庄市计量检定测试所", Version: 2},
+			Changed: []string{"name"}, UpdatedAt: now},
+		CertificateIssued: CertificateIssuedData{CertificateID: 1, CertificateNo: "JD2026-000001", Version: 1, Kind: "certificate", VerificationID: 1,
+			CreditCode: e.CreditCode, DistrictCode: "130102", BlobKey: "certs/1.pdf", IssuedAt: now},
 	}
 }
 

@@ -23,13 +23,17 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/local v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/tsenart/vegeta/v12 v12.13.0
 )
 
@@ -52,8 +56,8 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
-	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	golang.org/x/image v0.48.0 // indirect
@@ -238,3 +242,11 @@ replace github.com/sjzamr/smartreg/functions/ocr-idcard => ../functions/ocr-idca
 replace github.com/sjzamr/smartreg/tests/cardgen => ./cardgen
 
 replace github.com/sjzamr/smartreg/functions/documents => ../functions/documents
+
+replace github.com/sjzamr/smartreg/functions/metrology => ../functions/metrology
+
+replace github.com/sjzamr/smartreg/functions/certificate-print => ../functions/certificate-print
+
+replace github.com/sjzamr/smartreg/functions/provincial-sync => ../functions/provincial-sync
+
+replace github.com/sjzamr/smartreg/tests/sim/province => ./sim/province

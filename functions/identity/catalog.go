@@ -57,7 +57,27 @@ var menuCatalogue = []Menu{
 		{Code: "docs.templates", Title: "文书模板", Path: "/console/#/docs/templates", Icon: "EditPen"},
 		{Code: "docs.backups", Title: "文书备份", Path: "/console/#/docs/backups", Icon: "Box"},
 	}},
+	{Code: "metrology", Title: "强检计量器具", Icon: "Odometer", Children: []Menu{
+		{Code: "metrology.instruments", Title: "器具管理", Path: "/console/#/metrology/instruments", Icon: "Odometer"},
+		{Code: "metrology.enterprises", Title: "使用单位", Path: "/console/#/metrology/enterprises", Icon: "OfficeBuilding"},
+		{Code: "metrology.applications", Title: "检定申请", Path: "/console/#/metrology/applications", Icon: "DocumentChecked"},
+		{Code: "metrology.returns", Title: "退回复核", Path: "/console/#/metrology/returns", Icon: "RefreshLeft"},
+		{Code: "metrology.standards", Title: "计量标准", Path: "/console/#/metrology/standards", Icon: "Medal"},
+		{Code: "metrology.institutions", Title: "检定机构", Path: "/console/#/metrology/institutions", Icon: "School"},
+		{Code: "metrology.inspections", Title: "监督检查", Path: "/console/#/metrology/inspections", Icon: "Camera"},
+		{Code: "metrology.alarms", Title: "超期告警", Path: "/console/#/metrology/alarms", Icon: "AlarmClock"},
+		{Code: "metrology.stats", Title: "统计分析", Path: "/console/#/metrology/stats", Icon: "TrendCharts"},
+		{Code: "metrology.certificates", Title: "检定证书", Path: "/console/#/metrology/certificates", Icon: "Tickets"},
+		{Code: "metrology.province", Title: "省平台同步", Path: "/console/#/metrology/province", Icon: "Refresh"},
+		{Code: "metrology.mobile", Title: "移动查询", Path: "/console/#/metrology/mobile", Icon: "Iphone"},
+	}},
 }
+
+// metrologyMenus are the regulators' metrology pages (the enterprise and
+// institution roles get a subset).
+var metrologyMenus = []string{"metrology.instruments", "metrology.enterprises", "metrology.applications", "metrology.returns",
+	"metrology.standards", "metrology.institutions", "metrology.inspections", "metrology.alarms", "metrology.stats",
+	"metrology.certificates", "metrology.province"}
 
 // Built-in role codes. The first three are the 三员 (separation of duties):
 // no account may hold two of them.
@@ -71,6 +91,12 @@ const (
 	// review, publish and correct.
 	RoleEnterprise   = "enterprise"
 	RoleDocsReviewer = "docs_reviewer"
+	// The metrology parties (functions/metrology reads these codes): an
+	// instrument user, a verification institution, and the county and city
+	// bureaus' metrology supervisors.
+	RoleMetrologyEnterprise  = "metrology_enterprise"
+	RoleMetrologyInstitution = "metrology_institution"
+	RoleMetrologySupervisor  = "metrology_supervisor"
 )
 
 var threeAdmins = []string{RoleSysAdmin, RoleSecAdmin, RoleAuditor}
@@ -124,6 +150,7 @@ func sysadminPerms() []string {
 func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
 	business = append(business, "docs.documents", "docs.review", "docs.templates", "docs.backups")
+	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -152,6 +179,26 @@ func builtinRoles() []builtinRole {
 			Menus: []string{"workbench", "messages", "market.search", "docs.documents", "docs.review", "docs.templates"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("docs.document", "view", "review", "publish"),
 				perms("docs.template", "view", "create", "edit"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
+		// Enterprises and institutions use the web portal; metrology confines
+		// them to their own enterprise or institution, whatever the scope.
+		{Code: RoleMetrologyEnterprise, Name: "计量器具使用单位", Scope: "all",
+			Menus: []string{"messages", "metrology.instruments", "metrology.enterprises", "metrology.applications", "metrology.certificates", "metrology.mobile"},
+			Perms: slices.Concat(perms("metrology.enterprise", "view", "create", "edit"), perms("metrology.instrument", "view", "create", "edit"),
+				perms("metrology.institution", "view"), perms("metrology.application", "view", "create"), perms("metrology.verification", "view"),
+				perms("certs.certificate", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleMetrologyInstitution, Name: "检定机构", Scope: "all",
+			Menus: []string{"messages", "metrology.applications", "metrology.standards", "metrology.institutions", "metrology.certificates"},
+			Perms: slices.Concat(perms("metrology.enterprise", "view"), perms("metrology.instrument", "view"), perms("metrology.institution", "view", "edit"),
+				perms("metrology.standard", "view", "edit"), perms("metrology.application", "view"), perms("metrology.verification", "view", "create"),
+				perms("certs.certificate", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleMetrologySupervisor, Name: "计量监管人员", Scope: "dept_and_below",
+			Menus: append([]string{"workbench", "messages", "market.search", "market.profile", "system.changelog"}, metrologyMenus...),
+			Perms: slices.Concat(perms("registry.entity", "view"), perms("metrology.enterprise", "view", "create", "edit"),
+				perms("metrology.instrument", "view", "edit"), perms("metrology.institution", "view"), perms("metrology.standard", "view"),
+				perms("metrology.application", "view"), perms("metrology.verification", "view"), perms("metrology.review", "approve"),
+				perms("metrology.inspection", "view", "create"), perms("metrology.alarm", "view", "edit"), perms("metrology.penalty", "view", "create"),
+				perms("metrology.stats", "view"), perms("certs.certificate", "view"), perms("province.sync", "view"),
+				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 	}
 }
 

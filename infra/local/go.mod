@@ -84,8 +84,12 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
+	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -138,3 +142,11 @@ replace (
 	github.com/sjzamr/smartreg/functions/ocr-idcard => ../../functions/ocr-idcard
 	github.com/sjzamr/smartreg/tests/cardgen => ../../tests/cardgen
 )
+
+replace github.com/sjzamr/smartreg/functions/metrology => ../../functions/metrology
+
+replace github.com/sjzamr/smartreg/functions/certificate-print => ../../functions/certificate-print
+
+replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/provincial-sync
+
+replace github.com/sjzamr/smartreg/tests/sim/province => ../../tests/sim/province

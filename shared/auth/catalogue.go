@@ -76,6 +76,35 @@ var catalogue = []Permission{
 	{"docs.document", "publish", "发布、更正文书"},
 	{"docs.backup", "view", "查看文书备份"},
 	{"docs.backup", "create", "执行文书备份"},
+	// metrology (强检计量器具, FP-165–180).
+	{"metrology.enterprise", "view", "查看计量器具使用单位"},
+	{"metrology.enterprise", "create", "登记计量器具使用单位"},
+	{"metrology.enterprise", "edit", "修改计量器具使用单位"},
+	{"metrology.instrument", "view", "查看强检计量器具"},
+	{"metrology.instrument", "create", "登记强检计量器具"},
+	{"metrology.instrument", "edit", "修改强检计量器具、变更状态、维护使用地点"},
+	{"metrology.institution", "view", "查看检定机构"},
+	{"metrology.institution", "create", "登记检定机构"},
+	{"metrology.institution", "edit", "修改检定机构"},
+	{"metrology.standard", "view", "查看计量标准"},
+	{"metrology.standard", "edit", "维护计量标准及其证书"},
+	{"metrology.application", "view", "查看检定申请"},
+	{"metrology.application", "create", "申请检定"},
+	{"metrology.verification", "view", "查看检定记录"},
+	{"metrology.verification", "create", "受理、退回检定申请，录入检定结果"},
+	{"metrology.review", "approve", "批准超期器具检定申请、复核退回"},
+	{"metrology.inspection", "view", "查看计量监督检查计划和现场记录"},
+	{"metrology.inspection", "create", "制定检查计划、填写现场检查记录"},
+	{"metrology.alarm", "view", "查看超期告警及统计"},
+	{"metrology.alarm", "edit", "查阅超期告警（标记已读）"},
+	{"metrology.penalty", "view", "查看超期处罚记录"},
+	{"metrology.penalty", "create", "登记超期处罚记录"},
+	{"metrology.stats", "view", "查看强检器具统计分析"},
+	// certificate-print (检定证书, FP-167, 173, 175).
+	{"certs.certificate", "view", "查看、下载检定证书"},
+	// provincial-sync (省平台同步, FP-165, 166).
+	{"province.sync", "view", "查看省平台同步记录和省平台数据"},
+	{"province.sync", "run", "立即执行省平台同步"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -6,12 +6,18 @@ import (
 	"strings"
 	"time"
 
+	"net/http"
+
 	"github.com/sjzamr/smartreg/functions/audit"
+	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
+	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
+	metrology "github.com/sjzamr/smartreg/functions/metrology"
 	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
+	provincialsync "github.com/sjzamr/smartreg/functions/provincial-sync"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -44,29 +50,35 @@ type Config struct {
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry  registry.Config    `group:"registry"`
-	QR        qrgenerate.Config  `group:"qr-generate"`
-	Console   console.Config     `group:"console"`
-	Identity  identity.Config    `group:"identity"` // with its OIDC provider's and online list's groups
-	Audit     audit.Config       `group:"audit"`
-	Notify    notify.Config      `group:"notify"`
-	Scan      scanresolve.Config `group:"scan-resolve"`
-	OcrIdcard ocridcard.Config   `group:"ocr-idcard"`
-	Documents documents.Config   `group:"documents"`
+	Registry         registry.Config         `group:"registry"`
+	QR               qrgenerate.Config       `group:"qr-generate"`
+	Console          console.Config          `group:"console"`
+	Identity         identity.Config         `group:"identity"` // with its OIDC provider's and online list's groups
+	Audit            audit.Config            `group:"audit"`
+	Notify           notify.Config           `group:"notify"`
+	Scan             scanresolve.Config      `group:"scan-resolve"`
+	OcrIdcard        ocridcard.Config        `group:"ocr-idcard"`
+	Documents        documents.Config        `group:"documents"`
+	Metrology        metrology.Config        `group:"metrology"`
+	CertificatePrint certificateprint.Config `group:"certificate-print"`
+	ProvincialSync   provincialsync.Config   `group:"provincial-sync"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry  *registry.Function
-	Identity  *identity.Function
-	Audit     *audit.Function
-	Notify    *notify.Function
-	QR        *qrgenerate.Function
-	Scan      *scanresolve.Function
-	Console   *console.Function
-	OcrIdcard *ocridcard.Function
-	Documents *documents.Function
+	Registry         *registry.Function
+	Identity         *identity.Function
+	Audit            *audit.Function
+	Notify           *notify.Function
+	QR               *qrgenerate.Function
+	Scan             *scanresolve.Function
+	Console          *console.Function
+	OcrIdcard        *ocridcard.Function
+	Documents        *documents.Function
+	Metrology        *metrology.Function
+	CertificatePrint *certificateprint.Function
+	ProvincialSync   *provincialsync.Function
 	// scaffold:typed
 }
 
@@ -90,6 +102,9 @@ var builders = []builder{
 	{name: console.Name, migrations: none, build: buildConsole},
 	{name: ocridcard.Name, prefixes: []string{"/ocr/"}, migrations: ocridcard.Migrations, build: buildOcrIdcard},
 	{name: documents.Name, prefixes: []string{"/docs/"}, migrations: documents.Migrations, build: buildDocuments},
+	{name: metrology.Name, migrations: metrology.Migrations, build: buildMetrology},
+	{name: certificateprint.Name, prefixes: []string{"/certs/"}, migrations: certificateprint.Migrations, build: buildCertificatePrint},
+	{name: provincialsync.Name, prefixes: []string{"/province/"}, migrations: provincialsync.Migrations, build: buildProvincialSync},
 	// scaffold:builders
 }
 
@@ -179,6 +194,28 @@ func buildDocuments(p *Platform, cfg Config, log *slog.Logger) (runtime.Function
 	c.Public = cfg.Public // one public address for the whole platform
 	fn, err := documents.New(documents.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, c)
 	p.Documents = fn
+	return fn, err
+}
+
+func buildMetrology(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := metrology.New(metrology.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.Metrology)
+	p.Metrology = fn
+	return fn, err
+}
+
+func buildCertificatePrint(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	cc := cfg.CertificatePrint
+	cc.Public = cfg.Public // the certificates' QR codes point to the platform's public address
+	fn, err := certificateprint.New(certificateprint.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Render: certrender.New(),
+		Now: time.Now, Verifier: p.Verifier}, cc)
+	p.CertificatePrint = fn
+	return fn, err
+}
+
+func buildProvincialSync(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, HTTP: &http.Client{},
+		Now: time.Now, Verifier: p.Verifier}, cfg.ProvincialSync)
+	p.ProvincialSync = fn
 	return fn, err
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
+	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
 
@@ -149,6 +150,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	// only when asked for: the SMS simulator shows every code it "sent".
 	if cfg.Simulators {
 		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
+		// The provincial metrology platform, with demo data (provincial-sync pulls it).
+		mux.Handle("/sim/province/", http.StripPrefix("/sim/province", provincesim.Demo(cfg.ProvincialSync.AppKey, cfg.ProvincialSync.AppSecret)))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())
@@ -215,6 +218,7 @@ func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	notice := "本地一体化运行模式：事件由本地代理按 Knative 触发器路由。"
 	if p.cfg.Simulators {
 		links["sms-simulator"] = "/sim/sms/sms/messages"
+		links["province-simulator"] = "/sim/province/api/v1/"
 		notice += "短信、微信、省统一身份认证等外部系统使用模拟器（SMARTREG_SIMULATORS=true）。"
 	}
 	httpx.JSON(w, http.StatusOK, map[string]any{

@@ -214,7 +214,7 @@ func benchPrincipal(i int) auth.Principal {
 		DeptID: "d-130102", SessionID: fmt.Sprintf("0190f5c2-7b00-7c00-8d00-%012d", i), Roles: []string{"inspector", "clerk"},
 		Perms: []string{"registry.entity:view", "registry.entity:edit", "registry.entity:export", "registry.import:create",
 			"qr.code:view", "qr.code:approve", "qr.code:invalidate", "qr.code:download", "scan.inspection:view",
-			"scan.inspection:create", "scan.stats:view", "identity.notice:view"},
+			"scan.inspection:create", "scan.stats:view", "notify.notice:view"},
 		Scope: auth.Scope{Kind: auth.ScopeDeptAndBelow, Districts: []string{"130102"}}}
 }
 

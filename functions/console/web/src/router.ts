@@ -29,6 +29,19 @@ const pages: RouteRecordRaw[] = [
   { path: 'docs/templates', component: () => import('./views/DocsTemplates.vue'), meta: { title: '文书模板', menus: ['docs.templates'] } },
   { path: 'docs/templates/:code', component: () => import('./views/DocTemplate.vue'), meta: { title: '文书模板', menus: ['docs.templates'] } },
   { path: 'docs/backups', component: () => import('./views/DocsBackups.vue'), meta: { title: '文书备份', menus: ['docs.backups'] } },
+  // 强检计量器具 (FP-165–180).
+  { path: 'metrology/instruments', component: () => import('./views/metrology/Instruments.vue'), meta: { title: '器具管理', menus: ['metrology.instruments'] } },
+  { path: 'metrology/enterprises', component: () => import('./views/metrology/Enterprises.vue'), meta: { title: '使用单位', menus: ['metrology.enterprises'] } },
+  { path: 'metrology/applications', component: () => import('./views/metrology/Applications.vue'), meta: { title: '检定申请', menus: ['metrology.applications'] } },
+  { path: 'metrology/returns', component: () => import('./views/metrology/Returns.vue'), meta: { title: '退回复核', menus: ['metrology.returns'] } },
+  { path: 'metrology/standards', component: () => import('./views/metrology/Standards.vue'), meta: { title: '计量标准', menus: ['metrology.standards'] } },
+  { path: 'metrology/institutions', component: () => import('./views/metrology/Institutions.vue'), meta: { title: '检定机构', menus: ['metrology.institutions'] } },
+  { path: 'metrology/inspections', component: () => import('./views/metrology/Inspections.vue'), meta: { title: '监督检查', menus: ['metrology.inspections'] } },
+  { path: 'metrology/alarms', component: () => import('./views/metrology/Alarms.vue'), meta: { title: '超期告警', menus: ['metrology.alarms'] } },
+  { path: 'metrology/stats', component: () => import('./views/metrology/Stats.vue'), meta: { title: '统计分析', menus: ['metrology.stats'] } },
+  { path: 'metrology/certificates', component: () => import('./views/metrology/Certificates.vue'), meta: { title: '检定证书', menus: ['metrology.certificates'] } },
+  { path: 'metrology/province', component: () => import('./views/metrology/Province.vue'), meta: { title: '省平台同步', menus: ['metrology.province'] } },
+  { path: 'metrology/mobile', component: () => import('./views/metrology/Mobile.vue'), meta: { title: '移动查询', menus: ['metrology.mobile'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 

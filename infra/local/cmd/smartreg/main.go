@@ -220,6 +220,13 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 			return err
 		}
 	}
+	// 强检计量器具: an institution, its standards, instrument users and
+	// their instruments (some overdue), once.
+	if loaded, err := p.Metrology.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("metrology demo data: %w", err)
+	} else if loaded {
+		fmt.Println("已加载强检计量器具演示数据：1 个检定机构、3 套计量标准、6 家使用单位、18 台器具（含超期告警）")
+	}
 	samples, err := sampleLinks(ctx, p.Pool, cfg.Public.URL(), 3)
 	if err != nil {
 		return err

@@ -1,0 +1,24 @@
+package provincialsync
+
+import (
+	"testing"
+
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/openapitest"
+)
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	h := newHarness(t)
+	openapitest.CheckRoutes(t, openapitest.Load(t, openapi), openapitest.Routes{Name: Name, Fn: h.f,
+		Prefixes: []string{"/province/v1/"}, Sample: "1"})
+}
+
+func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
+
+func TestOpenAPISchemasMatchStructs(t *testing.T) {
+	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
+		"Run": Run{}, "RunPage": httpx.PageOf[Run]{}, "LogEntry": LogEntry{}, "LogPage": httpx.PageOf[LogEntry]{},
+		"ProvinceRow": ProvinceRow{}, "RowPage": httpx.PageOf[ProvinceRow]{}, "Field": Field{}, "Resource": Resource{},
+		"ErrorBody": httpx.ErrorBody{},
+	})
+}
