@@ -58,6 +58,10 @@ var catalogue = []Permission{
 	{"scan.inspection", "view", "查看扫码检查记录"},
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
+	{"laws.item", "view", "查看法律法规库条目"},
+	{"laws.item", "create", "新增法律法规库条目"},
+	{"activities.item", "view", "查看活动库条目"},
+	{"activities.item", "create", "新增活动库条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

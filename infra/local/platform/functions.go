@@ -4,12 +4,14 @@ import (
 	"log/slog"
 	"time"
 
+	activities "github.com/sjzamr/smartreg/functions/activities"
 	"github.com/sjzamr/smartreg/functions/console"
 	"github.com/sjzamr/smartreg/functions/identity"
 	"github.com/sjzamr/smartreg/functions/identity/audit"
 	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
+	laws "github.com/sjzamr/smartreg/functions/laws"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -47,24 +49,28 @@ type Config struct {
 	QRMaxZipItems     int    `env:"QR_MAX_ZIP_ITEMS" default:"2000" help:"单次批量下载（ZIP）最多包含的二维码数"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config     `group:"registry"`
-	Console  console.Config      `group:"console"`
-	Identity identity.Config     `group:"identity"`
-	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
-	Audit    audit.Config        `group:"identity (audit)"`
-	Notify   notify.Config       `group:"identity (notices)"`
-	Online   online.Config       `group:"identity (online)"`
-	Scan     scanresolve.Config  `group:"scan-resolve"`
+	Registry   registry.Config     `group:"registry"`
+	Console    console.Config      `group:"console"`
+	Identity   identity.Config     `group:"identity"`
+	OIDC       oidcprovider.Config `group:"identity (OIDC, WeChat)"`
+	Audit      audit.Config        `group:"identity (audit)"`
+	Notify     notify.Config       `group:"identity (notices)"`
+	Online     online.Config       `group:"identity (online)"`
+	Scan       scanresolve.Config  `group:"scan-resolve"`
+	Laws       laws.Config         `group:"laws"`
+	Activities activities.Config   `group:"activities"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	Registry   *registry.Function
+	Identity   *identity.Function
+	QR         *qrgenerate.Function
+	Scan       *scanresolve.Function
+	Console    *console.Function
+	Laws       *laws.Function
+	Activities *activities.Function
 	// scaffold:typed
 }
 
@@ -84,6 +90,8 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: one(qrgenerate.Migration), build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: one(scanresolve.Migration), build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
+	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	// scaffold:builders
 }
 
@@ -139,6 +147,18 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
+	return fn, err
+}
+
+func buildLaws(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := laws.New(laws.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Laws)
+	p.Laws = fn
+	return fn, err
+}
+
+func buildActivities(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := activities.New(activities.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Activities)
+	p.Activities = fn
 	return fn, err
 }
 

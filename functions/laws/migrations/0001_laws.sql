@@ -1,0 +1,10 @@
+-- The laws schema, owned by functions/laws: only it writes here,
+-- and other functions read it only through published SQL functions.
+CREATE SCHEMA IF NOT EXISTS laws;
+
+-- The example resource of the scaffold; replace it with the function's own.
+CREATE TABLE laws.items (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    title      text        NOT NULL CHECK (title <> ''),
+    created_at timestamptz NOT NULL
+);
