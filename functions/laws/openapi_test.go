@@ -17,6 +17,9 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Article": Article{}, "Event": Event{}, "VersionRef": VersionRef{}, "Document": Document{}, "DocumentInput": DocumentInput{},
+		"LinkInput": LinkInput{}, "Facet": Facet{}, "DocumentPage": DocumentPage{}, "Hit": Hit{}, "LawRef": LawRef{},
+		"ParsedQuery": parsedQuery{}, "SearchResult": SearchResult{}, "Skip": Skip{}, "ImportRun": ImportRun{},
+		"ImportPage": httpx.PageOf[ImportRun]{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }
