@@ -1,6 +1,7 @@
 package laws
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -150,5 +151,20 @@ func TestConfigIsDocumented(t *testing.T) {
 		if f.Help == "" || !strings.Contains(string(doc), "`"+f.Env+"`") {
 			t.Errorf("%s lacks help text or is not in docs/operations.md (go test ./infra/local/platform -run Settings -update)", f.Env)
 		}
+	}
+}
+
+func writeZip(t *testing.T, w io.Writer, fsys fstest.MapFS) {
+	t.Helper()
+	z := zip.NewWriter(w)
+	for name, f := range fsys {
+		fw, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fw.Write(f.Data)
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
