@@ -4,11 +4,27 @@ import (
 	"context"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/sjzamr/smartreg/events"
 )
 
-// Receive handles the events its Triggers route here; others are
-// acknowledged and ignored. Decode payloads with events.Decode[T](e) and
-// wrap effects in outbox.Once, so a redelivery changes nothing.
+// PingTask is the reminders PingSource's task
+// (infra/knative/pingsources/activities-reminders.yaml).
+const PingTask = "activities-remind"
+
+// Receive handles the reminder tick: each reminder is recorded once per
+// sign-up and kind, so a redelivered tick sends nothing twice.
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
-	return nil, nil
+	if e.Type() != events.Ping {
+		return nil, nil
+	}
+	data, err := events.Decode[events.PingData](e)
+	if err != nil || data["task"] != PingTask {
+		return nil, err
+	}
+	n, err := f.SendReminders(ctx)
+	if n > 0 {
+		f.log.InfoContext(ctx, "activities: reminders sent", "count", n)
+	}
+	return nil, err
 }

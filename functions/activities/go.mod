@@ -1,6 +1,6 @@
 module github.com/sjzamr/smartreg/functions/activities
 
-go 1.26.0
+go 1.26.4
 
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
@@ -9,8 +9,10 @@ replace (
 
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
-	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/pgx/v5 v5.13.0
+	github.com/sjzamr/smartreg/events v0.0.0
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
+	golang.org/x/net v0.62.0
 )
 
 require (
@@ -34,7 +36,7 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
-	github.com/bmatcuk/doublestar/v4 v4.6.1 // indirect
+	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/buger/jsonparser v1.1.2 // indirect
 	github.com/casbin/casbin/v2 v2.135.0 // indirect
 	github.com/casbin/govaluate v1.3.0 // indirect
@@ -55,15 +57,22 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
-	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/sjzamr/smartreg/tests => ../../tests
+
+replace github.com/sjzamr/smartreg/tests/sim/bureau => ../../tests/sim/bureau
+
+replace github.com/sjzamr/smartreg/tests/sim/oidcupstream => ../../tests/sim/oidcupstream
+
+replace github.com/sjzamr/smartreg/tests/sim/wechat => ../../tests/sim/wechat

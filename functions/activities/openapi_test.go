@@ -17,6 +17,10 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Material": Material{}, "Photo": Photo{}, "Activity": Activity{}, "ActivityInput": ActivityInput{},
+		"ActivityPage": httpx.PageOf[Activity]{}, "Signup": Signup{}, "SignupInput": SignupInput{}, "SignupPage": httpx.PageOf[Signup]{},
+		"SummaryInput": SummaryInput{}, "ImportInput": ImportInput{}, "Extracted": Extracted{}, "ImportResult": ImportResult{},
+		"PublicActivity": PublicActivity{}, "PublicActivityPage": httpx.PageOf[PublicActivity]{}, "MySignup": MySignup{},
+		"ErrorBody": httpx.ErrorBody{},
 	})
 }
