@@ -333,7 +333,7 @@ func TestPhonePages(t *testing.T) {
 	h := newHarness(t)
 	a := h.published(t, 48*time.Hour, 1, 5)
 	id := strconv.FormatInt(a.ID, 10)
-	if rec := h.do(t, "", "GET", "/activities/m", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "食品安全开放日") {
+	if rec := h.do(t, "", "GET", "/activities/m/", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "食品安全开放日") {
 		t.Fatalf("list page: %d", rec.Code)
 	}
 	post := func(form url.Values) *httptest.ResponseRecorder {

@@ -57,7 +57,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /activities/v1/public/signups/{token}", httpx.Endpoint(f.mySignup), httpx.Public())
 	m.Handle("DELETE /activities/v1/public/signups/{token}", httpx.Endpoint(f.cancelSignup), httpx.Public())
 	// FP-77: the H5 pages.
-	m.HandleFunc("GET /activities/m", f.pageList, httpx.Public())
+	m.HandleFunc("GET /activities/m/", f.pageList, httpx.Public())
 	m.HandleFunc("GET /activities/m/{id}", f.pageActivity, httpx.Public())
 	m.HandleFunc("POST /activities/m/{id}/signup", f.pageSignUp, httpx.Public())
 	m.HandleFunc("GET /activities/m/signups/{token}", f.pageSignup, httpx.Public())

@@ -43,6 +43,10 @@ func when(p PublicActivity) string {
 }
 
 func (f *Function) pageList(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/activities/m/" { // the pattern is a subtree: nothing else lives here
+		http.Error(w, "页面不存在", http.StatusNotFound)
+		return
+	}
 	since := f.now().AddDate(0, -3, 0)
 	items, _, err := listActivities(r.Context(), f.pool, ListFilter{Status: "published", Upcoming: true, PublicNow: &since}, httpx.Page{Page: 1, Size: 50})
 	if err != nil {
@@ -121,4 +125,3 @@ func (f *Function) pageCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/activities/m/signups/"+tok, http.StatusSeeOther)
 }
-

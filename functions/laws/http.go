@@ -52,7 +52,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /laws/v1/imports", httpx.Endpoint(f.imports), auth.Requires(PermImport, "create"), httpx.NoEntity(),
 		httpx.Params(httpx.PageParams...))
 	// The public mobile pages (H5).
-	m.HandleFunc("GET /laws/m", f.pageSearch, httpx.Public(), httpx.Params(searchParams...))
+	m.HandleFunc("GET /laws/m/", f.pageSearch, httpx.Public(), httpx.Params(searchParams...))
 	m.HandleFunc("GET /laws/m/documents/{id}", f.pageDocument, httpx.Public())
 	return m
 }

@@ -129,11 +129,11 @@ func TestPublicReadsAndTheImportRoute(t *testing.T) {
 		t.Errorf("by date range: %d", page.Total)
 	}
 	// The phone page finds an article and links to it.
-	rec = h.do(t, "", "GET", "/laws/m?q="+url.QueryEscape("广告法第九条"), nil)
+	rec = h.do(t, "", "GET", "/laws/m/?q="+url.QueryEscape("广告法第九条"), nil)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "广告法 第九条") || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Fatalf("phone page: %d %s", rec.Code, rec.Body)
 	}
-	if rec := h.do(t, "", "GET", "/laws/m?q="+url.QueryEscape("<script>alert(1)</script>"), nil); strings.Contains(rec.Body.String(), "<script>alert") {
+	if rec := h.do(t, "", "GET", "/laws/m/?q="+url.QueryEscape("<script>alert(1)</script>"), nil); strings.Contains(rec.Body.String(), "<script>alert") {
 		t.Fatal("the query is echoed unescaped")
 	}
 	if rec := h.do(t, "", "GET", "/laws/m/documents/999999", nil); rec.Code != 404 {

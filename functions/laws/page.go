@@ -38,6 +38,10 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, name string, 
 // pageSearch is the public mobile search page (FP-68–75): it works
 // without JavaScript, so a phone on 4G gets results in one round trip.
 func (f *Function) pageSearch(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/laws/m/" { // the pattern is a subtree: nothing else lives here
+		writePage(w, r, http.StatusNotFound, "search", map[string]any{"Error": "页面不存在", "Natures": Natures, "Statuses": Statuses})
+		return
+	}
 	q := r.URL.Query()
 	data := map[string]any{"Q": q.Get("q"), "Nature": q.Get("nature"), "Status": q.Get("status"), "Natures": Natures, "Statuses": Statuses}
 	status := http.StatusOK
@@ -79,7 +83,7 @@ func pageURL(q url.Values, page int) string {
 		v[k] = vs
 	}
 	v.Set("page", strconv.Itoa(page))
-	return "/laws/m?" + v.Encode()
+	return "/laws/m/?" + v.Encode()
 }
 
 // block is an article with the headings that open before it.

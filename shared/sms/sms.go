@@ -128,3 +128,14 @@ func randomToken(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Config is the gateway's settings, for a function's entry point to embed
+// (the one-process platform takes identity's, which are the same names).
+type Config struct {
+	GatewayURL string `env:"SMS_GATEWAY_URL" default:"http://localhost:8080/sim/sms" help:"短信网关地址（POST {base}/sms/send）；本地默认指向模拟器"`
+	AppKey     string `env:"SMS_APP_KEY" default:"smartreg-dev" help:"短信网关 AppKey"`
+	AppSecret  string `env:"SMS_APP_SECRET" default:"dev-sms-secret" secret:"true" help:"短信网关签名密钥（HMAC-SHA256）"`
+}
+
+// Client builds the gateway client the settings name.
+func (c Config) Client() (*Client, error) { return New(c.GatewayURL, c.AppKey, c.AppSecret, nil) }

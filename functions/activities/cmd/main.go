@@ -9,13 +9,16 @@ import (
 
 	activities "github.com/sjzamr/smartreg/functions/activities"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
+	"github.com/sjzamr/smartreg/shared/sms"
 )
 
 type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob // photos and imported images
 	activities.Config
+	SMS sms.Config // reminders
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
 
@@ -32,7 +35,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := activities.New(activities.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	text, err := cfg.SMS.Client()
+	if err != nil {
+		return err
+	}
+	fn, err := activities.New(activities.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier,
+		Blob: deps.Blobs, SMS: text}, cfg.Config)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	activities "github.com/sjzamr/smartreg/functions/activities"
@@ -21,6 +22,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/qrtoken"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
+	"github.com/sjzamr/smartreg/shared/sms"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -157,7 +159,17 @@ func buildLaws(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 }
 
 func buildActivities(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := activities.New(activities.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Activities)
+	// The same gateway as identity's reset codes.
+	text, err := sms.New(cfg.Identity.SMSGatewayURL, cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	ac := cfg.Activities
+	if cfg.Simulators {
+		// The bureau-site simulator (/sim/bureau/) can be imported from.
+		ac.ImportAllow += "," + strings.TrimRight(cfg.Public.URL(), "/") + "/sim/bureau/"
+	}
+	fn, err := activities.New(activities.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob, SMS: text}, ac)
 	p.Activities = fn
 	return fn, err
 }

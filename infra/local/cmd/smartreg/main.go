@@ -205,6 +205,16 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 			return err
 		}
 	}
+	if msg, err := p.Laws.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("laws demo data: %w", err)
+	} else if msg != "" {
+		fmt.Println(msg)
+	}
+	if msg, err := p.Activities.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("activities demo data: %w", err)
+	} else if msg != "" {
+		fmt.Println(msg)
+	}
 	samples, err := sampleLinks(ctx, p.Pool, cfg.Public.URL(), 3)
 	if err != nil {
 		return err
