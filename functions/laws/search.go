@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -79,7 +80,10 @@ type SearchResult struct {
 // (FP-67); a law outranks a case that quotes it.
 var (
 	statusWeight = map[string]float64{StatusInForce: 1, StatusPending: 0.8, StatusAmended: 0.45, StatusRepealed: 0.3}
-	natureWeight = map[string]float64{"案例": 0.6, "其他": 0.5}
+	// By rank in the hierarchy of norms (效力位阶): a law before the rule or
+	// interpretation that repeats its words, any norm before a case.
+	natureWeight = map[string]float64{"行政法规": 0.95, "监察法规": 0.95, "地方性法规": 0.9, "自治条例和单行条例": 0.9, "部门规章": 0.85,
+		"地方政府规章": 0.85, "司法解释": 0.85, "规范性文件": 0.75, "案例": 0.6, "其他": 0.5}
 )
 
 // candidates is how many BM25 hits are re-ranked and folded per query.
@@ -243,6 +247,13 @@ func (s *searchIndex) fullText(ctx context.Context, pq parsedQuery, req SearchRe
 		ti.SetField("title")
 		ti.SetBoost(0.3)
 		should = append(should, ti)
+		// The words in the order asked count more than scattered bigrams.
+		if utf8.RuneCountInString(p) >= 3 {
+			ph := bleve.NewMatchPhraseQuery(p)
+			ph.SetField("text")
+			ph.SetBoost(0.5)
+			should = append(should, ph)
+		}
 	}
 	for _, e := range pq.Expanded {
 		t := bleve.NewMatchQuery(e)
