@@ -412,4 +412,3 @@ func timeAll(qs []string, f func(string) error) ([3]time.Duration, error) {
 	}
 	return [3]time.Duration{at(0.5), at(0.95), at(0.99)}, nil
 }
-
