@@ -51,6 +51,14 @@ var menuCatalogue = []Menu{
 		{Code: "qr.oplog", Title: "操作日志", Path: "/console/#/qr/oplog", Icon: "List"},
 		{Code: "qr.stats", Title: "统计分析", Path: "/console/#/qr/stats", Icon: "DataAnalysis"},
 	}},
+	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
+	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
+		{Code: "laws.library", Title: "法规检索与维护", Path: "/console/#/laws/library", Icon: "Collection"},
+		{Code: "laws.imports", Title: "法规库导入", Path: "/console/#/laws/imports", Icon: "Upload"},
+	}},
+	{Code: "activities", Title: "活动库", Icon: "Calendar", Children: []Menu{
+		{Code: "activities.list", Title: "活动管理", Path: "/console/#/activities", Icon: "Tickets"},
+	}},
 }
 
 // Built-in role codes. The first three are the 三员 (separation of duties):
@@ -111,6 +119,7 @@ func sysadminPerms() []string {
 
 func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
+	business = append(business, "laws.library", "laws.imports", "activities.list")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

@@ -90,7 +90,7 @@ func run() error {
 	}
 	defer pool.Close()
 	if !*reuse {
-		if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS laws CASCADE; DROP SCHEMA IF EXISTS platform CASCADE`); err != nil {
+		if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS laws CASCADE; DROP SCHEMA IF EXISTS platform CASCADE; DROP TABLE IF EXISTS public.schema_migrations`); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'qr/codes', component: () => import('./views/QrCodes.vue'), meta: { title: '码管理', menus: ['qr.codes'] } },
   { path: 'qr/oplog', component: () => import('./views/QrOpLog.vue'), meta: { title: '操作日志', menus: ['qr.oplog'] } },
   { path: 'qr/stats', component: () => import('./views/QrStats.vue'), meta: { title: '统计分析', menus: ['qr.stats'] } },
+  // FP-65–75, FP-76: the law library and the activity library.
+  { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
+  { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
+  { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
