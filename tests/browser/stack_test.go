@@ -36,6 +36,7 @@ type stack struct {
 	url     string
 	dataDir string
 	sms     *smssim.Simulator
+	p       *platform.Platform // the functions, to seed data in-process
 }
 
 func startStack(t *testing.T) *stack {
@@ -62,6 +63,7 @@ func startStack(t *testing.T) *stack {
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	cfg.Identity.SMSGatewayURL = simSrv.URL
+	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})
@@ -84,7 +86,7 @@ func startStack(t *testing.T) *stack {
 		p.Close()
 		cleanRedis(cfg.RedisURL, cfg.Identity.RedisPrefix, cfg.Identity.RevocationPrefix)
 	})
-	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim}
+	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, p: p}
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
