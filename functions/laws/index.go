@@ -25,11 +25,14 @@ import (
 
 // indexFormat changes whenever the mapping or the indexed fields do; an
 // index of another format is rebuilt.
-const indexFormat = 1
+const indexFormat = 2
 
 // The search index (FP-68–75): one Bleve document per article, analysed
 // by Bleve's CJK analyzer (width folding, lower case, overlapping
-// character bigrams — Lucene's CJKAnalyzer) and scored with BM25. It lives
+// character bigrams — Lucene's CJKAnalyzer) and scored with BM25. Law
+// names are not indexed with every article: a name in the query confines
+// the search to that law instead (lawNamer), which ranks better than a
+// title match spread over thousands of articles. It lives
 // on disk (LAWS_INDEX_DIR), so a restart opens it in milliseconds; it is a
 // cache of the database, brought up to date from laws.changes.
 type searchIndex struct {
@@ -77,9 +80,6 @@ func indexMapping() mapping.IndexMapping {
 	text := bleve.NewTextFieldMapping()
 	text.Analyzer, text.Store, text.IncludeTermVectors, text.DocValues = "cjk", false, false, false
 	doc.AddFieldMappingsAt("text", text)
-	title := bleve.NewTextFieldMapping()
-	title.Analyzer, title.Store, title.IncludeTermVectors, title.DocValues = "cjk", false, false, false
-	doc.AddFieldMappingsAt("title", title)
 	for _, k := range []string{"doc", "family", "nature", "status", "body", "region"} {
 		f := bleve.NewKeywordFieldMapping()
 		f.Store, f.IncludeTermVectors = false, false
@@ -120,7 +120,7 @@ func pubNumber(date string) float64 {
 }
 
 func (m docMeta) fields(a Article) map[string]any {
-	return map[string]any{"text": a.Text(), "title": m.Title + " " + m.Short, "doc": strconv.FormatInt(m.ID, 10),
+	return map[string]any{"text": a.Text(), "doc": strconv.FormatInt(m.ID, 10),
 		"family": m.Family, "nature": m.Nature, "status": m.Status, "body": m.Body, "region": m.Region, "pub": pubNumber(m.Published)}
 }
 

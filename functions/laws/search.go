@@ -243,10 +243,6 @@ func (s *searchIndex) fullText(ctx context.Context, pq parsedQuery, req SearchRe
 		t := bleve.NewMatchQuery(p)
 		t.SetField("text")
 		should = append(should, t)
-		ti := bleve.NewMatchQuery(p)
-		ti.SetField("title")
-		ti.SetBoost(0.3)
-		should = append(should, ti)
 		// The words in the order asked count more than scattered bigrams.
 		if utf8.RuneCountInString(p) >= 3 {
 			ph := bleve.NewMatchPhraseQuery(p)
