@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -452,8 +451,6 @@ func familyOf(short string) string {
 	s = strings.Join(strings.Fields(s), "")
 	return strings.NewReplacer("(", "（", ")", "）").Replace(s)
 }
-
-var errNoBody = errors.New("no body")
 
 var (
 	reNPCSC   = regexp.MustCompile(`全国人民代表大会常务委员会`)

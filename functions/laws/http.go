@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/shared/auth"
@@ -253,12 +252,4 @@ func (f *Function) imports(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return httpx.NewPage(runs, total, page), nil
-}
-
-// dateOnly formats an optional date for display.
-func dateOnly(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
 }

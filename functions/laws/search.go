@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -87,7 +86,7 @@ var (
 )
 
 // candidates is how many BM25 hits are re-ranked and folded per query.
-const candidates = 300
+const candidates = 150
 
 // ErrIndexBuilding answers a search while the index is first being built.
 func (s *searchIndex) building() error {
@@ -243,13 +242,6 @@ func (s *searchIndex) fullText(ctx context.Context, pq parsedQuery, req SearchRe
 		t := bleve.NewMatchQuery(p)
 		t.SetField("text")
 		should = append(should, t)
-		// The words in the order asked count more than scattered bigrams.
-		if utf8.RuneCountInString(p) >= 3 {
-			ph := bleve.NewMatchPhraseQuery(p)
-			ph.SetField("text")
-			ph.SetBoost(0.5)
-			should = append(should, ph)
-		}
 	}
 	for _, e := range pq.Expanded {
 		t := bleve.NewMatchQuery(e)
