@@ -280,7 +280,7 @@ func run() error {
 	rows := [][]string{{"measure", "laws search", "anchor", "ratio", "target", ""}}
 	rows = append(rows,
 		[]string{fmt.Sprintf("top-3 hit rate, %d questions", len(qs)), pct(ours.at3, total), fmt.Sprintf("%s (whole question) / %s (all word groups)", pct(wholeS.at3, total), pct(wordsS.at3, total)),
-			fmt.Sprintf("%.1f× the better anchor", ours.at3/max(1, max(wholeS.at3, wordsS.at3))), "well above the anchor", ok(ours.at3 > 2*max(wholeS.at3, wordsS.at3))},
+			ratioText(ours.at3, max(wholeS.at3, wordsS.at3)), "well above the anchor", ok(ours.at3 > 2*max(wholeS.at3, wordsS.at3))},
 		[]string{"top-1 / top-10 hit rate, MRR", fmt.Sprintf("%s / %s, %.2f", pct(ours.at1, total), pct(ours.at10, total), ours.rr/total),
 			fmt.Sprintf("%s / %s, %.2f (word groups)", pct(wordsS.at1, total), pct(wordsS.at10, total), wordsS.rr/total), "", "", ""},
 		[]string{fmt.Sprintf("top-3 by asker: 消费者 %d / 企业 %d / 执法人员 %d", counts["消费者"], counts["企业"], counts["执法人员"]),
@@ -301,6 +301,15 @@ func run() error {
 		intro += "\n\nQuestions not answered in the top 3:\n\n- " + strings.Join(misses, "\n- ")
 	}
 	return report.Write(*out, "laws", report.Section{Title: "Law search (laws, issue 13)", Intro: intro, Rows: rows})
+}
+
+// ratioText is ours against the better anchor; an anchor that finds
+// nothing has no ratio.
+func ratioText(ours, anchor float64) string {
+	if anchor == 0 {
+		return fmt.Sprintf("the anchors answer none; %.0f answered", ours)
+	}
+	return fmt.Sprintf("%.1f× the better anchor", ours/anchor)
 }
 
 func envOr(k, def string) string {
