@@ -18,8 +18,8 @@ type config struct {
 	entry.Auth
 	entry.Blob // photos and imported images
 	activities.Config
-	SMS sms.Config // reminders
-	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
+	SMS        sms.Config // reminders
+	DBMaxConns int        `env:"DB_MAX_CONNS" default:"20"`
 }
 
 func main() { entry.Main(activities.Name, run) }
