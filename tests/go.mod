@@ -22,9 +22,11 @@ require (
 	github.com/go-pdf/fpdf v0.9.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
+	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
@@ -38,6 +40,27 @@ require (
 )
 
 require (
+	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
+	github.com/bits-and-blooms/bitset v1.24.6 // indirect
+	github.com/blevesearch/bleve/v2 v2.6.3 // indirect
+	github.com/blevesearch/bleve_index_api v1.4.1 // indirect
+	github.com/blevesearch/geo v0.2.8 // indirect
+	github.com/blevesearch/go-faiss v1.1.5 // indirect
+	github.com/blevesearch/go-porterstemmer v1.0.3 // indirect
+	github.com/blevesearch/gtreap v0.1.1 // indirect
+	github.com/blevesearch/mmap-go v1.2.0 // indirect
+	github.com/blevesearch/scorch_segment_api/v2 v2.4.11 // indirect
+	github.com/blevesearch/segment v0.9.1 // indirect
+	github.com/blevesearch/snowballstem v0.9.0 // indirect
+	github.com/blevesearch/upsidedown_store_api v1.0.2 // indirect
+	github.com/blevesearch/vellum v1.2.1 // indirect
+	github.com/blevesearch/zapx/v11 v11.4.3 // indirect
+	github.com/blevesearch/zapx/v12 v12.4.3 // indirect
+	github.com/blevesearch/zapx/v13 v13.4.3 // indirect
+	github.com/blevesearch/zapx/v14 v14.4.3 // indirect
+	github.com/blevesearch/zapx/v15 v15.4.3 // indirect
+	github.com/blevesearch/zapx/v16 v16.3.4 // indirect
+	github.com/blevesearch/zapx/v17 v17.2.5 // indirect
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/casbin/casbin/v2 v2.135.0 // indirect
 	github.com/casbin/govaluate v1.3.0 // indirect
@@ -46,10 +69,12 @@ require (
 	github.com/dchest/captcha v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/golang/snappy v1.0.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/influxdata/tdigest v0.0.1 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/mailru/easyjson v0.7.7 // indirect
+	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/muhlemmer/gu v0.3.1 // indirect
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
@@ -58,8 +83,10 @@ require (
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
+	go.etcd.io/bbolt v1.4.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
 )
 
@@ -250,3 +277,9 @@ replace github.com/sjzamr/smartreg/functions/certificate-print => ../functions/c
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../functions/provincial-sync
 
 replace github.com/sjzamr/smartreg/tests/sim/province => ./sim/province
+
+replace github.com/sjzamr/smartreg/functions/laws => ../functions/laws
+
+replace github.com/sjzamr/smartreg/functions/activities => ../functions/activities
+
+replace github.com/sjzamr/smartreg/tests/sim/bureau => ./sim/bureau

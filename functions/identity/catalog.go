@@ -71,6 +71,14 @@ var menuCatalogue = []Menu{
 		{Code: "metrology.province", Title: "省平台同步", Path: "/console/#/metrology/province", Icon: "Refresh"},
 		{Code: "metrology.mobile", Title: "移动查询", Path: "/console/#/metrology/mobile", Icon: "Iphone"},
 	}},
+	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
+	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
+		{Code: "laws.library", Title: "法规检索与维护", Path: "/console/#/laws/library", Icon: "Collection"},
+		{Code: "laws.imports", Title: "法规库导入", Path: "/console/#/laws/imports", Icon: "Upload"},
+	}},
+	{Code: "activities", Title: "活动库", Icon: "Calendar", Children: []Menu{
+		{Code: "activities.list", Title: "活动管理", Path: "/console/#/activities", Icon: "Tickets"},
+	}},
 }
 
 // metrologyMenus are the regulators' metrology pages (the enterprise and
@@ -151,6 +159,7 @@ func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
 	business = append(business, "docs.documents", "docs.review", "docs.templates", "docs.backups")
 	business = append(business, append(metrologyMenus, "metrology.mobile")...)
+	business = append(business, "laws.library", "laws.imports", "activities.list")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

@@ -24,8 +24,32 @@ require (
 )
 
 require (
+	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
+	github.com/bits-and-blooms/bitset v1.24.6 // indirect
+	github.com/blevesearch/bleve/v2 v2.6.3 // indirect
+	github.com/blevesearch/bleve_index_api v1.4.1 // indirect
+	github.com/blevesearch/geo v0.2.8 // indirect
+	github.com/blevesearch/go-faiss v1.1.5 // indirect
+	github.com/blevesearch/go-porterstemmer v1.0.3 // indirect
+	github.com/blevesearch/gtreap v0.1.1 // indirect
+	github.com/blevesearch/mmap-go v1.2.0 // indirect
+	github.com/blevesearch/scorch_segment_api/v2 v2.4.11 // indirect
+	github.com/blevesearch/segment v0.9.1 // indirect
+	github.com/blevesearch/snowballstem v0.9.0 // indirect
+	github.com/blevesearch/upsidedown_store_api v1.0.2 // indirect
+	github.com/blevesearch/vellum v1.2.1 // indirect
+	github.com/blevesearch/zapx/v11 v11.4.3 // indirect
+	github.com/blevesearch/zapx/v12 v12.4.3 // indirect
+	github.com/blevesearch/zapx/v13 v13.4.3 // indirect
+	github.com/blevesearch/zapx/v14 v14.4.3 // indirect
+	github.com/blevesearch/zapx/v15 v15.4.3 // indirect
+	github.com/blevesearch/zapx/v16 v16.3.4 // indirect
+	github.com/blevesearch/zapx/v17 v17.2.5 // indirect
 	github.com/dchest/captcha v1.1.0 // indirect
+	github.com/golang/snappy v1.0.0 // indirect
+	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+	go.etcd.io/bbolt v1.4.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
 )
 
@@ -84,11 +108,14 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
+	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
@@ -150,3 +177,9 @@ replace github.com/sjzamr/smartreg/functions/certificate-print => ../../function
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/provincial-sync
 
 replace github.com/sjzamr/smartreg/tests/sim/province => ../../tests/sim/province
+
+replace github.com/sjzamr/smartreg/functions/laws => ../../functions/laws
+
+replace github.com/sjzamr/smartreg/functions/activities => ../../functions/activities
+
+replace github.com/sjzamr/smartreg/tests/sim/bureau => ../../tests/sim/bureau

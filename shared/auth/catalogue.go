@@ -105,6 +105,18 @@ var catalogue = []Permission{
 	// provincial-sync (省平台同步, FP-165, 166).
 	{"province.sync", "view", "查看省平台同步记录和省平台数据"},
 	{"province.sync", "run", "立即执行省平台同步"},
+	// laws (法律法规库, FP-65–75): the library itself is public; these
+	// guard its upkeep.
+	{"laws.document", "view", "查看法律法规（后台）"},
+	{"laws.document", "create", "新增法律法规"},
+	{"laws.document", "edit", "编辑法律法规、关联版本"},
+	{"laws.import", "create", "导入法律法规库"},
+	// activities (活动库, FP-76, 77).
+	{"activities.activity", "view", "查看活动"},
+	{"activities.activity", "create", "新增、导入活动"},
+	{"activities.activity", "edit", "编辑、发布活动，填写活动总结"},
+	{"activities.signup", "view", "查看活动报名"},
+	{"activities.signup", "edit", "管理活动报名（签到、取消）"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

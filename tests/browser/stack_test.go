@@ -40,6 +40,7 @@ type stack struct {
 	// Where identity keeps its captcha answers, for tests that act as a
 	// person solving one.
 	redisURL, identityPrefix string
+	p                        *platform.Platform // the functions, to seed data in-process
 }
 
 func startStack(t *testing.T) *stack {
@@ -66,6 +67,7 @@ func startStack(t *testing.T) *stack {
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	cfg.Identity.SMSGatewayURL = simSrv.URL
+	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})
@@ -99,7 +101,7 @@ func startStack(t *testing.T) *stack {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, redisURL: cfg.RedisURL, identityPrefix: cfg.Identity.RedisPrefix}
+	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, redisURL: cfg.RedisURL, identityPrefix: cfg.Identity.RedisPrefix, p: p}
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

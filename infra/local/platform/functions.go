@@ -2,18 +2,19 @@ package platform
 
 import (
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"net/http"
-
+	activities "github.com/sjzamr/smartreg/functions/activities"
 	"github.com/sjzamr/smartreg/functions/audit"
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
+	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
 	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
@@ -26,6 +27,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
+	"github.com/sjzamr/smartreg/shared/sms"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -62,6 +64,8 @@ type Config struct {
 	Metrology        metrology.Config        `group:"metrology"`
 	CertificatePrint certificateprint.Config `group:"certificate-print"`
 	ProvincialSync   provincialsync.Config   `group:"provincial-sync"`
+	Laws             laws.Config             `group:"laws"`
+	Activities       activities.Config       `group:"activities"`
 	// scaffold:config
 }
 
@@ -79,6 +83,8 @@ type Typed struct {
 	Metrology        *metrology.Function
 	CertificatePrint *certificateprint.Function
 	ProvincialSync   *provincialsync.Function
+	Laws             *laws.Function
+	Activities       *activities.Function
 	// scaffold:typed
 }
 
@@ -105,6 +111,8 @@ var builders = []builder{
 	{name: metrology.Name, migrations: metrology.Migrations, build: buildMetrology},
 	{name: certificateprint.Name, prefixes: []string{"/certs/"}, migrations: certificateprint.Migrations, build: buildCertificatePrint},
 	{name: provincialsync.Name, prefixes: []string{"/province/"}, migrations: provincialsync.Migrations, build: buildProvincialSync},
+	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
+	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	// scaffold:builders
 }
 
@@ -216,6 +224,28 @@ func buildProvincialSync(p *Platform, cfg Config, log *slog.Logger) (runtime.Fun
 	fn, err := provincialsync.New(provincialsync.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, HTTP: &http.Client{},
 		Now: time.Now, Verifier: p.Verifier}, cfg.ProvincialSync)
 	p.ProvincialSync = fn
+	return fn, err
+}
+
+func buildLaws(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := laws.New(laws.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Laws)
+	p.Laws = fn
+	return fn, err
+}
+
+func buildActivities(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	// The same gateway as identity's reset codes.
+	text, err := sms.New(cfg.Identity.SMSGatewayURL, cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	ac := cfg.Activities
+	if cfg.Simulators {
+		// The bureau-site simulator (/sim/bureau/) can be imported from.
+		ac.ImportAllow += "," + strings.TrimRight(cfg.Public.URL(), "/") + "/sim/bureau/"
+	}
+	fn, err := activities.New(activities.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob, SMS: text}, ac)
+	p.Activities = fn
 	return fn, err
 }
 

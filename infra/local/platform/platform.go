@@ -34,6 +34,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/tests/sim/bureau"
 	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
@@ -152,6 +153,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
 		// The provincial metrology platform, with demo data (provincial-sync pulls it).
 		mux.Handle("/sim/province/", http.StripPrefix("/sim/province", provincesim.Demo(cfg.ProvincialSync.AppKey, cfg.ProvincialSync.AppSecret)))
+		// Pages of the bureau's site and official account, to import activities from.
+		mux.Handle("/sim/bureau/", http.StripPrefix("/sim/bureau", bureau.New()))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())

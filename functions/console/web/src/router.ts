@@ -42,6 +42,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'metrology/certificates', component: () => import('./views/metrology/Certificates.vue'), meta: { title: '检定证书', menus: ['metrology.certificates'] } },
   { path: 'metrology/province', component: () => import('./views/metrology/Province.vue'), meta: { title: '省平台同步', menus: ['metrology.province'] } },
   { path: 'metrology/mobile', component: () => import('./views/metrology/Mobile.vue'), meta: { title: '移动查询', menus: ['metrology.mobile'] } },
+  // FP-65–75, FP-76: the law library and the activity library.
+  { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
+  { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
+  { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 

@@ -227,6 +227,16 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 	} else if loaded {
 		fmt.Println("已加载强检计量器具演示数据：1 个检定机构、3 套计量标准、6 家使用单位、18 台器具（含超期告警）")
 	}
+	if msg, err := p.Laws.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("laws demo data: %w", err)
+	} else if msg != "" {
+		fmt.Println(msg)
+	}
+	if msg, err := p.Activities.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("activities demo data: %w", err)
+	} else if msg != "" {
+		fmt.Println(msg)
+	}
 	samples, err := sampleLinks(ctx, p.Pool, cfg.Public.URL(), 3)
 	if err != nil {
 		return err
