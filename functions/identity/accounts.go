@@ -103,11 +103,10 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 	var out Tokens
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		sid := randomToken(16)
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.sessions (id, user_id, ip, device, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			sid, u.ID, ip, truncate(r.UserAgent(), 500), f.now()); err != nil {
+		if err := insertSession(ctx, tx, sid, u.ID, ip, truncate(r.UserAgent(), 500), f.now()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET last_login_at = $2, last_login_ip = $3 WHERE id = $1`, u.ID, f.now(), ip); err != nil {
+		if err := setLastLogin(ctx, tx, u.ID, f.now(), ip); err != nil {
 			return err
 		}
 		if out, err = f.issue(ctx, tx, u, sid); err != nil {

@@ -385,9 +385,8 @@ func (f *Function) managedUser(ctx context.Context, tx pgx.Tx, a Actor, id strin
 
 // endSessions revokes every session and refresh token of a user.
 func (f *Function) endSessions(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, now); err != nil {
+	if err := revokeUserSessions(ctx, tx, userID, now); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM identity.refresh_tokens WHERE user_id = $1`, userID)
-	return err
+	return deleteUserRefreshTokens(ctx, tx, userID)
 }
