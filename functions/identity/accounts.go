@@ -38,7 +38,7 @@ func (f *Function) CheckPassword(ctx context.Context, in oidcprovider.PasswordCh
 // Principal is the user's current roles, permissions and data scope; a
 // frozen user gets an error, so no token is issued.
 func (f *Function) Principal(ctx context.Context, userID string) (*auth.Principal, error) {
-	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	u, err := userByID(ctx, f.pool, userID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -51,32 +51,28 @@ func (f *Function) Principal(ctx context.Context, userID string) (*auth.Principa
 
 // UserByExternal finds the account bound to an external identity.
 func (f *Function) UserByExternal(ctx context.Context, provider, subject string) (string, error) {
-	var id string
-	err := f.pool.QueryRow(ctx, `SELECT user_id FROM identity.external_accounts WHERE provider = $1 AND subject = $2`, provider, subject).Scan(&id)
-	return id, store.Classify(err)
+	return externalAccountUser(ctx, f.pool, provider, subject)
 }
 
 // BindExternal binds an external identity (upstream OIDC subject, WeChat
 // unionid) to an account; one binding per provider and account.
 func (f *Function) BindExternal(ctx context.Context, userID, provider, subject string) error {
 	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		u, err := getUser(ctx, tx, "u.id = $1", userID, true)
+		u, err := userByID(ctx, tx, userID, true)
 		if err != nil {
 			return err
 		}
-		var owner string
-		err = tx.QueryRow(ctx, `SELECT user_id FROM identity.external_accounts WHERE provider = $1 AND subject = $2`, provider, subject).Scan(&owner)
+		owner, err := externalAccountUser(ctx, tx, provider, subject)
 		switch {
 		case err == nil && owner == userID:
 			return nil
 		case err == nil:
 			return errs.New(errs.Conflict, "该外部账号已绑定其他用户")
-		case err != pgx.ErrNoRows:
+		case errs.CodeOf(err) != errs.NotFound:
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.external_accounts (provider, subject, user_id, created_at) VALUES ($1, $2, $3, $4)`,
-			provider, subject, userID, f.now()); err != nil {
-			if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+		if err := insertExternalAccount(ctx, tx, provider, subject, userID, f.now()); err != nil {
+			if errs.CodeOf(err) == errs.Conflict {
 				return errs.New(errs.Conflict, "该用户已绑定同类外部账号，请先解除绑定")
 			}
 			return err
@@ -91,7 +87,7 @@ func (f *Function) BindExternal(ctx context.Context, userID, provider, subject s
 // StartSession logs a user in after an upstream or WeChat login: session,
 // tokens, cookies and the login log row, as POST /login does.
 func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, method string) error {
-	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	u, err := userByID(ctx, f.pool, userID, false)
 	if err != nil {
 		return err
 	}
@@ -107,11 +103,10 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 	var out Tokens
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		sid := randomToken(16)
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.sessions (id, user_id, ip, device, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			sid, u.ID, ip, truncate(r.UserAgent(), 500), f.now()); err != nil {
+		if err := insertSession(ctx, tx, sid, u.ID, ip, truncate(r.UserAgent(), 500), f.now()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET last_login_at = $2, last_login_ip = $3 WHERE id = $1`, u.ID, f.now(), ip); err != nil {
+		if err := setLastLogin(ctx, tx, u.ID, f.now(), ip); err != nil {
 			return err
 		}
 		if out, err = f.issue(ctx, tx, u, sid); err != nil {
@@ -129,7 +124,7 @@ func (f *Function) StartSession(ctx context.Context, w http.ResponseWriter, r *h
 // Me returns the caller's profile with menus derived from their roles,
 // read fresh from the database.
 func (f *Function) Me(ctx context.Context, userID string) (Me, error) {
-	u, err := getUser(ctx, f.pool, "u.id = $1", userID, false)
+	u, err := userByID(ctx, f.pool, userID, false)
 	if err != nil {
 		return Me{}, err
 	}

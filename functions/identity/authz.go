@@ -200,9 +200,9 @@ type capacity struct {
 
 func (f *Function) capacityOf(ctx context.Context, q store.Querier, userID string) (capacity, error) {
 	c := capacity{userID: userID, perms: map[string]bool{}, menus: map[string]bool{}, depts: map[string]bool{}}
-	var deptID string
-	if err := q.QueryRow(ctx, `SELECT COALESCE(dept_id, '') FROM identity.users WHERE id = $1`, userID).Scan(&deptID); err != nil {
-		return c, store.Classify(err)
+	deptID, err := userDeptID(ctx, q, userID)
+	if err != nil {
+		return c, err
 	}
 	roles, err := rolesOfUser(ctx, q, userID)
 	if err != nil {

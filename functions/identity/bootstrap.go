@@ -11,7 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -31,14 +33,13 @@ type credential struct{ username, password string }
 func (f *Function) bootstrap(ctx context.Context) error {
 	var creds []credential
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7210000102)`); err != nil {
+		if err := xactLock(ctx, tx, lockBootstrap); err != nil {
 			return err
 		}
 		if err := ensureBuiltinRoles(ctx, tx, f.now()); err != nil {
 			return fmt.Errorf("built-in roles: %w", err)
 		}
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.users)`).Scan(&exists); err != nil || exists {
+		if exists, err := anyUser(ctx, tx); err != nil || exists {
 			return err
 		}
 		root, err := f.ensureCity(ctx, tx)
@@ -81,9 +82,8 @@ func (f *Function) bootstrap(ctx context.Context) error {
 // ensureCity returns the city bureau, creating it with every county of
 // Shijiazhuang as its jurisdiction.
 func (f *Function) ensureCity(ctx context.Context, tx pgx.Tx) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `SELECT id FROM identity.departments WHERE parent_id IS NULL AND name = $1`, CityBureau).Scan(&id)
-	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+	id, err := rootDeptID(ctx, tx, CityBureau)
+	if errs.CodeOf(err) != errs.NotFound {
 		return id, err
 	}
 	var all []string
@@ -91,8 +91,8 @@ func (f *Function) ensureCity(ctx context.Context, tx pgx.Tx) (string, error) {
 		all = append(all, d.Code)
 	}
 	id = newID()
-	_, err = tx.Exec(ctx, `INSERT INTO identity.departments (id, name, level, district_codes, path, created_at, updated_at)
-		VALUES ($1, $2, 'city', $3, $4, $5, $5)`, id, CityBureau, all, "/"+id+"/", f.now())
+	_, err = insertDept(ctx, tx, Department{ID: id, Name: CityBureau, Level: "city", DistrictCodes: all, TownshipCodes: []string{},
+		Path: "/" + id + "/", CreatedAt: f.now()})
 	return id, err
 }
 
@@ -106,13 +106,13 @@ func (f *Function) seedUser(ctx context.Context, tx pgx.Tx, username, name, phon
 	if err != nil {
 		return credential{}, fmt.Errorf("create %s: %w", username, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO identity.user_roles (user_id, role_id) SELECT $1, id FROM identity.roles WHERE code = ANY ($2)`, id, roleCodes); err != nil {
+	if err := grantRolesByCode(ctx, tx, id, roleCodes); err != nil {
 		return credential{}, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO identity.initial_credentials (user_id, created_at) VALUES ($1, $2)`, id, f.now()); err != nil {
+	if err := insertInitialCredential(ctx, tx, id, f.now()); err != nil {
 		return credential{}, err
 	}
-	u, err := getUser(ctx, tx, "u.id = $1", id, false)
+	u, err := userByID(ctx, tx, id, false)
 	if err != nil {
 		return credential{}, err
 	}
@@ -129,8 +129,8 @@ func (f *Function) seedDemo(ctx context.Context, tx pgx.Tx, root string) ([]cred
 	bureaus := map[string]string{}
 	for i, c := range codes.Divisions().Counties() {
 		id := newID()
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.departments (id, parent_id, name, level, district_codes, path, sort, created_at, updated_at)
-			VALUES ($1, $2, $3, 'district', $4, $5, $6, $7, $7)`, id, root, c.Name+"市场监督管理局", []string{c.Code}, "/"+root+"/"+id+"/", i, now); err != nil {
+		if _, err := insertDept(ctx, tx, Department{ID: id, ParentID: &root, Name: c.Name + "市场监督管理局", Level: "district",
+			DistrictCodes: []string{c.Code}, TownshipCodes: []string{}, Sort: i, Path: "/" + root + "/" + id + "/", CreatedAt: now}); err != nil {
 			return nil, err
 		}
 		bureaus[c.Code] = id
@@ -142,9 +142,9 @@ func (f *Function) seedDemo(ctx context.Context, tx pgx.Tx, root string) ([]cred
 				break
 			}
 			sid := newID()
-			if _, err := tx.Exec(ctx, `INSERT INTO identity.departments (id, parent_id, name, level, district_codes, township_codes, path, sort, created_at, updated_at)
-				VALUES ($1, $2, $3, 'station', $4, $5, $6, $7, $8, $8)`, sid, id, strings.TrimSuffix(strings.TrimSuffix(t.Name, "街道"), "镇")+"市场监管所",
-				[]string{c.Code}, []string{t.Code}, "/"+root+"/"+id+"/"+sid+"/", j, now); err != nil {
+			if _, err := insertDept(ctx, tx, Department{ID: sid, ParentID: &id, Name: strings.TrimSuffix(strings.TrimSuffix(t.Name, "街道"), "镇") + "市场监管所",
+				Level: "station", DistrictCodes: []string{c.Code}, TownshipCodes: []string{t.Code}, Sort: j, Path: "/" + root + "/" + id + "/" + sid + "/",
+				CreatedAt: now}); err != nil {
 				return nil, err
 			}
 		}
@@ -155,8 +155,7 @@ func (f *Function) seedDemo(ctx context.Context, tx pgx.Tx, root string) ([]cred
 			menus, perms = b.Menus, b.Perms
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO identity.roles (code, name, menus, perms, scope_kind, created_at, updated_at)
-		VALUES ('district_admin', '区县管理员', $1, $2, 'dept_and_below', $3, $3) ON CONFLICT (code) DO NOTHING`, menus, perms, now); err != nil {
+	if err := insertRoleIfAbsent(ctx, tx, "district_admin", "区县管理员", menus, perms, auth.ScopeDeptAndBelow, now); err != nil {
 		return nil, err
 	}
 	var out []credential
@@ -188,11 +187,11 @@ func (f *Function) writeCredentials(creds []credential) error {
 // forgetInitialPassword removes a user's line from the password file after
 // their first successful login.
 func (f *Function) forgetInitialPassword(ctx context.Context, u User) {
-	tag, err := f.pool.Exec(ctx, `DELETE FROM identity.initial_credentials WHERE user_id = $1`, u.ID)
+	removed, err := deleteInitialCredential(ctx, f.pool, u.ID)
 	if err != nil {
 		f.log.Warn("forget initial credential", "err", err)
 	}
-	if err != nil || tag.RowsAffected() == 0 {
+	if err != nil || !removed {
 		return
 	}
 	if err := f.removeCredentialLine(u.Username); err != nil {

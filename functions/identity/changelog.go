@@ -56,26 +56,9 @@ func (in *ChangelogInput) Validate() error {
 	return errs.Fields(fe)
 }
 
-const changelogColumns = `id, version, to_char(released_on, 'YYYY-MM-DD'), summary, features, changes, fixes, created_at`
-
-func collectChangelog(rows pgx.Rows, err error) ([]ChangelogEntry, error) {
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChangelogEntry, error) {
-		var e ChangelogEntry
-		err := r.Scan(&e.ID, &e.Version, &e.ReleasedOn, &e.Summary, &e.Features, &e.Changes, &e.Fixes, &e.CreatedAt)
-		return e, err
-	})
-	if out == nil {
-		out = []ChangelogEntry{}
-	}
-	return out, store.Classify(err)
-}
-
 // Changelog lists every version, newest first.
 func (f *Function) Changelog(ctx context.Context) ([]ChangelogEntry, error) {
-	return collectChangelog(f.pool.Query(ctx, `SELECT `+changelogColumns+` FROM identity.changelog ORDER BY released_on DESC, created_at DESC`))
+	return listChangelog(ctx, f.pool)
 }
 
 // PublishChangelog adds a version.
@@ -85,15 +68,14 @@ func (f *Function) PublishChangelog(ctx context.Context, a Actor, in ChangelogIn
 	}
 	var out ChangelogEntry
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		list, err := collectChangelog(tx.Query(ctx, `INSERT INTO identity.changelog (version, released_on, summary, features, changes, fixes, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+changelogColumns, in.Version, in.ReleasedOn, in.Summary, in.Features, in.Changes, in.Fixes, f.now()))
+		e, err := insertChangelog(ctx, tx, in, f.now())
 		if errs.CodeOf(err) == errs.Conflict {
 			return &errs.Error{Code: errs.Conflict, Message: "该版本号已发布", Fields: []errs.FieldError{{Field: "version", Message: "该版本号已发布"}}}
 		}
 		if err != nil {
 			return err
 		}
-		out = list[0]
+		out = e
 		return f.opLog(ctx, tx, a, "changelog.publish", "changelog", out.ID, nil, out)
 	})
 	return out, err
@@ -103,24 +85,17 @@ func (f *Function) PublishChangelog(ctx context.Context, a Actor, in ChangelogIn
 // published since the user's account was created that they have not
 // dismissed yet.
 func (f *Function) UnseenChangelog(ctx context.Context, userID string) ([]ChangelogEntry, error) {
-	return collectChangelog(f.pool.Query(ctx, `SELECT `+changelogColumns+` FROM identity.changelog c
-		WHERE c.created_at >= (SELECT created_at FROM identity.users WHERE id = $1)
-		AND NOT EXISTS (SELECT 1 FROM identity.changelog_seen s WHERE s.user_id = $1 AND s.entry_id = c.id)
-		ORDER BY released_on DESC, created_at DESC`, userID))
+	return unseenChangelog(ctx, f.pool, userID)
 }
 
 // MarkChangelogSeen dismisses a version for the user, and every older one.
 func (f *Function) MarkChangelogSeen(ctx context.Context, userID, id string) error {
-	tag, err := f.pool.Exec(ctx, `INSERT INTO identity.changelog_seen (user_id, entry_id, seen_at)
-		SELECT $1, c.id, $3 FROM identity.changelog c, identity.changelog t
-		WHERE t.id = $2 AND (c.released_on, c.created_at) <= (t.released_on, t.created_at)
-		ON CONFLICT DO NOTHING`, userID, id, f.now())
+	n, err := insertChangelogSeen(ctx, f.pool, userID, id, f.now())
 	if err != nil {
-		return store.Classify(err)
+		return err
 	}
-	if tag.RowsAffected() == 0 {
-		var ok bool
-		if err := f.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.changelog WHERE id = $1)`, id).Scan(&ok); err != nil || !ok {
+	if n == 0 {
+		if ok, err := changelogExists(ctx, f.pool, id); err != nil || !ok {
 			return firstErr(err, errs.ErrNotFound)
 		}
 	}

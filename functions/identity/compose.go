@@ -76,18 +76,5 @@ func (s sessionEnder) RevokeSession(ctx context.Context, sid string) error {
 
 // deptNames names departments for the online list.
 func (f *Function) deptNames(ctx context.Context, ids []string) (map[string]string, error) {
-	rows, err := f.pool.Query(ctx, `SELECT id, name FROM identity.departments WHERE id = ANY ($1)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
+	return deptNamesByID(ctx, f.pool, ids)
 }

@@ -113,30 +113,6 @@ func (x deptIndex) subtree(id string) []Department {
 	return out
 }
 
-const deptColumns = `id, parent_id, name, level, district_codes, township_codes, sort, path, created_at, updated_at`
-
-func scanDept(r pgx.Row) (Department, error) {
-	var d Department
-	err := r.Scan(&d.ID, &d.ParentID, &d.Name, &d.Level, &d.DistrictCodes, &d.TownshipCodes, &d.Sort, &d.Path, &d.CreatedAt, &d.UpdatedAt)
-	return d, err
-}
-
-func loadDepts(ctx context.Context, q store.Querier) (deptIndex, error) {
-	rows, err := q.Query(ctx, `SELECT `+deptColumns+` FROM identity.departments ORDER BY path`)
-	if err != nil {
-		return deptIndex{}, store.Classify(err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Department, error) { return scanDept(r) })
-	if err != nil {
-		return deptIndex{}, store.Classify(err)
-	}
-	x := deptIndex{byID: map[string]Department{}, list: list}
-	for _, d := range list {
-		x.byID[d.ID] = d
-	}
-	return x, nil
-}
-
 // Departments lists the units the caller manages, flat or as a tree.
 func (f *Function) Departments(ctx context.Context, a Actor, tree bool) ([]Department, error) {
 	c, err := f.capacityOf(ctx, f.pool, a.UserID)
@@ -156,6 +132,27 @@ func (f *Function) Departments(ctx context.Context, a Actor, tree bool) ([]Depar
 		return out, nil
 	}
 	return buildTree(out), nil
+}
+
+// publicDept is what the registration form may see of a department.
+type publicDept struct {
+	ID       string  `json:"id"`
+	ParentID *string `json:"parent_id"`
+	Name     string  `json:"name"`
+	Level    string  `json:"level"`
+}
+
+// publicDepartments lists every department for the registration form.
+func (f *Function) publicDepartments(ctx context.Context) ([]publicDept, error) {
+	x, err := loadDepts(ctx, f.pool)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]publicDept, 0, len(x.list))
+	for _, d := range x.list {
+		out = append(out, publicDept{d.ID, d.ParentID, d.Name, d.Level})
+	}
+	return out, nil
 }
 
 // buildTree nests the departments; a unit whose parent is not in the list
@@ -228,12 +225,10 @@ func (f *Function) CreateDepartment(ctx context.Context, a Actor, in DeptInput) 
 			path = p.Path
 		}
 		id := newID()
-		now := f.now()
-		out, err = scanDept(tx.QueryRow(ctx, `INSERT INTO identity.departments (id, parent_id, name, level, district_codes, township_codes, sort, path, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING `+deptColumns,
-			id, in.ParentID, in.Name, in.Level, in.DistrictCodes, in.TownshipCodes, in.Sort, path+id+"/", now))
+		out, err = insertDept(ctx, tx, Department{ID: id, ParentID: in.ParentID, Name: in.Name, Level: in.Level,
+			DistrictCodes: in.DistrictCodes, TownshipCodes: in.TownshipCodes, Sort: in.Sort, Path: path + id + "/", CreatedAt: f.now()})
 		if err != nil {
-			return dupName(store.Classify(err))
+			return dupName(err)
 		}
 		return f.opLog(ctx, tx, a, "dept.create", "department", out.ID, nil, out)
 	})
@@ -269,9 +264,9 @@ func dupName(err error) error {
 func (f *Function) UpdateDepartment(ctx context.Context, a Actor, id string, in DeptInput) (Department, error) {
 	var out Department
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		old, err := scanDept(tx.QueryRow(ctx, `SELECT `+deptColumns+` FROM identity.departments WHERE id = $1 FOR UPDATE`, id))
+		old, err := deptForUpdate(ctx, tx, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		in.ParentID, in.Level = old.ParentID, old.Level
 		if err := in.Validate(); err != nil {
@@ -289,10 +284,9 @@ func (f *Function) UpdateDepartment(ctx context.Context, a Actor, id string, in 
 				return err
 			}
 		}
-		out, err = scanDept(tx.QueryRow(ctx, `UPDATE identity.departments SET name = $2, district_codes = $3, township_codes = $4, sort = $5, updated_at = $6
-			WHERE id = $1 RETURNING `+deptColumns, id, in.Name, in.DistrictCodes, in.TownshipCodes, in.Sort, f.now()))
+		out, err = updateDept(ctx, tx, id, in, f.now())
 		if err != nil {
-			return dupName(store.Classify(err))
+			return dupName(err)
 		}
 		return f.opLog(ctx, tx, a, "dept.update", "department", id, old, out)
 	})
@@ -303,9 +297,9 @@ func (f *Function) UpdateDepartment(ctx context.Context, a Actor, id string, in 
 // applications.
 func (f *Function) DeleteDepartment(ctx context.Context, a Actor, id string) error {
 	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		old, err := scanDept(tx.QueryRow(ctx, `SELECT `+deptColumns+` FROM identity.departments WHERE id = $1 FOR UPDATE`, id))
+		old, err := deptForUpdate(ctx, tx, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		c, err := f.capacityOf(ctx, tx, a.UserID)
 		if err != nil {
@@ -314,18 +308,15 @@ func (f *Function) DeleteDepartment(ctx context.Context, a Actor, id string) err
 		if !c.manages(id) {
 			return errs.New(errs.Forbidden, "该部门不在您的数据权限范围内")
 		}
-		var busy bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.departments WHERE parent_id = $1)
-			OR EXISTS (SELECT 1 FROM identity.users WHERE dept_id = $1)
-			OR EXISTS (SELECT 1 FROM identity.registrations WHERE dept_id = $1)
-			OR EXISTS (SELECT 1 FROM identity.roles WHERE $1 = ANY (scope_dept_ids))`, id).Scan(&busy); err != nil {
+		busy, err := deptInUse(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		if busy {
 			return errs.New(errs.Conflict, "该部门下仍有下级部门、用户、注册申请或被角色引用，不能删除")
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM identity.departments WHERE id = $1`, id); err != nil {
-			return store.Classify(err)
+		if err := deleteDept(ctx, tx, id); err != nil {
+			return err
 		}
 		return f.opLog(ctx, tx, a, "dept.delete", "department", id, old, nil)
 	})

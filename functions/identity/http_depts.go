@@ -8,24 +8,8 @@ import (
 
 // Handlers of departments (FP-1).
 
-// publicDept is what the registration form may see of a department.
-type publicDept struct {
-	ID       string  `json:"id"`
-	ParentID *string `json:"parent_id"`
-	Name     string  `json:"name"`
-	Level    string  `json:"level"`
-}
-
 func (f *Function) handlePublicDepartments(r *http.Request) (any, error) {
-	x, err := loadDepts(r.Context(), f.pool)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]publicDept, 0, len(x.list))
-	for _, d := range x.list {
-		out = append(out, publicDept{d.ID, d.ParentID, d.Name, d.Level})
-	}
-	return out, nil
+	return f.publicDepartments(r.Context())
 }
 
 func (f *Function) handleDepartments(r *http.Request) (any, error) {

@@ -73,12 +73,10 @@ func (k *keyring) Issue(p auth.Principal) (string, time.Time, error) {
 func (f *Function) signingKey(ctx context.Context) (auth.SigningKey, error) {
 	var key auth.SigningKey
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7210000101)`); err != nil {
+		if err := xactLock(ctx, tx, lockSigningKey); err != nil {
 			return err
 		}
-		var kid string
-		var sealed []byte
-		err := tx.QueryRow(ctx, `SELECT kid, private_enc FROM identity.signing_keys WHERE active ORDER BY created_at DESC LIMIT 1`).Scan(&kid, &sealed)
+		kid, sealed, err := activeSigningKey(ctx, tx)
 		if err == nil {
 			seed, err := f.seal.open(sealed, "signing-key:"+kid)
 			if err != nil {
@@ -87,14 +85,13 @@ func (f *Function) signingKey(ctx context.Context) (auth.SigningKey, error) {
 			key, err = auth.KeyFromSeed(kid, seed)
 			return err
 		}
-		if err != pgx.ErrNoRows {
+		if errs.CodeOf(err) != errs.NotFound {
 			return err
 		}
 		if key, err = auth.GenerateKey(); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO identity.signing_keys (kid, private_enc, public_key, created_at) VALUES ($1, $2, $3, $4)`,
-			key.ID, f.seal.seal(key.Private.Seed(), "signing-key:"+key.ID), []byte(key.Public().Key), f.now())
+		err = insertSigningKey(ctx, tx, key.ID, f.seal.seal(key.Private.Seed(), "signing-key:"+key.ID), []byte(key.Public().Key), f.now())
 		if err == nil {
 			f.log.Info("generated access-token signing key", "kid", key.ID)
 		}
@@ -106,11 +103,7 @@ func (f *Function) signingKey(ctx context.Context) (auth.SigningKey, error) {
 // recordRevocation stores a revocation durably in the caller's transaction;
 // publish it to Redis after commit with publishRevocation.
 func (f *Function) recordRevocation(ctx context.Context, q store.Querier, kind, subject string, at time.Time) error {
-	_, err := q.Exec(ctx, `INSERT INTO identity.revocations (kind, subject, at, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (kind, subject) DO UPDATE SET at = GREATEST(identity.revocations.at, EXCLUDED.at),
-		expires_at = GREATEST(identity.revocations.expires_at, EXCLUDED.expires_at)`,
-		kind, subject, at, at.Add(auth.MaxTokenLifetime))
-	return err
+	return upsertRevocation(ctx, q, kind, subject, at, at.Add(auth.MaxTokenLifetime))
 }
 
 // publishRevocation tells every verifier now. A failure is logged, not
@@ -132,21 +125,10 @@ func (f *Function) publishRevocation(ctx context.Context, kind, subject string, 
 // token, and prunes expired rows.
 func (f *Function) republish(ctx context.Context) error {
 	now := f.now()
-	if _, err := f.pool.Exec(ctx, `DELETE FROM identity.revocations WHERE expires_at <= $1`, now); err != nil {
+	if err := pruneRevocations(ctx, f.pool, now); err != nil {
 		return err
 	}
-	rows, err := f.pool.Query(ctx, `SELECT kind, subject, at FROM identity.revocations WHERE expires_at > $1`, now)
-	if err != nil {
-		return err
-	}
-	type rev struct {
-		kind, subject string
-		at            time.Time
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rev, error) {
-		var v rev
-		return v, r.Scan(&v.kind, &v.subject, &v.at)
-	})
+	list, err := liveRevocations(ctx, f.pool, now)
 	if err != nil {
 		return err
 	}

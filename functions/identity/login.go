@@ -125,7 +125,7 @@ func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device s
 	now := f.now()
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		entry := loginEntry{At: now, Username: username, IP: ip, Device: device, Result: loginFailure}
-		u, err := getUser(ctx, tx, "u.username = $1", username, true)
+		u, err := userByUsername(ctx, tx, username, true)
 		known := err == nil
 		if err != nil && errs.CodeOf(err) != errs.NotFound {
 			return err
@@ -154,22 +154,21 @@ func (f *Function) authenticate(ctx context.Context, in LoginInput, ip, device s
 				lockUntil, n, locked = &t, 0, &u
 				entry.Reason = fmt.Sprintf("密码错误，通过验证码后连续 %d 次，账号锁定", f.cfg.LockoutThreshold)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
+			if err := setFailedLogins(ctx, tx, u.ID, n, lockUntil); err != nil {
 				return err
 			}
 		case current && u.mustChange(f.cfg, now):
 			// The password is right, so the failure streak ends, but this
 			// is not a login: no last-login update, a failure row saying why.
 			failed = false
-			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, u.ID); err != nil {
+			if err := clearFailedLogins(ctx, tx, u.ID); err != nil {
 				return err
 			}
 			entry.Reason = "须先修改密码"
 			fail = errs.New(errs.Forbidden, msgChangeFirst)
 		default:
 			failed = false
-			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, last_login_ip = $3 WHERE id = $1`,
-				u.ID, now, ip); err != nil {
+			if err := recordPasswordLogin(ctx, tx, u.ID, now, ip); err != nil {
 				return err
 			}
 			entry.Result, entry.Reason = loginSuccess, ""
@@ -218,8 +217,7 @@ func (f *Function) Login(ctx context.Context, in LoginInput, ip, device string) 
 	var out Tokens
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		sid := randomToken(16)
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.sessions (id, user_id, ip, device, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			sid, u.ID, ip, truncate(device, 500), f.now()); err != nil {
+		if err := insertSession(ctx, tx, sid, u.ID, ip, truncate(device, 500), f.now()); err != nil {
 			return err
 		}
 		out, err = f.issue(ctx, tx, u, sid)
@@ -251,8 +249,7 @@ func (f *Function) issue(ctx context.Context, tx pgx.Tx, u User, sid string) (To
 	}
 	rt := randomToken(32)
 	sum := sha256.Sum256([]byte(rt))
-	if _, err := tx.Exec(ctx, `INSERT INTO identity.refresh_tokens (hash, session_id, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		sum[:], sid, u.ID, f.now().Add(f.cfg.RefreshTTL), f.now()); err != nil {
+	if err := insertRefreshToken(ctx, tx, sum[:], sid, u.ID, f.now().Add(f.cfg.RefreshTTL), f.now()); err != nil {
 		return Tokens{}, err
 	}
 	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: int(f.keys.TTL().Seconds()),
@@ -273,26 +270,22 @@ func (f *Function) Refresh(ctx context.Context, raw string) (Tokens, error) {
 	var out Tokens
 	var endSession string
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		var sid, userID string
-		var expires, lastSeen time.Time
-		var used, revoked *time.Time
-		err := tx.QueryRow(ctx, `SELECT t.session_id, t.user_id, t.expires_at, t.used_at, s.last_seen_at, s.revoked_at
-			FROM identity.refresh_tokens t JOIN identity.sessions s ON s.id = t.session_id WHERE t.hash = $1 FOR UPDATE OF t, s`, sum[:]).
-			Scan(&sid, &userID, &expires, &used, &lastSeen, &revoked)
-		if err == pgx.ErrNoRows {
+		tok, err := refreshTokenForUpdate(ctx, tx, sum[:])
+		if errs.CodeOf(err) == errs.NotFound {
 			return errSessionEnded
 		}
 		if err != nil {
 			return err
 		}
+		sid := tok.sessionID
 		switch {
-		case revoked != nil:
+		case tok.revoked != nil:
 			return errSessionEnded
-		case used != nil, !now.Before(expires), now.Sub(lastSeen) > f.cfg.SessionIdleTimeout:
+		case tok.used != nil, !now.Before(tok.expires), now.Sub(tok.lastSeen) > f.cfg.SessionIdleTimeout:
 			endSession = sid
 			return nil
 		}
-		u, err := getUser(ctx, tx, "u.id = $1", userID, false)
+		u, err := userByID(ctx, tx, tok.userID, false)
 		if err != nil {
 			return err
 		}
@@ -300,10 +293,10 @@ func (f *Function) Refresh(ctx context.Context, raw string) (Tokens, error) {
 			endSession = sid
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.refresh_tokens SET used_at = $2 WHERE hash = $1`, sum[:], now); err != nil {
+		if err := spendRefreshToken(ctx, tx, sum[:], now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET last_seen_at = $2 WHERE id = $1`, sid, now); err != nil {
+		if err := touchSession(ctx, tx, sid, now); err != nil {
 			return err
 		}
 		out, err = f.issue(ctx, tx, u, sid)
@@ -326,10 +319,10 @@ func (f *Function) Refresh(ctx context.Context, raw string) (Tokens, error) {
 func (f *Function) EndSession(ctx context.Context, sid string) error {
 	now := f.now()
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, sid, now); err != nil {
+		if err := revokeSession(ctx, tx, sid, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM identity.refresh_tokens WHERE session_id = $1`, sid); err != nil {
+		if err := deleteSessionRefreshTokens(ctx, tx, sid); err != nil {
 			return err
 		}
 		return f.recordRevocation(ctx, tx, "session", sid, now)
@@ -352,9 +345,8 @@ func (f *Function) Logout(ctx context.Context, sid, refresh string) error {
 	}
 	if refresh != "" {
 		sum := sha256.Sum256([]byte(refresh))
-		var rsid string
-		err := f.pool.QueryRow(ctx, `SELECT session_id FROM identity.refresh_tokens WHERE hash = $1`, sum[:]).Scan(&rsid)
-		if err != nil && err != pgx.ErrNoRows {
+		rsid, err := refreshTokenSession(ctx, f.pool, sum[:])
+		if err != nil && errs.CodeOf(err) != errs.NotFound {
 			return err
 		}
 		if rsid != "" && rsid != sid {
@@ -397,7 +389,7 @@ func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChang
 	var wrong bool
 	var locked *User
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		u, err := getUser(ctx, tx, "u.id = $1", a.UserID, true)
+		u, err := userByID(ctx, tx, a.UserID, true)
 		if err != nil {
 			return err
 		}
@@ -417,7 +409,7 @@ func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChang
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE identity.users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, u.ID, n, lockUntil); err != nil {
+			if err := setFailedLogins(ctx, tx, u.ID, n, lockUntil); err != nil {
 				return err
 			}
 			return f.recordLogin(ctx, tx, loginEntry{At: now, UserID: u.ID, Username: u.Username, IP: a.IP, Device: a.Device,
@@ -432,20 +424,19 @@ func (f *Function) ChangePassword(ctx context.Context, a Actor, in PasswordChang
 		if err := f.setPassword(ctx, tx, a, u, in.NewPassword, "user.password.change"); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, u.ID, a.SessionID, now); err != nil {
+		if err := revokeOtherSessions(ctx, tx, u.ID, a.SessionID, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM identity.refresh_tokens WHERE user_id = $1`, u.ID); err != nil {
+		if err := deleteUserRefreshTokens(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		if user, err = getUser(ctx, tx, "u.id = $1", a.UserID, false); err != nil {
+		if user, err = userByID(ctx, tx, a.UserID, false); err != nil {
 			return err
 		}
 		if a.SessionID == "" {
 			return nil
 		}
-		var live bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.sessions WHERE id = $1 AND revoked_at IS NULL)`, a.SessionID).Scan(&live); err != nil || !live {
+		if live, err := sessionLive(ctx, tx, a.SessionID); err != nil || !live {
 			return err
 		}
 		out, err = f.issue(ctx, tx, user, a.SessionID)
@@ -486,11 +477,10 @@ func (f *Function) setPassword(ctx context.Context, tx pgx.Tx, a Actor, u User, 
 		return err
 	}
 	now := f.now()
-	if _, err := tx.Exec(ctx, `UPDATE identity.users SET password_hash = $2, password_changed_at = $3, must_change_password = false,
-		failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, u.ID, hash, now); err != nil {
+	if err := setPasswordHash(ctx, tx, u.ID, hash, now); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM identity.initial_credentials WHERE user_id = $1`, u.ID); err != nil {
+	if _, err := deleteInitialCredential(ctx, tx, u.ID); err != nil {
 		return err
 	}
 	if err := f.recordRevocation(ctx, tx, "user", u.ID, revokedAt(now)); err != nil {

@@ -67,7 +67,7 @@ func (f *Function) RequestResetCode(ctx context.Context, in ResetRequest, ip str
 	if ok, err := f.limit(ctx, "sms:phone:"+in.Phone, f.cfg.SMSPerPhoneHour, time.Hour); err != nil || !ok {
 		return firstErr(err, errs.New(errs.Unavailable, "该手机号获取验证码次数过多，请 1 小时后再试"))
 	}
-	u, err := getUser(ctx, f.pool, "u.username = $1", in.Username, false)
+	u, err := userByUsername(ctx, f.pool, in.Username, false)
 	if errs.CodeOf(err) == errs.NotFound || err == nil && (u.Phone != in.Phone || u.Status != "active") {
 		f.log.InfoContext(ctx, "password reset code not sent: no matching active account", "username", in.Username)
 		return nil
@@ -78,11 +78,10 @@ func (f *Function) RequestResetCode(ctx context.Context, in ResetRequest, ip str
 	code := fmt.Sprintf("%06d", randInt(1000000))
 	now := f.now()
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE identity.sms_codes SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, u.ID, now); err != nil {
+		if err := retireSMSCodes(ctx, tx, u.ID, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.sms_codes (user_id, phone, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			u.ID, u.Phone, f.seal.hmacOf(u.ID, code), now.Add(f.cfg.SMSCodeTTL), now); err != nil {
+		if err := insertSMSCode(ctx, tx, u.ID, u.Phone, f.seal.hmacOf(u.ID, code), now.Add(f.cfg.SMSCodeTTL), now); err != nil {
 			return err
 		}
 		// Sent inside the transaction: a gateway failure leaves no code
@@ -115,7 +114,7 @@ func (f *Function) ResetPassword(ctx context.Context, in ResetInput, ip, device 
 	var wrong bool
 	var userID string
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		u, err := getUser(ctx, tx, "u.username = $1", in.Username, true)
+		u, err := userByUsername(ctx, tx, in.Username, true)
 		if errs.CodeOf(err) == errs.NotFound {
 			return errBadCode
 		}
@@ -125,24 +124,18 @@ func (f *Function) ResetPassword(ctx context.Context, in ResetInput, ip, device 
 		if u.Phone != in.Phone || u.Status != "active" {
 			return errBadCode
 		}
-		var id int64
-		var hash []byte
-		var attempts int
-		err = tx.QueryRow(ctx, `SELECT id, code_hash, attempts FROM identity.sms_codes WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2
-			ORDER BY created_at DESC LIMIT 1 FOR UPDATE`, u.ID, now).Scan(&id, &hash, &attempts)
-		if err == pgx.ErrNoRows {
+		sc, err := liveSMSCodeForUpdate(ctx, tx, u.ID, now)
+		if errs.CodeOf(err) == errs.NotFound {
 			return errBadCode
 		}
 		if err != nil {
 			return err
 		}
-		if !hmac.Equal(hash, f.seal.hmacOf(u.ID, in.Code)) {
+		if !hmac.Equal(sc.hash, f.seal.hmacOf(u.ID, in.Code)) {
 			wrong = true
-			_, err := tx.Exec(ctx, `UPDATE identity.sms_codes SET attempts = attempts + 1,
-				used_at = CASE WHEN attempts + 1 >= $2 THEN $3::timestamptz END WHERE id = $1`, id, maxCodeAttempts, now)
-			return err
+			return countSMSCodeMiss(ctx, tx, sc.id, maxCodeAttempts, now)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.sms_codes SET used_at = $2 WHERE id = $1`, id, now); err != nil {
+		if err := spendSMSCode(ctx, tx, sc.id, now); err != nil {
 			return err
 		}
 		a := Actor{UserID: u.ID, Username: u.Username, IP: ip, Device: device}

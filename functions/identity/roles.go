@@ -86,31 +86,10 @@ func validRoleCode(s string) bool {
 	return true
 }
 
-const roleColumns = `r.id, r.code, r.name, r.builtin, r.menus, r.perms, r.scope_kind, r.scope_dept_ids, r.created_at, r.updated_at`
-
-func scanRole(row pgx.Row) (Role, error) {
-	var r Role
-	err := row.Scan(&r.ID, &r.Code, &r.Name, &r.Builtin, &r.Menus, &r.Perms, &r.ScopeKind, &r.ScopeDeptIDs, &r.CreatedAt, &r.UpdatedAt)
-	return r, err
-}
-
-func collectRoles(rows pgx.Rows, err error) ([]Role, error) {
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Role, error) { return scanRole(r) })
-	return out, store.Classify(err)
-}
-
-func rolesOfUser(ctx context.Context, q store.Querier, userID string) ([]Role, error) {
-	return collectRoles(q.Query(ctx, `SELECT `+roleColumns+` FROM identity.roles r JOIN identity.user_roles ur ON ur.role_id = r.id
-		WHERE ur.user_id = $1 ORDER BY r.code`, userID))
-}
-
 // rolesByIDs loads the named roles, refusing unknown ids.
 func rolesByIDs(ctx context.Context, q store.Querier, ids []string) ([]Role, error) {
 	ids = uniq(ids)
-	roles, err := collectRoles(q.Query(ctx, `SELECT `+roleColumns+` FROM identity.roles r WHERE r.id = ANY ($1) ORDER BY r.code`, ids))
+	roles, err := rolesWithIDs(ctx, q, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -122,17 +101,7 @@ func rolesByIDs(ctx context.Context, q store.Querier, ids []string) ([]Role, err
 
 // Roles lists every role with how many users hold it.
 func (f *Function) Roles(ctx context.Context) ([]Role, error) {
-	rows, err := f.pool.Query(ctx, `SELECT `+roleColumns+`, (SELECT count(*) FROM identity.user_roles ur WHERE ur.role_id = r.id)
-		FROM identity.roles r ORDER BY r.builtin DESC, r.code`)
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Role, error) {
-		var r Role
-		err := row.Scan(&r.ID, &r.Code, &r.Name, &r.Builtin, &r.Menus, &r.Perms, &r.ScopeKind, &r.ScopeDeptIDs, &r.CreatedAt, &r.UpdatedAt, &r.UserCount)
-		return r, err
-	})
-	return out, store.Classify(err)
+	return rolesWithCounts(ctx, f.pool)
 }
 
 // CreateRole defines a role; the caller can only put into it what they hold.
@@ -149,13 +118,12 @@ func (f *Function) CreateRole(ctx context.Context, a Actor, in RoleInput) (Role,
 		if err := c.canGrant(in.Menus, in.Perms, in.ScopeKind, in.ScopeDeptIDs); err != nil {
 			return err
 		}
-		out, err = scanRole(tx.QueryRow(ctx, `INSERT INTO identity.roles AS r (code, name, menus, perms, scope_kind, scope_dept_ids, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+roleColumns, in.Code, in.Name, in.Menus, in.Perms, in.ScopeKind, in.ScopeDeptIDs, f.now()))
-		if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+		out, err = insertRole(ctx, tx, in, f.now())
+		if errs.CodeOf(err) == errs.Conflict {
 			return &errs.Error{Code: errs.Conflict, Message: "角色编码已存在", Fields: []errs.FieldError{{Field: "code", Message: "角色编码已存在"}}}
 		}
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		return f.opLog(ctx, tx, a, "role.create", "role", out.ID, nil, out)
 	})
@@ -169,9 +137,9 @@ func (f *Function) UpdateRole(ctx context.Context, a Actor, id string, in RoleIn
 	var out Role
 	var holders []string
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		old, err := scanRole(tx.QueryRow(ctx, `SELECT `+roleColumns+` FROM identity.roles r WHERE r.id = $1 FOR UPDATE`, id))
+		old, err := roleForUpdate(ctx, tx, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		if slices.Contains(threeAdmins, old.Code) {
 			return errs.New(errs.Forbidden, "三员角色（系统管理员、安全管理员、审计管理员）的权限固定，不能修改")
@@ -191,16 +159,11 @@ func (f *Function) UpdateRole(ctx context.Context, a Actor, id string, in RoleIn
 		if err := c.canGrant(old.Menus, old.Perms, old.ScopeKind, old.ScopeDeptIDs); err != nil {
 			return err
 		}
-		out, err = scanRole(tx.QueryRow(ctx, `UPDATE identity.roles r SET name = $2, menus = $3, perms = $4, scope_kind = $5, scope_dept_ids = $6, updated_at = $7
-			WHERE r.id = $1 RETURNING `+roleColumns, id, in.Name, in.Menus, in.Perms, in.ScopeKind, in.ScopeDeptIDs, f.now()))
-		if err != nil {
-			return store.Classify(err)
-		}
-		rows, err := tx.Query(ctx, `SELECT user_id FROM identity.user_roles WHERE role_id = $1`, id)
+		out, err = updateRole(ctx, tx, id, in, f.now())
 		if err != nil {
 			return err
 		}
-		if holders, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		if holders, err = roleHolders(ctx, tx, id); err != nil {
 			return err
 		}
 		for _, u := range holders {
@@ -221,9 +184,9 @@ func (f *Function) UpdateRole(ctx context.Context, a Actor, id string, in RoleIn
 // DeleteRole removes a custom role nobody holds.
 func (f *Function) DeleteRole(ctx context.Context, a Actor, id string) error {
 	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		old, err := scanRole(tx.QueryRow(ctx, `SELECT `+roleColumns+` FROM identity.roles r WHERE r.id = $1 FOR UPDATE`, id))
+		old, err := roleForUpdate(ctx, tx, id)
 		if err != nil {
-			return store.Classify(err)
+			return err
 		}
 		if old.Builtin {
 			return errs.New(errs.Forbidden, "内置角色不能删除")
@@ -235,15 +198,15 @@ func (f *Function) DeleteRole(ctx context.Context, a Actor, id string) error {
 		if err := c.canGrant(old.Menus, old.Perms, old.ScopeKind, old.ScopeDeptIDs); err != nil {
 			return err
 		}
-		var used bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity.user_roles WHERE role_id = $1)`, id).Scan(&used); err != nil {
+		used, err := roleHeld(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		if used {
 			return errs.New(errs.Conflict, "仍有用户持有该角色，请先取消分配")
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM identity.roles WHERE id = $1`, id); err != nil {
-			return store.Classify(err)
+		if err := deleteRole(ctx, tx, id); err != nil {
+			return err
 		}
 		return f.opLog(ctx, tx, a, "role.delete", "role", id, old, nil)
 	})
@@ -254,12 +217,7 @@ func (f *Function) DeleteRole(ctx context.Context, a Actor, id string) error {
 // roles, which are reset to their fixed definition.
 func ensureBuiltinRoles(ctx context.Context, q store.Querier, now time.Time) error {
 	for _, b := range builtinRoles() {
-		fixed := slices.Contains(threeAdmins, b.Code)
-		_, err := q.Exec(ctx, `INSERT INTO identity.roles (code, name, builtin, menus, perms, scope_kind, created_at, updated_at)
-			VALUES ($1, $2, true, $3, $4, $5, $6, $6)
-			ON CONFLICT (code) DO UPDATE SET menus = EXCLUDED.menus, perms = EXCLUDED.perms, scope_kind = EXCLUDED.scope_kind, builtin = true
-			WHERE $7`, b.Code, b.Name, b.Menus, b.Perms, b.Scope, now, fixed)
-		if err != nil {
+		if err := upsertBuiltinRole(ctx, q, b, slices.Contains(threeAdmins, b.Code), now); err != nil {
 			return err
 		}
 	}

@@ -58,35 +58,6 @@ func (u User) mustChange(c Config, now time.Time) bool {
 		now.After(u.passwordChangedAt.AddDate(0, 0, c.PasswordExpiryDays))
 }
 
-const userColumns = `u.id, u.username, u.name, u.phone, u.id_number_masked, COALESCE(u.dept_id, ''), COALESCE(d.name, ''), u.status,
-	u.frozen_reason, u.frozen_at, u.must_change_password, u.locked_until, u.last_login_at, u.last_login_ip, u.created_at, u.updated_at,
-	u.password_hash, u.password_changed_at, u.failed_logins,
-	COALESCE((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'code', r.code, 'name', r.name) ORDER BY r.code)
-		FROM identity.user_roles ur JOIN identity.roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]')`
-
-const userFrom = ` FROM identity.users u LEFT JOIN identity.departments d ON d.id = u.dept_id`
-
-func scanUser(row pgx.Row) (User, error) {
-	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.Name, &u.Phone, &u.IDNumberMasked, &u.DeptID, &u.DeptName, &u.Status,
-		&u.FrozenReason, &u.FrozenAt, &u.MustChangePassword, &u.LockedUntil, &u.LastLoginAt, &u.LastLoginIP, &u.CreatedAt, &u.UpdatedAt,
-		&u.passwordHash, &u.passwordChangedAt, &u.failedLogins, &u.Roles)
-	u.PhoneMasked = codes.MaskPhone(u.Phone)
-	return u, err
-}
-
-func getUser(ctx context.Context, q store.Querier, where string, arg any, lock bool) (User, error) {
-	sql := `SELECT ` + userColumns + userFrom + ` WHERE ` + where
-	if lock {
-		sql += ` FOR UPDATE OF u`
-	}
-	u, err := scanUser(q.QueryRow(ctx, sql, arg))
-	if err != nil {
-		return u, store.Classify(err)
-	}
-	return u, nil
-}
-
 var (
 	phonePattern    = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 	usernamePattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$`)
@@ -131,9 +102,6 @@ type UserFilter struct {
 	Q, DeptID, Status, RoleID, Sort string
 }
 
-var userSorts = map[string]string{"username": "u.username", "name": "u.name", "created_at": "u.created_at",
-	"last_login_at": "u.last_login_at", "status": "u.status", "dept": "d.name"}
-
 // Users lists the users inside the caller's data scope.
 func (f *Function) Users(ctx context.Context, a Actor, flt UserFilter, page httpx.Page) (httpx.PageOf[User], error) {
 	var none httpx.PageOf[User]
@@ -141,46 +109,26 @@ func (f *Function) Users(ctx context.Context, a Actor, flt UserFilter, page http
 	if err != nil {
 		return none, err
 	}
-	var w store.Where
+	s := userSearch{Q: strings.TrimSpace(flt.Q), Status: flt.Status, RoleID: flt.RoleID}
 	if !c.all {
-		w.Add("(u.dept_id = ANY(?) OR u.id = ?)", keys(c.depts), a.UserID)
-	}
-	if q := strings.TrimSpace(flt.Q); q != "" {
-		w.Add("(u.username ILIKE ? OR u.name ILIKE ? OR u.phone = ?)", store.Contains(q), store.Contains(q), q)
+		s.Scoped, s.Depts, s.Self = true, keys(c.depts), a.UserID
 	}
 	if flt.DeptID != "" {
-		var ids []string
+		s.InDepts = true
 		for _, d := range c.index.subtree(flt.DeptID) {
-			ids = append(ids, d.ID)
+			s.DeptIDs = append(s.DeptIDs, d.ID)
 		}
-		w.Add("u.dept_id = ANY(?)", ids)
 	}
-	if flt.Status != "" {
-		w.Add("u.status = ?", flt.Status)
-	}
-	if flt.RoleID != "" {
-		w.Add("EXISTS (SELECT 1 FROM identity.user_roles x WHERE x.user_id = u.id AND x.role_id = ?)", flt.RoleID)
-	}
-	order := "u.created_at DESC"
 	if flt.Sort != "" {
-		s, err := httpx.ParseSort(flt.Sort, httpx.Sort{}, "username", "name", "created_at", "last_login_at", "status", "dept")
+		srt, err := httpx.ParseSort(flt.Sort, httpx.Sort{}, "username", "name", "created_at", "last_login_at", "status", "dept")
 		if err != nil {
 			return none, err
 		}
-		order = userSorts[s.Field] + " " + s.Dir() + " NULLS LAST, u.id"
+		s.Sort = &srt
 	}
-	var total int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*)`+userFrom+w.SQL(), w.Args()...).Scan(&total); err != nil {
-		return none, store.Classify(err)
-	}
-	rows, err := f.pool.Query(ctx, `SELECT `+userColumns+userFrom+w.SQL()+` ORDER BY `+order+
-		` LIMIT `+w.Next(page.Size)+` OFFSET `+w.Next(page.Offset()), w.Args()...)
+	items, total, err := searchUsers(ctx, f.pool, s, page)
 	if err != nil {
-		return none, store.Classify(err)
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
-	if err != nil {
-		return none, store.Classify(err)
+		return none, err
 	}
 	return httpx.NewPage(items, total, page), nil
 }
@@ -200,7 +148,7 @@ func (f *Function) User(ctx context.Context, a Actor, id string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	u, err := getUser(ctx, f.pool, "u.id = $1", id, false)
+	u, err := userByID(ctx, f.pool, id, false)
 	if err != nil {
 		return User{}, err
 	}
@@ -250,7 +198,7 @@ func (f *Function) CreateUser(ctx context.Context, a Actor, in UserInput) (Creat
 		if err := setRoles(ctx, tx, id, roles); err != nil {
 			return err
 		}
-		if out.User, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+		if out.User, err = userByID(ctx, tx, id, false); err != nil {
 			return err
 		}
 		out.InitialPassword = pw
@@ -266,26 +214,12 @@ func (f *Function) insertUser(ctx context.Context, tx pgx.Tx, in UserInput, hash
 		idEnc, masked = f.seal.seal([]byte(in.IDNumber), "id-number"), codes.MaskIDNumber(in.IDNumber)
 	}
 	id := newID()
-	now := f.now()
-	_, err := tx.Exec(ctx, `INSERT INTO identity.users (id, username, name, phone, id_number_enc, id_number_masked, dept_id, password_hash,
-		password_changed_at, must_change_password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10, $9, $9)`,
-		id, in.Username, in.Name, in.Phone, idEnc, masked, in.DeptID, hash, now, mustChange)
-	if errs.CodeOf(store.Classify(err)) == errs.Conflict {
+	err := insertUserRow(ctx, tx, userRow{ID: id, Username: in.Username, Name: in.Name, Phone: in.Phone, IDNumberEnc: idEnc,
+		IDNumberMasked: masked, DeptID: in.DeptID, PasswordHash: hash, MustChangePassword: mustChange, CreatedAt: f.now()})
+	if errs.CodeOf(err) == errs.Conflict {
 		return "", &errs.Error{Code: errs.Conflict, Message: "用户名已存在", Fields: []errs.FieldError{{Field: "username", Message: "用户名已存在"}}}
 	}
-	return id, store.Classify(err)
-}
-
-func setRoles(ctx context.Context, tx pgx.Tx, userID string, roles []Role) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM identity.user_roles WHERE user_id = $1`, userID); err != nil {
-		return err
-	}
-	for _, r := range roles {
-		if _, err := tx.Exec(ctx, `INSERT INTO identity.user_roles (user_id, role_id) VALUES ($1, $2)`, userID, r.ID); err != nil {
-			return store.Classify(err)
-		}
-	}
-	return nil
+	return id, err
 }
 
 // UpdateUser edits a user's profile, department and roles. Every role
@@ -297,7 +231,7 @@ func (f *Function) UpdateUser(ctx context.Context, a Actor, id string, in UserIn
 	}
 	var out User
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		old, err := getUser(ctx, tx, "u.id = $1", id, true)
+		old, err := userByID(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -330,14 +264,13 @@ func (f *Function) UpdateUser(ctx context.Context, a Actor, id string, in UserIn
 		if in.IDNumber != "" {
 			idEnc, masked = f.seal.seal([]byte(in.IDNumber), "id-number"), codes.MaskIDNumber(in.IDNumber)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET name = $2, phone = $3, id_number_enc = COALESCE($4, id_number_enc),
-			id_number_masked = $5, dept_id = $6, updated_at = $7 WHERE id = $1`, id, in.Name, in.Phone, idEnc, masked, in.DeptID, f.now()); err != nil {
-			return store.Classify(err)
+		if err := updateUserProfile(ctx, tx, id, in, idEnc, masked, f.now()); err != nil {
+			return err
 		}
 		if err := setRoles(ctx, tx, id, roles); err != nil {
 			return err
 		}
-		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+		if out, err = userByID(ctx, tx, id, false); err != nil {
 			return err
 		}
 		if len(changed) > 0 || old.DeptID != out.DeptID {
@@ -392,8 +325,7 @@ func (f *Function) Freeze(ctx context.Context, a Actor, id, reason string) (User
 		if old.Status == "frozen" {
 			return errs.New(errs.Conflict, "该账号已处于冻结状态")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET status = 'frozen', frozen_reason = $2, frozen_at = $3, updated_at = $3 WHERE id = $1`,
-			id, reason, now); err != nil {
+		if err := freezeUser(ctx, tx, id, reason, now); err != nil {
 			return err
 		}
 		if err := f.endSessions(ctx, tx, id, now); err != nil {
@@ -402,7 +334,7 @@ func (f *Function) Freeze(ctx context.Context, a Actor, id, reason string) (User
 		if err := f.recordRevocation(ctx, tx, "user", id, now); err != nil {
 			return err
 		}
-		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+		if out, err = userByID(ctx, tx, id, false); err != nil {
 			return err
 		}
 		return f.opLog(ctx, tx, a, "user.freeze", "user", id, old, out)
@@ -424,11 +356,10 @@ func (f *Function) Unfreeze(ctx context.Context, a Actor, id string) (User, erro
 		if old.Status != "frozen" {
 			return errs.New(errs.Conflict, "该账号未被冻结")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE identity.users SET status = 'active', frozen_reason = '', frozen_at = NULL, failed_logins = 0,
-			locked_until = NULL, updated_at = $2 WHERE id = $1`, id, f.now()); err != nil {
+		if err := unfreezeUser(ctx, tx, id, f.now()); err != nil {
 			return err
 		}
-		if out, err = getUser(ctx, tx, "u.id = $1", id, false); err != nil {
+		if out, err = userByID(ctx, tx, id, false); err != nil {
 			return err
 		}
 		return f.opLog(ctx, tx, a, "user.unfreeze", "user", id, old, out)
@@ -438,7 +369,7 @@ func (f *Function) Unfreeze(ctx context.Context, a Actor, id string) (User, erro
 
 // managedUser locks a user the caller may manage.
 func (f *Function) managedUser(ctx context.Context, tx pgx.Tx, a Actor, id string) (User, error) {
-	u, err := getUser(ctx, tx, "u.id = $1", id, true)
+	u, err := userByID(ctx, tx, id, true)
 	if err != nil {
 		return u, err
 	}
@@ -454,9 +385,8 @@ func (f *Function) managedUser(ctx context.Context, tx pgx.Tx, a Actor, id strin
 
 // endSessions revokes every session and refresh token of a user.
 func (f *Function) endSessions(ctx context.Context, tx pgx.Tx, userID string, now time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE identity.sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, now); err != nil {
+	if err := revokeUserSessions(ctx, tx, userID, now); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM identity.refresh_tokens WHERE user_id = $1`, userID)
-	return err
+	return deleteUserRefreshTokens(ctx, tx, userID)
 }
