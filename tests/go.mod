@@ -44,6 +44,7 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
@@ -222,3 +223,5 @@ tool github.com/go-task/task/v3/cmd/task
 replace github.com/sjzamr/smartreg/functions/qr-generate => ../functions/qr-generate
 
 replace github.com/sjzamr/smartreg/functions/identity => ../functions/identity
+
+replace github.com/sjzamr/smartreg/functions/policy-match => ../functions/policy-match

@@ -76,6 +76,7 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
+	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -103,7 +104,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
+	sigs.k8s.io/yaml v1.6.0
 )
 
 replace (
@@ -119,3 +120,5 @@ replace (
 	github.com/sjzamr/smartreg/tests/sim/oidcupstream => ../../tests/sim/oidcupstream
 	github.com/sjzamr/smartreg/tests/sim/wechat => ../../tests/sim/wechat
 )
+
+replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/policy-match

@@ -59,6 +59,8 @@ var catalogue = []Permission{
 	{"scan.inspection", "create", "扫码检查"},
 	{"scan.stats", "view", "查看扫码统计"},
 	{"scan.stats", "export", "导出扫码统计"},
+	{"policy.item", "view", "查看政策匹配条目"},
+	{"policy.item", "create", "新增政策匹配条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity/notify"
 	"github.com/sjzamr/smartreg/functions/identity/oidcprovider"
 	"github.com/sjzamr/smartreg/functions/identity/online"
+	policymatch "github.com/sjzamr/smartreg/functions/policy-match"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
 	"github.com/sjzamr/smartreg/functions/registry"
@@ -42,25 +43,27 @@ type Config struct {
 	ExtraManifestsDir string `env:"EXTRA_MANIFESTS_DIR" default:"" help:"额外的 Knative 清单目录（附加触发器，如外部订阅地址）"`
 
 	// Each function's own settings, documented in docs/operations.md.
-	Registry registry.Config     `group:"registry"`
-	QR       qrgenerate.Config   `group:"qr-generate"`
-	Console  console.Config      `group:"console"`
-	Identity identity.Config     `group:"identity"`
-	OIDC     oidcprovider.Config `group:"identity (OIDC, WeChat)"`
-	Audit    audit.Config        `group:"identity (audit)"`
-	Notify   notify.Config       `group:"identity (notices)"`
-	Online   online.Config       `group:"identity (online)"`
-	Scan     scanresolve.Config  `group:"scan-resolve"`
+	Registry    registry.Config     `group:"registry"`
+	QR          qrgenerate.Config   `group:"qr-generate"`
+	Console     console.Config      `group:"console"`
+	Identity    identity.Config     `group:"identity"`
+	OIDC        oidcprovider.Config `group:"identity (OIDC, WeChat)"`
+	Audit       audit.Config        `group:"identity (audit)"`
+	Notify      notify.Config       `group:"identity (notices)"`
+	Online      online.Config       `group:"identity (online)"`
+	Scan        scanresolve.Config  `group:"scan-resolve"`
+	PolicyMatch policymatch.Config  `group:"policy-match"`
 	// scaffold:config
 }
 
 // Typed holds each function by its own type, set by its builder.
 type Typed struct {
-	Registry *registry.Function
-	Identity *identity.Function
-	QR       *qrgenerate.Function
-	Scan     *scanresolve.Function
-	Console  *console.Function
+	Registry    *registry.Function
+	Identity    *identity.Function
+	QR          *qrgenerate.Function
+	Scan        *scanresolve.Function
+	Console     *console.Function
+	PolicyMatch *policymatch.Function
 	// scaffold:typed
 }
 
@@ -80,6 +83,7 @@ var builders = []builder{
 	{name: qrgenerate.Name, prefixes: []string{"/qr/"}, migrations: qrgenerate.Migrations, build: buildQR},
 	{name: scanresolve.Name, prefixes: []string{"/q/", "/scan/"}, migrations: scanresolve.Migrations, build: buildScan},
 	{name: console.Name, migrations: none, build: buildConsole},
+	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
 	// scaffold:builders
 }
 
@@ -134,6 +138,12 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
 	p.Console = fn
+	return fn, err
+}
+
+func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.PolicyMatch)
+	p.PolicyMatch = fn
 	return fn, err
 }
 
