@@ -247,7 +247,10 @@ func (m *industryModel) load() {
 		n := float64(len(classes))
 		for i, c := range classes {
 			for _, w := range words[i] {
-				m.index[w] = append(m.index[w], posting{c.Code, math.Log(n/float64(df[w])) / float64(len(words[i]))})
+				// idf scaled to 0–3 and shared among the class name's words, so
+				// a rare word of a short name says most, but never more than
+				// a lexicon word (4).
+				m.index[w] = append(m.index[w], posting{c.Code, 3 * math.Log(n/float64(df[w])) / math.Log(n) / float64(len(words[i]))})
 			}
 		}
 		for _, l := range industryLexicon {
@@ -268,7 +271,7 @@ func (m *industryModel) Guess(name, scope string) IndustryGuess {
 	score := map[string]float64{}
 	why := map[string][]string{}
 	addWords := func(text string, w float64) {
-		for _, word := range slices.Compact(slices.Sorted(slices.Values(m.seg.Words(text)))) {
+		for _, word := range slices.Compact(slices.Sorted(slices.Values(m.seg.SearchWords(text)))) {
 			for _, p := range m.index[word] {
 				score[p.class] += w * p.weight
 				if !slices.Contains(why[p.class], word) {
@@ -279,7 +282,7 @@ func (m *industryModel) Guess(name, scope string) IndustryGuess {
 	}
 	// The trade word of a name (恒达面馆, 恒达建材有限公司) says most; the
 	// scope's first item is the main business.
-	addWords(stripName(name), 2)
+	addWords(stripName(name), 3)
 	scope, _, _ = strings.Cut(scope, "（依法须经批准")
 	scope, _, _ = strings.Cut(scope, "（除依法须经批准")
 	first, rest, _ := strings.Cut(scope, "；")
@@ -335,6 +338,15 @@ type lexiconEntry struct {
 	words []string
 }
 
+// lexiconWords are the lexicon's words, which the segmenter keeps whole.
+func lexiconWords() []string {
+	var out []string
+	for _, l := range industryLexicon {
+		out = append(out, l.words...)
+	}
+	return out
+}
+
 var industryLexicon = []lexiconEntry{
 	{"6210", []string{"饭店", "酒楼", "饭庄", "正餐", "火锅", "火锅店", "酒家"}},
 	{"6220", []string{"快餐", "快餐店"}},
@@ -342,7 +354,7 @@ var industryLexicon = []lexiconEntry{
 	{"6231", []string{"茶馆", "茶楼"}},
 	{"6232", []string{"咖啡", "咖啡馆"}},
 	{"6239", []string{"奶茶", "饮品店", "冷饮"}},
-	{"5211", []string{"百货", "百货商场"}},
+	{"5211", []string{"百货商场", "百货大楼"}},
 	{"5212", []string{"超市", "超级市场"}},
 	{"5213", []string{"便利店"}},
 	{"5219", []string{"日杂", "日用杂品", "杂货"}},

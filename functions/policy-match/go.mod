@@ -71,3 +71,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+require github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
+
+replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite

@@ -136,7 +136,7 @@ func parseHTML(data []byte) (PolicyInput, error) {
 					meta[name] = strings.TrimSpace(attr(n, "content"))
 				}
 			case atom.Title:
-				title = textOf(n)
+				title, skip = textOf(n), true
 			case atom.H1:
 				if h1 == "" {
 					h1 = textOf(n)
@@ -163,6 +163,15 @@ func parseHTML(data []byte) (PolicyInput, error) {
 		}
 	}
 	walk(doc, false)
+	text := body.String()
+	// The sites put the document in one container (TRS_Editor, UCAP-CONTENT,
+	// zoom, article); around it are menus, the 信息公开 table and the
+	// footer. When the container is there, only its text is the document.
+	if c := findContent(doc); c != nil {
+		body.Reset()
+		walk(c, false)
+		text = body.String()
+	}
 	head := meta["articletitle"]
 	if head == "" {
 		head = h1
@@ -170,7 +179,7 @@ func parseHTML(data []byte) (PolicyInput, error) {
 	if head == "" {
 		head = title
 	}
-	in, err := parseText(body.String(), head, meta["contentsource"])
+	in, err := parseText(text, head, meta["contentsource"])
 	if err != nil {
 		return in, err
 	}
@@ -194,6 +203,22 @@ func parseHTML(data []byte) (PolicyInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// findContent is the element holding a government page's document text.
+func findContent(n *html.Node) *html.Node {
+	if n.Type == html.ElementNode {
+		id, class := attr(n, "id"), " "+attr(n, "class")+" "
+		if id == "UCAP-CONTENT" || id == "zoom" || strings.Contains(class, "TRS_Editor") || strings.Contains(class, " article-content ") {
+			return n
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findContent(c); f != nil {
+			return f
+		}
+	}
+	return nil
 }
 
 func blockElement(a atom.Atom) bool {
@@ -263,8 +288,13 @@ func parseText(text, title, issuer string) (PolicyInput, error) {
 			in.Issuer = v
 		case "发文字号", "文号":
 			in.DocNo = v
-		case "成文日期", "发布日期":
+		case "发布日期":
 			in.PublishedOn, err = parseDate(compactDate(v))
+		case "成文日期":
+			var d Date
+			if d, err = parseDate(compactDate(v)); err == nil && !in.PublishedOn.Valid {
+				in.PublishedOn = d
+			}
 		case "生效日期", "施行日期":
 			in.EffectiveOn, err = parseDate(compactDate(v))
 		case "截止日期", "有效期至":

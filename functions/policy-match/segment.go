@@ -50,7 +50,7 @@ func (s *Segmenter) load() {
 		var b strings.Builder
 		b.Grow(len(zhDict) + 40*len(domainWords))
 		b.WriteString(zhDict)
-		for _, w := range append(slices.Clone(domainWords), rulesTerms()...) {
+		for _, w := range slices.Concat(domainWords, rulesTerms(), lexiconWords()) {
 			fmt.Fprintf(&b, "\n%s 100000 n", w)
 		}
 		s.err = s.seg.LoadDictStr(b.String())
@@ -84,19 +84,29 @@ func wordLike(w string) bool {
 	return unicode.Is(unicode.Han, r) || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
+// SearchWords are the words of text in search mode: each word and the
+// shorter words inside it (蔬菜种植 and 蔬菜, 种植), without punctuation.
+func (s *Segmenter) SearchWords(text string) []string {
+	s.load()
+	var out []string
+	for _, w := range s.seg.CutSearch(text, true) {
+		if w = strings.TrimSpace(w); w != "" && wordLike(w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // termSet is a text's words, for rules that test whether a term occurs as
 // a word (not as a substring: 消费 in 消费税 is a tax, not consumption).
 type termSet map[string]bool
 
 func (s *Segmenter) terms(text string) termSet {
-	s.load()
 	ts := termSet{}
 	// Search mode also yields the words inside a longer one (中小企业 in
 	// 科技型中小企业), so a rule's term is found wherever it stands.
-	for _, w := range s.seg.CutSearch(text, true) {
-		if w = strings.TrimSpace(w); w != "" && wordLike(w) {
-			ts[w] = true
-		}
+	for _, w := range s.SearchWords(text) {
+		ts[w] = true
 	}
 	return ts
 }
