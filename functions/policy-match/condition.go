@@ -51,6 +51,13 @@ func (c *Condition) check() []errs.FieldError {
 	add := func(f, m string) { fe = append(fe, errs.FieldError{Field: "condition." + f, Message: m}) }
 	for i, code := range c.Industries {
 		code = strings.ToUpper(strings.TrimSpace(code))
+		// "C13" (section and division, as people write it) is division 13
+		// when 13 lies in section C.
+		if len(code) > 1 && code[0] >= 'A' && code[0] <= 'Z' {
+			if s, ok := codes.Industries().Section(code[1:]); ok && s.Code == code[:1] {
+				code = code[1:]
+			}
+		}
 		c.Industries[i] = code
 		if _, ok := codes.Industries().Lookup(code); !ok {
 			add("industries", "行业代码 "+code+" 不在国民经济行业分类（GB/T 4754-2017）中")
@@ -145,6 +152,18 @@ func industryIn(class, code string) bool {
 	return strings.HasPrefix(class, code)
 }
 
+// industryLabel writes a numeric code with its section letter, as people
+// read it: 13 → C13, 1311 → C1311.
+func industryLabel(code string) string {
+	if code == "" || (code[0] >= 'A' && code[0] <= 'Z') {
+		return code
+	}
+	if s, ok := codes.Industries().Section(code); ok {
+		return s.Code + code
+	}
+	return code
+}
+
 // ageYears is the number of whole years from established to today.
 func ageYears(established, today time.Time) int {
 	y := today.Year() - established.Year()
@@ -183,7 +202,7 @@ func (c Condition) Evaluate(s Subject, today time.Time) (bool, []Check) {
 			name = s.IndustryCode + " " + in.Name
 		}
 		if hit != "" {
-			add("industry", true, "行业 "+hit+" 符合", "所属行业 "+name+" 属于 "+hit)
+			add("industry", true, "行业 "+industryLabel(hit)+" 符合", "所属行业 "+name+" 属于 "+industryLabel(hit))
 		} else {
 			add("industry", false, "行业不符", "所属行业 "+name+" 不在 "+strings.Join(c.Industries, "、")+" 内")
 		}

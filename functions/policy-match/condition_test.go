@@ -61,8 +61,8 @@ func TestConditionTypes(t *testing.T) {
 	}{
 		{"none", Condition{}, []string{"food", "software", "shop", "coop", "abnormal", "serious", "blacklisted", "penalised", "oldPenalty"}, "存续"},
 		{"industry section", Condition{Industries: []string{"C"}}, []string{"food", "abnormal", "serious", "blacklisted", "penalised", "oldPenalty"}, "行业 C 符合"},
-		{"industry division", Condition{Industries: []string{"65"}}, []string{"software"}, "行业 65 符合"},
-		{"industry group and class", Condition{Industries: []string{"521", "0141"}}, []string{"shop", "coop"}, "行业 521 符合"},
+		{"industry division", Condition{Industries: []string{"65"}}, []string{"software"}, "行业 I65 符合"},
+		{"industry group and class", Condition{Industries: []string{"521", "0141"}}, []string{"shop", "coop"}, "行业 F521 符合"},
 		{"entity types", Condition{EntityTypes: []string{"individual", "cooperative"}}, []string{"shop", "coop"}, "个体工商户"},
 		{"size small and micro", Condition{Sizes: []string{"small", "micro"}}, []string{"food"}, "小微企业"},
 		{"size medium", Condition{Sizes: []string{"medium"}}, []string{"software"}, "中型企业"},

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/shared/codes"
 )
@@ -216,6 +217,7 @@ type industryModel struct {
 	seg     *Segmenter
 	lexicon bool // false: the class names alone (the baseline the accuracy report compares)
 	index   map[string][]posting
+	classes []codes.Industry
 }
 
 type posting struct {
@@ -233,6 +235,7 @@ var genericWords = map[string]bool{"其他": true, "服务": true, "活动": tru
 func (m *industryModel) load() {
 	m.once.Do(func() {
 		classes := codes.Industries().Classes()
+		m.classes = classes
 		df := map[string]int{}
 		words := make([][]string, len(classes))
 		for i, c := range classes {
@@ -288,6 +291,13 @@ func (m *industryModel) Guess(name, scope string) IndustryGuess {
 	first, rest, _ := strings.Cut(scope, "；")
 	addWords(first, 1.5)
 	addWords(rest, 1)
+	// A scope that writes a class's full name (食用植物油加工) names the class.
+	for _, c := range m.classes {
+		if utf8.RuneCountInString(c.Name) >= 4 && strings.Contains(scope, c.Name) {
+			score[c.Code] += 6
+			why[c.Code] = append(why[c.Code], c.Name)
+		}
+	}
 	if len(score) == 0 {
 		return IndustryGuess{}
 	}
@@ -358,7 +368,7 @@ var industryLexicon = []lexiconEntry{
 	{"5212", []string{"超市", "超级市场"}},
 	{"5213", []string{"便利店"}},
 	{"5219", []string{"日杂", "日用杂品", "杂货"}},
-	{"5221", []string{"粮油"}},
+	{"5221", []string{"粮油店", "粮油零售"}},
 	{"5222", []string{"糕点", "面包", "蛋糕", "蛋糕店"}},
 	{"5223", []string{"水果", "蔬菜", "果蔬", "食用农产品"}},
 	{"5224", []string{"鲜肉", "肉类", "禽蛋"}},
