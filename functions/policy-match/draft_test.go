@@ -20,7 +20,9 @@ func TestDraftFromText(t *testing.T) {
 		{"增值税小规模纳税人、小微企业和个体工商户", func(c Condition) bool { return slices.Equal(c.EntityTypes, []string{"enterprise", "individual"}) }, "主体类型"},
 		{"支持农民专业合作社", func(c Condition) bool { return slices.Contains(c.EntityTypes, "cooperative") }, "主体类型"},
 		{"面向制造业企业", func(c Condition) bool { return slices.Equal(c.Industries, []string{"C"}) }, "制造业"},
-		{"住宿餐饮和批发零售企业", func(c Condition) bool { return slices.Contains(c.Industries, "F") && slices.Contains(c.Industries, "H") }, "行业"},
+		{"住宿餐饮和批发零售企业", func(c Condition) bool {
+			return slices.Contains(c.Industries, "F") && slices.Contains(c.Industries, "H")
+		}, "行业"},
 		{"在长安区、桥西区注册的企业", func(c Condition) bool { return slices.Equal(c.Districts, []string{"130102", "130104"}) }, "区县"},
 		{"成立不满三年的企业", func(c Condition) bool { return c.MaxAgeYears == 3 }, "成立不满 3 年"},
 		{"成立5年以内", func(c Condition) bool { return c.MaxAgeYears == 5 }, "成立不满 5 年"},

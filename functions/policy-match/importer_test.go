@@ -10,11 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/tests/sim/govsite"
 )
 
-var admin = Actor{UserID: "u-admin", Username: "admin", IP: "127.0.0.1"}
+var (
+	admin   = Actor{UserID: "u-admin", Username: "admin", IP: "127.0.0.1"}
+	authAll = auth.All()
+)
 
 // FP-57: an address list is fetched through the Fetcher from the
 // government-site simulator: HTML pages and a PDF attachment become
