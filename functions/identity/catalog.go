@@ -45,6 +45,13 @@ var menuCatalogue = []Menu{
 		{Code: "market.search", Title: "主体检索", Path: "/console/#/market/entities", Icon: "Search"},
 		{Code: "market.profile", Title: "一户一档", Path: "/console/#/market/profile", Icon: "Folder"},
 	}},
+	{Code: "policy", Title: "惠企政策", Icon: "Present", Children: []Menu{
+		{Code: "policy.library", Title: "政策库", Path: "/console/#/policy/library", Icon: "Collection"},
+		{Code: "policy.import", Title: "政策导入", Path: "/console/#/policy/import", Icon: "Upload"},
+		{Code: "policy.entity", Title: "企业找政策", Path: "/console/#/policy/entity", Icon: "Search"},
+		{Code: "policy.accounts", Title: "企业账号绑定", Path: "/console/#/policy/accounts", Icon: "Link"},
+		{Code: "policy.mine", Title: "我的惠企政策", Path: "/console/#/policy/mine", Icon: "Star"},
+	}},
 	{Code: "qr", Title: "一码三用", Icon: "Grid", Children: []Menu{
 		{Code: "qr.review", Title: "赋码审核", Path: "/console/#/qr/review", Icon: "Checked"},
 		{Code: "qr.codes", Title: "码管理", Path: "/console/#/qr/codes", Icon: "Postcard"},
@@ -61,6 +68,9 @@ const (
 	RoleAuditor   = "auditor"
 	RoleInspector = "inspector"
 	RoleReviewer  = "reviewer"
+	// RoleEnterprise is an enterprise's own account (企业用户): it sees the
+	// policies its bound entity matches (policy-match), nothing else.
+	RoleEnterprise = "enterprise"
 )
 
 var threeAdmins = []string{RoleSysAdmin, RoleSecAdmin, RoleAuditor}
@@ -110,7 +120,8 @@ func sysadminPerms() []string {
 }
 
 func builtinRoles() []builtinRole {
-	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
+	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats",
+		"policy.library", "policy.import", "policy.entity", "policy.accounts"}
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -131,6 +142,9 @@ func builtinRoles() []builtinRole {
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
 				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("identity.notice", "view"), perms("identity.changelog", "view"))},
+		{Code: RoleEnterprise, Name: "企业用户", Scope: "self",
+			Menus: []string{"messages", "policy.mine"},
+			Perms: slices.Concat(perms("policy.mine", "view"), perms("identity.notice", "view"))},
 	}
 }
 

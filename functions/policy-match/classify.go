@@ -164,8 +164,8 @@ func levelOf(issuer string) Label {
 
 // Timeliness thresholds.
 type Thresholds struct {
-	SoonEffectiveDays int // a policy taking effect within this many days is 即将生效 and shown as upcoming
-	SoonExpiringDays  int // one expiring within this many days is 即将过期
+	SoonEffectiveDays int `json:"soon_effective_days"` // a policy taking effect within this many days is near (said in the reason)
+	SoonExpiringDays  int `json:"soon_expiring_days"`  // one expiring within this many days is 即将过期
 }
 
 // timelinessOf decides the timeliness from the dates and today (FP-59).
