@@ -33,6 +33,7 @@ require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-ego/gse v0.80.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-pdf/fpdf v0.9.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
@@ -46,7 +47,10 @@ require (
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
+	github.com/vcaesar/cedar v0.20.2 // indirect
+	github.com/yuin/goldmark v1.8.7 // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 )
@@ -225,3 +229,5 @@ replace github.com/sjzamr/smartreg/functions/qr-generate => ../functions/qr-gene
 replace github.com/sjzamr/smartreg/functions/identity => ../functions/identity
 
 replace github.com/sjzamr/smartreg/functions/policy-match => ../functions/policy-match
+
+replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite

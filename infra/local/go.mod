@@ -19,6 +19,13 @@ require (
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/go-ego/gse v0.80.3 // indirect
+	github.com/vcaesar/cedar v0.20.2 // indirect
+	github.com/yuin/goldmark v1.8.7 // indirect
 )
 
 require (
@@ -122,3 +129,5 @@ replace (
 )
 
 replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/policy-match
+
+replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite

@@ -32,7 +32,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier,
+		Fetcher: policymatch.NewHTTPFetcher()}, cfg.Config)
 	if err != nil {
 		return err
 	}

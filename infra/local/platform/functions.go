@@ -142,7 +142,8 @@ func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.PolicyMatch)
+	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier,
+		Fetcher: policymatch.NewHTTPFetcher()}, cfg.PolicyMatch)
 	p.PolicyMatch = fn
 	return fn, err
 }

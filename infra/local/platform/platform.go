@@ -33,6 +33,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/outbox"
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/tests/sim/govsite"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
 
@@ -148,6 +149,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 	// only when asked for: the SMS simulator shows every code it "sent".
 	if cfg.Simulators {
 		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
+		// Government sites serving policies for the address import (policy-match).
+		mux.Handle("/sim/govsite/", http.StripPrefix("/sim/govsite", govsite.New().Handler()))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	for name, h := range opts.ExtraSubscribers {
