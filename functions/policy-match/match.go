@@ -2,9 +2,13 @@ package policymatch
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
@@ -202,4 +206,81 @@ func label(items []MatchedEntity) {
 // refreshFacts recomputes and stores one entity's derived facts.
 func (f *Function) refreshFacts(ctx context.Context, q store.Querier, p Profile) error {
 	return saveFacts(ctx, q, p.Subject.CreditCode, p.Size, p.SizeReason, p.Ownership, p.OwnerReason, f.now())
+}
+
+// BackfillFacts derives every entity's size and ownership in one pass over
+// registry.policy_subjects() and registry.policy_figures(), for entities
+// that were loaded without events (the registry's seed, a bulk import).
+// Entity events keep the facts current afterwards. It reports how many
+// entities it wrote.
+func (f *Function) BackfillFacts(ctx context.Context) (int64, error) {
+	var n int64
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE facts_in (LIKE policy.entity_facts) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		rows, err := f.pool.Query(ctx, `SELECT s.credit_code, s.name, s.entity_type, s.industry_code, fg.report_year, fg.employees,
+			fg.revenue::float8, fg.assets::float8
+			FROM registry.policy_subjects() s LEFT JOIN registry.policy_figures() fg ON fg.credit_code = s.credit_code`)
+		if err != nil {
+			return store.Classify(err)
+		}
+		defer rows.Close()
+		now := f.now()
+		src := &factsSource{rows: rows, now: now}
+		if n, err = tx.CopyFrom(ctx, pgx.Identifier{"facts_in"}, []string{"credit_code", "size", "size_reason", "ownership", "ownership_reason", "computed_at"}, src); err != nil {
+			return fmt.Errorf("copy facts: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO policy.entity_facts SELECT * FROM facts_in
+			ON CONFLICT (credit_code) DO UPDATE SET size = EXCLUDED.size, size_reason = EXCLUDED.size_reason,
+				ownership = EXCLUDED.ownership, ownership_reason = EXCLUDED.ownership_reason, computed_at = EXCLUDED.computed_at`)
+		return store.Classify(err)
+	})
+	return n, err
+}
+
+// factsSource turns the subject rows into facts rows for COPY.
+type factsSource struct {
+	rows pgx.Rows
+	now  time.Time
+	vals []any
+	err  error
+}
+
+func (s *factsSource) Next() bool {
+	if !s.rows.Next() {
+		return false
+	}
+	var code, name, typ, industry string
+	var year, emp pgtype.Int4
+	var rev, assets pgtype.Float8
+	if s.err = s.rows.Scan(&code, &name, &typ, &industry, &year, &emp, &rev, &assets); s.err != nil {
+		return false
+	}
+	var fig *Figures
+	if year.Valid {
+		fig = &Figures{Year: int(year.Int32)}
+		if emp.Valid {
+			e := int(emp.Int32)
+			fig.Employees = &e
+		}
+		if rev.Valid {
+			fig.Revenue = &rev.Float64
+		}
+		if assets.Valid {
+			fig.Assets = &assets.Float64
+		}
+	}
+	size, why := SizeOf(industry, fig)
+	own, ownWhy := OwnershipOf(typ, name)
+	s.vals = []any{code, size, why, own, ownWhy, s.now}
+	return true
+}
+
+func (s *factsSource) Values() ([]any, error) { return s.vals, nil }
+func (s *factsSource) Err() error {
+	if s.err != nil {
+		return s.err
+	}
+	return s.rows.Err()
 }
