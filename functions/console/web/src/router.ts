@@ -22,6 +22,13 @@ const pages: RouteRecordRaw[] = [
   { path: 'qr/codes', component: () => import('./views/QrCodes.vue'), meta: { title: '码管理', menus: ['qr.codes'] } },
   { path: 'qr/oplog', component: () => import('./views/QrOpLog.vue'), meta: { title: '操作日志', menus: ['qr.oplog'] } },
   { path: 'qr/stats', component: () => import('./views/QrStats.vue'), meta: { title: '统计分析', menus: ['qr.stats'] } },
+  // FP-54–64: 惠企政策 (policy-match).
+  { path: 'policy/library', component: () => import('./views/policy/PolicyLibrary.vue'), meta: { title: '政策库', menus: ['policy.library'] } },
+  { path: 'policy/detail/:id', component: () => import('./views/policy/PolicyDetail.vue'), meta: { title: '政策详情', menus: ['policy.library'] } },
+  { path: 'policy/import', component: () => import('./views/policy/PolicyImport.vue'), meta: { title: '政策导入', menus: ['policy.import'] } },
+  { path: 'policy/entity', component: () => import('./views/policy/PolicyEntity.vue'), meta: { title: '企业找政策', menus: ['policy.entity'] } },
+  { path: 'policy/accounts', component: () => import('./views/policy/PolicyAccounts.vue'), meta: { title: '企业账号绑定', menus: ['policy.accounts'] } },
+  { path: 'policy/mine', component: () => import('./views/policy/PolicyMine.vue'), meta: { title: '我的惠企政策', menus: ['policy.mine'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
