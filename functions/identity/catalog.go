@@ -121,7 +121,7 @@ func sysadminPerms() []string {
 
 func builtinRoles() []builtinRole {
 	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats",
-		"policy.library", "policy.import", "policy.entity", "policy.accounts"}
+		"policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine"}
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
