@@ -326,20 +326,28 @@ func Summary(checks []Check) string {
 func (c Condition) where(w *store.Where, today time.Time) (needFacts bool) {
 	w.Add("s.status = 'active'")
 	if len(c.Industries) > 0 {
-		var ors []string
-		var args []any
+		// One array per code length, so a section (a run of divisions) or
+		// a long list costs three array probes per row, not a LIKE each.
+		byLen := map[int][]string{}
 		for _, code := range c.Industries {
 			if code[0] >= 'A' && code[0] <= 'Z' {
-				// A section is a run of divisions: the classes under it
-				// start with one of their two digits.
-				for _, d := range divisionsOf(code) {
-					ors = append(ors, "s.industry_code LIKE ?")
-					args = append(args, d+"%")
-				}
+				byLen[2] = append(byLen[2], divisionsOf(code)...)
 				continue
 			}
-			ors = append(ors, "s.industry_code LIKE ?")
-			args = append(args, store.Prefix(code))
+			byLen[len(code)] = append(byLen[len(code)], code)
+		}
+		var ors []string
+		var args []any
+		for _, n := range []int{2, 3, 4} {
+			if len(byLen[n]) == 0 {
+				continue
+			}
+			if n == 4 {
+				ors = append(ors, "s.industry_code = ANY(?::text[])")
+			} else {
+				ors = append(ors, fmt.Sprintf("left(s.industry_code, %d) = ANY(?::text[])", n))
+			}
+			args = append(args, byLen[n])
 		}
 		w.Add("("+strings.Join(ors, " OR ")+")", args...)
 	}

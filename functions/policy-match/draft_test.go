@@ -47,6 +47,6 @@ func TestDraftFromText(t *testing.T) {
 
 // testFunction is a Function for the pure parts (no database).
 func testFunction() *Function {
-	return &Function{seg: testSeg, industry: &industryModel{seg: testSeg, lexicon: true}, now: func() time.Time { return testNow },
+	return &Function{seg: testSeg, industry: &IndustryModel{seg: testSeg, lexicon: true}, now: func() time.Time { return testNow },
 		cfg: Config{SoonEffectiveDays: 30, SoonExpiringDays: 30}}
 }

@@ -208,11 +208,45 @@ type IndustryGuess struct {
 	Terms      []string `json:"terms"`      // the words that decided
 }
 
-// industryModel scores GB/T 4754 classes by the words of a name and a
+// NewIndustryModel returns the industry classifier; without the lexicon
+// it knows only the classes' own names (the baseline the accuracy report
+// compares). It is built on first use.
+func NewIndustryModel(seg *Segmenter, lexicon bool) *IndustryModel {
+	return &IndustryModel{seg: seg, lexicon: lexicon}
+}
+
+// TypeFromName infers the entity type from a name alone (FP-55), for
+// names without a registration (a list of applicants): the legal form
+// decides, then the words institutions and individual businesses use.
+func TypeFromName(name string) (string, string) {
+	switch {
+	case strings.Contains(name, "专业合作社") || strings.HasSuffix(name, "联合社"):
+		return "cooperative", "名称含“专业合作社”"
+	case strings.Contains(name, "公司") || strings.HasSuffix(name, "企业") || strings.Contains(name, "合伙") || strings.HasSuffix(name, "厂"):
+		return "enterprise", "名称含公司、企业或合伙的组织形式"
+	}
+	for _, w := range []string{"学校", "中学", "小学", "幼儿园", "医院", "卫生院", "中心", "研究所", "研究院", "馆", "站", "所"} {
+		if strings.HasSuffix(name, w) && (strings.Contains(name, "市") || strings.Contains(name, "县") || strings.Contains(name, "区")) && !strings.HasSuffix(name, "饭馆") && !strings.HasSuffix(name, "面馆") {
+			if strings.Contains(name, "民办") || strings.Contains(name, "培训") {
+				return "non_enterprise", "名称含“民办”或“培训”"
+			}
+			if w == "馆" || w == "站" || w == "所" {
+				break
+			}
+			return "institution", "名称以“" + w + "”结尾"
+		}
+	}
+	if strings.Contains(name, "民办") || strings.Contains(name, "培训学校") || strings.Contains(name, "协会") || strings.Contains(name, "服务中心") {
+		return "non_enterprise", "名称含民办、培训学校、协会或服务中心"
+	}
+	return "individual", "名称无公司、合作社或机构的组织形式，按个体工商户处理"
+}
+
+// IndustryModel scores GB/T 4754 classes by the words of a name and a
 // business scope (FP-54). Its vocabulary is the classes' own names, each
 // word weighted by how few classes share it (idf), and a lexicon of the
 // trade words and scope phrases registrations use for a class.
-type industryModel struct {
+type IndustryModel struct {
 	once    sync.Once
 	seg     *Segmenter
 	lexicon bool // false: the class names alone (the baseline the accuracy report compares)
@@ -232,7 +266,7 @@ var genericWords = map[string]bool{"其他": true, "服务": true, "活动": tru
 	"部门": true, "相关部门": true, "方可": true, "营业执照": true, "自主": true, "除": true, "外": true, "凭": true, "有限公司": true,
 	"公司": true, "有限": true, "经": true, "含": true, "不含": true, "仅": true, "类": true, "企业": true}
 
-func (m *industryModel) load() {
+func (m *IndustryModel) load() {
 	m.once.Do(func() {
 		classes := codes.Industries().Classes()
 		m.classes = classes
@@ -269,7 +303,7 @@ func (m *industryModel) load() {
 
 // Guess returns the most likely class for the name and scope, or a zero
 // guess when no word points anywhere.
-func (m *industryModel) Guess(name, scope string) IndustryGuess {
+func (m *IndustryModel) Guess(name, scope string) IndustryGuess {
 	m.load()
 	score := map[string]float64{}
 	why := map[string][]string{}

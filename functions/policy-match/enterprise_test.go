@@ -77,7 +77,7 @@ func TestOwnershipAndType(t *testing.T) {
 
 // FP-54: the industry from the name and scope, with the words that decided.
 func TestIndustryGuess(t *testing.T) {
-	m := &industryModel{seg: testSeg, lexicon: true}
+	m := &IndustryModel{seg: testSeg, lexicon: true}
 	for _, c := range []struct{ name, scope, want string }{
 		{"长安区老王面馆", "餐饮服务（小餐饮）", "6291"},
 		{"石家庄恒通软件科技有限公司", "软件开发；信息技术咨询服务", "6513"},
@@ -94,13 +94,26 @@ func TestIndustryGuess(t *testing.T) {
 		t.Errorf("nothing to go on, guessed %+v", g)
 	}
 	// Without the lexicon the class names alone still place a plain case.
-	base := &industryModel{seg: testSeg}
+	base := &IndustryModel{seg: testSeg}
 	if g := base.Guess("石家庄某某软件开发有限公司", "软件开发"); g.Code[:2] != "65" {
 		t.Errorf("baseline: %+v", g)
 	}
 	for _, l := range industryLexicon {
 		if err := codes.CheckIndustry(l.class); err != nil {
 			t.Errorf("lexicon class %s: %v", l.class, err)
+		}
+	}
+}
+
+// FP-55: the type from a name alone.
+func TestTypeFromName(t *testing.T) {
+	for name, want := range map[string]string{
+		"河北恒达建材有限公司": "enterprise", "正定县绿源蔬菜种植专业合作社": "cooperative", "长安区老王面馆": "individual",
+		"石家庄市第二中学": "institution", "长安区人民医院": "institution", "石家庄市某某民办培训学校": "non_enterprise",
+		"新华区惠民超市": "individual", "石家庄市长安区某某协会": "non_enterprise",
+	} {
+		if got, why := TypeFromName(name); got != want || why == "" {
+			t.Errorf("%s: %s (%s), want %s", name, got, why, want)
 		}
 	}
 }

@@ -101,7 +101,7 @@ type Function struct {
 	fetcher  Fetcher
 	cfg      Config
 	seg      *Segmenter
-	industry *industryModel
+	industry *IndustryModel
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts
@@ -124,7 +124,7 @@ func New(d Deps, c Config) (*Function, error) {
 	}
 	seg := &Segmenter{}
 	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, fetcher: d.Fetcher, cfg: c,
-		seg: seg, industry: &industryModel{seg: seg, lexicon: true}}, nil
+		seg: seg, industry: &IndustryModel{seg: seg, lexicon: true}}, nil
 }
 
 // Start loads the dictionary before the first request needs it.

@@ -56,7 +56,7 @@ func newHarnessWith(t *testing.T, fetch Fetcher) harness {
 		t.Fatal(err)
 	}
 	f.seg = testSeg
-	f.industry = &industryModel{seg: testSeg, lexicon: true}
+	f.industry = &IndustryModel{seg: testSeg, lexicon: true}
 	return harness{f: f, pool: pool, iss: iss}
 }
 
