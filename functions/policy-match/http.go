@@ -37,33 +37,33 @@ func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
 	// FP-57–61: the library, its labels and overrides.
-	m.Handle("GET /policy/v1/meta", httpx.Endpoint(f.meta), auth.Requires(PermPolicy, "view"), httpx.NoEntity())
-	m.Handle("GET /policy/v1/policies", httpx.Endpoint(f.list), auth.Requires(PermPolicy, "view"), httpx.NoEntity(),
+	m.Handle("GET /policy/v1/meta", httpx.Endpoint(f.meta), auth.Requires(PermPolicy, "view"), httpx.NoEntity())     // FP-57–61
+	m.Handle("GET /policy/v1/policies", httpx.Endpoint(f.list), auth.Requires(PermPolicy, "view"), httpx.NoEntity(), // FP-57–61
 		httpx.Params(append(policyFilterParams, httpx.PageParams...)...))
-	m.Handle("POST /policy/v1/policies", httpx.Body(f.create), auth.Requires(PermPolicy, "create"), httpx.NoEntity())
-	m.Handle("GET /policy/v1/policies/{id}", httpx.Endpoint(f.get), auth.Requires(PermPolicy, "view"), httpx.NoEntity())
-	m.Handle("PUT /policy/v1/policies/{id}", httpx.Body(f.update), auth.Requires(PermPolicy, "edit"), httpx.NoEntity())
-	m.Handle("PUT /policy/v1/policies/{id}/condition", httpx.Body(f.setCondition), auth.Requires(PermPolicy, "edit"), httpx.NoEntity())
-	m.Handle("PUT /policy/v1/policies/{id}/labels/{dim}", httpx.Body(f.override), auth.Requires(PermPolicy, "edit"), httpx.NoEntity())
-	m.Handle("PUT /policy/v1/policies/{id}/status", httpx.Body(f.setStatus), auth.Requires(PermPolicy, "publish"), httpx.NoEntity())
-	m.Handle("POST /policy/v1/drafts", httpx.Body(f.draft), auth.Requires(PermPolicy, "view"), httpx.NoEntity())
+	m.Handle("POST /policy/v1/policies", httpx.Body(f.create), auth.Requires(PermPolicy, "create"), httpx.NoEntity())                   // FP-57
+	m.Handle("GET /policy/v1/policies/{id}", httpx.Endpoint(f.get), auth.Requires(PermPolicy, "view"), httpx.NoEntity())                // FP-57–61
+	m.Handle("PUT /policy/v1/policies/{id}", httpx.Body(f.update), auth.Requires(PermPolicy, "edit"), httpx.NoEntity())                 // FP-57
+	m.Handle("PUT /policy/v1/policies/{id}/condition", httpx.Body(f.setCondition), auth.Requires(PermPolicy, "edit"), httpx.NoEntity()) // FP-62, 63
+	m.Handle("PUT /policy/v1/policies/{id}/labels/{dim}", httpx.Body(f.override), auth.Requires(PermPolicy, "edit"), httpx.NoEntity())  // FP-57–61
+	m.Handle("PUT /policy/v1/policies/{id}/status", httpx.Body(f.setStatus), auth.Requires(PermPolicy, "publish"), httpx.NoEntity())    // FP-63
+	m.Handle("POST /policy/v1/drafts", httpx.Body(f.draft), auth.Requires(PermPolicy, "view"), httpx.NoEntity())                        // FP-62
 	// FP-57: imports from files and from addresses.
-	m.Handle("POST /policy/v1/imports", httpx.Endpoint(f.importFiles), auth.Requires(PermPolicy, "create"), httpx.NoEntity())
-	m.Handle("POST /policy/v1/imports/urls", httpx.Body(f.importURLs), auth.Requires(PermPolicy, "create"), httpx.NoEntity())
+	m.Handle("POST /policy/v1/imports", httpx.Endpoint(f.importFiles), auth.Requires(PermPolicy, "create"), httpx.NoEntity()) // FP-57
+	m.Handle("POST /policy/v1/imports/urls", httpx.Body(f.importURLs), auth.Requires(PermPolicy, "create"), httpx.NoEntity()) // FP-57
 	// FP-63: policy → entities, within the caller's data scope.
-	m.Handle("GET /policy/v1/policies/{id}/entities", httpx.Endpoint(f.policyEntities), auth.Requires(PermMatch, "view"), httpx.EntityListing(),
+	m.Handle("GET /policy/v1/policies/{id}/entities", httpx.Endpoint(f.policyEntities), auth.Requires(PermMatch, "view"), httpx.EntityListing(), // FP-63
 		httpx.Params(httpx.PageParams...))
-	m.HandleFunc("GET /policy/v1/policies/{id}/entities/export", f.exportEntities, auth.Requires(PermMatch, "export"), httpx.EntityListing(),
+	m.HandleFunc("GET /policy/v1/policies/{id}/entities/export", f.exportEntities, auth.Requires(PermMatch, "export"), httpx.EntityListing(), // FP-63
 		httpx.Params("format"))
 	// FP-54–56, FP-62: the enterprise side and entity → policies.
-	m.Handle("GET /policy/v1/entities/{code}/profile", httpx.Endpoint(f.entityProfile), auth.Requires(PermMatch, "view"), httpx.EntityIn("code"))
-	m.Handle("GET /policy/v1/entities/{code}/policies", httpx.Endpoint(f.entityPolicies), auth.Requires(PermMatch, "view"), httpx.EntityIn("code"),
+	m.Handle("GET /policy/v1/entities/{code}/profile", httpx.Endpoint(f.entityProfile), auth.Requires(PermMatch, "view"), httpx.EntityIn("code"))   // FP-54–56
+	m.Handle("GET /policy/v1/entities/{code}/policies", httpx.Endpoint(f.entityPolicies), auth.Requires(PermMatch, "view"), httpx.EntityIn("code"), // FP-62
 		httpx.Params("all"))
 	// Enterprise accounts and the enterprise's own page (FP-62, FP-64).
-	m.Handle("GET /policy/v1/accounts", httpx.Endpoint(f.accounts), auth.Requires(PermAccount, "view"), httpx.EntityListing(),
+	m.Handle("GET /policy/v1/accounts", httpx.Endpoint(f.accounts), auth.Requires(PermAccount, "view"), httpx.EntityListing(), // FP-62
 		httpx.Params(httpx.PageParams...))
-	m.Handle("POST /policy/v1/accounts", httpx.Body(f.bind), auth.Requires(PermAccount, "edit"), httpx.EntityInBody("credit_code"))
-	m.Handle("GET /policy/v1/mine", httpx.Endpoint(f.mine), auth.Requires(PermMine, "view"), httpx.EntityListing())
+	m.Handle("POST /policy/v1/accounts", httpx.Body(f.bind), auth.Requires(PermAccount, "edit"), httpx.EntityInBody("credit_code")) // FP-62, 64
+	m.Handle("GET /policy/v1/mine", httpx.Endpoint(f.mine), auth.Requires(PermMine, "view"), httpx.EntityListing())                 // FP-62, 64
 	return m
 }
 
