@@ -83,7 +83,7 @@ func (f *Function) Mine(ctx context.Context, userID string) (EntityMatches, erro
 	if err != nil {
 		return EntityMatches{}, err
 	}
-	pols, err := publishedPolicies(ctx, f.pool)
+	pols, err := f.published(ctx)
 	if err != nil {
 		return EntityMatches{}, err
 	}

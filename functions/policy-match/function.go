@@ -102,6 +102,7 @@ type Function struct {
 	cfg      Config
 	seg      *Segmenter
 	industry *IndustryModel
+	policies policyCache
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -307,7 +309,12 @@ func (f *Function) exportEntities(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	items, err := listMatches(r.Context(), f.pool, pol.Condition, scopeOf(r), f.today(), f.cfg.MaxExportRows, 0)
+	var items []MatchedEntity
+	err = inScan(r.Context(), f.pool, func(tx pgx.Tx) error {
+		var err error
+		items, err = listMatches(r.Context(), tx, pol.Condition, scopeOf(r), f.today(), f.cfg.MaxExportRows, 0)
+		return err
+	})
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return

@@ -253,8 +253,8 @@ func (f *Function) RefreshTimeliness(ctx context.Context, tx pgx.Tx) (int, error
 		return 0, store.Classify(err)
 	}
 	for _, u := range ups {
-		if _, err := tx.Exec(ctx, `UPDATE policy.policies SET labels = jsonb_set(labels, '{timeliness}', $2::jsonb) WHERE id = $1`,
-			u.id, mustJSON(u.label)); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE policy.policies SET labels = jsonb_set(labels, '{timeliness}', $2::jsonb), updated_at = $3 WHERE id = $1`,
+			u.id, mustJSON(u.label), f.now()); err != nil {
 			return 0, store.Classify(err)
 		}
 	}

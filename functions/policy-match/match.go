@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -133,12 +134,45 @@ func (f *Function) MatchEntity(ctx context.Context, scope auth.Scope, code strin
 	if err != nil {
 		return EntityMatches{}, err
 	}
-	pols, err := publishedPolicies(ctx, f.pool)
+	pols, err := f.published(ctx)
 	if err != nil {
 		return EntityMatches{}, err
 	}
-	pols = slices.DeleteFunc(pols, func(p Policy) bool { return p.Effective[DimTimeliness] == "已过期" })
 	return f.matchEntity(p, pols, all), nil
+}
+
+// policyCache holds the published policies between changes: entity →
+// policies tests every one of them on each request, and reading and
+// decoding a thousand policies costs more than testing them.
+type policyCache struct {
+	mu    sync.Mutex
+	stamp string
+	list  []Policy
+}
+
+// published returns the published, not expired policies, read again only
+// when the published set changed (its count, ids, revisions or latest
+// update: every change to a policy, and the daily timeliness refresh,
+// moves updated_at).
+func (f *Function) published(ctx context.Context) ([]Policy, error) {
+	var stamp string
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) || '/' || COALESCE(sum(id), 0) || '/' || COALESCE(sum(revision), 0) || '/' || COALESCE(max(updated_at)::text, '')
+		FROM policy.policies WHERE status = 'published'`).Scan(&stamp); err != nil {
+		return nil, store.Classify(err)
+	}
+	c := &f.policies
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stamp == stamp && c.list != nil {
+		return c.list, nil
+	}
+	pols, err := publishedPolicies(ctx, f.pool)
+	if err != nil {
+		return nil, err
+	}
+	c.list = slices.DeleteFunc(pols, func(p Policy) bool { return p.Effective[DimTimeliness] == "已过期" })
+	c.stamp = stamp
+	return c.list, nil
 }
 
 // PolicyEntities is a policy's matching entities in the caller's scope
@@ -164,7 +198,15 @@ func (f *Function) MatchPolicy(ctx context.Context, scope auth.Scope, id int64, 
 	}
 	today := f.today()
 	out := PolicyEntities{Policy: pol, Page: page, PageSize: size, ByDistrict: []Count{}, ByIndustry: []Count{}}
-	if out.ByDistrict, out.ByIndustry, err = countMatches(ctx, f.pool, pol.Condition, scope, today); err != nil {
+	err = inScan(ctx, f.pool, func(tx pgx.Tx) error {
+		var err error
+		if out.ByDistrict, out.ByIndustry, err = countMatches(ctx, tx, pol.Condition, scope, today); err != nil {
+			return err
+		}
+		out.Items, err = listMatches(ctx, tx, pol.Condition, scope, today, size, (page-1)*size)
+		return err
+	})
+	if err != nil {
 		return out, err
 	}
 	for i := range out.ByDistrict {
@@ -180,9 +222,6 @@ func (f *Function) MatchPolicy(ctx context.Context, scope auth.Scope, id int64, 
 	}
 	if out.ByDistrict == nil {
 		out.ByDistrict, out.ByIndustry = []Count{}, []Count{}
-	}
-	if out.Items, err = listMatches(ctx, f.pool, pol.Condition, scope, today, size, (page-1)*size); err != nil {
-		return out, err
 	}
 	label(out.Items)
 	if out.Items == nil {

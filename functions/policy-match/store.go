@@ -1,14 +1,18 @@
 package policymatch
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -203,29 +207,61 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// countMatches groups the matching entities by district and by industry
-// division in one scan.
+// scanMem is the working memory a full-register match may use: its hash
+// joins (the sizes, the credit state) and aggregates stay in memory
+// instead of spilling in batches.
+const scanMem = "SET LOCAL work_mem = '64MB'"
+
+// inScan runs fn in a read-only transaction with scanMem.
+func inScan(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, scanMem); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// countMatches counts the matching entities by district and by industry
+// division in one scan. A plain GROUP BY on both (at most 24 × 97 groups)
+// can run in parallel, which GROUPING SETS cannot; the two totals are
+// summed here.
 func countMatches(ctx context.Context, q store.Querier, c Condition, scope auth.Scope, today time.Time) (byDistrict, byIndustry []Count, err error) {
 	from, w := matchQuery(c, scope, today)
-	rows, err := q.Query(ctx, `SELECT GROUPING(s.district_code) = 0, COALESCE(s.district_code, left(s.industry_code, 2)), count(*)`+from+w.SQL()+
-		` GROUP BY GROUPING SETS ((s.district_code), (left(s.industry_code, 2))) ORDER BY 1 DESC, 3 DESC, 2`, w.Args()...)
+	rows, err := q.Query(ctx, `SELECT s.district_code, left(s.industry_code, 2), count(*)`+from+w.SQL()+` GROUP BY 1, 2`, w.Args()...)
 	if err != nil {
 		return nil, nil, store.Classify(err)
 	}
 	defer rows.Close()
+	d, i := map[string]int64{}, map[string]int64{}
 	for rows.Next() {
-		var isDistrict bool
-		var ct Count
-		if err := rows.Scan(&isDistrict, &ct.Code, &ct.Count); err != nil {
+		var dc, ic string
+		var n int64
+		if err := rows.Scan(&dc, &ic, &n); err != nil {
 			return nil, nil, err
 		}
-		if isDistrict {
-			byDistrict = append(byDistrict, ct)
-		} else {
-			byIndustry = append(byIndustry, ct)
-		}
+		d[dc] += n
+		i[ic] += n
 	}
-	return byDistrict, byIndustry, store.Classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, store.Classify(err)
+	}
+	return sortedCounts(d), sortedCounts(i), nil
+}
+
+// sortedCounts orders the groups by count, then code.
+func sortedCounts(m map[string]int64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{Code: k, Count: v})
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		if a.Count != b.Count {
+			return cmp.Compare(b.Count, a.Count)
+		}
+		return strings.Compare(a.Code, b.Code)
+	})
+	return out
 }
 
 // MatchedEntity is one row of the policy → entities list.

@@ -36,6 +36,10 @@ CREATE INDEX records_credit_state ON registry.records (credit_code)
 -- on the expression the inlined function produces turns a county's
 -- matches into an index scan instead of a scan of every entity.
 CREATE INDEX entities_district_text ON registry.entities ((district_code::text), entity_type);
+-- Likewise the credit code: a page of matches in credit-code order walks
+-- this index and stops after the page, instead of sorting every match
+-- (1.1 M rows for a policy open to every entity in business).
+CREATE INDEX entities_code_text ON registry.entities ((credit_code::text));
 
 CREATE FUNCTION registry.policy_subjects()
  RETURNS TABLE (credit_code text, name text, entity_type text, district_code text, township_code text,
