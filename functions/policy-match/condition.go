@@ -183,6 +183,47 @@ func sizesText(sizes []string) string {
 
 func fmtWan(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) + "万元" }
 
+// Matches is Evaluate's verdict alone, without the reasons: entity →
+// policies tests a thousand policies per request and explains only those
+// that apply. TestConditionTypes checks that the two agree.
+func (c Condition) Matches(s Subject, today time.Time) bool {
+	if s.Status != "active" {
+		return false
+	}
+	if len(c.Industries) > 0 && !slices.ContainsFunc(c.Industries, func(code string) bool { return industryIn(s.IndustryCode, code) }) {
+		return false
+	}
+	if len(c.EntityTypes) > 0 && !slices.Contains(c.EntityTypes, s.EntityType) {
+		return false
+	}
+	if len(c.Sizes) > 0 && !slices.Contains(c.Sizes, s.Size) {
+		return false
+	}
+	if len(c.Districts) > 0 && !slices.Contains(c.Districts, s.DistrictCode) {
+		return false
+	}
+	if c.EstablishedFrom.Valid || c.EstablishedTo.Valid || c.MinAgeYears > 0 || c.MaxAgeYears > 0 {
+		est := s.EstablishedOn.Time
+		if !s.EstablishedOn.Valid || (c.EstablishedFrom.Valid && est.Before(c.EstablishedFrom.Time)) || (c.EstablishedTo.Valid && est.After(c.EstablishedTo.Time)) {
+			return false
+		}
+		age := ageYears(est, today)
+		if (c.MinAgeYears > 0 && age < c.MinAgeYears) || (c.MaxAgeYears > 0 && age >= c.MaxAgeYears) {
+			return false
+		}
+	}
+	if (c.CapitalMin != nil && s.RegisteredCapital < *c.CapitalMin) || (c.CapitalMax != nil && s.RegisteredCapital > *c.CapitalMax) {
+		return false
+	}
+	if (c.NotAbnormal && s.Abnormal) || (c.NotSeriousIllegal && s.SeriousIllegal) || (c.NotBlacklisted && s.Blacklisted) {
+		return false
+	}
+	if c.NoPenaltyYears > 0 && s.LastPenaltyOn.Valid && !s.LastPenaltyOn.Before(today.AddDate(-c.NoPenaltyYears, 0, 0)) {
+		return false
+	}
+	return true
+}
+
 // Evaluate tests every condition on s and says, for each, whether it is met
 // and why. The policy applies when all are met.
 func (c Condition) Evaluate(s Subject, today time.Time) (bool, []Check) {

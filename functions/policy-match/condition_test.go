@@ -90,6 +90,9 @@ func TestConditionTypes(t *testing.T) {
 			}
 			s.Size, s.SizeReason = SizeOf(s.IndustryCode, fig)
 			ok, checks := c.c.Evaluate(s, today)
+			if ok != c.c.Matches(s, today) {
+				t.Errorf("%s: %s: Evaluate says %v, Matches %v", c.name, n, ok, !ok)
+			}
 			if ok {
 				got = append(got, n)
 			}

@@ -96,6 +96,9 @@ func (f *Function) matchEntity(p Profile, pols []Policy, all bool) EntityMatches
 	today := f.today()
 	out := EntityMatches{Profile: p, Items: []PolicyMatch{}}
 	for _, pol := range pols {
+		if !all && !pol.Condition.Matches(p.Subject, today) {
+			continue
+		}
 		ok, checks := pol.Condition.Evaluate(p.Subject, today)
 		if !ok && !all {
 			continue
