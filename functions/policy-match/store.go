@@ -210,7 +210,7 @@ type Count struct {
 // scanMem is the working memory a full-register match may use: its hash
 // joins (the sizes, the credit state) and aggregates stay in memory
 // instead of spilling in batches.
-const scanMem = "SET LOCAL work_mem = '64MB'"
+const scanMem = "SET LOCAL work_mem = '128MB'"
 
 // inScan runs fn in a read-only transaction with scanMem.
 func inScan(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
@@ -278,10 +278,14 @@ type MatchedEntity struct {
 	RegisteredCapital float64 `json:"registered_capital"`
 }
 
+// listMatches pages the matching entities in the order of their credit
+// codes read backwards (registry index entities_code_reversed): stable,
+// and unrelated to any condition, so a page is found by walking the index
+// for a broad policy and by filtering first for a narrow one.
 func listMatches(ctx context.Context, q store.Querier, c Condition, scope auth.Scope, today time.Time, limit, offset int) ([]MatchedEntity, error) {
 	from, w := matchQuery(c, scope, today)
 	rows, err := q.Query(ctx, `SELECT s.credit_code, s.name, s.entity_type, s.district_code, s.township_code, s.industry_code,
-		s.established_on, s.registered_capital::float8`+from+w.SQL()+` ORDER BY s.credit_code LIMIT `+w.Next(limit)+` OFFSET `+w.Next(offset), w.Args()...)
+		s.established_on, s.registered_capital::float8`+from+w.SQL()+` ORDER BY reverse(s.credit_code) LIMIT `+w.Next(limit)+` OFFSET `+w.Next(offset), w.Args()...)
 	if err != nil {
 		return nil, store.Classify(err)
 	}
