@@ -22,6 +22,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -52,6 +53,9 @@ import (
 
 const dbName = "bench_policy"
 
+// only names the one part to run ("" for all).
+var only string
+
 func main() {
 	count := flag.Int("count", 1_300_000, "entities to load")
 	policies := flag.Int("policies", 1000, "published policies for entity → policies")
@@ -60,6 +64,7 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to update")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
 	reuse := flag.Bool("reuse", false, "keep an already loaded bench_policy database")
+	flag.StringVar(&only, "only", "", "run one part: entities, policies or accuracy")
 	flag.Parse()
 	if err := run(context.Background(), *admin, *count, *policies, *lookups, *heldOut, *out, *reuse); err != nil {
 		fmt.Fprintln(os.Stderr, "policybench:", err)
@@ -117,13 +122,20 @@ func run(ctx context.Context, admin string, count, policies, lookups, heldOut in
 	intro := fmt.Sprintf("Run %s on %d cores (%s), PostgreSQL, the function and the client on the same machine, %d entities of the registry's synthetic seed "+
 		"(seed 1, 2 records each on average), VACUUM ANALYZE after loading. `go run ./tests/bench/policybench -count %d`.",
 		time.Now().Format("2006-01-02"), runtime.NumCPU(), runtime.GOARCH, entities, count)
-	if err := policyToEntities(ctx, e, intro, out); err != nil {
-		return err
+	if only == "" || only == "entities" {
+		if err := policyToEntities(ctx, e, intro, out); err != nil {
+			return err
+		}
 	}
-	if err := entityToPolicies(ctx, e, lookups, intro, out); err != nil {
-		return err
+	if only == "" || only == "policies" {
+		if err := entityToPolicies(ctx, e, lookups, intro, out); err != nil {
+			return err
+		}
 	}
-	return accuracy(ctx, e, heldOut, intro, out)
+	if only == "" || only == "accuracy" {
+		return accuracy(ctx, e, heldOut, intro, out)
+	}
+	return nil
 }
 
 func load(ctx context.Context, admin string, count int) error {
@@ -391,10 +403,13 @@ func entityToPolicies(ctx context.Context, e *env, n int, intro, out string) err
 			return err
 		}
 		api = append(api, d)
-		if i := strings.Index(string(body), `"matched":`); i >= 0 {
-			k, _ := strconv.Atoi(strings.TrimRight(string(body[i+10:min(len(body), i+16)]), "}, \n"))
-			matched += k
+		var m struct {
+			Matched int `json:"matched"`
 		}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		matched += m.Matched
 		start := time.Now()
 		var x string
 		if err := e.pool.QueryRow(ctx, `SELECT s.credit_code FROM registry.policy_subject($1) s LEFT JOIN registry.policy_figure($1) f ON true`, code).Scan(&x); err != nil {
