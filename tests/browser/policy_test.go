@@ -43,6 +43,7 @@ func TestEnterpriseSeesMatchedPolicies(t *testing.T) {
 	var pol struct {
 		ID int64 `json:"id"`
 	}
+	var firstID int64
 	for i, p := range []map[string]any{
 		{"title": "长安区餐饮企业纾困补贴实施细则（示例）", "issuer": "长安区商务局", "sample": true, "published_on": "2025-03-01",
 			"apply_url": applyURL, "apply_platform": "长安区惠企政策服务平台",
@@ -52,6 +53,9 @@ func TestEnterpriseSeesMatchedPolicies(t *testing.T) {
 	} {
 		if st := s.api(t, "POST", "/policy/v1/policies", tok, p, &pol); st != 201 {
 			t.Fatalf("create policy %d: %d", i, st)
+		}
+		if i == 0 {
+			firstID = pol.ID
 		}
 		if st := s.api(t, "PUT", fmt.Sprintf("/policy/v1/policies/%d/status", pol.ID), tok, map[string]string{"status": "published"}, nil); st != 200 {
 			t.Fatalf("publish policy %d: %d", i, st)
@@ -91,6 +95,16 @@ func TestEnterpriseSeesMatchedPolicies(t *testing.T) {
 		"credit_code": code}, nil); st != 201 {
 		t.Fatalf("bind the enterprise account: %d", st)
 	}
+
+	// The regulator's pages: the library lists it with its labels; the
+	// detail shows each label's reason and the matching entities.
+	admin.goTo("/policy/library")
+	admin.waitFor("the policy in the library", `all('.policy-title').some((e) => txt(e).includes('长安区餐饮企业纾困补贴'))`)
+	admin.goTo(fmt.Sprintf("/policy/detail/%d?tab=labels", firstID))
+	admin.waitFor("a label's reason", `all('.el-table__body td').some((td) => txt(td).includes('发文机关含县级行政区划“长安区”'))`)
+	admin.goTo(fmt.Sprintf("/policy/detail/%d?tab=entities", firstID))
+	admin.waitFor("the matching count", `all('.el-alert__title').some((e) => txt(e).includes('共 1 个市场主体符合条件'))`)
+	admin.shot("policy-detail")
 
 	ent := openPage(t, browser, s.url, "enterprise")
 	ent.login("changan_canyin", created.InitialPassword, "Canyin#Policy2026")
