@@ -101,6 +101,11 @@ func (c *Condition) check() []errs.FieldError {
 	return fe
 }
 
+// usesCredit reports whether the condition reads the credit state.
+func (c Condition) usesCredit() bool {
+	return c.NotAbnormal || c.NotSeriousIllegal || c.NotBlacklisted || c.NoPenaltyYears > 0
+}
+
 // Empty reports whether the condition restricts nothing.
 func (c Condition) Empty() bool {
 	return len(c.Industries) == 0 && len(c.EntityTypes) == 0 && len(c.Sizes) == 0 && len(c.Districts) == 0 &&

@@ -201,7 +201,7 @@ func (f *Function) MatchPolicy(ctx context.Context, scope auth.Scope, id int64, 
 	}
 	today := f.today()
 	out := PolicyEntities{Policy: pol, Page: page, PageSize: size, ByDistrict: []Count{}, ByIndustry: []Count{}}
-	err = inScan(ctx, f.pool, func(tx pgx.Tx) error {
+	err = inScan(ctx, f.pool, pol.Condition, func(tx pgx.Tx) error {
 		var err error
 		if out.ByDistrict, out.ByIndustry, err = countMatches(ctx, tx, pol.Condition, scope, today); err != nil {
 			return err

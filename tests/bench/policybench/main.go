@@ -377,7 +377,7 @@ func policyToEntities(ctx context.Context, e *env, intro, out string) error {
 		Title: "Policy match: policy → entities over the register (issue 13, FP-63)",
 		Intro: intro + " SmartReg = `GET /policy/v1/policies/{id}/entities` as a city-wide user: one scan of `registry.policy_subjects()` grouped by district and by industry division, " +
 			"then the first page of 20 (in reversed credit-code order, index `entities_code_reversed`; the sizes join `policy.entity_facts`). Anchor = the same two statements written over `registry.entities` and " +
-			"`registry.records` directly, with the same `work_mem` (128 MB). Best of two runs after a warm-up; both sides must agree on the total. The machine is shared: the load average during the run is given below the table.",
+			"`registry.records` directly, with the same `work_mem` (128 MB) and the server's default parallelism (the function turns parallel workers off for a condition on the credit state without sizes, where each worker would build the credit hash again). Best of two runs after a warm-up; both sides must agree on the total. The machine is shared: the load average during the run is given below the table.",
 		Rows: append(rows, []string{"load average (1, 5, 15 min) at the end", loadAvg(), "", "", "", ""}),
 	})
 }
