@@ -29,6 +29,7 @@ require (
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/registry v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
@@ -68,6 +69,7 @@ require (
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dchest/captcha v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-ego/gse v0.80.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
@@ -84,6 +86,9 @@ require (
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000 // indirect
+	github.com/vcaesar/cedar v0.20.2 // indirect
+	github.com/yuin/goldmark v1.8.7 // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.etcd.io/bbolt v1.4.0 // indirect
@@ -283,3 +288,7 @@ replace github.com/sjzamr/smartreg/functions/laws => ../functions/laws
 replace github.com/sjzamr/smartreg/functions/activities => ../functions/activities
 
 replace github.com/sjzamr/smartreg/tests/sim/bureau => ./sim/bureau
+
+replace github.com/sjzamr/smartreg/functions/policy-match => ../functions/policy-match
+
+replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite

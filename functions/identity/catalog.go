@@ -45,6 +45,13 @@ var menuCatalogue = []Menu{
 		{Code: "market.search", Title: "主体检索", Path: "/console/#/market/entities", Icon: "Search"},
 		{Code: "market.profile", Title: "一户一档", Path: "/console/#/market/profile", Icon: "Folder"},
 	}},
+	{Code: "policy", Title: "惠企政策", Icon: "Present", Children: []Menu{
+		{Code: "policy.library", Title: "政策库", Path: "/console/#/policy/library", Icon: "Collection"},
+		{Code: "policy.import", Title: "政策导入", Path: "/console/#/policy/import", Icon: "Upload"},
+		{Code: "policy.entity", Title: "企业找政策", Path: "/console/#/policy/entity", Icon: "Search"},
+		{Code: "policy.accounts", Title: "企业账号绑定", Path: "/console/#/policy/accounts", Icon: "Link"},
+		{Code: "policy.mine", Title: "我的惠企政策", Path: "/console/#/policy/mine", Icon: "Star"},
+	}},
 	{Code: "qr", Title: "一码三用", Icon: "Grid", Children: []Menu{
 		{Code: "qr.review", Title: "赋码审核", Path: "/console/#/qr/review", Icon: "Checked"},
 		{Code: "qr.codes", Title: "码管理", Path: "/console/#/qr/codes", Icon: "Postcard"},
@@ -95,8 +102,10 @@ const (
 	RoleAuditor   = "auditor"
 	RoleInspector = "inspector"
 	RoleReviewer  = "reviewer"
-	// Documents (文书管理): enterprises draft and submit, reviewers
-	// review, publish and correct.
+	// RoleEnterprise is an enterprise's own account (企业用户): it drafts
+	// and submits its documents (documents) and sees the policies its
+	// bound entity matches (policy-match). Reviewers review, publish and
+	// correct documents.
 	RoleEnterprise   = "enterprise"
 	RoleDocsReviewer = "docs_reviewer"
 	// The metrology parties (functions/metrology reads these codes): an
@@ -160,6 +169,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "docs.documents", "docs.review", "docs.templates", "docs.backups")
 	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	business = append(business, "laws.library", "laws.imports", "activities.list")
+	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -181,9 +191,9 @@ func builtinRoles() []builtinRole {
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
 				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleEnterprise, Name: "企业用户", Scope: "dept",
-			Menus: []string{"workbench", "messages", "docs.documents"},
+			Menus: []string{"workbench", "messages", "docs.documents", "policy.mine"},
 			Perms: slices.Concat(perms("docs.document", "view", "create", "edit"), perms("docs.template", "view"),
-				perms("notify.notice", "view"))},
+				perms("policy.mine", "view"), perms("notify.notice", "view"))},
 		{Code: RoleDocsReviewer, Name: "文书审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "docs.documents", "docs.review", "docs.templates"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("docs.document", "view", "review", "publish"),

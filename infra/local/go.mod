@@ -21,6 +21,13 @@ require (
 	github.com/sjzamr/smartreg/infra/knative v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/go-ego/gse v0.80.3 // indirect
+	github.com/vcaesar/cedar v0.20.2 // indirect
+	github.com/yuin/goldmark v1.8.7 // indirect
 )
 
 require (
@@ -114,6 +121,7 @@ require (
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
@@ -183,3 +191,7 @@ replace github.com/sjzamr/smartreg/functions/laws => ../../functions/laws
 replace github.com/sjzamr/smartreg/functions/activities => ../../functions/activities
 
 replace github.com/sjzamr/smartreg/tests/sim/bureau => ../../tests/sim/bureau
+
+replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/policy-match
+
+replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite

@@ -117,6 +117,15 @@ var catalogue = []Permission{
 	{"activities.activity", "edit", "编辑、发布活动，填写活动总结"},
 	{"activities.signup", "view", "查看活动报名"},
 	{"activities.signup", "edit", "管理活动报名（签到、取消）"},
+	{"policy.policy", "view", "查看政策库"},
+	{"policy.policy", "create", "录入、导入政策"},
+	{"policy.policy", "edit", "编辑政策、适用条件与分类标签"},
+	{"policy.policy", "publish", "发布、撤回政策"},
+	{"policy.match", "view", "查看政策匹配结果（政策找企业、企业找政策）"},
+	{"policy.match", "export", "导出政策匹配主体清单"},
+	{"policy.account", "view", "查看企业账号绑定"},
+	{"policy.account", "edit", "绑定企业账号与市场主体"},
+	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -18,6 +18,7 @@ import (
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
 	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
+	policymatch "github.com/sjzamr/smartreg/functions/policy-match"
 	provincialsync "github.com/sjzamr/smartreg/functions/provincial-sync"
 	qrgenerate "github.com/sjzamr/smartreg/functions/qr-generate"
 	"github.com/sjzamr/smartreg/functions/qr-generate/render"
@@ -66,6 +67,7 @@ type Config struct {
 	ProvincialSync   provincialsync.Config   `group:"provincial-sync"`
 	Laws             laws.Config             `group:"laws"`
 	Activities       activities.Config       `group:"activities"`
+	PolicyMatch      policymatch.Config      `group:"policy-match"`
 	// scaffold:config
 }
 
@@ -85,6 +87,7 @@ type Typed struct {
 	ProvincialSync   *provincialsync.Function
 	Laws             *laws.Function
 	Activities       *activities.Function
+	PolicyMatch      *policymatch.Function
 	// scaffold:typed
 }
 
@@ -113,6 +116,7 @@ var builders = []builder{
 	{name: provincialsync.Name, prefixes: []string{"/province/"}, migrations: provincialsync.Migrations, build: buildProvincialSync},
 	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
 	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
+	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
 	// scaffold:builders
 }
 
@@ -246,6 +250,13 @@ func buildActivities(p *Platform, cfg Config, log *slog.Logger) (runtime.Functio
 	}
 	fn, err := activities.New(activities.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob, SMS: text}, ac)
 	p.Activities = fn
+	return fn, err
+}
+
+func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier,
+		Fetcher: policymatch.NewHTTPFetcher()}, cfg.PolicyMatch)
+	p.PolicyMatch = fn
 	return fn, err
 }
 

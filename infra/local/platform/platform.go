@@ -35,6 +35,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/tests/sim/bureau"
+	"github.com/sjzamr/smartreg/tests/sim/govsite"
 	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
@@ -155,6 +156,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/province/", http.StripPrefix("/sim/province", provincesim.Demo(cfg.ProvincialSync.AppKey, cfg.ProvincialSync.AppSecret)))
 		// Pages of the bureau's site and official account, to import activities from.
 		mux.Handle("/sim/bureau/", http.StripPrefix("/sim/bureau", bureau.New()))
+		// Government sites serving policies for the address import (policy-match).
+		mux.Handle("/sim/govsite/", http.StripPrefix("/sim/govsite", govsite.New().Handler()))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())

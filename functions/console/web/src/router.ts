@@ -46,6 +46,13 @@ const pages: RouteRecordRaw[] = [
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
+  // FP-54–64: 惠企政策 (policy-match).
+  { path: 'policy/library', component: () => import('./views/policy/PolicyLibrary.vue'), meta: { title: '政策库', menus: ['policy.library'] } },
+  { path: 'policy/detail/:id', component: () => import('./views/policy/PolicyDetail.vue'), meta: { title: '政策详情', menus: ['policy.library'] } },
+  { path: 'policy/import', component: () => import('./views/policy/PolicyImport.vue'), meta: { title: '政策导入', menus: ['policy.import'] } },
+  { path: 'policy/entity', component: () => import('./views/policy/PolicyEntity.vue'), meta: { title: '企业找政策', menus: ['policy.entity'] } },
+  { path: 'policy/accounts', component: () => import('./views/policy/PolicyAccounts.vue'), meta: { title: '企业账号绑定', menus: ['policy.accounts'] } },
+  { path: 'policy/mine', component: () => import('./views/policy/PolicyMine.vue'), meta: { title: '我的惠企政策', menus: ['policy.mine'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 

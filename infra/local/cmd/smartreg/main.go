@@ -237,6 +237,9 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 	} else if msg != "" {
 		fmt.Println(msg)
 	}
+	if err := seedPolicies(ctx, p, !haveEntities); err != nil {
+		return err
+	}
 	samples, err := sampleLinks(ctx, p.Pool, cfg.Public.URL(), 3)
 	if err != nil {
 		return err
@@ -248,6 +251,25 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 		}
 	}
 	fmt.Printf("初始账号密码文件（首次登录后须修改密码）: %s\n", passwordFile(cfg))
+	return nil
+}
+
+// seedPolicies loads policy-match's demo library (once) and derives the
+// entities' size and ownership, which the seed's COPY loaded without the
+// events that would have done it.
+func seedPolicies(ctx context.Context, p *platform.Platform, newEntities bool) error {
+	n, err := p.PolicyMatch.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("policy-match demo: %w", err)
+	}
+	if n == 0 && !newEntities {
+		return nil
+	}
+	facts, err := p.PolicyMatch.BackfillFacts(ctx)
+	if err != nil {
+		return fmt.Errorf("policy-match facts: %w", err)
+	}
+	fmt.Printf("已加载 %d 条演示政策（正文为示例），为 %d 个市场主体计算企业规模与所有制\n", n, facts)
 	return nil
 }
 
