@@ -107,7 +107,7 @@ func TestDocumentsFlow(t *testing.T) {
 	ent.expectToast("drafted", "已起草")
 	ent.waitFor("document page", `all('[data-test=doc-state]').some((e) => txt(e) === '草稿')`)
 	// Prefilled from the registry: the name and the legal representative.
-	ent.waitFor("prefilled name", `all('input[data-input=entity_name]').some((e) => e.value === '石家庄长安百货有限公司') && all('input[data-input=legal_rep]').some((e) => e.value === '王五')`)
+	ent.waitFor("prefilled name", `all('input[data-input=entity_name]').some((e) => e.value === '石家庄市长安区建设北大街福瑞祥百货商贸有限责任公司第一分公司') && all('input[data-input=legal_rep]').some((e) => e.value === '王五')`)
 	ent.waitFor("the record picker", `!all('.el-loading-mask').length && field('从本主体的记录中选择要修复的失信信息')`)
 	ent.pick("从本主体的记录中选择要修复的失信信息", "行政处罚信息公示 · 石长市监罚〔2025〕8号 · 2025-06-01")
 	ent.waitFor("record applied", `all('input[data-input=decision_no]').some((e) => e.value === '石长市监罚〔2025〕8号')`)
@@ -133,7 +133,7 @@ func TestDocumentsFlow(t *testing.T) {
 	rev.login("shenhe", revInitial, revPW)
 	rev.goTo("/docs/review")
 	rev.waitFor("the review queue", `all('.el-table__body tr').length && !all('.el-loading-mask').length`)
-	rev.click("the submitted document", `all('.el-table__body td').find((td) => txt(td) === '石家庄长安百货有限公司')`)
+	rev.click("the submitted document", `all('.el-table__body td').find((td) => txt(td) === '石家庄市长安区建设北大街福瑞祥百货商贸有限责任公司第一分公司')`)
 	rev.waitFor("the document loaded", `all('[data-test=doc-approve]').length && !all('.el-loading-mask').length`)
 	rev.click("approve", `all('[data-test=doc-approve]')[0]`)
 	rev.jsClick("confirm approve", `all('.el-message-box__btns .el-button--primary')[0]`)

@@ -65,7 +65,7 @@ func TestEnterpriseSeesMatchedPolicies(t *testing.T) {
 	// The enterprise account: an identity user holding the 企业用户 role,
 	// bound to the restaurant by the regulator.
 	var depts []struct{ ID, Name string }
-	if st := s.api(t, "GET", "/identity/v1/departments?public=1", "", nil, &depts); st != 200 || len(depts) == 0 {
+	if st := s.api(t, "GET", "/identity/v1/departments/public", "", nil, &depts); st != 200 || len(depts) == 0 {
 		t.Fatalf("departments: %d", st)
 	}
 	var roles []struct{ ID, Code string }
