@@ -33,6 +33,7 @@ func TestConformance(t *testing.T) {
 // and changes only the users, applications and departments of the
 // bureau's tree: one of each in 长安区 (inside) and 桥西区 (outside), every
 // route that names one by id probed with both.
+// FP-5: department permission control.
 func TestScopeByDepartment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)

@@ -165,6 +165,7 @@ func TestFirstStartGeneratesThreeAdmins(t *testing.T) {
 	}
 }
 
+// FP-4: password reset by SMS code.
 func TestSMSCodeWorksOnceAndExpires(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -407,6 +408,7 @@ func TestThreeAdminsExclusive(t *testing.T) {
 	wantCode(t, "edit a 三员 role", err, errs.Forbidden)
 }
 
+// FP-1: the user list and its management stay within the department scope.
 func TestDataScopeAppliesToUserManagement(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -496,6 +498,7 @@ func TestDepartmentJurisdictionValidated(t *testing.T) {
 	}
 }
 
+// FP-2: registration and its review.
 func TestRegistrationReview(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -602,6 +605,7 @@ func TestMeMenusFollowRoles(t *testing.T) {
 	}
 }
 
+// FP-3: login, refresh and logout.
 func TestHTTPLoginRefreshLogout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -649,6 +653,7 @@ func TestHTTPLoginRefreshLogout(t *testing.T) {
 	}
 }
 
+// FP-10: the version changelog.
 func TestChangelogUnseen(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)

@@ -83,6 +83,7 @@ func (e *env) solveCaptcha(t *testing.T, ip string) (id, answer string) {
 // password or a wrong one all get the same status, body and headers, and
 // every one of them costs exactly one password check, the unknown user's
 // against the dummy hash.
+// FP-3
 func TestLoginAnswersAlike(t *testing.T) {
 	t.Parallel()
 	hasher := &countingHasher{Hasher: argon2Hasher{Config{Argon2MemoryKiB: 1024, Argon2Passes: 1}}}

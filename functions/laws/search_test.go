@@ -17,6 +17,7 @@ func search(t *testing.T, h *harness, q string) SearchResult {
 
 // FP-67: the in-force version ranks above an amended or repealed one with
 // the same words, and the same article of other versions folds into it.
+// FP-65: the law library.
 func TestInForceVersionRanksFirst(t *testing.T) {
 	h := newHarness(t)
 	mustImport(t, h, testCorpus())

@@ -313,6 +313,7 @@ func TestConfigDocumented(t *testing.T) {
 	}
 }
 
+// FP-22: a code per registered entity.
 func TestRegisteredEventIssuesOneCode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -401,6 +402,7 @@ func TestSweepInvalidatesInactiveEntities(t *testing.T) {
 	e.deliver(other)
 }
 
+// FP-46, FP-47: codes of institutions and non-enterprise units wait for review.
 func TestInstitutionNeedsReview(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -472,6 +474,7 @@ func (e *env) firstCredit(typ string) string {
 	return c
 }
 
+// FP-24: invalidation and restore; FP-25: both in the operation log, its filters and export.
 func TestInvalidateAndReactivate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -874,6 +877,7 @@ func TestBulkPerCodeEventsAndBatchAPI(t *testing.T) {
 	}
 }
 
+// FP-48, FP-49: issuance statistics.
 func TestStatsByGroup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

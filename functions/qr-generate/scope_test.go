@@ -48,6 +48,7 @@ func TestSweepRouteNeedsCityScope(t *testing.T) {
 
 // Download counters carry no place: a district caller sees the downloads
 // of its own codes only, never another district's or the city's ZIPs.
+// FP-50: download statistics.
 func TestDownloadStatsFollowScope(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -217,6 +217,7 @@ func containsHan(s string) bool {
 	return false
 }
 
+// FP-17: the entity base.
 func TestCreateGetUpdateEmitsEvents(t *testing.T) {
 	f, pool := newFunction(t)
 	h := f.Handler()
@@ -253,6 +254,7 @@ func TestCreateGetUpdateEmitsEvents(t *testing.T) {
 	}
 }
 
+// FP-99: one household, one file.
 func TestSearchAndProfile(t *testing.T) {
 	f, _ := newFunction(t)
 	h := f.Handler()
@@ -344,6 +346,7 @@ func uploadAs(t *testing.T, h http.Handler, token, name string, data []byte) *ht
 	return rec
 }
 
+// FP-18: bulk import.
 func TestImportIsAllOrNothing(t *testing.T) {
 	f, pool := newFunction(t)
 	h := f.Handler()

@@ -332,6 +332,7 @@ func TestForgedTokenIs404WithoutAnyQuery(t *testing.T) {
 // returns (which leaves out non-public records and annual-report items:
 // the registry's TestPublicPageExcludesNonPublic), and nothing of the
 // inspector's form to the public.
+// FP-26–35, FP-78–84: every section and the 12315 channels on the public page.
 func TestActivePageShowsEverySection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -968,6 +969,7 @@ func TestInspectionRefusals(t *testing.T) {
 	}
 }
 
+// FP-48–50: scan statistics.
 func TestStats(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -166,7 +166,8 @@ func scan(t *testing.T) (map[int][]Use, []string) {
 		if err != nil {
 			return err
 		}
-		for i, line := range strings.Split(string(b), "\n") {
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
 			for _, tag := range tagRe.FindAllString(line, -1) {
 				ns, err := expand(tag)
 				if err != nil {
@@ -174,18 +175,26 @@ func scan(t *testing.T) (map[int][]Use, []string) {
 					continue
 				}
 				u := Use{File: rel, Line: i + 1, Kind: kindOf(rel)}
-				if m := routeRe.FindStringSubmatch(line); m != nil && u.Kind == "code" {
-					u.Kind, u.Route = "route", m[1]
-				}
 				if m := partlyRe.FindStringSubmatch(line); m != nil {
 					u.Partly = strings.TrimSpace(m[1])
+				}
+				var found []Use
+				if u.Kind == "code" {
+					for _, r := range routesOf(lines, i) {
+						ru := u
+						ru.Kind, ru.Line, ru.Route = "route", r.line+1, r.route
+						found = append(found, ru)
+					}
+				}
+				if len(found) == 0 {
+					found = []Use{u}
 				}
 				for _, n := range ns {
 					if n < 1 || n > maxPoint {
 						problems = append(problems, fmt.Sprintf("%s:%d: FP-%d does not exist (附表 2 has %d points)", rel, i+1, n, maxPoint))
 						continue
 					}
-					uses[n] = append(uses[n], u)
+					uses[n] = append(uses[n], found...)
 				}
 			}
 		}
@@ -195,6 +204,38 @@ func scan(t *testing.T) (map[int][]Use, []string) {
 		t.Fatal(err)
 	}
 	return uses, problems
+}
+
+type routeLine struct {
+	line  int
+	route string
+}
+
+// routesOf finds the routes a tag on line i serves: the route on that very
+// line, or, for a tag in a comment of its own, the routes declared below it
+// until a blank line or the next tag, which is how a group of routes is
+// tagged once ("// FP-2: registration and its review.").
+func routesOf(lines []string, i int) []routeLine {
+	if m := routeRe.FindStringSubmatch(lines[i]); m != nil {
+		return []routeLine{{i, m[1]}}
+	}
+	if !strings.HasPrefix(strings.TrimSpace(lines[i]), "//") {
+		return nil
+	}
+	var out []routeLine
+	for j := i + 1; j < len(lines); j++ {
+		l := strings.TrimSpace(lines[j])
+		if l == "" || tagRe.MatchString(l) {
+			break
+		}
+		if strings.HasPrefix(l, "//") {
+			continue
+		}
+		if m := routeRe.FindStringSubmatch(l); m != nil {
+			out = append(out, routeLine{j, m[1]})
+		}
+	}
+	return out
 }
 
 // state: built when code or a page and a test carry the tag and no tag
@@ -309,5 +350,29 @@ func TestExpand(t *testing.T) {
 	}
 	if _, err := expand("FP-35–26"); err == nil {
 		t.Error("a descending range accepted")
+	}
+}
+
+func TestRoutesOfAGroupTag(t *testing.T) {
+	lines := strings.Split(`	// FP-2: registration and its review.
+	m.Handle("POST /a/v1/r", h, httpx.Public())
+	m.Handle("GET /a/v1/r", h,
+		httpx.Params("q"))
+	// a comment inside the group
+	m.Handle("DELETE /a/v1/r/{id}", h)
+
+	m.Handle("GET /a/v1/other", h)
+	x := 1 // FP-3
+	m.Handle("GET /a/v1/x", h) // FP-4`, "\n")
+	got := routesOf(lines, 0)
+	want := []routeLine{{1, "POST /a/v1/r"}, {2, "GET /a/v1/r"}, {5, "DELETE /a/v1/r/{id}"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("group tag: got %v, want %v", got, want)
+	}
+	if got := routesOf(lines, 8); got != nil {
+		t.Errorf("a tag after code is not a group tag: got %v", got)
+	}
+	if got := routesOf(lines, 9); !slices.Equal(got, []routeLine{{9, "GET /a/v1/x"}}) {
+		t.Errorf("a tag on the route's line: got %v", got)
 	}
 }

@@ -332,6 +332,7 @@ func (e *env) passwordLogin(c *http.Client, loginPage *http.Response, username, 
 	return resp
 }
 
+// FP-100: unified identity authentication.
 func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
@@ -583,6 +584,7 @@ func TestFrozenUserGetsNoToken(t *testing.T) {
 	}
 }
 
+// FP-100
 func TestSingleSignOnWithCookie(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
@@ -671,6 +673,7 @@ func (e *env) upstreamLogin(c *http.Client, loginPage *http.Response) *http.Resp
 	return resp
 }
 
+// FP-122: login through the provincial identity system.
 func TestUpstreamLoginBindsThenLogsIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{upstream: true})
@@ -791,6 +794,7 @@ func (e *env) wechatScan(c *http.Client, startURL string) *http.Response {
 	return resp
 }
 
+// FP-122: WeChat login.
 func TestWeChatLoginBindsThenLogsIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{wechat: true})

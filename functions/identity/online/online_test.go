@@ -90,6 +90,7 @@ func TestNewRequiresEachDependency(t *testing.T) {
 	}
 }
 
+// FP-123: the online users count.
 func TestHeartbeatListExpiry(t *testing.T) {
 	t.Parallel()
 	pool := storetest.New(t, auditlogtest.Migration())
