@@ -19,7 +19,8 @@
 #             poppler-utils (pdftotext, pdftoppm) and librsvg2-bin
 #             (rsvg-convert) for the QR poster and SVG tests;
 #             libreoffice-writer-nogui (soffice --headless) for the documents'
-#             DOCX conversion tests
+#             DOCX conversion tests; ffmpeg and espeak-ng for evidence videos
+#             and the livestream simulator
 #   -v        say what was checked even when nothing had to be done
 #
 # Environment:
@@ -426,7 +427,7 @@ ensure_s3() {
 ensure_tools() {
 	local pkgs=(zbar-tools qrencode wrk tesseract-ocr
 		chromium chromium-driver fonts-noto-cjk poppler-utils librsvg2-bin
-		libreoffice-writer-nogui) p missing=()
+		libreoffice-writer-nogui ffmpeg espeak-ng) p missing=()
 	for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 	if ((${#missing[@]})); then
 		if [[ " ${missing[*]} " == *" chromium "* ]] && grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
