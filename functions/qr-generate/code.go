@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -87,6 +88,7 @@ func (f *Function) links(list []Code) []Code {
 type Operator struct {
 	ID, Name string
 	Scope    auth.Scope
+	IP       string // the client address, for the audit log; "" off a request
 }
 
 // System is the operator of event-driven and scheduled work.
@@ -105,21 +107,49 @@ func OperatorFrom(ctx context.Context) Operator {
 	return Operator{ID: p.UserID, Name: name, Scope: p.Scope}
 }
 
-// opEntry is one operation-log row.
+// opEntry is one operation-log row. Before and After are the code's
+// state around the change (nil for none), for the platform's operation log.
 type opEntry struct {
 	Action, Token, CreditCode, District, Township, Result, Detail string
+	Before, After                                                 any
 }
 
-// entryOf is an operation-log row about code c.
+// entryOf is an operation-log row about code c, now in state c.
 func entryOf(action string, c Code, detail string) opEntry {
-	return opEntry{Action: action, Token: c.Token, CreditCode: c.CreditCode, District: c.DistrictCode, Township: c.TownshipCode, Detail: detail}
+	return opEntry{Action: action, Token: c.Token, CreditCode: c.CreditCode, District: c.DistrictCode, Township: c.TownshipCode, Detail: detail,
+		After: c}
 }
 
+// was sets the state before the change.
+func (e opEntry) was(before Code) opEntry { e.Before = before; return e }
+
+// logOp writes the row of qr-generate's own log (the 赋码 history page)
+// and, inside a transaction, the platform operation-log row (FP-8) with
+// the before and after state, so both exist exactly when the change
+// commits. A refusal (logged outside the rolled-back transaction) goes to
+// the platform log too, as a failed operation without state.
 func (f *Function) logOp(ctx context.Context, q store.Querier, op Operator, e opEntry) error {
 	if e.Result == "" {
 		e.Result = "success"
 	}
-	return insertOpLog(ctx, q, f.now(), op, e)
+	if err := insertOpLog(ctx, q, f.now(), op, e); err != nil {
+		return err
+	}
+	rec := auditlog.Operation{At: f.now(), UserID: op.ID, Username: op.Name, IP: op.IP, Action: "qr." + e.Action,
+		ObjectType: "qr_code", ObjectID: e.Token, DistrictCode: e.District, TownshipCode: e.Township, Result: e.Result}
+	if e.Token == "" {
+		rec.ObjectType = "qr_batch"
+	}
+	if e.Result == "success" {
+		rec.Before, rec.After = e.Before, e.After
+	}
+	if rec.After == nil && e.Detail != "" {
+		rec.After = map[string]string{"detail": e.Detail}
+	}
+	if tx, ok := q.(pgx.Tx); ok {
+		return auditlog.Record(ctx, tx, Source, rec)
+	}
+	return store.InTx(ctx, f.pool, func(tx pgx.Tx) error { return auditlog.Record(ctx, tx, Source, rec) })
 }
 
 // logFailure records a refused operation on an existing code outside the
@@ -218,11 +248,12 @@ func (f *Function) Approve(ctx context.Context, token string, op Operator) (Code
 		if err != nil {
 			return err
 		}
+		before := *c
 		*c = c2
 		if err := f.emitIssued(ctx, tx, c2, now); err != nil {
 			return err
 		}
-		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核通过"))
+		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核通过").was(before))
 	})
 }
 
@@ -240,8 +271,9 @@ func (f *Function) Reject(ctx context.Context, token, reason string, op Operator
 		if err != nil {
 			return err
 		}
+		before := *c
 		*c = c2
-		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核驳回："+reason))
+		return f.logOp(ctx, tx, op, entryOf("review", c2, "审核驳回："+reason).was(before))
 	})
 }
 
@@ -258,7 +290,7 @@ func (f *Function) Invalidate(ctx context.Context, token, reason string, op Oper
 		if c.Status == StatusRejected {
 			return errs.New(errs.Conflict, "该二维码审核未通过，无需作废")
 		}
-		c2, err := f.invalidateLocked(ctx, tx, c.Token, reason, op)
+		c2, err := f.invalidateLocked(ctx, tx, *c, reason, op)
 		*c = c2
 		return err
 	})
@@ -266,9 +298,9 @@ func (f *Function) Invalidate(ctx context.Context, token, reason string, op Oper
 
 // invalidateLocked invalidates a code the transaction holds, emitting
 // qr.invalidated and logging it.
-func (f *Function) invalidateLocked(ctx context.Context, tx pgx.Tx, token, reason string, op Operator) (Code, error) {
+func (f *Function) invalidateLocked(ctx context.Context, tx pgx.Tx, before Code, reason string, op Operator) (Code, error) {
 	now := f.now()
-	c, err := f.link(invalidateCode(ctx, tx, token, op.Name, reason, now))
+	c, err := f.link(invalidateCode(ctx, tx, before.Token, op.Name, reason, now))
 	if err != nil {
 		return c, err
 	}
@@ -280,7 +312,7 @@ func (f *Function) invalidateLocked(ctx context.Context, tx pgx.Tx, token, reaso
 	if err := outbox.Record(ctx, tx, ev); err != nil {
 		return c, err
 	}
-	return c, f.logOp(ctx, tx, op, entryOf("invalidate", c, reason))
+	return c, f.logOp(ctx, tx, op, entryOf("invalidate", c, reason).was(before))
 }
 
 // Reactivate restores an invalid code (FP-24). A code never approved goes
@@ -310,6 +342,7 @@ func (f *Function) Reactivate(ctx context.Context, token, reason string, op Oper
 		if err != nil {
 			return err
 		}
+		before := *c
 		*c = c2
 		if next == StatusActive {
 			ev, err := f.newEvent(events.QRReactivated, c.CreditCode, events.QRReactivatedData{
@@ -328,7 +361,7 @@ func (f *Function) Reactivate(ctx context.Context, token, reason string, op Oper
 		if reason != "" {
 			detail += "：" + reason
 		}
-		return f.logOp(ctx, tx, op, entryOf("reactivate", c2, detail))
+		return f.logOp(ctx, tx, op, entryOf("reactivate", c2, detail).was(before))
 	})
 }
 
@@ -418,7 +451,8 @@ func (f *Function) sweep(ctx context.Context, tx pgx.Tx) (int, error) {
 		}
 		evs = append(evs, ev)
 		if err := f.logOp(ctx, tx, System, opEntry{Action: "invalidate", Token: v.token, CreditCode: v.creditCode,
-			District: v.district, Township: v.township, Detail: v.reason}); err != nil {
+			District: v.district, Township: v.township, Detail: v.reason,
+			After: map[string]string{"status": StatusInvalid, "invalidate_reason": v.reason}}); err != nil {
 			return 0, err
 		}
 	}

@@ -64,7 +64,7 @@ func (f *Function) applyEntity(ctx context.Context, tx pgx.Tx, e events.Entity) 
 	if err != nil || !applied {
 		return err // !applied: a stale event, a newer snapshot is already held
 	}
-	c, err := lockCodeOfEntity(ctx, tx, e.CreditCode)
+	c, err := f.link(lockCodeOfEntity(ctx, tx, e.CreditCode))
 	switch {
 	case errors.Is(err, errs.ErrNotFound):
 		if e.Status != "active" {
@@ -81,7 +81,7 @@ func (f *Function) applyEntity(ctx context.Context, tx pgx.Tx, e events.Entity) 
 		}
 	}
 	if e.Status != "active" && (c.Status == StatusActive || c.Status == StatusPending) {
-		_, err := f.invalidateLocked(ctx, tx, c.Token, deregReason(e.Status), System)
+		_, err := f.invalidateLocked(ctx, tx, c, deregReason(e.Status), System)
 		return err
 	}
 	return nil
@@ -111,6 +111,10 @@ func (f *Function) applyDeregistered(ctx context.Context, tx pgx.Tx, d events.En
 	if d.Reason != "" {
 		reason += "：" + d.Reason
 	}
-	_, err = f.invalidateLocked(ctx, tx, token, reason, System)
+	before, err := f.link(selectCode(ctx, tx, token, true))
+	if err != nil {
+		return err
+	}
+	_, err = f.invalidateLocked(ctx, tx, before, reason, System)
 	return err
 }

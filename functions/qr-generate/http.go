@@ -104,7 +104,7 @@ func (f *Function) listCodes(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, total, err := f.ListCodes(r.Context(), flt, OperatorFrom(r.Context()), page.Size, page.Offset())
+	items, total, err := f.ListCodes(r.Context(), flt, operatorOf(r), page.Size, page.Offset())
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (f *Function) codeOrImage(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	c, err := f.Code(r.Context(), token, OperatorFrom(r.Context()))
+	c, err := f.Code(r.Context(), token, operatorOf(r))
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return
@@ -152,7 +152,7 @@ func (f *Function) poster(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) serveDownload(w http.ResponseWriter, r *http.Request, token string, fm Format) {
-	doc, err := f.Download(r.Context(), token, fm, OperatorFrom(r.Context()))
+	doc, err := f.Download(r.Context(), token, fm, operatorOf(r))
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return
@@ -183,12 +183,12 @@ func (f *Function) reasonCommand(fn func(r *http.Request, token, reason string, 
 				return nil, err
 			}
 		}
-		return fn(r, r.PathValue("token"), in.Reason, OperatorFrom(r.Context()))
+		return fn(r, r.PathValue("token"), in.Reason, operatorOf(r))
 	}
 }
 
 func (f *Function) submitBatch(r *http.Request, sel Selection) (any, error) {
-	job, err := f.SubmitBatch(r.Context(), sel, OperatorFrom(r.Context()))
+	job, err := f.SubmitBatch(r.Context(), sel, operatorOf(r))
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (f *Function) listBatches(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, total, err := f.ListBatchJobs(r.Context(), status, OperatorFrom(r.Context()), page.Size, page.Offset())
+	items, total, err := f.ListBatchJobs(r.Context(), status, operatorOf(r), page.Size, page.Offset())
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (f *Function) getBatch(r *http.Request) (any, error) {
 	if err != nil || id <= 0 {
 		return nil, errJobNotFound
 	}
-	return f.BatchJob(r.Context(), id, OperatorFrom(r.Context()))
+	return f.BatchJob(r.Context(), id, operatorOf(r))
 }
 
 func (f *Function) zip(w http.ResponseWriter, r *http.Request) {
@@ -236,7 +236,7 @@ func (f *Function) zip(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	op := OperatorFrom(r.Context())
+	op := operatorOf(r)
 	list, err := f.ZipCodes(r.Context(), z, op)
 	if err != nil {
 		httpx.Fail(w, r, err)
@@ -258,7 +258,7 @@ type SweepResult struct {
 }
 
 func (f *Function) sweepNow(r *http.Request) (any, error) {
-	n, err := f.Sweep(r.Context(), OperatorFrom(r.Context()))
+	n, err := f.Sweep(r.Context(), operatorOf(r))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (f *Function) opLog(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, total, err := f.ListOpLog(r.Context(), flt, OperatorFrom(r.Context()), page.Size, page.Offset())
+	items, total, err := f.ListOpLog(r.Context(), flt, operatorOf(r), page.Size, page.Offset())
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (f *Function) opLogExport(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	items, _, err := f.ListOpLog(r.Context(), flt, OperatorFrom(r.Context()), MaxExportRows, 0)
+	items, _, err := f.ListOpLog(r.Context(), flt, operatorOf(r), MaxExportRows, 0)
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return
@@ -427,7 +427,7 @@ func (f *Function) stats(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := f.Stats(r.Context(), sq, OperatorFrom(r.Context()))
+	items, err := f.Stats(r.Context(), sq, operatorOf(r))
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +443,7 @@ func (f *Function) downloadStats(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := f.DownloadStats(r.Context(), from, to, OperatorFrom(r.Context()))
+	items, err := f.DownloadStats(r.Context(), from, to, operatorOf(r))
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +463,7 @@ func (f *Function) statsExport(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	op := OperatorFrom(r.Context())
+	op := operatorOf(r)
 	items, err := f.Stats(r.Context(), sq, op)
 	if err != nil {
 		httpx.Fail(w, r, err)
@@ -483,4 +483,11 @@ func (f *Function) statsExport(w http.ResponseWriter, r *http.Request) {
 		downloads.Rows = append(downloads.Rows, []any{d.Label, d.Count})
 	}
 	f.serveExport(w, r, "赋码统计", format, tabular.Sheet{Name: "赋码统计", Table: issued}, tabular.Sheet{Name: "下载统计", Table: downloads})
+}
+
+// operatorOf is the request's operator with its client address.
+func operatorOf(r *http.Request) Operator {
+	op := OperatorFrom(r.Context())
+	op.IP = httpx.ClientIP(r)
+	return op
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
@@ -55,12 +56,16 @@ func (f *Function) receiveInspection(ctx context.Context, e event.Event) error {
 		if err != nil {
 			return err
 		}
-		if _, err := insertRecord(ctx, tx, code, in, f.now()); err != nil {
+		rec, err := insertRecord(ctx, tx, code, in, f.now())
+		if err != nil {
 			return err
 		}
 		ent, err := scanEntity(tx.QueryRow(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2
 			WHERE credit_code = $1 RETURNING `+entityColumns, code, f.now()))
 		if err != nil {
+			return err
+		}
+		if err := f.audit(ctx, tx, auditlog.System(Name), "registry.record.create", ent, nil, rec); err != nil {
 			return err
 		}
 		return f.recordUpdate(ctx, tx, old, ent, []string{"records." + in.Kind})

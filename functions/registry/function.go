@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -119,9 +120,16 @@ func visible(scope auth.Scope, e Entity) error {
 	return nil
 }
 
+// audit writes the operation-log row of a change to e (FP-8) in tx, so it
+// exists exactly when the change commits.
+func (f *Function) audit(ctx context.Context, tx pgx.Tx, who auditlog.Actor, action string, e Entity, before, after any) error {
+	return auditlog.RecordBy(ctx, tx, Source, who, auditlog.Operation{At: f.now(), Action: action, ObjectType: "entity",
+		ObjectID: e.CreditCode, DistrictCode: e.DistrictCode, TownshipCode: e.TownshipCode, Before: before, After: after})
+}
+
 // Create registers a new entity inside the caller's scope and emits
 // entity.registered.
-func (f *Function) Create(ctx context.Context, scope auth.Scope, in EntityInput) (Entity, error) {
+func (f *Function) Create(ctx context.Context, scope auth.Scope, who auditlog.Actor, in EntityInput) (Entity, error) {
 	if err := in.Validate(); err != nil {
 		return Entity{}, err
 	}
@@ -143,6 +151,9 @@ func (f *Function) Create(ctx context.Context, scope auth.Scope, in EntityInput)
 			return err
 		}
 		out = e
+		if err := f.audit(ctx, tx, who, "registry.entity.create", e, nil, e); err != nil {
+			return err
+		}
 		return outbox.Record(ctx, tx, ev)
 	})
 	return out, err
@@ -152,7 +163,7 @@ func (f *Function) Create(ctx context.Context, scope auth.Scope, in EntityInput)
 // a stale version is a conflict, so two clerks cannot silently overwrite
 // each other. It emits entity.updated, and entity.deregistered when the
 // entity leaves the active state.
-func (f *Function) Update(ctx context.Context, scope auth.Scope, code string, in EntityInput) (Entity, error) {
+func (f *Function) Update(ctx context.Context, scope auth.Scope, who auditlog.Actor, code string, in EntityInput) (Entity, error) {
 	in.CreditCode = code
 	if err := in.Validate(); err != nil {
 		return Entity{}, err
@@ -185,6 +196,9 @@ func (f *Function) Update(ctx context.Context, scope auth.Scope, code string, in
 			return err
 		}
 		out = e
+		if err := f.audit(ctx, tx, who, "registry.entity.update", e, old, e); err != nil {
+			return err
+		}
 		return f.recordUpdate(ctx, tx, old, e, changed)
 	})
 	return out, err
@@ -250,7 +264,7 @@ func (f *Function) Get(ctx context.Context, scope auth.Scope, code string) (Enti
 
 // AddRecord appends a record to an entity's file and bumps its version
 // (consumers caching the public page refresh on entity.updated).
-func (f *Function) AddRecord(ctx context.Context, scope auth.Scope, code string, in RecordInput) (Record, error) {
+func (f *Function) AddRecord(ctx context.Context, scope auth.Scope, who auditlog.Actor, code string, in RecordInput) (Record, error) {
 	if err := in.Validate(); err != nil {
 		return Record{}, err
 	}
@@ -269,6 +283,9 @@ func (f *Function) AddRecord(ctx context.Context, scope auth.Scope, code string,
 		e, err := scanEntity(tx.QueryRow(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2
 			WHERE credit_code = $1 RETURNING `+entityColumns, code, f.now()))
 		if err != nil {
+			return err
+		}
+		if err := f.audit(ctx, tx, who, "registry.record.create", e, nil, out); err != nil {
 			return err
 		}
 		return f.recordUpdate(ctx, tx, old, e, []string{"records." + in.Kind})

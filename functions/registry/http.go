@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -68,7 +69,7 @@ func scopeOf(r *http.Request) auth.Scope {
 func codeOf(r *http.Request) string { return strings.ToUpper(r.PathValue("code")) }
 
 func (f *Function) create(r *http.Request, in EntityInput) (any, error) {
-	e, err := f.Create(r.Context(), scopeOf(r), in)
+	e, err := f.Create(r.Context(), scopeOf(r), auditlog.ActorOf(r), in)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func (f *Function) update(r *http.Request) (any, error) {
 	if err := decodeForUpdate(r, &in); err != nil {
 		return nil, err
 	}
-	return f.Update(r.Context(), scopeOf(r), codeOf(r), in)
+	return f.Update(r.Context(), scopeOf(r), auditlog.ActorOf(r), codeOf(r), in)
 }
 
 func (f *Function) get(r *http.Request) (any, error) {
@@ -92,7 +93,7 @@ func (f *Function) profile(r *http.Request) (any, error) {
 }
 
 func (f *Function) addRecord(r *http.Request, in RecordInput) (any, error) {
-	rec, err := f.AddRecord(r.Context(), scopeOf(r), codeOf(r), in)
+	rec, err := f.AddRecord(r.Context(), scopeOf(r), auditlog.ActorOf(r), codeOf(r), in)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func (f *Function) importFile(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := f.Import(r.Context(), scopeOf(r), rows)
+	res, err := f.Import(r.Context(), scopeOf(r), auditlog.ActorOf(r), rows)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -491,7 +492,7 @@ func parseCoords(in *EntityInput, lon, lat string, row int) []errs.FieldError {
 // Import validates every row and then writes all of them, with their
 // entity.registered events, in one transaction — or nothing. The error
 // lists every bad row and field.
-func (f *Function) Import(ctx context.Context, scope auth.Scope, s Sheet) (ImportResult, error) {
+func (f *Function) Import(ctx context.Context, scope auth.Scope, who auditlog.Actor, s Sheet) (ImportResult, error) {
 	rows, fe := rowsToInputs(s)
 	fe = append(fe, duplicateRows(rows)...)
 	var outside []errs.FieldError
@@ -520,6 +521,11 @@ func (f *Function) Import(ctx context.Context, scope auth.Scope, s Sheet) (Impor
 			e, err := insertEntity(ctx, tx, r.in, now)
 			if err != nil {
 				return fmt.Errorf("insert %s: %w", r.in.CreditCode, err)
+			}
+			// One row per entity, so the log finds each by its code and
+			// the auditor's scope applies row by row.
+			if err := f.audit(ctx, tx, who, "registry.entity.import", e, nil, e); err != nil {
+				return err
 			}
 			ev, err := f.newEvent(events.EntityRegistered, e.CreditCode, events.EntityRegisteredData{Entity: e.event(), RegisteredAt: now})
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
 
@@ -138,6 +139,16 @@ func TestReceiveInspectionAddsRecordOnce(t *testing.T) {
 	}
 	if n != 1 || version != 2 || updates != 1 {
 		t.Errorf("records=%d version=%d entity.updated=%d, want 1, 2, 1", n, version, updates)
+	}
+	// FP-8: the event-driven change is logged once, by the system actor.
+	var sys []string
+	for _, o := range auditlogtest.Ops(t, pool, cc) {
+		if o.Action == "registry.record.create" {
+			sys = append(sys, o.Username+" "+auditlogtest.Field(o.After, "kind"))
+		}
+	}
+	if len(sys) != 1 || sys[0] != "system:registry spot_check" {
+		t.Errorf("inspection op-log rows = %v", sys)
 	}
 	if p, _ := readPublicPage(t, pool, cc); !strings.Contains(p.raw, "现场抽查检查") || !strings.Contains(p.raw, "合理缺项") {
 		t.Errorf("public page lacks the inspection: %s", p.raw)

@@ -19,6 +19,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/codes"
@@ -66,7 +67,7 @@ func tokenFor(t *testing.T, p auth.Principal) string {
 
 func newFunction(t *testing.T) (*Function, *pgxpool.Pool) {
 	t.Helper()
-	pool := storetest.New(t, Migrations()...)
+	pool := storetest.New(t, append(Migrations(), auditlogtest.Migration())...)
 	_, v := testAuth()
 	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now, Verifier: v}, config.Defaults[Config]())
 	if err != nil {

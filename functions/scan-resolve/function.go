@@ -92,16 +92,16 @@ type Config struct {
 
 	Hotline     string `env:"RIGHTS_HOTLINE" default:"12315" help:"维权热线号码"`
 	Website     string `env:"RIGHTS_WEBSITE" default:"https://www.12315.cn" help:"全国12315平台网站"`
-	WeChatOAURL string `env:"RIGHTS_WECHAT_OA_URL" default:"" help:"12315 微信公众号链接"`
-	WeChatOAQR  string `env:"RIGHTS_WECHAT_OA_QR" default:"" help:"12315 微信公众号二维码图片地址"`
-	WeChatMPURL string `env:"RIGHTS_WECHAT_MP_URL" default:"" help:"12315 微信小程序链接"`
-	WeChatMPQR  string `env:"RIGHTS_WECHAT_MP_QR" default:"" help:"12315 微信小程序码图片地址"`
+	WeChatOAURL string `env:"RIGHTS_WECHAT_OA_URL" default:"https://www.12315.cn" help:"12315 微信公众号链接"`
+	WeChatOAQR  string `env:"RIGHTS_WECHAT_OA_QR" default:"" help:"12315 微信公众号二维码图片地址（为空时由本系统按链接生成二维码）"`
+	WeChatMPURL string `env:"RIGHTS_WECHAT_MP_URL" default:"https://www.12315.cn" help:"12315 微信小程序链接"`
+	WeChatMPQR  string `env:"RIGHTS_WECHAT_MP_QR" default:"" help:"12315 微信小程序码图片地址（为空时由本系统按链接生成二维码）"`
 	AppURL      string `env:"RIGHTS_APP_URL" default:"https://www.12315.cn" help:"12315 App 下载地址"`
-	AppQR       string `env:"RIGHTS_APP_QR" default:"" help:"12315 App 下载二维码图片地址"`
-	AlipayURL   string `env:"RIGHTS_ALIPAY_URL" default:"" help:"12315 支付宝小程序链接"`
-	AlipayQR    string `env:"RIGHTS_ALIPAY_QR" default:"" help:"12315 支付宝小程序码图片地址"`
-	BaiduURL    string `env:"RIGHTS_BAIDU_URL" default:"" help:"12315 百度小程序链接"`
-	BaiduQR     string `env:"RIGHTS_BAIDU_QR" default:"" help:"12315 百度小程序码图片地址"`
+	AppQR       string `env:"RIGHTS_APP_QR" default:"" help:"12315 App 下载二维码图片地址（为空时由本系统按链接生成二维码）"`
+	AlipayURL   string `env:"RIGHTS_ALIPAY_URL" default:"https://www.12315.cn" help:"12315 支付宝小程序链接"`
+	AlipayQR    string `env:"RIGHTS_ALIPAY_QR" default:"" help:"12315 支付宝小程序码图片地址（为空时由本系统按链接生成二维码）"`
+	BaiduURL    string `env:"RIGHTS_BAIDU_URL" default:"https://www.12315.cn" help:"12315 百度小程序链接"`
+	BaiduQR     string `env:"RIGHTS_BAIDU_QR" default:"" help:"12315 百度小程序码图片地址（为空时由本系统按链接生成二维码）"`
 }
 
 // Validate refuses settings scan-resolve cannot work with, naming the
@@ -213,8 +213,10 @@ func New(d Deps, c Config) (*Function, error) {
 	}
 	f := &Function{log: d.Logger, pool: d.Pool, rdb: d.Redis, blob: d.Blob, tokens: d.Tokens, verifier: d.Verifier,
 		now: d.Now, cfg: c}
-	f.rights = rightsChannels(c)
 	var err error
+	if f.rights, err = rightsChannels(c); err != nil {
+		return nil, err
+	}
 	if f.chrome, err = newChrome(c.Hotline, f.rights); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/xuri/excelize/v2 v2.11.1

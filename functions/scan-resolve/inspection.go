@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -153,7 +154,7 @@ func (f *Function) handleInspection(w http.ResponseWriter, r *http.Request) {
 	browser := form && strings.Contains(r.Header.Get("Accept"), "text/html")
 	if err == nil {
 		var out Inspection
-		if out, err = f.recordInspection(r.Context(), p, in, photos); err == nil {
+		if out, err = f.recordInspection(r.Context(), p, httpx.ClientIP(r), in, photos); err == nil {
 			if browser {
 				http.Redirect(w, r, "/q/"+url.PathEscape(out.Token)+"?recorded="+out.ID, http.StatusSeeOther)
 				return
@@ -252,7 +253,7 @@ var errInspectOutsideScope = &errs.Error{Code: errs.Forbidden, Message: "该经�
 // in.Token, inside p's data scope, and emits scan.inspection.recorded in
 // the same transaction; the photos are stored first (an orphaned photo is
 // harmless, a record pointing at a missing one is not).
-func (f *Function) recordInspection(ctx context.Context, p *auth.Principal, in InspectionInput, photos []photo) (Inspection, error) {
+func (f *Function) recordInspection(ctx context.Context, p *auth.Principal, ip string, in InspectionInput, photos []photo) (Inspection, error) {
 	if err := in.validate(f.now()); err != nil {
 		return Inspection{}, err
 	}
@@ -287,6 +288,12 @@ func (f *Function) recordInspection(ctx context.Context, p *auth.Principal, in I
 			InspectedOn: out.InspectedOn, Items: out.Items, Conclusion: out.Conclusion, Remarks: out.Remarks, Photos: out.Photos,
 			InspectorID: p.UserID, RecordedAt: out.CreatedAt}, f.now())
 		if err != nil {
+			return err
+		}
+		// FP-8: the operation-log row commits with the inspection.
+		if err := auditlog.Record(ctx, tx, Source, auditlog.Operation{At: f.now(), UserID: p.UserID, Username: p.Username, IP: ip,
+			Action: "scan.inspection.create", ObjectType: "inspection", ObjectID: out.ID, DistrictCode: code.district,
+			TownshipCode: code.township, After: out}); err != nil {
 			return err
 		}
 		return outbox.Record(ctx, tx, ev)

@@ -116,6 +116,55 @@ type RecordView struct {
 	// Photos are the on-the-spot photos of an inspection recorded by
 	// scanning (paths under PUBLIC_BASE_URL, see photos.go).
 	Photos []string `json:"photos,omitempty"`
+	// Penalty is what a penalty decision publishes (FP-33).
+	Penalty *PenaltyView `json:"penalty,omitempty"`
+}
+
+// PenaltyView is the publicised part of a penalty decision (FP-33, as the
+// credit publicity system shows it): type, amount, legal basis and
+// execution status.
+type PenaltyView struct {
+	Type      string `json:"type"`
+	Amount    string `json:"amount,omitempty"` // yuan, as recorded
+	Basis     string `json:"basis,omitempty"`
+	Execution string `json:"execution,omitempty"`
+}
+
+// penaltyView reads a penalty's details: "type" (or the decision text,
+// "decision"), "amount", "basis" and "execution"; the record's status is
+// the execution status when details do not say.
+func penaltyView(status string, details json.RawMessage) *PenaltyView {
+	var d struct {
+		Type, PenaltyType, Decision, Basis, Execution, ExecutionStatus string
+		Amount                                                         any
+	}
+	var m map[string]any
+	if json.Unmarshal(details, &m) != nil {
+		m = nil
+	}
+	str := func(k string) string {
+		if v, ok := m[k]; ok && v != nil {
+			return strings.TrimSpace(fmt.Sprint(v))
+		}
+		return ""
+	}
+	d.Type, d.PenaltyType, d.Decision, d.Basis = str("type"), str("penalty_type"), str("decision"), str("basis")
+	d.Execution, d.ExecutionStatus = str("execution"), str("execution_status")
+	p := &PenaltyView{Type: firstOf(d.Type, d.PenaltyType, d.Decision), Amount: str("amount"), Basis: d.Basis,
+		Execution: firstOf(d.Execution, d.ExecutionStatus, status)}
+	if p.Type == "" && p.Amount == "" && p.Basis == "" && p.Execution == "" {
+		return nil
+	}
+	return p
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // ItemView is an annual-report item (name, value) or an inspection item
@@ -278,6 +327,9 @@ func recordView(kind string, r profileRecord, photoToken string) RecordView {
 	if r.ValidUntil != nil {
 		v.ValidUntil = *r.ValidUntil
 	}
+	if kind == "penalty" {
+		v.Penalty = penaltyView(r.Status, r.Details)
+	}
 	var d struct {
 		Items []struct {
 			Name   string `json:"name"`
@@ -390,8 +442,14 @@ type rightsChannel struct {
 	Image string `json:"image,omitempty"`
 }
 
-func rightsChannels(c Config) []rightsChannel {
-	return []rightsChannel{
+// rightsChannels are the 12315 entries of the page (FP-80–84). Each
+// defaults to the official national platform (https://www.12315.cn, which
+// carries the links to its WeChat, Alipay and Baidu mini-programs and its
+// App); a configured address replaces it. An entry without a configured
+// image gets a QR code of its address rendered here, so scanning it opens
+// the channel out of the box.
+func rightsChannels(c Config) ([]rightsChannel, error) {
+	out := []rightsChannel{
 		{"website", "全国12315平台网站", "在线投诉举报、查询处理进度", c.Website, ""},
 		{"wechat_oa", "12315 微信公众号", "微信搜索“全国12315平台”关注公众号", c.WeChatOAURL, c.WeChatOAQR},
 		{"wechat_mp", "12315 微信小程序", "微信搜索“全国12315平台”小程序", c.WeChatMPURL, c.WeChatMPQR},
@@ -399,4 +457,15 @@ func rightsChannels(c Config) []rightsChannel {
 		{"alipay", "12315 支付宝小程序", "支付宝搜索“全国12315平台”小程序", c.AlipayURL, c.AlipayQR},
 		{"baidu", "12315 百度小程序", "百度 App 搜索“全国12315平台”小程序", c.BaiduURL, c.BaiduQR},
 	}
+	for i := range out {
+		if out[i].Image != "" || out[i].URL == "" {
+			continue
+		}
+		img, err := qrDataURI(out[i].URL)
+		if err != nil {
+			return nil, fmt.Errorf("scan-resolve: QR image of %s: %w", out[i].Key, err)
+		}
+		out[i].Image = img
+	}
+	return out, nil
 }

@@ -18,6 +18,14 @@ import (
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"tel": func(s string) template.URL { return template.URL("tel:" + strings.Map(telRune, s)) },
+	// img trusts only the QR images this function renders (rightsqr.go);
+	// a configured address goes through html/template's URL filter.
+	"img": func(s string) any {
+		if strings.HasPrefix(s, qrDataPrefix) {
+			return template.URL(s)
+		}
+		return s
+	},
 }).Parse(pageHTML))
 
 func telRune(r rune) rune {
@@ -236,6 +244,23 @@ func writeRecord(w *htmlWriter, r *RecordView, showKind bool) {
 			w.raw("</li>")
 		}
 		w.raw("</ul>\n")
+	}
+	if p := r.Penalty; p != nil {
+		w.raw("<dl>")
+		for _, row := range [...]struct{ name, value string }{
+			{"处罚种类", p.Type}, {"罚没金额", p.Amount}, {"处罚依据", p.Basis}, {"执行情况", p.Execution},
+		} {
+			if row.value == "" {
+				continue
+			}
+			w.raw("<dt>" + row.name + "</dt><dd>")
+			w.text(row.value)
+			if row.name == "罚没金额" {
+				w.raw(" 元")
+			}
+			w.raw("</dd>")
+		}
+		w.raw("</dl>\n")
 	}
 	if r.Conclusion != "" {
 		w.raw("<div>结论：")

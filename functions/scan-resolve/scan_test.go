@@ -32,6 +32,7 @@ import (
 
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/functions/scan-resolve/contractstub"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
@@ -51,7 +52,7 @@ import (
 // tables, and infra/local/platform's TestScanContractStubs proves the
 // stubs match the real functions.
 func testMigrations() []store.Migration {
-	return append(contractstub.Migrations(), Migrations()...)
+	return append(append(contractstub.Migrations(), Migrations()...), auditlogtest.Migration())
 }
 
 // marked requests are the ones whose queries the counters count, so the
@@ -889,6 +890,11 @@ func TestInspectorRecordsInspection(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d inspections stored, want 1", n)
 	}
+	// FP-8: the inspection's operation-log row, with its after state.
+	if ops := auditlogtest.Ops(t, e.pool, ""); len(ops) != 1 || ops[0].Action != "scan.inspection.create" || ops[0].UserID != "u-insp" ||
+		ops[0].ObjectID != d.InspectionID || ops[0].Before != nil || auditlogtest.Field(ops[0].After, "credit_code") != cc || ops[0].IP == "" {
+		t.Errorf("op log = %+v", ops)
+	}
 
 	if err := f.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -966,6 +972,9 @@ func TestInspectionRefusals(t *testing.T) {
 	e.pool.QueryRow(context.Background(), `SELECT count(*) FROM scan.inspections WHERE credit_code = $1`, cc).Scan(&n)
 	if n != 0 {
 		t.Errorf("%d inspections stored by refused requests", n)
+	}
+	if ops := auditlogtest.Ops(t, e.pool, ""); len(ops) != 0 {
+		t.Errorf("refused requests logged %d operations", len(ops))
 	}
 }
 
