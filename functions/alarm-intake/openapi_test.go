@@ -17,6 +17,6 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Alarm": Alarm{}, "AlarmInput": AlarmInput{}, "AlarmPage": httpx.PageOf[Alarm]{}, "Upload": Upload{}, "UploadInput": UploadInput{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

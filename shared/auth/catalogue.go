@@ -126,8 +126,8 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
-	{"alarm.item", "view", "查看一键报警条目"},
-	{"alarm.item", "create", "新增一键报警条目"},
+	{"alarm.alarm", "view", "查看一键报警"},
+	{"alarm.alarm", "create", "发起一键报警（检查人员手机）"},
 	{"dispatch.item", "view", "查看指挥调度条目"},
 	{"dispatch.item", "create", "新增指挥调度条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)

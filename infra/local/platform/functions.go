@@ -269,7 +269,7 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildAlarmIntake(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := alarmintake.New(alarmintake.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.AlarmIntake)
+	fn, err := alarmintake.New(alarmintake.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.AlarmIntake)
 	p.AlarmIntake = fn
 	return fn, err
 }
