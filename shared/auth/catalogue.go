@@ -126,6 +126,17 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
+	{"alarm.alarm", "view", "查看一键报警"},
+	{"alarm.alarm", "create", "发起一键报警（检查人员手机）"},
+	{"dispatch.event", "view", "查看指挥中心报警、事件与实时推送"},
+	{"dispatch.event", "create", "登记事件（来电、上报）"},
+	{"dispatch.event", "edit", "处置报警与事件（受理、归并、关闭）"},
+	{"dispatch.track", "create", "上报手机定位（检查人员手机）"},
+	{"dispatch.track", "view", "查看实时位置、圈选与轨迹回放"},
+	{"dispatch.task", "view", "查看调度任务"},
+	{"dispatch.task", "create", "派发调度任务"},
+	{"dispatch.task", "handle", "办理调度任务"},
+	{"dispatch.task", "approve", "审批调度任务（领导）"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	activities "github.com/sjzamr/smartreg/functions/activities"
+	alarmintake "github.com/sjzamr/smartreg/functions/alarm-intake"
 	"github.com/sjzamr/smartreg/functions/audit"
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
+	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
@@ -68,6 +70,8 @@ type Config struct {
 	Laws             laws.Config             `group:"laws"`
 	Activities       activities.Config       `group:"activities"`
 	PolicyMatch      policymatch.Config      `group:"policy-match"`
+	AlarmIntake      alarmintake.Config      `group:"alarm-intake"`
+	Dispatch         dispatch.Config         `group:"dispatch"`
 	// scaffold:config
 }
 
@@ -88,6 +92,8 @@ type Typed struct {
 	Laws             *laws.Function
 	Activities       *activities.Function
 	PolicyMatch      *policymatch.Function
+	AlarmIntake      *alarmintake.Function
+	Dispatch         *dispatch.Function
 	// scaffold:typed
 }
 
@@ -117,6 +123,8 @@ var builders = []builder{
 	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
 	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
+	{name: alarmintake.Name, prefixes: []string{"/alarm/"}, migrations: alarmintake.Migrations, build: buildAlarmIntake},
+	{name: dispatch.Name, migrations: dispatch.Migrations, build: buildDispatch},
 	// scaffold:builders
 }
 
@@ -257,6 +265,18 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier,
 		Fetcher: policymatch.NewHTTPFetcher()}, cfg.PolicyMatch)
 	p.PolicyMatch = fn
+	return fn, err
+}
+
+func buildAlarmIntake(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := alarmintake.New(alarmintake.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.AlarmIntake)
+	p.AlarmIntake = fn
+	return fn, err
+}
+
+func buildDispatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := dispatch.New(dispatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dispatch)
+	p.Dispatch = fn
 	return fn, err
 }
 

@@ -1,0 +1,28 @@
+package dispatch
+
+import (
+	"context"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/outbox"
+)
+
+// Receive takes alarm.raised (FP-146): the alarm and its feed row are
+// written once per event, and the streams are woken after the commit.
+func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != events.AlarmRaised {
+		return nil, nil
+	}
+	d, err := events.Decode[events.AlarmRaisedData](e)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error { return recordAlarm(ctx, tx, d, f.now()) }); err != nil {
+		return nil, err
+	}
+	f.hub.wake()
+	return nil, nil
+}

@@ -1,0 +1,408 @@
+package dispatch
+
+import (
+	_ "embed"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
+)
+
+//go:embed openapi.yaml
+var openapi []byte
+
+// OpenAPI is the function's API document, served by the runtime.
+func (f *Function) OpenAPI() (string, []byte) { return "/dispatch/v1/openapi.yaml", openapi }
+
+// Permission resources, listed in shared/auth's catalogue.
+const (
+	PermEvent = "dispatch.event" // view, create, edit: the centre's alarms and events
+	PermTrack = "dispatch.track" // create (a phone posts its positions), view
+	PermTask  = "dispatch.task"  // view, create, handle
+)
+
+// TypeColors colour-codes the event types on the map and in lists (FP-144).
+var TypeColors = map[string]string{
+	"食品安全": "#e53935", "特种设备": "#fb8c00", "价格投诉": "#fdd835", "产品质量": "#8e24aa",
+	"执法受阻": "#d81b60", "市场秩序": "#1e88e5", "其他": "#757575",
+}
+
+// Handler serves the API behind token verification.
+func (f *Function) Handler() http.Handler {
+	m := httpx.NewMux()
+	m.Use(f.verifier.Middleware)
+	// FP-146: the centre's live feed and its alarms.
+	m.HandleFunc("GET /dispatch/v1/feed", f.stream, auth.Requires(PermEvent, "view"), httpx.NoEntity(), httpx.Params("since"))
+	m.Handle("GET /dispatch/v1/alarms", httpx.Endpoint(f.listAlarms), auth.Requires(PermEvent, "view"), httpx.EntityListing(),
+		httpx.Params(append([]string{"status"}, httpx.PageParams...)...))
+	m.Handle("POST /dispatch/v1/alarms/{id}/accept", httpx.Body(f.acceptAlarm), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	// FP-144, FP-149, FP-154: events, their types, closing, grouping, timeline.
+	m.Handle("GET /dispatch/v1/event-types", httpx.Endpoint(f.eventTypes), auth.Requires(PermEvent, "view"), httpx.NoEntity())
+	m.Handle("GET /dispatch/v1/events", httpx.Endpoint(f.listEvents), auth.Requires(PermEvent, "view"), httpx.EntityListing(),
+		httpx.Params(append([]string{"q", "status", "type"}, httpx.PageParams...)...))
+	m.Handle("POST /dispatch/v1/events", httpx.Body(f.createEvent), auth.Requires(PermEvent, "create"), httpx.NoEntity())
+	m.Handle("POST /dispatch/v1/events/{id}/close", httpx.Body(f.closeEvent), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	m.Handle("POST /dispatch/v1/events/group", httpx.Body(f.groupEvents), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	m.Handle("GET /dispatch/v1/events/{id}/timeline", httpx.Endpoint(f.timeline), auth.Requires(PermEvent, "view"), httpx.NoEntity())
+	// FP-148, FP-145, FP-147: positions in, live positions and selection, tracks.
+	m.Handle("POST /dispatch/v1/positions", httpx.Body(f.ingest), auth.Requires(PermTrack, "create"), httpx.NoEntity())
+	m.Handle("GET /dispatch/v1/live", httpx.Endpoint(f.live), auth.Requires(PermTrack, "view"), httpx.EntityListing(),
+		httpx.Params("lat", "lng", "radius", "nearest", "polygon", "within"))
+	m.Handle("GET /dispatch/v1/tracks/{user}", httpx.Endpoint(f.track), auth.Requires(PermTrack, "view"), httpx.NoEntity(),
+		httpx.Params("from", "to"))
+	// FP-150, FP-162: tasks.
+	m.Handle("POST /dispatch/v1/tasks", httpx.Body(f.createTask), auth.Requires(PermTask, "create"), httpx.NoEntity())
+	m.Handle("GET /dispatch/v1/tasks", httpx.Endpoint(f.tasks), auth.Requires(PermTask, "view"), httpx.EntityListing(),
+		httpx.Params(append([]string{"box", "status", "sender", "receiver", "from", "to", "due_before"}, httpx.PageParams...)...))
+	m.Handle("POST /dispatch/v1/tasks/{id}/{action}", httpx.Body(f.taskAction), auth.Requires(PermTask, "handle"), httpx.NoEntity())
+	return m
+}
+
+func principal(r *http.Request) *auth.Principal { p, _ := auth.FromContext(r.Context()); return p }
+
+func fieldErr(field, msg string) error { return errs.Fields([]errs.FieldError{{Field: field, Message: msg}}) }
+
+func checkPoint(lat, lng *float64) error {
+	switch {
+	case lat == nil || lng == nil:
+		return fieldErr("position", "请在地图上选择位置或填写地址")
+	case math.IsNaN(*lat) || math.IsNaN(*lng) || math.IsInf(*lat, 0) || math.IsInf(*lng, 0):
+		return fieldErr("position", "坐标不是有效数字（NaN）")
+	case *lat < -90 || *lat > 90:
+		return fieldErr("lat", "纬度超出范围（-90 至 90）")
+	case *lng < -180 || *lng > 180:
+		return fieldErr("lng", "经度超出范围（-180 至 180）")
+	}
+	return nil
+}
+
+func (f *Function) listAlarms(r *http.Request) (any, error) {
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	items, total, err := listAlarms(r.Context(), f.pool, principal(r).Scope, r.URL.Query().Get("status"), page)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.NewPage(items, total, page), nil
+}
+
+// AcceptInput turns an alarm into an event of a type.
+type AcceptInput struct {
+	Type string `json:"type"`
+}
+
+func (f *Function) acceptAlarm(r *http.Request, in AcceptInput) (any, error) {
+	if in.Type == "" {
+		in.Type = "执法受阻"
+	}
+	if _, ok := TypeColors[in.Type]; !ok {
+		return nil, fieldErr("type", "未知的事件类型："+in.Type)
+	}
+	return f.AcceptAlarm(r.Context(), principal(r), r.PathValue("id"), in.Type)
+}
+
+func (f *Function) eventTypes(*http.Request) (any, error) { return TypeColors, nil }
+
+// EventInput is an event entered at the centre (call) or reported.
+type EventInput struct {
+	Type        string   `json:"type"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Source      string   `json:"source"`
+	Address     string   `json:"address"`
+	Lat         *float64 `json:"lat"`
+	Lng         *float64 `json:"lng"`
+	District    string   `json:"district"`
+	Township    string   `json:"township"`
+}
+
+func (f *Function) createEvent(r *http.Request, in EventInput) (any, error) {
+	in.Title = strings.TrimSpace(in.Title)
+	switch {
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > 200:
+		return nil, fieldErr("title", "请填写事件标题（不超过 200 字）")
+	case TypeColors[in.Type] == "":
+		return nil, fieldErr("type", "请选择事件类型")
+	case in.Source != "call" && in.Source != "report":
+		return nil, fieldErr("source", "事件来源只能是来电（call）或上报（report）")
+	}
+	if err := checkPoint(in.Lat, in.Lng); err != nil {
+		return nil, err
+	}
+	e, err := f.CreateEvent(r.Context(), principal(r), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(e, ""), nil
+}
+
+func (f *Function) listEvents(r *http.Request) (any, error) {
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	items, total, err := listEvents(r.Context(), f.pool, principal(r).Scope, strings.TrimSpace(q.Get("q")), q.Get("status"), q.Get("type"), page)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.NewPage(items, total, page), nil
+}
+
+// CloseInput closes an event.
+type CloseInput struct {
+	Reason string `json:"reason"`
+}
+
+func (f *Function) closeEvent(r *http.Request, in CloseInput) (any, error) {
+	if strings.TrimSpace(in.Reason) == "" {
+		return nil, fieldErr("reason", "请填写关闭原因")
+	}
+	return f.CloseEvent(r.Context(), principal(r), r.PathValue("id"), strings.TrimSpace(in.Reason))
+}
+
+// GroupInput groups events.
+type GroupInput struct {
+	IDs []string `json:"ids"`
+}
+
+func (f *Function) groupEvents(r *http.Request, in GroupInput) (any, error) {
+	if len(in.IDs) < 2 {
+		return nil, fieldErr("ids", "至少选择两个事件")
+	}
+	if err := f.GroupEvents(r.Context(), principal(r), in.IDs); err != nil {
+		return nil, err
+	}
+	return httpx.NoContent(), nil
+}
+
+func (f *Function) timeline(r *http.Request) (any, error) {
+	return f.EventTimeline(r.Context(), principal(r), r.PathValue("id"))
+}
+
+// PositionsInput is a phone's batch of fixes (queued while offline).
+type PositionsInput struct {
+	Positions []Position `json:"positions"`
+}
+
+func (f *Function) ingest(r *http.Request, in PositionsInput) (any, error) {
+	now := f.now()
+	switch n := len(in.Positions); {
+	case n == 0:
+		return nil, fieldErr("positions", "没有定位点")
+	case n > f.cfg.MaxBatch:
+		return nil, fieldErr("positions", "一次最多上报 "+strconv.Itoa(f.cfg.MaxBatch)+" 个定位点")
+	}
+	for i, x := range in.Positions {
+		lat, lng := x.Lat, x.Lng
+		if err := checkPoint(&lat, &lng); err != nil {
+			return nil, fieldErr("positions["+strconv.Itoa(i)+"]", errs.As(err).Fields[0].Message)
+		}
+		switch {
+		case x.At.IsZero():
+			return nil, fieldErr("positions["+strconv.Itoa(i)+"]", "缺少定位时间")
+		case x.At.After(now.Add(2 * time.Minute)):
+			return nil, fieldErr("positions["+strconv.Itoa(i)+"]", "定位时间晚于当前时间，请校准手机时钟")
+		case x.At.Before(now.Add(-time.Duration(f.cfg.TrackRetentionDays) * 24 * time.Hour)):
+			return nil, fieldErr("positions["+strconv.Itoa(i)+"]", "定位时间早于轨迹保留期")
+		case x.Accuracy < 0 || math.IsNaN(float64(x.Accuracy)):
+			return nil, fieldErr("positions["+strconv.Itoa(i)+"]", "定位精度无效")
+		}
+	}
+	n, err := f.Ingest(r.Context(), principal(r), in.Positions)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int{"stored": n}, nil
+}
+
+func floatParam(r *http.Request, name string) (*float64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, fieldErr(name, name+" 不是有效数字")
+	}
+	return &x, nil
+}
+
+func (f *Function) live(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	var sel Selection
+	var err error
+	if sel.Lat, err = floatParam(r, "lat"); err != nil {
+		return nil, err
+	}
+	if sel.Lng, err = floatParam(r, "lng"); err != nil {
+		return nil, err
+	}
+	if (sel.Lat == nil) != (sel.Lng == nil) {
+		return nil, fieldErr("lat", "经纬度须同时提供")
+	}
+	if sel.Lat != nil {
+		if err := checkPoint(sel.Lat, sel.Lng); err != nil {
+			return nil, err
+		}
+	}
+	if rad, err := floatParam(r, "radius"); err != nil {
+		return nil, err
+	} else if rad != nil {
+		if *rad <= 0 || *rad > 200000 {
+			return nil, fieldErr("radius", "半径应在 0 至 200 公里之间")
+		}
+		sel.Radius = *rad
+	}
+	if v := q.Get("nearest"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > f.cfg.MaxNearest {
+			return nil, fieldErr("nearest", "就近人数应为 1 至 "+strconv.Itoa(f.cfg.MaxNearest))
+		}
+		sel.Nearest = n
+	}
+	if v := q.Get("polygon"); v != "" {
+		// lng,lat;lng,lat;… — a ring drawn on the map.
+		for _, pt := range strings.Split(v, ";") {
+			a, b, ok := strings.Cut(pt, ",")
+			x, e1 := strconv.ParseFloat(a, 64)
+			y, e2 := strconv.ParseFloat(b, 64)
+			if !ok || e1 != nil || e2 != nil || checkPoint(&y, &x) != nil {
+				return nil, fieldErr("polygon", "多边形坐标格式应为 经度,纬度;经度,纬度;…")
+			}
+			sel.Polygon = append(sel.Polygon, [2]float64{x, y})
+		}
+		if len(sel.Polygon) < 3 {
+			return nil, fieldErr("polygon", "多边形至少需要三个点")
+		}
+	}
+	within := 24 * time.Hour
+	if v := q.Get("within"); v != "" {
+		if within, err = time.ParseDuration(v); err != nil || within <= 0 {
+			return nil, fieldErr("within", "within 应为时长，如 10m")
+		}
+	}
+	sel.Since = f.now().Add(-within)
+	return f.Live(r.Context(), principal(r).Scope, sel)
+}
+
+func timeParam(r *http.Request, name string) (*time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fieldErr(name, name+" 应为 RFC 3339 时间，如 2026-12-02T08:00:00+08:00")
+	}
+	return &t, nil
+}
+
+func (f *Function) track(r *http.Request) (any, error) {
+	now := f.now()
+	from, err := timeParam(r, "from")
+	if err != nil {
+		return nil, err
+	}
+	to, err := timeParam(r, "to")
+	if err != nil {
+		return nil, err
+	}
+	if to == nil {
+		t := now.Add(2 * time.Minute) // the clock skew ingest accepts
+		to = &t
+	}
+	if from == nil {
+		t := to.Add(-24 * time.Hour)
+		from = &t
+	}
+	if !from.Before(*to) {
+		return nil, fieldErr("from", "开始时间应早于结束时间")
+	}
+	if to.Sub(*from) > 31*24*time.Hour {
+		return nil, fieldErr("to", "一次最多查询 31 天的轨迹")
+	}
+	return f.Track(r.Context(), principal(r).Scope, r.PathValue("user"), *from, *to, 20000)
+}
+
+// TaskInput creates a task.
+type TaskInput struct {
+	EventID       string     `json:"event_id"`
+	Title         string     `json:"title"`
+	Body          string     `json:"body"`
+	Assignee      string     `json:"assignee"`
+	Attachments   []string   `json:"attachments"`
+	DueAt         *time.Time `json:"due_at"`
+	NeedsApproval bool       `json:"needs_approval"`
+}
+
+func (f *Function) createTask(r *http.Request, in TaskInput) (any, error) {
+	in.Title = strings.TrimSpace(in.Title)
+	switch {
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > 200:
+		return nil, fieldErr("title", "请填写任务标题（不超过 200 字）")
+	case in.Assignee == "":
+		return nil, fieldErr("assignee", "请选择任务接收人")
+	case len(in.Attachments) > 9:
+		return nil, fieldErr("attachments", "附件最多 9 个")
+	}
+	t, err := f.CreateTask(r.Context(), principal(r), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(t, ""), nil
+}
+
+func (f *Function) tasks(r *http.Request) (any, error) {
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	tq := TaskQuery{Box: q.Get("box"), Status: q.Get("status"), Sender: q.Get("sender"), Receiver: q.Get("receiver")}
+	if tq.Box != "" && tq.Box != "created" && tq.Box != "handled" {
+		return nil, fieldErr("box", "box 只能是 created（我创建的）或 handled（我办理的）")
+	}
+	if tq.From, err = timeParam(r, "from"); err != nil {
+		return nil, err
+	}
+	if tq.To, err = timeParam(r, "to"); err != nil {
+		return nil, err
+	}
+	if tq.DueBefore, err = timeParam(r, "due_before"); err != nil {
+		return nil, err
+	}
+	items, total, err := f.listTasks(r.Context(), principal(r), tq, page)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.NewPage(items, total, page), nil
+}
+
+// TaskActionInput is the body of a task action.
+type TaskActionInput struct {
+	Result      string   `json:"result"`
+	Attachments []string `json:"attachments"`
+	Assignee    string   `json:"assignee"`
+}
+
+func (f *Function) taskAction(r *http.Request, in TaskActionInput) (any, error) {
+	action := r.PathValue("action")
+	switch action {
+	case "handle", "approve", "reassign":
+	default:
+		return nil, errs.New(errs.NotFound, "未知的任务操作："+action)
+	}
+	if action == "approve" && !principal(r).Can(PermTask, "approve") {
+		return nil, errs.New(errs.Forbidden, "需要任务审批权限")
+	}
+	return f.TaskAction(r.Context(), principal(r), r.PathValue("id"), action, in)
+}
