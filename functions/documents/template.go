@@ -390,7 +390,10 @@ func checkValue(f Field, v string, today time.Time) (string, string) {
 		if err != nil {
 			return "", f.Label + "应为有效日期（YYYY-MM-DD）"
 		}
-		today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+		// "Today" is the bureau's calendar day: at 01:55 in Shijiazhuang it
+		// is already tomorrow, while UTC still says yesterday.
+		local := today.In(shanghai)
+		today = time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 		if lo, _ := boundDate(f.Min, today); !lo.IsZero() && d.Before(lo) {
 			return "", f.Label + "不能早于 " + lo.Format(time.DateOnly)
 		}

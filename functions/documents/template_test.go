@@ -295,3 +295,16 @@ func TestDiffLines(t *testing.T) {
 		t.Errorf("long diff: %d rows", len(d))
 	}
 }
+
+// After 16:00 UTC the bureau's calendar has turned: a date of "today" in
+// Shijiazhuang is not in the future, and the bound names that day.
+func TestTodayIsTheBureausDay(t *testing.T) {
+	lateUTC := time.Date(2026, 3, 2, 17, 55, 0, 0, time.UTC) // 2026-03-03 01:55 in Shijiazhuang
+	day := fieldOf(t, sampleTemplate(), "day")
+	if _, msg := checkValue(day, "2026-03-03", lateUTC); msg != "" {
+		t.Errorf("the bureau's today refused: %q", msg)
+	}
+	if _, msg := checkValue(day, "2026-03-04", lateUTC); !strings.Contains(msg, "不能晚于 2026-03-03") {
+		t.Errorf("tomorrow: %q, want the bound 2026-03-03", msg)
+	}
+}
