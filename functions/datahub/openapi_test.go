@@ -17,6 +17,7 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Dataset": Dataset{}, "Field": Field{}, "InterfaceInput": InterfaceInput{}, "Interface": Interface{},
+		"AccessEntry": AccessEntry{}, "AccessPage": httpx.PageOf[AccessEntry]{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

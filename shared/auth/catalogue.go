@@ -126,8 +126,16 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
-	{"datahub.item", "view", "查看数据枢纽条目"},
-	{"datahub.item", "create", "新增数据枢纽条目"},
+	// The data hub (datahub): the catalogue, generated interfaces and their
+	// access log; datahub.personal lets one's interfaces show personal
+	// information unmasked.
+	{"datahub.catalogue", "view", "查看数据目录"},
+	{"datahub.interface", "view", "查看我的数据接口"},
+	{"datahub.interface", "create", "生成数据接口"},
+	{"datahub.interface", "edit", "更换、吊销数据接口密钥"},
+	{"datahub.accesslog", "view", "查看数据接口访问日志"},
+	{"datahub.accesslog", "export", "导出数据接口访问日志"},
+	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

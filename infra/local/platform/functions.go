@@ -265,7 +265,7 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildDatahub(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := datahub.New(datahub.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Datahub)
+	fn, err := datahub.New(datahub.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.Datahub)
 	p.Datahub = fn
 	return fn, err
 }
