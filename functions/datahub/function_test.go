@@ -74,7 +74,7 @@ func seed(t testing.TB, pool *pgxpool.Pool) {
 		if i%2 == 1 {
 			district, town = "130104", "130104002"
 		}
-		code := fmt.Sprintf("91130100MA%07dX", i)
+		code := codeOf(i)
 		if _, err := pool.Exec(ctx, `INSERT INTO registry.stub_datahub_entities (credit_code, name, entity_type, legal_rep,
 			established_on, registered_capital, address, district_code, township_code, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, code, fmt.Sprintf("测试%02d超市有限公司", i),
@@ -171,3 +171,5 @@ func TestConfigIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func codeOf(i int) string { return fmt.Sprintf("91130100MA%07dX", i) }
