@@ -26,6 +26,7 @@ import (
 
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
 // keyPrefixLen is how much of a key names it in lists and logs.
@@ -97,7 +98,9 @@ func (c *ifaceCache) drop(hash string) {
 	delete(c.m, hash)
 }
 
-func (f *Function) revokedKey(id int64) string { return f.rprefix + "revoked:" + strconv.FormatInt(id, 10) }
+func (f *Function) revokedKey(id int64) string {
+	return f.rprefix + "revoked:" + strconv.FormatInt(id, 10)
+}
 
 // markRevoked tells every replica, through Redis, that interface id's key
 // (or its previous key, after a rotation: gen) no longer opens it.
@@ -115,10 +118,10 @@ func (f *Function) limits(ctx context.Context, it Interface, now time.Time) (wai
 	day := bj.Format("20060102")
 	id := strconv.FormatInt(it.ID, 10)
 	pipe := f.redis.Pipeline()
-	rate := pipe.Incr(ctx, f.rprefix + "rate:"+id+":"+strconv.FormatInt(minute, 10))
-	pipe.Expire(ctx, f.rprefix + "rate:"+id+":"+strconv.FormatInt(minute, 10), 2*time.Minute)
-	quota := pipe.Incr(ctx, f.rprefix + "quota:"+id+":"+day)
-	pipe.Expire(ctx, f.rprefix + "quota:"+id+":"+day, 26*time.Hour)
+	rate := pipe.Incr(ctx, f.rprefix+"rate:"+id+":"+strconv.FormatInt(minute, 10))
+	pipe.Expire(ctx, f.rprefix+"rate:"+id+":"+strconv.FormatInt(minute, 10), 2*time.Minute)
+	quota := pipe.Incr(ctx, f.rprefix+"quota:"+id+":"+day)
+	pipe.Expire(ctx, f.rprefix+"quota:"+id+":"+day, 26*time.Hour)
 	mark := pipe.Get(ctx, f.revokedKey(it.ID))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, false, err
@@ -222,6 +225,33 @@ func (f *Function) data(w http.ResponseWriter, r *http.Request, e *AccessEntry) 
 		if v, ok := rows[len(rows)-1][ds.Key]; ok {
 			w.Header().Set("X-Next-After", toText(v))
 		}
+	}
+	// FP-94 (file download, the synchronous part): Accept: text/csv or
+	// the XLSX type answers the same page as a file, headed by the
+	// fields' Chinese titles, through shared/tabular.
+	if fm, ok := fileFormat(r.Header.Get("Accept")); ok {
+		t := tabular.Table{}
+		sel := q.Select
+		if len(sel) == 0 {
+			for _, name := range it.Fields {
+				fl, _ := ds.field(name)
+				sel = append(sel, fl)
+			}
+		}
+		for _, fl := range sel {
+			t.Header = append(t.Header, fl.Title)
+		}
+		for _, row := range rows {
+			cells := make([]any, len(sel))
+			for i, fl := range sel {
+				cells[i] = row[fl.Name]
+			}
+			t.Rows = append(t.Rows, cells)
+		}
+		if err := tabular.Serve(w, ds.Title+"_"+now.In(beijing).Format("20060102150405"), fm, t); err != nil {
+			f.log.Error("datahub: file answer", "err", err)
+		}
+		return http.StatusOK, len(rows), nil
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(rows)
@@ -347,4 +377,15 @@ func Mask(kind, s string) string {
 		}
 	}
 	return strings.Repeat("*", len(r))
+}
+
+// fileFormat is the file type an Accept header asks for, if any.
+func fileFormat(accept string) (tabular.Format, bool) {
+	switch {
+	case strings.Contains(accept, "text/csv"):
+		return tabular.CSV, true
+	case strings.Contains(accept, "spreadsheetml"):
+		return tabular.XLSX, true
+	}
+	return "", false
 }

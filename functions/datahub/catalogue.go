@@ -8,11 +8,11 @@ import (
 // Field types a filter compiles against (FP-95): each decides which
 // operators apply and how a value is parsed.
 const (
-	TypeText    = "text"
-	TypeDate    = "date"
-	TypeNumber  = "number"
-	TypeInt     = "int"
-	TypeTime    = "timestamp"
+	TypeText   = "text"
+	TypeDate   = "date"
+	TypeNumber = "number"
+	TypeInt    = "int"
+	TypeTime   = "timestamp"
 )
 
 // Sensitivity of a field (FP-93). Personal fields are masked in every

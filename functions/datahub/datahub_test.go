@@ -3,6 +3,7 @@ package datahub
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,6 +117,16 @@ func TestInterfaceScopeFieldsMaskingAndLog(t *testing.T) {
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("%s: %d %s, want %q", q, rec.Code, rec.Body, want)
 		}
+	}
+	// The same page as a file (FP-94): Chinese headers, masked.
+	req := httptest.NewRequest("GET", c.Endpoint+"?limit=3&order=credit_code", nil)
+	req.Header.Set("X-API-Key", c.Key)
+	req.Header.Set("Accept", "text/csv")
+	frec := httptest.NewRecorder()
+	h.f.Handler().ServeHTTP(frec, req)
+	if csv := frec.Body.String(); frec.Code != 200 || !strings.Contains(csv, "统一社会信用代码,主体名称,法定代表人") ||
+		strings.Count(csv, "\n") != 4 || strings.Contains(csv, "三丰") {
+		t.Errorf("csv: %d %q", frec.Code, csv)
 	}
 	// The generated document describes the interface's own fields.
 	var doc map[string]any

@@ -145,7 +145,9 @@ func (f *Function) createInterface(r *http.Request, in InterfaceInput) (any, err
 	return httpx.Created(Created{Interface: it, Key: key, OpenAPI: docPath(it.ID)}, it.Endpoint), nil
 }
 
-func docPath(id int64) string { return "/datahub/v1/interfaces/" + strconv.FormatInt(id, 10) + "/openapi.json" }
+func docPath(id int64) string {
+	return "/datahub/v1/interfaces/" + strconv.FormatInt(id, 10) + "/openapi.json"
+}
 
 func (f *Function) listInterfaces(r *http.Request) (any, error) {
 	p, _ := auth.FromContext(r.Context())

@@ -224,4 +224,3 @@ func listAccess(ctx context.Context, q store.Querier, lf LogFilter, limit, offse
 	})
 	return out, total, store.Classify(err)
 }
-
