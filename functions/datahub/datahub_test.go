@@ -281,3 +281,17 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // reset empties a decoding target: json.Unmarshal would merge into the
 // maps of a previous answer.
 func reset(rows *[]map[string]any) *[]map[string]any { *rows = nil; return rows }
+
+func TestMask(t *testing.T) {
+	for _, c := range []struct{ kind, in, want string }{
+		{"id_number", "130102199001011234", "130102********1234"},
+		{"phone", "13812345678", "138****5678"},
+		{"name", "张三丰", "张**"},
+		{"address", "石家庄市长安区中山东路1号", "石家庄市长安****"},
+		{"name", "王", "*"},
+	} {
+		if got := Mask(c.kind, c.in); got != c.want {
+			t.Errorf("Mask(%s, %s) = %s, want %s", c.kind, c.in, got, c.want)
+		}
+	}
+}
