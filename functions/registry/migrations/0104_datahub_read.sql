@@ -8,6 +8,13 @@
 -- interface's filters and the caller's data scope become predicates on
 -- registry.entities itself (credit_code = $1 is a primary-key probe).
 -- Codes are returned as text, as the data scope filters them.
+-- The function returns credit_code as text, so a generated interface's
+-- credit_code=eq.X, its keyset (credit_code > $n) and its default order
+-- are on credit_code::text, which the char(18) primary key cannot serve:
+-- without this index a read by key scans every entity (165 ms at 200 000
+-- entities in datahubbench, against 0.7 ms by the key).
+CREATE INDEX entities_credit_text ON registry.entities ((credit_code::text));
+
 CREATE FUNCTION registry.datahub_entities()
  RETURNS TABLE (credit_code text, name text, entity_type text, legal_rep text, established_on date,
     registered_capital numeric, business_scope text, address text, district_code text, township_code text,
