@@ -25,6 +25,7 @@ require (
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
@@ -298,3 +299,5 @@ replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite
 replace github.com/sjzamr/smartreg/functions/alarm-intake => ../functions/alarm-intake
 
 replace github.com/sjzamr/smartreg/functions/dispatch => ../functions/dispatch
+
+replace github.com/sjzamr/smartreg/functions/datahub => ../functions/datahub

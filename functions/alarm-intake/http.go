@@ -2,8 +2,8 @@ package alarmintake
 
 import (
 	"bytes"
-	"fmt"
 	_ "embed"
+	"fmt"
 	"io"
 	"math"
 	"net/http"

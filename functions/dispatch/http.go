@@ -66,7 +66,9 @@ func (f *Function) Handler() http.Handler {
 
 func principal(r *http.Request) *auth.Principal { p, _ := auth.FromContext(r.Context()); return p }
 
-func fieldErr(field, msg string) error { return errs.Fields([]errs.FieldError{{Field: field, Message: msg}}) }
+func fieldErr(field, msg string) error {
+	return errs.Fields([]errs.FieldError{{Field: field, Message: msg}})
+}
 
 func checkPoint(lat, lng *float64) error {
 	switch {

@@ -137,6 +137,16 @@ var catalogue = []Permission{
 	{"dispatch.task", "create", "派发调度任务"},
 	{"dispatch.task", "handle", "办理调度任务"},
 	{"dispatch.task", "approve", "审批调度任务（领导）"},
+	// The data hub (datahub): the catalogue, generated interfaces and their
+	// access log; datahub.personal lets one's interfaces show personal
+	// information unmasked.
+	{"datahub.catalogue", "view", "查看数据目录"},
+	{"datahub.interface", "view", "查看我的数据接口"},
+	{"datahub.interface", "create", "生成数据接口"},
+	{"datahub.interface", "edit", "更换、吊销数据接口密钥"},
+	{"datahub.accesslog", "view", "查看数据接口访问日志"},
+	{"datahub.accesslog", "export", "导出数据接口访问日志"},
+	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -13,6 +13,7 @@ import (
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
+	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
@@ -72,6 +73,7 @@ type Config struct {
 	PolicyMatch      policymatch.Config      `group:"policy-match"`
 	AlarmIntake      alarmintake.Config      `group:"alarm-intake"`
 	Dispatch         dispatch.Config         `group:"dispatch"`
+	Datahub          datahub.Config          `group:"datahub"`
 	// scaffold:config
 }
 
@@ -94,6 +96,7 @@ type Typed struct {
 	PolicyMatch      *policymatch.Function
 	AlarmIntake      *alarmintake.Function
 	Dispatch         *dispatch.Function
+	Datahub          *datahub.Function
 	// scaffold:typed
 }
 
@@ -125,6 +128,7 @@ var builders = []builder{
 	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
 	{name: alarmintake.Name, prefixes: []string{"/alarm/"}, migrations: alarmintake.Migrations, build: buildAlarmIntake},
 	{name: dispatch.Name, migrations: dispatch.Migrations, build: buildDispatch},
+	{name: datahub.Name, migrations: datahub.Migrations, build: buildDatahub},
 	// scaffold:builders
 }
 
@@ -277,6 +281,12 @@ func buildAlarmIntake(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 func buildDispatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := dispatch.New(dispatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dispatch)
 	p.Dispatch = fn
+	return fn, err
+}
+
+func buildDatahub(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := datahub.New(datahub.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.Datahub)
+	p.Datahub = fn
 	return fn, err
 }
 

@@ -1,0 +1,23 @@
+package datahub
+
+import (
+	"testing"
+
+	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/conformance"
+)
+
+// TestConformance runs the platform's shared checks: no forged event gets
+// in, every route declares its access and entity data and requires only
+// grantable permissions, and no route reaches an entity outside the
+// caller's data scope. The generated interfaces (public to the token
+// verifier, opened by their keys) are proved in TestInterfaceScope and
+// FuzzQuery instead.
+func TestConformance(t *testing.T) {
+	h := newHarness(t)
+	conformance.Events(t, Name, h.f)
+	conformance.Routes(t, h.f.Handler())
+	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
+		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+	})
+}

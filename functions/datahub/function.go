@@ -1,0 +1,119 @@
+// Package datahub is the data hub (数据枢纽, FP-93–95): the catalogue of
+// datasets over other schemas' published read functions, and interfaces
+// generated from a person's own permissions and data scope, each with
+// its OpenAPI document and an access key, queried with a PostgREST-like
+// filter grammar compiled to parameterised SQL, rate-limited and
+// revocable across replicas through Redis, every call logged.
+//
+// The path of a call: http.go (routes) → access.go (key, limits, masking,
+// log) → query.go (the grammar, parsed against the allow-list) →
+// store.go (selectSQL: one statement over the published function).
+package datahub
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// Name is the function's name: its route prefix and Knative Service.
+const Name = "datahub"
+
+// Source is the CloudEvents source of everything datahub emits.
+const Source = "/functions/datahub"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations is the datahub schema's one migration stream.
+func Migrations() []store.Migration {
+	return []store.Migration{{Component: Name, FS: migrations, Dir: "migrations"}}
+}
+
+// Config is the function's own settings, read from the environment.
+type Config struct {
+	DefaultRatePerMin  int           `env:"DATAHUB_DEFAULT_RATE_PER_MIN" default:"600" help:"生成接口默认的每分钟调用上限（每个密钥，多实例共享）"`
+	DefaultQuotaPerDay int           `env:"DATAHUB_DEFAULT_QUOTA_PER_DAY" default:"100000" help:"生成接口默认的每日调用配额（每个密钥）"`
+	KeyCacheTTL        time.Duration `env:"DATAHUB_KEY_CACHE_TTL" default:"5s" help:"访问密钥在实例内存中的缓存时长（吊销经 Redis 即时生效，此为 Redis 丢失标记时的最长延迟）"`
+	MaxExportRows      int           `env:"DATAHUB_MAX_EXPORT_ROWS" default:"100000" help:"访问日志单次导出的最大行数"`
+}
+
+// Validate refuses settings the function cannot work with.
+func (c Config) Validate() error {
+	switch {
+	case c.DefaultRatePerMin < 1:
+		return errors.New("datahub: DATAHUB_DEFAULT_RATE_PER_MIN must be at least 1")
+	case c.DefaultQuotaPerDay < 1:
+		return errors.New("datahub: DATAHUB_DEFAULT_QUOTA_PER_DAY must be at least 1")
+	case c.KeyCacheTTL <= 0 || c.KeyCacheTTL > time.Minute:
+		return errors.New("datahub: DATAHUB_KEY_CACHE_TTL must be positive and at most 1m")
+	case c.MaxExportRows < 1:
+		return errors.New("datahub: DATAHUB_MAX_EXPORT_ROWS must be at least 1")
+	}
+	return nil
+}
+
+// Verifier puts the caller's principal into each request (*auth.Verifier).
+type Verifier interface {
+	Middleware(next http.Handler) http.Handler
+}
+
+// Deps is what the function needs.
+type Deps struct {
+	Logger   *slog.Logger
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Now      func() time.Time
+	Verifier Verifier
+}
+
+// Function is datahub.
+type Function struct {
+	log       *slog.Logger
+	pool      *pgxpool.Pool
+	redis     *redis.Client
+	now       func() time.Time
+	verifier  Verifier
+	cfg       Config
+	catalogue catalogue
+	ifaces    *ifaceCache
+	rprefix   string // Redis key prefix (tests give each run its own)
+}
+
+// New checks the dependencies and the settings; it does no I/O and starts
+// nothing.
+func New(d Deps, c Config) (*Function, error) {
+	switch {
+	case d.Logger == nil:
+		return nil, errors.New("datahub: Logger is required")
+	case d.Pool == nil:
+		return nil, errors.New("datahub: Pool is required")
+	case d.Redis == nil:
+		return nil, errors.New("datahub: Redis is required")
+	case d.Now == nil:
+		return nil, errors.New("datahub: Now is required")
+	case d.Verifier == nil:
+		return nil, errors.New("datahub: Verifier is required")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Function{log: d.Logger, pool: d.Pool, redis: d.Redis, now: d.Now, verifier: d.Verifier, cfg: c,
+		catalogue: newCatalogue(), ifaces: &ifaceCache{ttl: c.KeyCacheTTL}, rprefix: "datahub:"}, nil
+}
+
+// Ready answers when the database and Redis do.
+func (f *Function) Ready(ctx context.Context) error {
+	if err := f.pool.Ping(ctx); err != nil {
+		return err
+	}
+	return f.redis.Ping(ctx).Err()
+}

@@ -1,0 +1,311 @@
+package datahub
+
+import (
+	_ "embed"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/tabular"
+)
+
+//go:embed openapi.yaml
+var openapi []byte
+
+// OpenAPI is the function's API document, served by the runtime.
+func (f *Function) OpenAPI() (string, []byte) { return "/datahub/v1/openapi.yaml", openapi }
+
+// Permission resources, listed in shared/auth's catalogue.
+const (
+	PermCatalogue = "datahub.catalogue" // view
+	PermInterface = "datahub.interface" // view, create, edit (rotate, revoke)
+	PermAccessLog = "datahub.accesslog" // view, export
+	// PermPersonal (view) lets a creator's interfaces show personal
+	// fields unmasked; without it they are masked.
+	PermPersonal = "datahub.personal"
+)
+
+// Handler serves the API behind token verification, and the generated
+// interfaces behind their access keys.
+func (f *Function) Handler() http.Handler {
+	m := httpx.NewMux()
+	m.Use(f.verifier.Middleware)
+	// FP-93: the catalogue.
+	m.Handle("GET /datahub/v1/datasets", httpx.Endpoint(f.listDatasets), auth.Requires(PermCatalogue, "view"), httpx.NoEntity(),
+		httpx.Params("q", "classification"))
+	m.Handle("GET /datahub/v1/datasets/{id}", httpx.Endpoint(f.getDataset), auth.Requires(PermCatalogue, "view"), httpx.NoEntity())
+	// FP-95: generated interfaces.
+	m.Handle("GET /datahub/v1/interfaces", httpx.Endpoint(f.listInterfaces), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/interfaces", httpx.Body(f.createInterface), auth.Requires(PermInterface, "create"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/interfaces/{id}/openapi.json", httpx.Endpoint(f.interfaceDoc), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/interfaces/{id}/rotate", httpx.Endpoint(f.rotate), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/interfaces/{id}/revoke", httpx.Endpoint(f.revoke), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/access-log", http.HandlerFunc(f.serveAccessLog), auth.Requires(PermAccessLog, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"interface_id", "status", "q", "from", "to", "format"}, httpx.PageParams...)...))
+	// FP-95: the generated interface itself. Public to the token verifier:
+	// its access key is the credential, checked in serveData, and its rows
+	// are confined to the creator's data scope frozen in the interface.
+	m.Handle("GET /datahub/v1/data/{id}", http.HandlerFunc(f.serveData), httpx.Public(), httpx.AnyParams())
+	return m
+}
+
+func (f *Function) listDatasets(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	return map[string]any{"items": f.catalogue.search(strings.TrimSpace(q.Get("q")), q.Get("classification"))}, nil
+}
+
+func (f *Function) getDataset(r *http.Request) (any, error) {
+	ds := f.catalogue[r.PathValue("id")]
+	if ds == nil {
+		return nil, errs.New(errs.NotFound, "数据集不存在")
+	}
+	return ds, nil
+}
+
+// InterfaceInput is what a creator sends to generate an interface.
+type InterfaceInput struct {
+	Name        string   `json:"name"`
+	Dataset     string   `json:"dataset"`
+	Fields      []string `json:"fields"`
+	Filter      string   `json:"filter"` // the same grammar as a consumer's query, e.g. "status=eq.active"
+	RatePerMin  int      `json:"rate_per_min"`
+	QuotaPerDay int      `json:"quota_per_day"`
+}
+
+// Created is the answer to a generation or rotation: the key, shown this
+// once.
+type Created struct {
+	Interface
+	Key     string `json:"key"`
+	OpenAPI string `json:"openapi"`
+}
+
+func (f *Function) createInterface(r *http.Request, in InterfaceInput) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	var fe []errs.FieldError
+	name := strings.TrimSpace(in.Name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
+		fe = append(fe, errs.FieldError{Field: "name", Message: "请填写接口名称（不超过 100 字）"})
+	}
+	ds := f.catalogue[in.Dataset]
+	if ds == nil {
+		return nil, errs.Fields(append(fe, errs.FieldError{Field: "dataset", Message: "数据集不存在"}))
+	}
+	res, act, _ := strings.Cut(ds.Permission, ":")
+	if !p.Can(res, act) {
+		return nil, errs.New(errs.Forbidden, "您没有使用数据集“"+ds.Title+"”的权限")
+	}
+	if p.Scope.IsEmpty() {
+		return nil, errs.New(errs.Forbidden, "您的数据范围为空，无法生成接口")
+	}
+	if len(in.Fields) == 0 {
+		fe = append(fe, errs.FieldError{Field: "fields", Message: "请至少选择一个字段"})
+	}
+	var fields []string
+	for _, name := range in.Fields {
+		if _, ok := ds.field(name); !ok {
+			fe = append(fe, errs.FieldError{Field: "fields", Message: "未知字段“" + clip(name) + "”"})
+		} else if !slices.Contains(fields, name) {
+			fields = append(fields, name)
+		}
+	}
+	if in.Filter != "" {
+		if _, err := ParseQuery(filterValues(in.Filter), ds, fieldNames(ds)); err != nil {
+			fe = append(fe, errs.FieldError{Field: "filter", Message: errs.As(err).Message})
+		}
+	}
+	if in.RatePerMin == 0 {
+		in.RatePerMin = f.cfg.DefaultRatePerMin
+	}
+	if in.QuotaPerDay == 0 {
+		in.QuotaPerDay = f.cfg.DefaultQuotaPerDay
+	}
+	if in.RatePerMin < 1 || in.RatePerMin > 100000 {
+		fe = append(fe, errs.FieldError{Field: "rate_per_min", Message: "每分钟调用上限应为 1 至 100000"})
+	}
+	if in.QuotaPerDay < 1 || in.QuotaPerDay > 100000000 {
+		fe = append(fe, errs.FieldError{Field: "quota_per_day", Message: "每日调用配额应为 1 至 100000000"})
+	}
+	if err := errs.Fields(fe); err != nil {
+		return nil, err
+	}
+	key, prefix, hash := newKey()
+	it, err := insertIface(r.Context(), f.pool, Interface{Name: name, Dataset: ds.ID, Fields: fields, Filter: in.Filter,
+		Scope: p.Scope, Unmask: p.Can(PermPersonal, "view"), OwnerID: p.UserID, OwnerName: p.Name, DeptID: p.DeptID,
+		KeyPrefix: prefix, RatePerMin: in.RatePerMin, QuotaPerDay: in.QuotaPerDay, CreatedAt: f.now()}, hash)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(Created{Interface: it, Key: key, OpenAPI: docPath(it.ID)}, it.Endpoint), nil
+}
+
+func docPath(id int64) string {
+	return "/datahub/v1/interfaces/" + strconv.FormatInt(id, 10) + "/openapi.json"
+}
+
+func (f *Function) listInterfaces(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	items, err := listIfaces(r.Context(), f.pool, p.UserID)
+	return map[string]any{"items": items}, err
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, errs.New(errs.NotFound, "接口不存在")
+	}
+	return id, nil
+}
+
+func (f *Function) interfaceDoc(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return InterfaceDoc(f.catalogue[it.Dataset], it), nil
+}
+
+func (f *Function) rotate(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	old, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	key, prefix, hash := newKey()
+	if err := rotateIface(r.Context(), f.pool, id, p.UserID, prefix, hash, f.now()); err != nil {
+		return nil, err
+	}
+	// The old key stops on every replica: its prefix is marked revoked.
+	if err := f.markRevoked(r.Context(), id, old.KeyPrefix); err != nil {
+		return nil, errs.Wrap(errs.Unavailable, "密钥已更换，但通知其他实例失败，旧密钥最迟 "+f.cfg.KeyCacheTTL.String()+" 后失效", err)
+	}
+	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return Created{Interface: it, Key: key, OpenAPI: docPath(id)}, nil
+}
+
+func (f *Function) revoke(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := revokeIface(r.Context(), f.pool, id, p.UserID, f.now()); err != nil {
+		return nil, err
+	}
+	if err := f.markRevoked(r.Context(), id, ""); err != nil {
+		return nil, errs.Wrap(errs.Unavailable, "接口已吊销，但通知其他实例失败，最迟 "+f.cfg.KeyCacheTTL.String()+" 后全部生效", err)
+	}
+	return httpx.NoContent(), nil
+}
+
+func (f *Function) accessLog(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	q := r.URL.Query()
+	lf := LogFilter{Owner: p.UserID, Q: strings.TrimSpace(q.Get("q"))}
+	var fe []errs.FieldError
+	if s := q.Get("interface_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			fe = append(fe, errs.FieldError{Field: "interface_id", Message: "接口编号应为整数"})
+		}
+		lf.InterfaceID = n
+	}
+	if s := q.Get("status"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			fe = append(fe, errs.FieldError{Field: "status", Message: "状态码应为整数"})
+		}
+		lf.Status = n
+	}
+	for _, k := range []string{"from", "to"} {
+		if s := q.Get(k); s != "" {
+			t, err := time.ParseInLocation("2006-01-02", s, beijing)
+			if err != nil {
+				fe = append(fe, errs.FieldError{Field: k, Message: "日期格式不正确，应为 YYYY-MM-DD"})
+				continue
+			}
+			if k == "from" {
+				lf.From = &t
+			} else {
+				t = t.AddDate(0, 0, 1)
+				lf.To = &t
+			}
+		}
+	}
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := errs.Fields(fe); err != nil {
+		return nil, err
+	}
+	if s := q.Get("format"); s != "" {
+		fm, err := tabular.ParseFormat(s, tabular.CSV)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Can(PermAccessLog, "export") {
+			return nil, errs.New(errs.Forbidden, "您没有导出访问日志的权限")
+		}
+		items, _, err := listAccess(r.Context(), f.pool, lf, f.cfg.MaxExportRows, 0)
+		if err != nil {
+			return nil, err
+		}
+		t := tabular.Table{Header: []string{"时间", "接口编号", "密钥前缀", "数据集", "查询条件", "状态码", "返回行数", "耗时（微秒）", "来源地址", "说明"}}
+		for _, e := range items {
+			var id any
+			if e.InterfaceID != nil {
+				id = *e.InterfaceID
+			}
+			t.Rows = append(t.Rows, []any{e.At, id, e.KeyPrefix, e.Dataset, e.Query, e.Status, e.Rows, e.DurationUS, e.ClientIP, e.Message})
+		}
+		return exportReply{name: "数据接口访问日志", format: fm, table: t}, nil
+	}
+	items, total, err := listAccess(r.Context(), f.pool, lf, page.Size, page.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return httpx.NewPage(items, total, page), nil
+}
+
+// exportReply is an access-log export, written by serveAccessLog.
+type exportReply struct {
+	name   string
+	format tabular.Format
+	table  tabular.Table
+}
+
+// serveAccessLog answers the access log as a page, or as CSV/XLSX with
+// format= (FP-95: searchable and exportable).
+func (f *Function) serveAccessLog(w http.ResponseWriter, r *http.Request) {
+	v, err := f.accessLog(r)
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	if x, ok := v.(exportReply); ok {
+		if err := tabular.Serve(w, x.name+"_"+f.now().In(beijing).Format("20060102150405"), x.format, x.table); err != nil {
+			f.log.Error("datahub: access log export", "err", err)
+		}
+		return
+	}
+	httpx.Write(w, v)
+}
