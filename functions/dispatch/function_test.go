@@ -401,3 +401,49 @@ func TestConfigIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// The base map is our own schematic GeoJSON: every district of the city,
+// marked as a schematic map without survey claim.
+func TestBaseMap(t *testing.T) {
+	h := newHarness(t)
+	rec := h.do(t, h.iss.Bearer(station("s1", "130102001")), "GET", "/dispatch/v1/basemap", nil)
+	var doc struct {
+		Properties struct {
+			Schematic bool   `json:"schematic"`
+			Note      string `json:"note"`
+		} `json:"properties"`
+		Features []struct {
+			Properties struct{ Code, Name string } `json:"properties"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 200 {
+		t.Fatalf("%d %v", rec.Code, err)
+	}
+	if !doc.Properties.Schematic || !strings.Contains(doc.Properties.Note, "无审图号") || len(doc.Features) != 22 {
+		t.Fatalf("base map: %+v", doc.Properties)
+	}
+}
+
+// Alarms delivered concurrently (the broker's workers) all reach an open
+// stream: a feed row committed after a later seq is never skipped.
+func TestConcurrentAlarmsAllReachTheStream(t *testing.T) {
+	h := newHarness(t)
+	ch, closeFeed := openFeed(t, h, h.iss.Bearer(authtest.CityWide(allPerms...)), "")
+	defer closeFeed()
+	next(t, ch, "ready")
+	const n = 60
+	errc := make(chan error, n)
+	for i := range n {
+		go func() { _, err := h.raise(t, "130102001", fmt.Sprintf("并发报警-%02d", i)); errc <- err }()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for len(seen) < n {
+		m := next(t, ch, "alarm")
+		seen[m.id] = true
+	}
+}

@@ -37,6 +37,8 @@ var TypeColors = map[string]string{
 func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
+	// FP-142: the schematic base map, served from our own data.
+	m.HandleFunc("GET /dispatch/v1/basemap", f.baseMap, auth.Requires(PermEvent, "view"), httpx.NoEntity())
 	// FP-146: the centre's live feed and its alarms.
 	m.HandleFunc("GET /dispatch/v1/feed", f.stream, auth.Requires(PermEvent, "view"), httpx.NoEntity(), httpx.Params("since"))
 	m.Handle("GET /dispatch/v1/alarms", httpx.Endpoint(f.listAlarms), auth.Requires(PermEvent, "view"), httpx.EntityListing(),

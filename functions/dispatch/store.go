@@ -42,6 +42,13 @@ func addFeed(ctx context.Context, tx pgx.Tx, kind, district, township string, pa
 	if err != nil {
 		return err
 	}
+	// Streams read "seq > last sent": a row whose seq was taken before
+	// another's but committed after it would be skipped for good. The lock
+	// (held to commit) makes seq order commit order; it is taken last, so
+	// it is held only for this insert and the commit.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('dispatch.feed'))`); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO dispatch.feed (kind, district, township, payload, at) VALUES ($1,$2,$3,$4,$5)`,
 		kind, district, township, raw, at); err != nil {
 		return err

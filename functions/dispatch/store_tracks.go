@@ -195,3 +195,9 @@ func (f *Function) Track(ctx context.Context, s auth.Scope, user string, from, t
 	})
 	return out, store.Classify(err)
 }
+
+// EnsureTrackPartition makes the day partition holding t; loaders of
+// history (the benchmark, an import) call it before their COPY.
+func (f *Function) EnsureTrackPartition(ctx context.Context, t time.Time) error {
+	return f.ensurePartition(ctx, t)
+}

@@ -86,6 +86,11 @@ var menuCatalogue = []Menu{
 	{Code: "activities", Title: "活动库", Icon: "Calendar", Children: []Menu{
 		{Code: "activities.list", Title: "活动管理", Path: "/console/#/activities", Icon: "Tickets"},
 	}},
+	// functions/dispatch and alarm-intake (FP-142–163).
+	{Code: "command", Title: "指挥调度", Icon: "Position", Children: []Menu{
+		{Code: "command.centre", Title: "指挥中心", Path: "/console/#/command/centre", Icon: "MapLocation"},
+		{Code: "command.mobile", Title: "检查员手机端", Path: "/console/#/mobile/inspector", Icon: "Iphone"},
+	}},
 }
 
 // metrologyMenus are the regulators' metrology pages (the enterprise and
@@ -170,6 +175,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	business = append(business, "laws.library", "laws.imports", "activities.list")
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
+	business = append(business, "command.centre", "command.mobile")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -183,9 +189,12 @@ func builtinRoles() []builtinRole {
 			Perms: slices.Concat(perms("audit.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleInspector, Name: "执法检查人员", Scope: "dept_and_below",
-			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog"},
+			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog", "command.mobile"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
-				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
+				perms("notify.notice", "view"), perms("identity.changelog", "view"),
+				// The phone page (FP-155–163): alarms, positions, hazard reports, the task centre.
+				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "create"),
+				perms("dispatch.task", "view", "handle"))},
 		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),

@@ -53,6 +53,9 @@ const pages: RouteRecordRaw[] = [
   { path: 'policy/entity', component: () => import('./views/policy/PolicyEntity.vue'), meta: { title: '企业找政策', menus: ['policy.entity'] } },
   { path: 'policy/accounts', component: () => import('./views/policy/PolicyAccounts.vue'), meta: { title: '企业账号绑定', menus: ['policy.accounts'] } },
   { path: 'policy/mine', component: () => import('./views/policy/PolicyMine.vue'), meta: { title: '我的惠企政策', menus: ['policy.mine'] } },
+  // FP-142–150, FP-154: the command centre; FP-155–163: the inspector's phone page.
+  { path: 'command/centre', component: () => import('./views/command/Centre.vue'), meta: { title: '指挥中心', menus: ['command.centre'] } },
+  { path: 'mobile/inspector', component: () => import('./views/mobile/Inspector.vue'), meta: { title: '检查员手机端', menus: ['command.mobile'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
