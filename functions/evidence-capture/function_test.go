@@ -1,8 +1,7 @@
 package evidencecapture
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,35 +13,57 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
 
 type harness struct {
-	f   *Function
-	iss *authtest.Issuer
+	f    *Function
+	iss  *authtest.Issuer
+	blob *blob.Dir
+	root string
 }
 
-func newHarness(t *testing.T) harness {
+// testConfig integrates often so tests wait briefly for receipts.
+func testConfig() Config {
+	c := config.Defaults[Config]()
+	c.IntegrateEvery = 20 * time.Millisecond
+	return c
+}
+
+func newHarnessOn(t *testing.T, pool *pgxpool.Pool, root string) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, Migrations()...), Now: time.Now,
-		Verifier: iss.Verifier()}, config.Defaults[Config]())
+	b, err := blob.NewDir(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness{f: f, iss: iss}
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Blob: b, Now: time.Now,
+		Verifier: iss.Verifier()}, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return harness{f: f, iss: iss, blob: b, root: root}
 }
 
-func (h harness) do(t *testing.T, bearer, method, path string, body any) *httptest.ResponseRecorder {
+func newHarness(t *testing.T) harness {
+	return newHarnessOn(t, storetest.New(t, Migrations()...), t.TempDir())
+}
+
+// started runs the log's loops for the test.
+func (h harness) started(t *testing.T) harness {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
+	if err := h.f.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	req := httptest.NewRequest(method, path, r)
+	t.Cleanup(func() { h.f.Stop(context.Background()) })
+	return h
+}
+
+func (h harness) do(t *testing.T, bearer string, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
 	if bearer != "" {
 		req.Header.Set("Authorization", bearer)
 	}
@@ -53,49 +74,27 @@ func (h harness) do(t *testing.T, bearer, method, path string, body any) *httpte
 
 func TestNewRequiresEachDependency(t *testing.T) {
 	log, pool, iss := httpx.NewLogger(io.Discard, "error"), &pgxpool.Pool{}, authtest.NewIssuer(t)
+	b, _ := blob.NewDir(t.TempDir())
 	def := config.Defaults[Config]()
 	for name, d := range map[string]Deps{
-		"logger":   {Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
-		"pool":     {Logger: log, Now: time.Now, Verifier: iss.Verifier()},
-		"now":      {Logger: log, Pool: pool, Verifier: iss.Verifier()},
-		"verifier": {Logger: log, Pool: pool, Now: time.Now},
+		"logger":   {Pool: pool, Blob: b, Now: time.Now, Verifier: iss.Verifier()},
+		"pool":     {Logger: log, Blob: b, Now: time.Now, Verifier: iss.Verifier()},
+		"blob":     {Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
+		"now":      {Logger: log, Pool: pool, Blob: b, Verifier: iss.Verifier()},
+		"verifier": {Logger: log, Pool: pool, Blob: b, Now: time.Now},
 	} {
 		if _, err := New(d, def); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
 	}
-	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()}, Config{}); err == nil {
+	ok := Deps{Logger: log, Pool: pool, Blob: b, Now: time.Now, Verifier: iss.Verifier()}
+	if _, err := New(ok, Config{}); err == nil {
 		t.Error("an invalid Config accepted")
 	}
-}
-
-func TestCreateAndListItems(t *testing.T) {
-	h := newHarness(t)
-	bearer := h.iss.Bearer(authtest.CityWide(PermItem+":view", PermItem+":create"))
-	if rec := h.do(t, bearer, "POST", "/evidence/v1/items", map[string]string{"title": "  "}); rec.Code != http.StatusBadRequest {
-		t.Fatalf("blank title: %d %s", rec.Code, rec.Body)
-	}
-	for _, title := range []string{"第一条", "100%_折扣"} {
-		if rec := h.do(t, bearer, "POST", "/evidence/v1/items", map[string]string{"title": title}); rec.Code != http.StatusCreated {
-			t.Fatalf("create %q: %d %s", title, rec.Code, rec.Body)
-		}
-	}
-	rec := h.do(t, bearer, "GET", "/evidence/v1/items?q=100%25_", nil)
-	var page httpx.PageOf[Item]
-	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != 200 {
-		t.Fatalf("list: %d %s", rec.Code, rec.Body)
-	}
-	if page.Total != 1 || len(page.Items) != 1 || page.Items[0].Title != "100%_折扣" {
-		t.Fatalf("search for a literal %%_ found %+v", page)
-	}
-	if rec := h.do(t, "", "GET", "/evidence/v1/items", nil); rec.Code != http.StatusUnauthorized {
-		t.Errorf("no token: %d", rec.Code)
-	}
-	if rec := h.do(t, h.iss.Bearer(authtest.CityWide()), "GET", "/evidence/v1/items", nil); rec.Code != http.StatusForbidden {
-		t.Errorf("no permission: %d", rec.Code)
-	}
-	if rec := h.do(t, bearer, "GET", "/evidence/v1/items?sort=title", nil); rec.Code != http.StatusBadRequest {
-		t.Errorf("an unknown parameter: %d", rec.Code)
+	bad := def
+	bad.LogKey = "not a key"
+	if _, err := New(ok, bad); err == nil {
+		t.Error("a malformed log key accepted")
 	}
 }
 

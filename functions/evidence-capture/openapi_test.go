@@ -3,6 +3,7 @@ package evidencecapture
 import (
 	"testing"
 
+	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/openapitest"
 )
@@ -17,6 +18,6 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Bundle": Bundle{}, "File": seal.File{}, "Lookup": Lookup{}, "LookupEntry": LookupEntry{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

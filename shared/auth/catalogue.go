@@ -126,8 +126,8 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
-	{"evidence.item", "view", "查看电子取证条目"},
-	{"evidence.item", "create", "新增电子取证条目"},
+	{"evidence.bundle", "view", "查看电子证据包"},
+	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -15,6 +15,7 @@ type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob
 	evidencecapture.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
@@ -32,7 +33,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: deps.Pool, Blob: deps.Blobs, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

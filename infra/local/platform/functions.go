@@ -265,7 +265,7 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildEvidenceCapture(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EvidenceCapture)
+	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.EvidenceCapture)
 	p.EvidenceCapture = fn
 	return fn, err
 }
