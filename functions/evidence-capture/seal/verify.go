@@ -1,12 +1,15 @@
 package seal
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -191,4 +194,55 @@ func (r Result) Summary() string {
 // MarshalJSON keeps the checkpoint's root readable in JSON output.
 func (c Checkpoint) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"origin": c.Origin, "size": c.Size, "root": c.Root})
+}
+
+// HTTPTiles reads tiles from a log served over HTTP: Base is the log's
+// prefix (".../evidence/v1/log/"), under which checkpoint and tile/ live.
+type HTTPTiles struct {
+	Base   string
+	Client *http.Client
+}
+
+// ReadTile fetches tile/<level>/<index>[.p/<width>].
+func (h HTTPTiles) ReadTile(ctx context.Context, level, index uint64, width int) ([]byte, error) {
+	return h.get(ctx, TilePath(level, index, width))
+}
+
+// Checkpoint fetches the log's newest signed checkpoint.
+func (h HTTPTiles) Checkpoint(ctx context.Context) ([]byte, error) { return h.get(ctx, "checkpoint") }
+
+func (h HTTPTiles) get(ctx context.Context, name string) ([]byte, error) {
+	c := h.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(h.Base, "/")+"/"+name, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", name, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}
+
+// OpenBundle opens a bundle given as a directory or a zip file.
+func OpenBundle(p string) (fs.FS, func() error, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		return os.DirFS(p), func() error { return nil }, nil
+	}
+	z, err := zip.OpenReader(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s 既不是目录也不是 zip 证据包: %w", p, err)
+	}
+	return z, z.Close, nil
 }
