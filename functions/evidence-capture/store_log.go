@@ -422,3 +422,10 @@ func (b BlobTiles) ReadTile(ctx context.Context, level, index uint64, width int)
 	defer rc.Close()
 	return io.ReadAll(rc)
 }
+
+// Entry is the entry at index.
+func (l *Log) Entry(ctx context.Context, index uint64) ([]byte, error) {
+	var b []byte
+	err := l.pool.QueryRow(ctx, `SELECT entry FROM evidence.log_entries WHERE idx = $1`, int64(index)).Scan(&b)
+	return b, store.Classify(err)
+}
