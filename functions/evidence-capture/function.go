@@ -41,10 +41,13 @@ const DevLogKey = "PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2X
 
 // Config is the function's own settings, read from the environment.
 type Config struct {
-	LogKey         string        `env:"EVIDENCE_LOG_KEY" default:"PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2XBlmiaYDFyqFwv46LDCOdpEyiyEb99LeUstT" secret:"true" help:"存证日志签名私钥（signed-note Ed25519 格式，密钥名即日志 origin；默认值为公开的开发密钥，生产必须替换）"`
-	IntegrateEvery time.Duration `env:"EVIDENCE_LOG_INTEGRATE_EVERY" default:"1s" help:"存证日志整合并签发检查点的间隔"`
-	BatchMax       int           `env:"EVIDENCE_LOG_BATCH_MAX" default:"1024" help:"一次批量追加的最大条目数"`
-	MaxUpload      int64         `env:"EVIDENCE_MAX_UPLOAD_BYTES" default:"104857600" help:"一个证据包上传的最大字节数"`
+	LogKey              string        `env:"EVIDENCE_LOG_KEY" default:"PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2XBlmiaYDFyqFwv46LDCOdpEyiyEb99LeUstT" secret:"true" help:"存证日志签名私钥（signed-note Ed25519 格式，密钥名即日志 origin；默认值为公开的开发密钥，生产必须替换）"`
+	IntegrateEvery      time.Duration `env:"EVIDENCE_LOG_INTEGRATE_EVERY" default:"1s" help:"存证日志整合并签发检查点的间隔"`
+	BatchMax            int           `env:"EVIDENCE_LOG_BATCH_MAX" default:"1024" help:"一次批量追加的最大条目数"`
+	MaxUpload           int64         `env:"EVIDENCE_MAX_UPLOAD_BYTES" default:"104857600" help:"一个证据包上传的最大字节数"`
+	ChromiumPath        string        `env:"EVIDENCE_CHROMIUM" default:"/usr/bin/chromium" help:"网页取证所用的 Chromium 可执行文件"`
+	CaptureTimeout      time.Duration `env:"EVIDENCE_CAPTURE_TIMEOUT" default:"30s" help:"一次网页取证的最长时间（超时不取证）"`
+	CaptureAllowPrivate bool          `env:"EVIDENCE_CAPTURE_ALLOW_PRIVATE" default:"false" help:"允许对本机与内网地址取证（仅测试用；生产必须为 false，防 SSRF）"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -54,6 +57,8 @@ func (c Config) Validate() error {
 		return errors.New("evidence-capture: EVIDENCE_LOG_INTEGRATE_EVERY must be at least 10ms")
 	case c.BatchMax < 1:
 		return errors.New("evidence-capture: EVIDENCE_LOG_BATCH_MAX must be at least 1")
+	case c.CaptureTimeout < time.Second:
+		return errors.New("evidence-capture: EVIDENCE_CAPTURE_TIMEOUT must be at least 1s")
 	case c.MaxUpload < 1:
 		return errors.New("evidence-capture: EVIDENCE_MAX_UPLOAD_BYTES must be at least 1")
 	}

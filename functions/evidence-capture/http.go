@@ -34,6 +34,8 @@ func (f *Function) Handler() http.Handler {
 	m.Use(f.verifier.Middleware)
 	// FP-90: seal uploaded files as a bundle; read it, its receipt, the zip.
 	m.Handle("POST /evidence/v1/bundles", httpx.Endpoint(f.createBundle), auth.Requires(PermBundle, "create"), httpx.NoEntity())
+	// FP-90 一键取证: capture a web page in headless Chromium and seal it.
+	m.Handle("POST /evidence/v1/captures", httpx.Body(f.createCapture), auth.Requires(PermBundle, "create"), httpx.NoEntity())
 	m.Handle("GET /evidence/v1/bundles/{id}", httpx.Endpoint(f.getBundle), auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/receipt", f.getReceipt, auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/bundle.zip", f.getZip, auth.Requires(PermBundle, "view"), httpx.NoEntity())
@@ -200,4 +202,13 @@ func (f *Function) lookup(r *http.Request) (any, error) {
 		out.Bundles = append(out.Bundles, e)
 	}
 	return out, nil
+}
+
+func (f *Function) createCapture(r *http.Request, in CaptureInput) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	b, err := f.Capture(r.Context(), p.UserID, in)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(b, "/evidence/v1/bundles/"+b.ID), nil
 }

@@ -18,6 +18,6 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Bundle": Bundle{}, "File": seal.File{}, "Lookup": Lookup{}, "LookupEntry": LookupEntry{}, "ErrorBody": httpx.ErrorBody{},
+		"Bundle": Bundle{}, "CaptureInput": CaptureInput{}, "File": seal.File{}, "Lookup": Lookup{}, "LookupEntry": LookupEntry{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

@@ -1,0 +1,158 @@
+package evidencecapture
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sjzamr/smartreg/shared/errs"
+)
+
+// CaptureInput is what an inspector asks to capture (FP-90 一键取证).
+type CaptureInput struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+}
+
+// checkTarget refuses what capture must never fetch: anything but http(s),
+// and, unless the configuration allows it (tests with a local page),
+// addresses on loopback, private, link-local or unspecified ranges (SSRF).
+// It returns the DNS answers, recorded in the metadata.
+func (f *Function) checkTarget(ctx context.Context, raw string) (*url.URL, []string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme == "" {
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "网址格式错误"}})
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "file":
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对本机文件（file://）取证"}})
+	default:
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "只能对 http:// 或 https:// 网页取证"}})
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "网址格式错误"}})
+	}
+	var addrs []string
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []string{ip.String()}
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if addrs, err = net.DefaultResolver.LookupHost(rctx, host); err != nil || len(addrs) == 0 {
+			return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "无法解析网址的域名: " + host}})
+		}
+	}
+	if !f.cfg.CaptureAllowPrivate {
+		for _, a := range addrs {
+			ip, err := netip.ParseAddr(a)
+			if err != nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLinkLocalMulticast() {
+				return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对内部网络地址取证: " + a}})
+			}
+		}
+	}
+	return u, addrs, nil
+}
+
+// Capture loads the page in headless Chromium and seals what it saw: a
+// full-page screenshot, the MHTML snapshot, a PDF print and the metadata
+// (time, DNS answers, server IP, TLS, browser version, capture host).
+func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bundle, error) {
+	title := strings.TrimSpace(in.Title)
+	if title == "" {
+		title = "网页取证 " + strings.TrimSpace(in.URL)
+	}
+	u, dns, err := f.checkTarget(ctx, in.URL)
+	if err != nil {
+		return Bundle{}, err
+	}
+	started := f.now().UTC()
+	actx, cancelA := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(f.cfg.ChromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1366, 900))...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser, without the page's timeout
+		return Bundle{}, fmt.Errorf("start Chromium: %w", err)
+	}
+	tctx, cancelT := context.WithTimeout(bctx, f.cfg.CaptureTimeout)
+	defer cancelT()
+	var shot, pdf []byte
+	var mhtml, finalURL string
+	var ver browser.GetVersionResult
+	mainResp, err := chromedp.Run(tctx, chromedp.NavigateResponse(u.String()))
+	if err == nil {
+		err = chromedp.Do(tctx, chromedp.WaitReady("body"), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			var err error
+			if finalURL, err = chromedp.Location()(ctx, t); err != nil {
+				return err
+			}
+			if shot, err = chromedp.FullScreenshot(100)(ctx, t); err != nil {
+				return err
+			}
+			snap, err := cdp.Call(ctx, t, page.CaptureSnapshot, page.CaptureSnapshotParams{})
+			if err != nil {
+				return err
+			}
+			mhtml = snap.Data
+			bg := true
+			pr, err := cdp.Call(ctx, t, page.PrintToPDF, page.PrintToPDFParams{PrintBackground: &bg})
+			if err != nil {
+				return err
+			}
+			pdf = pr.Data
+			ver, err = cdp.Call(ctx, t, browser.GetVersion, cdp.Empty{})
+			return err
+		}))
+	}
+	switch {
+	case tctx.Err() != nil && ctx.Err() == nil:
+		return Bundle{}, errs.New(errs.Invalid, fmt.Sprintf("网页在 %s 内未加载完成，未取证", f.cfg.CaptureTimeout))
+	case err != nil && strings.Contains(err.Error(), "net::ERR"):
+		return Bundle{}, errs.New(errs.Invalid, "无法打开该网页（"+shortNetErr(err)+"），未取证")
+	case err != nil:
+		return Bundle{}, fmt.Errorf("capture %s: %w", u, err)
+	}
+	host, _ := os.Hostname()
+	meta := map[string]any{
+		"url": u.String(), "final_url": finalURL, "started_at": started, "finished_at": f.now().UTC(),
+		"time_source": "platform clock", "dns_answers": dns, "browser": ver.Product, "user_agent": ver.UserAgent, "capture_host": host,
+	}
+	if mainResp != nil {
+		meta["server_ip"] = mainResp.RemoteIPAddress
+		meta["status"] = mainResp.Status
+		if sd := mainResp.SecurityDetails; sd != nil {
+			meta["tls"] = map[string]any{"protocol": sd.Protocol, "subject": sd.SubjectName, "issuer": sd.Issuer,
+				"san": sd.SanList, "valid_from": sd.ValidFrom, "valid_to": sd.ValidTo}
+		}
+	}
+	mb, _ := json.MarshalIndent(meta, "", "  ")
+	files := map[string][]byte{
+		"screenshot.png": shot, "page.mhtml": []byte(mhtml), "page.pdf": pdf, "metadata.json": append(mb, '\n'),
+	}
+	return f.Seal(ctx, by, title, "web", map[string]string{"url": u.String()}, files)
+}
+
+func shortNetErr(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "net::ERR"); i >= 0 {
+		s = s[i:]
+		if j := strings.IndexAny(s, " )"); j > 0 {
+			s = s[:j]
+		}
+	}
+	return s
+}
