@@ -10,7 +10,7 @@
 //     inclusion proof) per receipt, against the anchor of the Ed25519
 //     signature check alone.
 //
-// Usage: go run ./tests/bench/evidencebench [-n 20000] [-clients 64] [-out docs/benchmarks.md]
+// Usage: go run ./tests/bench/evidencebench [-n 20000] [-clients 256] [-out docs/benchmarks.md]
 package main
 
 import (
@@ -42,7 +42,7 @@ import (
 func main() {
 	n := flag.Int("n", 20000, "entries to append (batched)")
 	nBase := flag.Int("n-anchor", 3000, "entries to append with batching off")
-	clients := flag.Int("clients", 64, "concurrent appenders")
+	clients := flag.Int("clients", 256, "concurrent appenders (many requests sealing at once)")
 	receipts := flag.Int("receipts", 2000, "receipts to verify")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to update")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
