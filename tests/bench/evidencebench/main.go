@@ -6,11 +6,15 @@
 //     then the integration loop folds them into tiles and signs a
 //     checkpoint; side by side with the anchor of the same log with
 //     batching off (one transaction per entry, EVIDENCE_LOG_BATCH_MAX=1);
+//
 //   - receipt verification: seal.VerifyReceipt (checkpoint signature,
 //     inclusion proof) per receipt, against the anchor of the Ed25519
 //     signature check alone.
 //
-// Usage: go run ./tests/bench/evidencebench [-n 20000] [-clients 256] [-out docs/benchmarks.md]
+//   - capture time per page: the function's capture of a local page
+//     against a bare Chromium screenshot of it.
+//
+// Usage: go run ./tests/bench/evidencebench [-only log|capture] [-n 20000] [-clients 256] [-captures 15] [-out docs/benchmarks.md]
 package main
 
 import (
@@ -45,9 +49,19 @@ func main() {
 	clients := flag.Int("clients", 256, "concurrent appenders (many requests sealing at once)")
 	receipts := flag.Int("receipts", 2000, "receipts to verify")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to update")
+	captures := flag.Int("captures", 15, "pages to capture")
+	only := flag.String("only", "", "run one part: log or capture")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
 	flag.Parse()
-	if err := run(context.Background(), *admin, *n, *nBase, *clients, *receipts, *out); err != nil {
+	ctx := context.Background()
+	var err error
+	if *only == "" || *only == "log" {
+		err = run(ctx, *admin, *n, *nBase, *clients, *receipts, *out)
+	}
+	if err == nil && (*only == "" || *only == "capture") {
+		err = captureBench(ctx, *admin, *captures, *out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "evidencebench:", err)
 		os.Exit(1)
 	}
@@ -215,4 +229,3 @@ func run(ctx context.Context, admin string, n, nBase, clients, receipts int, out
 		},
 	})
 }
-
