@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
 	"github.com/sjzamr/smartreg/shared/errs"
 )
 
@@ -23,6 +25,10 @@ import (
 type CaptureInput struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
+	Case  string `json:"case"`  // 案件编号或名称, for the extraction record
+	Place string `json:"place"` // 提取地点 (default: the capture host)
+
+	operator string // the signed-in caller's name, from the token
 }
 
 // checkTarget refuses what capture must never fetch: anything but http(s),
@@ -143,6 +149,11 @@ func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bun
 	files := map[string][]byte{
 		"screenshot.png": shot, "page.mhtml": []byte(mhtml), "page.pdf": pdf, "metadata.json": append(mb, '\n'),
 	}
+	rec, err := extractionRecord(f.recordFields(in, u.String(), started, host, ver.Product, files), started)
+	if err != nil {
+		return Bundle{}, err
+	}
+	files["record.pdf"] = rec
 	return f.Seal(ctx, by, title, "web", map[string]string{"url": u.String()}, files)
 }
 
@@ -155,4 +166,36 @@ func shortNetErr(err error) string {
 		}
 	}
 	return s
+}
+
+// recordFields are the extraction record's lines: the SAMR fields, then
+// the hash values of every captured file.
+func (f *Function) recordFields(in CaptureInput, target string, at time.Time, host, product string, files map[string][]byte) []recordField {
+	orDefault := func(v, d string) string {
+		if v = strings.TrimSpace(v); v == "" {
+			return d
+		}
+		return v
+	}
+	loc := time.FixedZone("CST", 8*3600)
+	out := []recordField{
+		{"案件", orDefault(in.Case, "（未关联案件）")},
+		{"提取对象", target},
+		{"提取方法", "无头浏览器远程提取：整页截图、MHTML 快照、PDF 打印，计算 SHA-256 与 SM3 哈希值并写入存证日志"},
+		{"提取时间", at.In(loc).Format("2006年01月02日 15:04:05（北京时间，平台时钟）")},
+		{"提取地点", orDefault(in.Place, "取证服务器 "+host)},
+		{"提取设备", "取证服务器 " + host + "，浏览器 " + product},
+		{"操作人员", orDefault(in.operator, "（未署名）")},
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		d := seal.Sum(files[n])
+		out = append(out, recordField{"文件", fmt.Sprintf("%s（%d 字节）", n, len(files[n]))},
+			recordField{"SHA-256", d.SHA256}, recordField{"SM3", d.SM3})
+	}
+	return out
 }

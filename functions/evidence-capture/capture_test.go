@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,7 +45,8 @@ func TestCaptureSealsAPage(t *testing.T) {
 	h.f.cfg.CaptureAllowPrivate = true
 	h.started(t)
 	srv := testPage(t)
-	b, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: srv.URL + "/start", Title: "虚假宣传网页"})
+	b, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: srv.URL + "/start", Title: "虚假宣传网页",
+		Case: "石市监案〔2026〕16号", Place: "长安区市场监管所", operator: "张检查"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +68,16 @@ func TestCaptureSealsAPage(t *testing.T) {
 	mhtml := string(bundle["page.mhtml"].Data)
 	if !strings.Contains(mhtml, "multipart/related") || !strings.Contains(mhtml, "img.svg") {
 		t.Errorf("MHTML lacks the page or its image: %.300s", mhtml)
+	}
+	// The extraction record carries every field the SAMR rules ask for
+	// and the hashes of the other files (pdftotext reads it back).
+	text := pdfText(t, bundle["record.pdf"].Data)
+	for _, want := range []string{"电子数据提取笔录", "案件", "石市监案〔2026〕16号", "提取对象", srv.URL + "/start", "提取方法",
+		"提取时间", "提取地点", "长安区市场监管所", "提取设备", "Chrome/", "操作人员", "张检查",
+		seal.Sum(bundle["screenshot.png"].Data).SHA256, seal.Sum(bundle["page.mhtml"].Data).SM3} {
+		if !strings.Contains(text, want) {
+			t.Errorf("extraction record lacks %q:\n%s", want, text)
+		}
 	}
 	var meta map[string]any
 	if err := json.Unmarshal(bundle["metadata.json"].Data, &meta); err != nil {
@@ -114,4 +128,15 @@ func fieldMsgs(e *errs.Error) string {
 		s += f.Message
 	}
 	return s
+}
+
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "r.pdf")
+	os.WriteFile(p, pdf, 0o644)
+	out, err := exec.Command("pdftotext", "-layout", p, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }

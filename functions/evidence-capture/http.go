@@ -206,6 +206,7 @@ func (f *Function) lookup(r *http.Request) (any, error) {
 
 func (f *Function) createCapture(r *http.Request, in CaptureInput) (any, error) {
 	p, _ := auth.FromContext(r.Context())
+	in.operator = p.Name
 	b, err := f.Capture(r.Context(), p.UserID, in)
 	if err != nil {
 		return nil, err
