@@ -63,8 +63,7 @@ func (f *Function) checkTarget(ctx context.Context, raw string) (*url.URL, []str
 	}
 	if !f.cfg.CaptureAllowPrivate {
 		for _, a := range addrs {
-			ip, err := netip.ParseAddr(a)
-			if err != nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLinkLocalMulticast() {
+			if internalAddr(a) {
 				return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对内部网络地址取证: " + a}})
 			}
 		}
@@ -132,6 +131,12 @@ func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bun
 	case err != nil:
 		return Bundle{}, fmt.Errorf("capture %s: %w", u, err)
 	}
+	// A redirect, or a name that resolved differently for the browser,
+	// may still have landed on an internal address: nothing of it is
+	// sealed.
+	if mainResp != nil && !f.cfg.CaptureAllowPrivate && internalAddr(strings.Trim(mainResp.RemoteIPAddress, "[]")) {
+		return Bundle{}, errs.Fields([]errs.FieldError{{Field: "url", Message: "网页跳转到内部网络地址，未取证"}})
+	}
 	host, _ := os.Hostname()
 	meta := map[string]any{
 		"url": u.String(), "final_url": finalURL, "started_at": started, "finished_at": f.now().UTC(),
@@ -198,4 +203,12 @@ func (f *Function) recordFields(in CaptureInput, target string, at time.Time, ho
 			recordField{"SHA-256", d.SHA256}, recordField{"SM3", d.SM3})
 	}
 	return out
+}
+
+// internalAddr reports an address capture must not reach in production:
+// loopback, private, link-local, multicast, unspecified, or unparsable.
+func internalAddr(a string) bool {
+	ip, err := netip.ParseAddr(a)
+	return err != nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || ip.IsLinkLocalMulticast()
 }
