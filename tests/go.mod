@@ -86,6 +86,7 @@ require (
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
@@ -301,3 +302,4 @@ replace github.com/sjzamr/smartreg/functions/alarm-intake => ../functions/alarm-
 replace github.com/sjzamr/smartreg/functions/dispatch => ../functions/dispatch
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../functions/datahub
+replace github.com/sjzamr/smartreg/functions/evidence-capture => ../functions/evidence-capture

@@ -52,12 +52,18 @@ require (
 	github.com/blevesearch/zapx/v15 v15.4.3 // indirect
 	github.com/blevesearch/zapx/v16 v16.3.4 // indirect
 	github.com/blevesearch/zapx/v17 v17.2.5 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
 	github.com/dchest/captcha v1.1.0 // indirect
+	github.com/emmansun/gmsm v0.15.5 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+	github.com/transparency-dev/merkle v0.0.2 // indirect
 	go.etcd.io/bbolt v1.4.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
+	golang.org/x/mod v0.43.0 // indirect
 )
 
 require (
@@ -121,6 +127,7 @@ require (
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
@@ -204,3 +211,4 @@ replace github.com/sjzamr/smartreg/functions/alarm-intake => ../../functions/ala
 replace github.com/sjzamr/smartreg/functions/dispatch => ../../functions/dispatch
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../../functions/datahub
+replace github.com/sjzamr/smartreg/functions/evidence-capture => ../../functions/evidence-capture

@@ -147,6 +147,8 @@ var catalogue = []Permission{
 	{"datahub.accesslog", "view", "查看数据接口访问日志"},
 	{"datahub.accesslog", "export", "导出数据接口访问日志"},
 	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
+	{"evidence.bundle", "view", "查看电子证据包"},
+	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

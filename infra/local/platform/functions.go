@@ -16,6 +16,7 @@ import (
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
 	documents "github.com/sjzamr/smartreg/functions/documents"
+	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
@@ -74,6 +75,7 @@ type Config struct {
 	AlarmIntake      alarmintake.Config      `group:"alarm-intake"`
 	Dispatch         dispatch.Config         `group:"dispatch"`
 	Datahub          datahub.Config          `group:"datahub"`
+	EvidenceCapture  evidencecapture.Config  `group:"evidence-capture"`
 	// scaffold:config
 }
 
@@ -97,6 +99,7 @@ type Typed struct {
 	AlarmIntake      *alarmintake.Function
 	Dispatch         *dispatch.Function
 	Datahub          *datahub.Function
+	EvidenceCapture  *evidencecapture.Function
 	// scaffold:typed
 }
 
@@ -129,6 +132,7 @@ var builders = []builder{
 	{name: alarmintake.Name, prefixes: []string{"/alarm/"}, migrations: alarmintake.Migrations, build: buildAlarmIntake},
 	{name: dispatch.Name, migrations: dispatch.Migrations, build: buildDispatch},
 	{name: datahub.Name, migrations: datahub.Migrations, build: buildDatahub},
+	{name: evidencecapture.Name, prefixes: []string{"/evidence/"}, migrations: evidencecapture.Migrations, build: buildEvidenceCapture},
 	// scaffold:builders
 }
 
@@ -287,6 +291,12 @@ func buildDispatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Function,
 func buildDatahub(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := datahub.New(datahub.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.Datahub)
 	p.Datahub = fn
+	return fn, err
+}
+
+func buildEvidenceCapture(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.EvidenceCapture)
+	p.EvidenceCapture = fn
 	return fn, err
 }
 

@@ -13,6 +13,10 @@
 //	smartreg docs-restore [-from URL] <manifest>
 //	                                    restore a documents backup into an empty
 //	                                    database and the object store (BLOB_URL)
+//	smartreg evidence verify [-key K] [-tiles URL|DIR] BUNDLE
+//	                                    check an evidence bundle offline (FP-90)
+//	smartreg evidence witness -log URL [-state FILE]
+//	                                    follow the evidence log, refuse a rewrite
 package main
 
 import (
@@ -89,8 +93,10 @@ func run(ctx context.Context, args []string) error {
 		return docsBackupCmd(ctx, cfg, log)
 	case "docs-restore":
 		return docsRestoreCmd(ctx, cfg, args)
+	case "evidence":
+		return evidenceCmd(ctx, cfg, args, os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, seed, dlq, ping, docs-backup, docs-restore)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, seed, dlq, ping, docs-backup, docs-restore, evidence)", cmd)
 	}
 }
 

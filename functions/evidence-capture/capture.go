@@ -1,0 +1,214 @@
+package evidencecapture
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/errs"
+)
+
+// CaptureInput is what an inspector asks to capture (FP-90 一键取证).
+type CaptureInput struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+	Case  string `json:"case"`  // 案件编号或名称, for the extraction record
+	Place string `json:"place"` // 提取地点 (default: the capture host)
+
+	operator string // the signed-in caller's name, from the token
+}
+
+// checkTarget refuses what capture must never fetch: anything but http(s),
+// and, unless the configuration allows it (tests with a local page),
+// addresses on loopback, private, link-local or unspecified ranges (SSRF).
+// It returns the DNS answers, recorded in the metadata.
+func (f *Function) checkTarget(ctx context.Context, raw string) (*url.URL, []string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme == "" {
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "网址格式错误"}})
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "file":
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对本机文件（file://）取证"}})
+	default:
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "只能对 http:// 或 https:// 网页取证"}})
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "网址格式错误"}})
+	}
+	var addrs []string
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []string{ip.String()}
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if addrs, err = net.DefaultResolver.LookupHost(rctx, host); err != nil || len(addrs) == 0 {
+			return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "无法解析网址的域名: " + host}})
+		}
+	}
+	if !f.cfg.CaptureAllowPrivate {
+		for _, a := range addrs {
+			if internalAddr(a) {
+				return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对内部网络地址取证: " + a}})
+			}
+		}
+	}
+	return u, addrs, nil
+}
+
+// Capture loads the page in headless Chromium and seals what it saw: a
+// full-page screenshot, the MHTML snapshot, a PDF print and the metadata
+// (time, DNS answers, server IP, TLS, browser version, capture host).
+func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bundle, error) {
+	title := strings.TrimSpace(in.Title)
+	if title == "" {
+		title = "网页取证 " + strings.TrimSpace(in.URL)
+	}
+	u, dns, err := f.checkTarget(ctx, in.URL)
+	if err != nil {
+		return Bundle{}, err
+	}
+	started := f.now().UTC()
+	actx, cancelA := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(f.cfg.ChromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1366, 900))...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser, without the page's timeout
+		return Bundle{}, fmt.Errorf("start Chromium: %w", err)
+	}
+	tctx, cancelT := context.WithTimeout(bctx, f.cfg.CaptureTimeout)
+	defer cancelT()
+	var shot, pdf []byte
+	var mhtml, finalURL string
+	var ver browser.GetVersionResult
+	mainResp, err := chromedp.Run(tctx, chromedp.NavigateResponse(u.String()))
+	if err == nil {
+		err = chromedp.Do(tctx, chromedp.WaitReady("body"), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			var err error
+			if finalURL, err = chromedp.Location()(ctx, t); err != nil {
+				return err
+			}
+			if shot, err = chromedp.FullScreenshot(100)(ctx, t); err != nil {
+				return err
+			}
+			snap, err := cdp.Call(ctx, t, page.CaptureSnapshot, page.CaptureSnapshotParams{})
+			if err != nil {
+				return err
+			}
+			mhtml = snap.Data
+			bg := true
+			pr, err := cdp.Call(ctx, t, page.PrintToPDF, page.PrintToPDFParams{PrintBackground: &bg})
+			if err != nil {
+				return err
+			}
+			pdf = pr.Data
+			ver, err = cdp.Call(ctx, t, browser.GetVersion, cdp.Empty{})
+			return err
+		}))
+	}
+	switch {
+	case tctx.Err() != nil && ctx.Err() == nil:
+		return Bundle{}, errs.New(errs.Invalid, fmt.Sprintf("网页在 %s 内未加载完成，未取证", f.cfg.CaptureTimeout))
+	case err != nil && strings.Contains(err.Error(), "net::ERR"):
+		return Bundle{}, errs.New(errs.Invalid, "无法打开该网页（"+shortNetErr(err)+"），未取证")
+	case err != nil:
+		return Bundle{}, fmt.Errorf("capture %s: %w", u, err)
+	}
+	// A redirect, or a name that resolved differently for the browser,
+	// may still have landed on an internal address: nothing of it is
+	// sealed.
+	if mainResp != nil && !f.cfg.CaptureAllowPrivate && internalAddr(strings.Trim(mainResp.RemoteIPAddress, "[]")) {
+		return Bundle{}, errs.Fields([]errs.FieldError{{Field: "url", Message: "网页跳转到内部网络地址，未取证"}})
+	}
+	host, _ := os.Hostname()
+	meta := map[string]any{
+		"url": u.String(), "final_url": finalURL, "started_at": started, "finished_at": f.now().UTC(),
+		"time_source": "platform clock", "dns_answers": dns, "browser": ver.Product, "user_agent": ver.UserAgent, "capture_host": host,
+	}
+	if mainResp != nil {
+		meta["server_ip"] = mainResp.RemoteIPAddress
+		meta["status"] = mainResp.Status
+		if sd := mainResp.SecurityDetails; sd != nil {
+			meta["tls"] = map[string]any{"protocol": sd.Protocol, "subject": sd.SubjectName, "issuer": sd.Issuer,
+				"san": sd.SanList, "valid_from": sd.ValidFrom, "valid_to": sd.ValidTo}
+		}
+	}
+	mb, _ := json.MarshalIndent(meta, "", "  ")
+	files := map[string][]byte{
+		"screenshot.png": shot, "page.mhtml": []byte(mhtml), "page.pdf": pdf, "metadata.json": append(mb, '\n'),
+	}
+	rec, err := extractionRecord(f.recordFields(in, u.String(), started, host, ver.Product, files), started)
+	if err != nil {
+		return Bundle{}, err
+	}
+	files["record.pdf"] = rec
+	return f.Seal(ctx, by, title, "web", map[string]string{"url": u.String()}, files)
+}
+
+func shortNetErr(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "net::ERR"); i >= 0 {
+		s = s[i:]
+		if j := strings.IndexAny(s, " )"); j > 0 {
+			s = s[:j]
+		}
+	}
+	return s
+}
+
+// recordFields are the extraction record's lines: the SAMR fields, then
+// the hash values of every captured file.
+func (f *Function) recordFields(in CaptureInput, target string, at time.Time, host, product string, files map[string][]byte) []recordField {
+	orDefault := func(v, d string) string {
+		if v = strings.TrimSpace(v); v == "" {
+			return d
+		}
+		return v
+	}
+	loc := time.FixedZone("CST", 8*3600)
+	out := []recordField{
+		{"案件", orDefault(in.Case, "（未关联案件）")},
+		{"提取对象", target},
+		{"提取方法", "无头浏览器远程提取：整页截图、MHTML 快照、PDF 打印，计算 SHA-256 与 SM3 哈希值并写入存证日志"},
+		{"提取时间", at.In(loc).Format("2006年01月02日 15:04:05（北京时间，平台时钟）")},
+		{"提取地点", orDefault(in.Place, "取证服务器 "+host)},
+		{"提取设备", "取证服务器 " + host + "，浏览器 " + product},
+		{"操作人员", orDefault(in.operator, "（未署名）")},
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		d := seal.Sum(files[n])
+		out = append(out, recordField{"文件", fmt.Sprintf("%s（%d 字节）", n, len(files[n]))},
+			recordField{"SHA-256", d.SHA256}, recordField{"SM3", d.SM3})
+	}
+	return out
+}
+
+// internalAddr reports an address capture must not reach in production:
+// loopback, private, link-local, multicast, unspecified, or unparsable.
+func internalAddr(a string) bool {
+	ip, err := netip.ParseAddr(a)
+	return err != nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || ip.IsLinkLocalMulticast()
+}

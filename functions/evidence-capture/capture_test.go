@@ -1,0 +1,142 @@
+package evidencecapture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/store/storetest"
+)
+
+// testPage is a local page with a redirect, a script that writes into the
+// page and a lazy image, so the capture shows what ran.
+func testPage(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/page", http.StatusFound) })
+	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html><head><title>特价商品</title></head><body><h1>限时特价</h1>
+<p id="js"></p><img loading="lazy" src="/img.svg" width="40" height="40">
+<script>document.getElementById('js').textContent = '脚本已运行 全网最低价';</script></body></html>`))
+	})
+	mux.HandleFunc("/img.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="red"/></svg>`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCaptureSealsAPage: a capture of a local page (the test enables
+// loopback explicitly) yields the screenshot, MHTML, PDF and metadata, and
+// the bundle verifies offline (FP-90).
+func TestCaptureSealsAPage(t *testing.T) {
+	h := newHarness(t)
+	h.f.cfg.CaptureAllowPrivate = true
+	h.started(t)
+	srv := testPage(t)
+	b, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: srv.URL + "/start", Title: "虚假宣传网页",
+		Case: "石市监案〔2026〕16号", Place: "长安区市场监管所", operator: "张检查"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReceipt(t, h.f, b)
+	var buf bytes.Buffer
+	if err := h.f.WriteZip(context.Background(), &buf, b); err != nil {
+		t.Fatal(err)
+	}
+	bundle := unzip(t, buf.Bytes())
+	if _, err := seal.VerifyBundle(bundle, h.f.Log().PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if png := bundle["screenshot.png"].Data; !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("screenshot is not a PNG (%d bytes)", len(png))
+	}
+	if pdf := bundle["page.pdf"].Data; !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("print is not a PDF")
+	}
+	mhtml := string(bundle["page.mhtml"].Data)
+	if !strings.Contains(mhtml, "multipart/related") || !strings.Contains(mhtml, "img.svg") {
+		t.Errorf("MHTML lacks the page or its image: %.300s", mhtml)
+	}
+	// The extraction record carries every field the SAMR rules ask for
+	// and the hashes of the other files (pdftotext reads it back).
+	text := pdfText(t, bundle["record.pdf"].Data)
+	for _, want := range []string{"电子数据提取笔录", "案件", "石市监案〔2026〕16号", "提取对象", srv.URL + "/start", "提取方法",
+		"提取时间", "提取地点", "长安区市场监管所", "提取设备", "Chrome/", "操作人员", "张检查",
+		seal.Sum(bundle["screenshot.png"].Data).SHA256, seal.Sum(bundle["page.mhtml"].Data).SM3} {
+		if !strings.Contains(text, want) {
+			t.Errorf("extraction record lacks %q:\n%s", want, text)
+		}
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(bundle["metadata.json"].Data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(meta["final_url"].(string), "/page") || meta["server_ip"] != "127.0.0.1" || meta["browser"] == "" {
+		t.Errorf("metadata %v", meta)
+	}
+}
+
+// TestCaptureRefusesBadTargets: non-HTTP schemes, file:// and internal
+// addresses are refused in the production configuration, and an
+// unreachable page gives a clear error; nothing is appended to the log.
+func TestCaptureRefusesBadTargets(t *testing.T) {
+	pool := storetest.New(t, Migrations()...)
+	h := newHarnessOn(t, pool, t.TempDir())
+	for url, want := range map[string]string{
+		"ftp://example.com/a":      "只能对 http",
+		"file:///etc/passwd":       "file://",
+		"javascript:alert(1)":      "只能对 http",
+		"http://127.0.0.1:8080/":   "内部网络地址",
+		"http://10.1.2.3/":         "内部网络地址",
+		"http://[::1]/":            "内部网络地址",
+		"http://169.254.169.254/x": "内部网络地址",
+		"http://192.168.1.1/":      "内部网络地址",
+		"not a url":                "网址",
+	} {
+		_, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: url})
+		if e := errs.As(err); e == nil || e.Code != errs.Invalid || !strings.Contains(e.Message+fieldMsgs(e), want) {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	h.f.cfg.CaptureAllowPrivate = true
+	h.started(t)
+	if _, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: "http://127.0.0.1:1/"}); errs.CodeOf(err) != errs.Invalid || !strings.Contains(err.Error(), "无法打开该网页") {
+		t.Errorf("unreachable: %v", err)
+	}
+	var n int
+	pool.QueryRow(context.Background(), `SELECT count(*) FROM evidence.log_entries`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("refused captures appended %d entries", n)
+	}
+}
+
+func fieldMsgs(e *errs.Error) string {
+	var s string
+	for _, f := range e.Fields {
+		s += f.Message
+	}
+	return s
+}
+
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "r.pdf")
+	os.WriteFile(p, pdf, 0o644)
+	out, err := exec.Command("pdftotext", "-layout", p, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
+	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
+	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
+	"github.com/sjzamr/smartreg/tests/bench/report"
+)
+
+// capturePage is a local page with a redirect, a script and a lazy image.
+func capturePage() *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/page", http.StatusFound) })
+	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html><head><title>特价</title></head><body><h1>限时特价</h1><p id="js"></p>
+<img loading="lazy" src="/img.svg" width="40" height="40"><script>document.getElementById('js').textContent='全网最低价';</script></body></html>`)
+	})
+	mux.HandleFunc("/img.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40"/></svg>`)
+	})
+	return httptest.NewServer(mux)
+}
+
+// captureBench times the function's capture of a local page (a fresh
+// Chromium each time, all artefacts, sealed) against the anchor of a fresh
+// Chromium that only navigates and takes a full-page screenshot.
+func captureBench(ctx context.Context, admin string, n int, out string) error {
+	dsn, err := freshDB(ctx, admin, "bench_evidence_capture")
+	if err != nil {
+		return err
+	}
+	pool, err := store.Connect(ctx, dsn, 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.Migrate(ctx, pool, append([]store.Migration{store.Platform()}, evidencecapture.Migrations()...)...); err != nil {
+		return err
+	}
+	dir, _ := os.MkdirTemp("", "evidencebench")
+	defer os.RemoveAll(dir)
+	b, _ := blob.NewDir(dir)
+	c := config.Defaults[evidencecapture.Config]()
+	c.CaptureAllowPrivate = true // the bench page is on loopback
+	f, err := evidencecapture.New(evidencecapture.Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Blob: b,
+		Now: time.Now, Verifier: passVerifier{}}, c)
+	if err != nil {
+		return err
+	}
+	f.Start(ctx)
+	defer f.Stop(ctx)
+	srv := capturePage()
+	defer srv.Close()
+	var ours, anchor []time.Duration
+	for range n {
+		t0 := time.Now()
+		if _, err := f.Capture(ctx, "bench", evidencecapture.CaptureInput{URL: srv.URL + "/start"}); err != nil {
+			return err
+		}
+		ours = append(ours, time.Since(t0))
+		t0 = time.Now()
+		if err := bareScreenshot(ctx, c.ChromiumPath, srv.URL+"/start"); err != nil {
+			return err
+		}
+		anchor = append(anchor, time.Since(t0))
+	}
+	p50 := func(ds []time.Duration) time.Duration { s := slices.Clone(ds); slices.Sort(s); return s[len(s)/2] }
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+	var load string
+	if lb, err := os.ReadFile("/proc/loadavg"); err == nil && len(lb) > 14 {
+		load = string(lb[:14])
+	}
+	return report.Write(out, "evidence-capture", report.Section{
+		Title: "Evidence capture: time per page (issue 16, FP-90)",
+		Intro: fmt.Sprintf("Run %s on 2 cores, `go run ./tests/bench/evidencebench -only capture -captures %d`. SmartReg = `Capture` of a local page "+
+			"(redirect, script, lazy image): a fresh headless Chromium, navigate, full-page screenshot, MHTML, PDF, metadata, sealed as a bundle "+
+			"(object storage + log append). Anchor = a fresh Chromium that only navigates and takes the full-page screenshot. Alternating runs; "+
+			"the machine is shared (load average in the last row).", time.Now().UTC().Format("2006-01-02"), n),
+		Rows: [][]string{
+			{"measure", "SmartReg", "anchor", "ratio", "target"},
+			{fmt.Sprintf("capture p50 (%d pages)", n), sec(p50(ours)), sec(p50(anchor)) + " (screenshot only)", fmt.Sprintf("%.2f", float64(p50(ours))/float64(p50(anchor))), "< 6 s"},
+			{"load average (1, 5, 15 min) at the end", load, "", "", ""},
+		},
+	})
+}
+
+func bareScreenshot(ctx context.Context, chromium, url string) error {
+	actx, cancelA := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	if err := chromedp.Do(bctx, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
+		return err
+	}
+	_, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	return err
+}
