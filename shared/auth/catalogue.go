@@ -126,6 +126,8 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
+	{"crawl.item", "view", "查看网络爬虫条目"},
+	{"crawl.item", "create", "新增网络爬虫条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -12,6 +12,7 @@ import (
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
+	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
@@ -68,6 +69,7 @@ type Config struct {
 	Laws             laws.Config             `group:"laws"`
 	Activities       activities.Config       `group:"activities"`
 	PolicyMatch      policymatch.Config      `group:"policy-match"`
+	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
 	// scaffold:config
 }
 
@@ -88,6 +90,7 @@ type Typed struct {
 	Laws             *laws.Function
 	Activities       *activities.Function
 	PolicyMatch      *policymatch.Function
+	CrawlerShard     *crawlershard.Function
 	// scaffold:typed
 }
 
@@ -117,6 +120,7 @@ var builders = []builder{
 	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
 	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
+	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
 	// scaffold:builders
 }
 
@@ -257,6 +261,12 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier,
 		Fetcher: policymatch.NewHTTPFetcher()}, cfg.PolicyMatch)
 	p.PolicyMatch = fn
+	return fn, err
+}
+
+func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
+	p.CrawlerShard = fn
 	return fn, err
 }
 
