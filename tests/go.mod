@@ -85,6 +85,7 @@ require (
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000 // indirect
@@ -295,3 +296,5 @@ replace github.com/sjzamr/smartreg/functions/policy-match => ../functions/policy
 replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite
 
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../functions/crawler-shard
+
+replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor

@@ -121,6 +121,7 @@ require (
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
@@ -198,3 +199,5 @@ replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/pol
 replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite
 
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../../functions/crawler-shard
+
+replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor

@@ -128,6 +128,8 @@ var catalogue = []Permission{
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
 	{"crawl.item", "view", "查看网络爬虫条目"},
 	{"crawl.item", "create", "新增网络爬虫条目"},
+	{"monitor.item", "view", "查看网络市场监测条目"},
+	{"monitor.item", "create", "新增网络市场监测条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
+	monitor "github.com/sjzamr/smartreg/functions/monitor"
 	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
 	policymatch "github.com/sjzamr/smartreg/functions/policy-match"
@@ -70,6 +71,7 @@ type Config struct {
 	Activities       activities.Config       `group:"activities"`
 	PolicyMatch      policymatch.Config      `group:"policy-match"`
 	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
+	Monitor          monitor.Config          `group:"monitor"`
 	// scaffold:config
 }
 
@@ -91,6 +93,7 @@ type Typed struct {
 	Activities       *activities.Function
 	PolicyMatch      *policymatch.Function
 	CrawlerShard     *crawlershard.Function
+	Monitor          *monitor.Function
 	// scaffold:typed
 }
 
@@ -121,6 +124,7 @@ var builders = []builder{
 	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
 	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
+	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
 	// scaffold:builders
 }
 
@@ -267,6 +271,12 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
 	p.CrawlerShard = fn
+	return fn, err
+}
+
+func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := monitor.New(monitor.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Monitor)
+	p.Monitor = fn
 	return fn, err
 }
 
