@@ -298,3 +298,4 @@ replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../functions/crawler-shard
 
 replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
+replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm

@@ -2,9 +2,9 @@ package crawlershard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -12,12 +12,23 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
+
+func newRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 10})
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
 
 type harness struct {
 	f   *Function
@@ -27,7 +38,7 @@ type harness struct {
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, Migrations()...), Now: time.Now,
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, Migrations()...), Redis: newRedis(t), Now: time.Now,
 		Verifier: iss.Verifier()}, config.Defaults[Config]())
 	if err != nil {
 		t.Fatal(err)
@@ -52,50 +63,21 @@ func (h harness) do(t *testing.T, bearer, method, path string, body any) *httpte
 }
 
 func TestNewRequiresEachDependency(t *testing.T) {
-	log, pool, iss := httpx.NewLogger(io.Discard, "error"), &pgxpool.Pool{}, authtest.NewIssuer(t)
+	log, pool, iss, rdb := httpx.NewLogger(io.Discard, "error"), &pgxpool.Pool{}, authtest.NewIssuer(t), redis.NewClient(&redis.Options{})
 	def := config.Defaults[Config]()
 	for name, d := range map[string]Deps{
-		"logger":   {Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
-		"pool":     {Logger: log, Now: time.Now, Verifier: iss.Verifier()},
-		"now":      {Logger: log, Pool: pool, Verifier: iss.Verifier()},
-		"verifier": {Logger: log, Pool: pool, Now: time.Now},
+		"logger":   {Pool: pool, Redis: rdb, Now: time.Now, Verifier: iss.Verifier()},
+		"pool":     {Logger: log, Redis: rdb, Now: time.Now, Verifier: iss.Verifier()},
+		"redis":    {Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
+		"now":      {Logger: log, Pool: pool, Redis: rdb, Verifier: iss.Verifier()},
+		"verifier": {Logger: log, Pool: pool, Redis: rdb, Now: time.Now},
 	} {
 		if _, err := New(d, def); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
 	}
-	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()}, Config{}); err == nil {
+	if _, err := New(Deps{Logger: log, Pool: pool, Redis: rdb, Now: time.Now, Verifier: iss.Verifier()}, Config{}); err == nil {
 		t.Error("an invalid Config accepted")
-	}
-}
-
-func TestCreateAndListItems(t *testing.T) {
-	h := newHarness(t)
-	bearer := h.iss.Bearer(authtest.CityWide(PermItem+":view", PermItem+":create"))
-	if rec := h.do(t, bearer, "POST", "/crawl/v1/items", map[string]string{"title": "  "}); rec.Code != http.StatusBadRequest {
-		t.Fatalf("blank title: %d %s", rec.Code, rec.Body)
-	}
-	for _, title := range []string{"第一条", "100%_折扣"} {
-		if rec := h.do(t, bearer, "POST", "/crawl/v1/items", map[string]string{"title": title}); rec.Code != http.StatusCreated {
-			t.Fatalf("create %q: %d %s", title, rec.Code, rec.Body)
-		}
-	}
-	rec := h.do(t, bearer, "GET", "/crawl/v1/items?q=100%25_", nil)
-	var page httpx.PageOf[Item]
-	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != 200 {
-		t.Fatalf("list: %d %s", rec.Code, rec.Body)
-	}
-	if page.Total != 1 || len(page.Items) != 1 || page.Items[0].Title != "100%_折扣" {
-		t.Fatalf("search for a literal %%_ found %+v", page)
-	}
-	if rec := h.do(t, "", "GET", "/crawl/v1/items", nil); rec.Code != http.StatusUnauthorized {
-		t.Errorf("no token: %d", rec.Code)
-	}
-	if rec := h.do(t, h.iss.Bearer(authtest.CityWide()), "GET", "/crawl/v1/items", nil); rec.Code != http.StatusForbidden {
-		t.Errorf("no permission: %d", rec.Code)
-	}
-	if rec := h.do(t, bearer, "GET", "/crawl/v1/items?sort=title", nil); rec.Code != http.StatusBadRequest {
-		t.Errorf("an unknown parameter: %d", rec.Code)
 	}
 }
 

@@ -17,6 +17,7 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Job": Job{}, "JobInput": JobInput{}, "JobPage": httpx.PageOf[Job]{}, "JobProgress": JobProgress{},
+		"OnlineEntity": OnlineEntity{}, "OnlineEntityPage": httpx.PageOf[OnlineEntity]{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

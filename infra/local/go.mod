@@ -201,3 +201,4 @@ replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../../functions/crawler-shard
 
 replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor
+replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefarm

@@ -126,8 +126,8 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
-	{"crawl.item", "view", "查看网络爬虫条目"},
-	{"crawl.item", "create", "新增网络爬虫条目"},
+	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},
+	{"crawl.job", "create", "新建网络爬虫任务"},
 	{"monitor.item", "view", "查看网络市场监测条目"},
 	{"monitor.item", "create", "新增网络市场监测条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)

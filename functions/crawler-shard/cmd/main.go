@@ -32,7 +32,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: deps.Pool, Redis: deps.Redis, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}

@@ -269,7 +269,7 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
+	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
 	p.CrawlerShard = fn
 	return fn, err
 }
