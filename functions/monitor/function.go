@@ -34,13 +34,13 @@ func Migrations() []store.Migration {
 
 // Config is the function's own settings, read from the environment.
 type Config struct {
-	MaxTitle int `env:"MONITOR_MAX_TITLE" default:"100" help:"示例条目标题的最大字数"`
+	MaxExport int `env:"MONITOR_MAX_EXPORT" default:"100000" help:"一次导出监测线索的最多行数"`
 }
 
 // Validate refuses settings the function cannot work with.
 func (c Config) Validate() error {
-	if c.MaxTitle < 1 {
-		return errors.New("monitor: MONITOR_MAX_TITLE must be at least 1")
+	if c.MaxExport < 1 {
+		return errors.New("monitor: MONITOR_MAX_EXPORT must be at least 1")
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Model": Model{}, "ModelInput": ModelInput{}, "ModelPage": httpx.PageOf[Model]{}, "Clue": Clue{}, "CluePage": httpx.PageOf[Clue]{},
+		"ReviewInput": ReviewInput{}, "RunResult": RunResult{}, "RuleStat": RuleStat{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

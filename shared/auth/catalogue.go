@@ -128,8 +128,11 @@ var catalogue = []Permission{
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
 	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},
 	{"crawl.job", "create", "新建网络爬虫任务"},
-	{"monitor.item", "view", "查看网络市场监测条目"},
-	{"monitor.item", "create", "新增网络市场监测条目"},
+	{"monitor.model", "view", "查看网络市场监测模型与规则"},
+	{"monitor.model", "create", "新建并运行网络市场监测模型"},
+	{"monitor.clue", "view", "查看网络市场监测线索"},
+	{"monitor.clue", "review", "研判、排除或移送监测线索"},
+	{"monitor.clue", "export", "导出网络市场监测线索"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 
