@@ -56,7 +56,7 @@ func sample() map[string]any {
 		AuditLoginRecorded: AuditLoginRecordedData{At: now, UserID: "u1", Username: "admin", IP: "10.0.0.1", Device: "Chrome / Windows",
 			Result: "failure", Reason: "密码错误"},
 		CrawlShardRequested: CrawlShardRequestedData{JobID: 1, Shard: 3, Shards: 8, Hosts: 120},
-		PolicyPublished: PolicyPublishedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告", PublishedAt: now},
+		PolicyPublished:     PolicyPublishedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告", PublishedAt: now},
 		PolicyMatched: PolicyMatchedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告",
 			ApplyURL: "https://etax.hebei.chinatax.gov.cn/", Reason: "publish", CreditCodes: []string{e.CreditCode}, MatchedAt: now},
 		QRIssued: QRIssuedData{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode, URL: "http://localhost:8080/q/AbCdEfGh12345678", IssuedAt: now},

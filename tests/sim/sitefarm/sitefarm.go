@@ -327,7 +327,9 @@ func Product(i, k int) ProductPage {
 }
 
 // Platform is the platform type shop i is on.
-func Platform(i int) string { return []string{"网站", "网店", "外卖平台店铺", "小程序"}[i%4] }
+func Platform(i int) string {
+	return []string{"网站", "网店", "外卖平台店铺", "小程序"}[i%4]
+}
 
 // ShopName is shop i's name.
 func ShopName(i int) string { return fmt.Sprintf("石家庄市第%d号商贸有限公司", i) }
