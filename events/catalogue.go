@@ -19,6 +19,7 @@ type Type struct {
 // so adding a domain's events touches only that file and this line.
 func Catalogue() []Type {
 	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), notifyTypes(), auditTypes(), identityTypes(), ocrTypes(), metrologyTypes(), policyTypes(), alarmTypes())
+	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), notifyTypes(), auditTypes(), identityTypes(), ocrTypes(), metrologyTypes(), policyTypes(), crawlTypes())
 }
 
 func entityTypes() []Type {

@@ -58,6 +58,8 @@ func sample() map[string]any {
 		AlarmRaised: AlarmRaisedData{AlarmID: "0190b6a4-1f2e-7c3d-8e4f-5a6b7c8d9e0f", Level: "紧急", Text: "现场有人阻挠执法", Lat: 38.04, Lng: 114.51,
 			Accuracy: 12, RaisedBy: "u1", District: "130102", RaisedAt: now, ReceivedAt: now},
 		PolicyPublished: PolicyPublishedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告", PublishedAt: now},
+		CrawlShardRequested: CrawlShardRequestedData{JobID: 1, Shard: 3, Shards: 8, Hosts: 120},
+		PolicyPublished:     PolicyPublishedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告", PublishedAt: now},
 		PolicyMatched: PolicyMatchedData{PolicyID: 7, Revision: 1, Title: "关于进一步支持小微企业和个体工商户发展有关税费政策的公告",
 			ApplyURL: "https://etax.hebei.chinatax.gov.cn/", Reason: "publish", CreditCodes: []string{e.CreditCode}, MatchedAt: now},
 		QRIssued: QRIssuedData{Token: "AbCdEfGh12345678", CreditCode: e.CreditCode, URL: "http://localhost:8080/q/AbCdEfGh12345678", IssuedAt: now},

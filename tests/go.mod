@@ -20,12 +20,14 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/go-pdf/fpdf v0.9.0
+	github.com/gocolly/colly/v2 v2.3.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
@@ -37,12 +39,18 @@ require (
 	github.com/sjzamr/smartreg/infra/local v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/sitefarm v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/tsenart/vegeta/v12 v12.13.0
 )
 
 require (
+	github.com/PuerkitoBio/goquery v1.11.0 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
+	github.com/andybalholm/cascadia v1.3.3 // indirect
+	github.com/antchfx/htmlquery v1.3.5 // indirect
+	github.com/antchfx/xmlquery v1.5.0 // indirect
+	github.com/antchfx/xpath v1.3.5 // indirect
 	github.com/bits-and-blooms/bitset v1.24.6 // indirect
 	github.com/blevesearch/bleve/v2 v2.6.3 // indirect
 	github.com/blevesearch/bleve_index_api v1.4.1 // indirect
@@ -72,31 +80,40 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-ego/gse v0.80.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/gobwas/glob v0.2.3 // indirect
+	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
+	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/influxdata/tdigest v0.0.1 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
+	github.com/kennygrant/sanitize v1.2.4 // indirect
 	github.com/mailru/easyjson v0.7.7 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/muhlemmer/gu v0.3.1 // indirect
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
+	github.com/nlnwa/whatwg-url v0.6.2 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000 // indirect
+	github.com/saintfish/chardet v0.0.0-20230101081208-5e3ef4b5456d // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000 // indirect
+	github.com/temoto/robotstxt v1.1.2 // indirect
 	github.com/vcaesar/cedar v0.20.2 // indirect
 	github.com/yuin/goldmark v1.8.7 // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.etcd.io/bbolt v1.4.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
+	google.golang.org/appengine v1.6.8 // indirect
 )
 
 require (
@@ -248,12 +265,12 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
-	golang.org/x/crypto v0.58.0
-	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/crypto v0.59.0
+	golang.org/x/net v0.63.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/api v0.299.0 // indirect
@@ -303,3 +320,8 @@ replace github.com/sjzamr/smartreg/functions/dispatch => ../functions/dispatch
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../functions/datahub
 replace github.com/sjzamr/smartreg/functions/evidence-capture => ../functions/evidence-capture
+replace github.com/sjzamr/smartreg/functions/crawler-shard => ../functions/crawler-shard
+
+replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
+
+replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm

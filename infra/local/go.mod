@@ -126,10 +126,12 @@ require (
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
@@ -212,3 +214,7 @@ replace github.com/sjzamr/smartreg/functions/dispatch => ../../functions/dispatc
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../../functions/datahub
 replace github.com/sjzamr/smartreg/functions/evidence-capture => ../../functions/evidence-capture
+replace github.com/sjzamr/smartreg/functions/crawler-shard => ../../functions/crawler-shard
+
+replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor
+replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefarm

@@ -149,6 +149,13 @@ var catalogue = []Permission{
 	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
 	{"evidence.bundle", "view", "查看电子证据包"},
 	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
+	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},
+	{"crawl.job", "create", "新建网络爬虫任务"},
+	{"monitor.model", "view", "查看网络市场监测模型与规则"},
+	{"monitor.model", "create", "新建并运行网络市场监测模型"},
+	{"monitor.clue", "view", "查看网络市场监测线索"},
+	{"monitor.clue", "review", "研判、排除或移送监测线索"},
+	{"monitor.clue", "export", "导出网络市场监测线索"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

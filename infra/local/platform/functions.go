@@ -15,11 +15,13 @@ import (
 	"github.com/sjzamr/smartreg/functions/console"
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
+	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
+	monitor "github.com/sjzamr/smartreg/functions/monitor"
 	"github.com/sjzamr/smartreg/functions/notify"
 	ocridcard "github.com/sjzamr/smartreg/functions/ocr-idcard"
 	policymatch "github.com/sjzamr/smartreg/functions/policy-match"
@@ -76,6 +78,8 @@ type Config struct {
 	Dispatch         dispatch.Config         `group:"dispatch"`
 	Datahub          datahub.Config          `group:"datahub"`
 	EvidenceCapture  evidencecapture.Config  `group:"evidence-capture"`
+	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
+	Monitor          monitor.Config          `group:"monitor"`
 	// scaffold:config
 }
 
@@ -100,6 +104,8 @@ type Typed struct {
 	Dispatch         *dispatch.Function
 	Datahub          *datahub.Function
 	EvidenceCapture  *evidencecapture.Function
+	CrawlerShard     *crawlershard.Function
+	Monitor          *monitor.Function
 	// scaffold:typed
 }
 
@@ -133,6 +139,8 @@ var builders = []builder{
 	{name: dispatch.Name, migrations: dispatch.Migrations, build: buildDispatch},
 	{name: datahub.Name, migrations: datahub.Migrations, build: buildDatahub},
 	{name: evidencecapture.Name, prefixes: []string{"/evidence/"}, migrations: evidencecapture.Migrations, build: buildEvidenceCapture},
+	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
+	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
 	// scaffold:builders
 }
 
@@ -297,6 +305,16 @@ func buildDatahub(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 func buildEvidenceCapture(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.EvidenceCapture)
 	p.EvidenceCapture = fn
+	return fn, err
+}
+
+func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
+	p.CrawlerShard = fn
+
+func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := monitor.New(monitor.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Monitor)
+	p.Monitor = fn
 	return fn, err
 }
 

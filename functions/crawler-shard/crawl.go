@@ -1,0 +1,388 @@
+package crawlershard
+
+// The crawl of one shard. Workers take one host at a time (all of a
+// host's URLs are in one shard, so no other shard ever touches it), read
+// its robots.txt once, and fetch its URLs one by one, each after the
+// host's slot in the shared Redis limiter:
+//
+//   claim (frontier row → fetching, with a lease) → wait for the host's slot
+//   → GET without following redirects → decode the charset → parse → commit
+//   (page, links, entities, objects, row → done) in one transaction.
+//
+// A killed instance leaves only its leased rows behind; they are taken
+// over when the lease expires. Done rows are never fetched again.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/temoto/robotstxt"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
+)
+
+// UserAgent is what the crawler calls itself, and the robots.txt group it obeys.
+const UserAgent = "SmartRegBot"
+
+// ShardOf is the shard of a host: all URLs of one host in one shard.
+func ShardOf(host string, shards int) int {
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	return int(h.Sum32() % uint32(shards))
+}
+
+// Normalize resolves href against base and returns the canonical address:
+// lower-case scheme and host, no default port, no fragment, dot segments
+// removed, empty path as "/". It refuses what is not http(s).
+func Normalize(base *url.URL, href string) (*url.URL, error) {
+	u, err := base.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("不抓取 %s 地址", u.Scheme)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+		host = net.JoinHostPort(host, p)
+	}
+	u.Host = host
+	u.Fragment, u.RawFragment, u.User = "", "", nil
+	if u.Path == "" {
+		u.Path = "/"
+	} else {
+		trail := strings.HasSuffix(u.Path, "/")
+		u.Path = path.Clean(u.Path)
+		if trail && u.Path != "/" {
+			u.Path += "/"
+		}
+	}
+	u.RawPath = ""
+	return u, nil
+}
+
+// trap reports why a URL looks like a crawler trap (too long, a path
+// segment repeated, too deep), or "".
+func trap(u *url.URL) string {
+	s := u.String()
+	if len(s) > 512 {
+		return "地址过长（疑似陷阱）"
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(segs) > 12 {
+		return "路径层级过深（疑似陷阱）"
+	}
+	seen := map[string]int{}
+	for _, g := range segs {
+		if seen[g]++; g != "" && seen[g] > 2 {
+			return "路径段重复（疑似陷阱）"
+		}
+	}
+	return ""
+}
+
+// worker crawls one shard of a job until nothing is left to fetch.
+type worker struct {
+	f      *Function
+	job    Job
+	shard  int
+	owner  string
+	robots *robotsCache
+}
+
+// robotsCache holds the robots.txt groups a shard's workers have read.
+type robotsCache struct {
+	mu sync.Mutex
+	m  map[string]*robotstxt.Group
+}
+
+// CrawlShard crawls one shard to its end (or until ctx ends), with up to
+// Config.HostsParallel hosts at a time.
+func (f *Function) CrawlShard(ctx context.Context, jobID int64, shard int) error {
+	job, err := getJob(ctx, f.pool, jobID)
+	if err != nil {
+		return err
+	}
+	robots := &robotsCache{m: map[string]*robotstxt.Group{}}
+	var wg sync.WaitGroup
+	errc := make(chan error, f.cfg.HostsParallel)
+	for i := 0; i < f.cfg.HostsParallel; i++ {
+		// Each worker owns its leases: a host is crawled by one worker.
+		w := &worker{f: f, job: job, shard: shard, owner: fmt.Sprintf("%s-%d-%d", f.instance, shard, i), robots: robots}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.loop(ctx); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func (w *worker) loop(ctx context.Context) error {
+	for ctx.Err() == nil {
+		host, wait, err := claimHost(ctx, w.f.pool, w.job.ID, w.shard, w.owner, w.f.now(), w.f.cfg.Lease)
+		if err != nil {
+			return err
+		}
+		if host == "" {
+			if wait < 0 {
+				return nil // nothing left in the shard
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(min(wait, time.Second)):
+			}
+			continue
+		}
+		err = w.crawlHost(ctx, host)
+		releaseHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, host, w.owner)
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// crawlHost fetches the due URLs of one host, one at a time.
+func (w *worker) crawlHost(ctx context.Context, host string) error {
+	g, err := w.group(ctx, host)
+	if err != nil {
+		return err
+	}
+	delay := time.Duration(w.job.DelayMS) * time.Millisecond
+	if g != nil && g.CrawlDelay > delay {
+		delay = g.CrawlDelay
+	}
+	for ctx.Err() == nil {
+		it, ok, err := claimURL(ctx, w.f.pool, w.job.ID, host, w.owner, w.f.now(), w.f.cfg.Lease)
+		if err != nil || !ok {
+			return err
+		}
+		u, _ := url.Parse(it.URL)
+		if g != nil && !g.Test(u.RequestURI()) {
+			if err := finish(ctx, w.f.pool, w.job, it, result{state: "skipped", reason: "robots.txt 禁止抓取"}, w.f.now()); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.f.limiter.wait(ctx, host, delay); err != nil {
+			return err
+		}
+		res := w.fetch(ctx, it, u)
+		if err := w.f.limiter.done(ctx, host, delay); err != nil {
+			return err
+		}
+		if res.reason != "" {
+			w.f.log.Info("crawl: page not taken", "url", it.URL, "reason", res.reason, "status", res.status)
+		}
+		if err := finish(ctx, w.f.pool, w.job, it, res, w.f.now()); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// group is the robots.txt group that applies to us on host, fetched once
+// per job (kept in PostgreSQL, so a restarted instance does not ask again).
+func (w *worker) group(ctx context.Context, host string) (*robotstxt.Group, error) {
+	w.robots.mu.Lock()
+	g, ok := w.robots.m[host]
+	w.robots.mu.Unlock()
+	if ok {
+		return g, nil
+	}
+	status, body, found, err := getRobots(ctx, w.f.pool, w.job.ID, host)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		status, body = w.fetchRobots(ctx, host)
+		if err := putRobots(ctx, w.f.pool, w.job.ID, host, status, body); err != nil {
+			return nil, err
+		}
+	}
+	data, err := robotstxt.FromStatusAndBytes(status, []byte(body))
+	if err != nil {
+		w.f.log.Info("crawl: robots.txt unreadable, host allowed", "host", host, "err", err)
+		data, _ = robotstxt.FromStatusAndBytes(404, nil)
+	}
+	g = data.FindGroup(UserAgent)
+	w.robots.mu.Lock()
+	w.robots.m[host] = g
+	w.robots.mu.Unlock()
+	return g, nil
+}
+
+func (w *worker) fetchRobots(ctx context.Context, host string) (int, string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/robots.txt", nil)
+	req.Header.Set("User-Agent", UserAgent)
+	resp, err := w.f.client.Do(req)
+	if err != nil {
+		return 500, "" // robotstxt: a server error disallows everything, as the spec asks
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+	return resp.StatusCode, string(b)
+}
+
+// result is what one fetch came to.
+type result struct {
+	state   string // done, failed, skipped, or queued (retry)
+	status  int
+	reason  string
+	retryIn time.Duration
+	page    *page
+	links   []link
+}
+
+type link struct {
+	url  string
+	host string
+	hops int // redirects behind it
+}
+
+type page struct {
+	title, text, charset, hash string
+	doc                        *html.Node
+}
+
+func (w *worker) fetch(ctx context.Context, it frontierItem, u *url.URL) result {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, it.URL, nil)
+	req.Header.Set("User-Agent", UserAgent)
+	resp, err := w.f.client.Do(req)
+	if err != nil {
+		return w.retry(it, 0, "网络错误："+err.Error())
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		loc := resp.Header.Get("Location")
+		if it.Hops+1 > w.f.cfg.MaxRedirects {
+			return result{state: "failed", status: resp.StatusCode, reason: fmt.Sprintf("重定向超过 %d 次", w.f.cfg.MaxRedirects)}
+		}
+		n, err := Normalize(u, loc)
+		if err != nil || loc == "" {
+			return result{state: "failed", status: resp.StatusCode, reason: "重定向地址无效"}
+		}
+		// The target is queued as a URL of its own, so it waits for its
+		// host's slot like any other page.
+		return result{state: "done", status: resp.StatusCode, reason: "重定向", links: []link{{url: n.String(), host: n.Host, hops: it.Hops + 1}}}
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return w.retry(it, resp.StatusCode, fmt.Sprintf("服务器错误 %d", resp.StatusCode))
+	case resp.StatusCode != http.StatusOK:
+		return result{state: "failed", status: resp.StatusCode, reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct != "" && !strings.Contains(ct, "html") && !strings.Contains(ct, "text/plain") {
+		return result{state: "skipped", status: 200, reason: "非网页内容：" + ct}
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, w.f.cfg.MaxPageBytes+1))
+	if err != nil {
+		return w.retry(it, 200, "读取页面失败："+err.Error())
+	}
+	if int64(len(raw)) > w.f.cfg.MaxPageBytes {
+		return result{state: "failed", status: 200, reason: fmt.Sprintf("页面超过 %d 字节上限，未解析", w.f.cfg.MaxPageBytes)}
+	}
+	p, err := decode(raw, ct)
+	if err != nil {
+		return result{state: "failed", status: 200, reason: "页面解码失败：" + err.Error()}
+	}
+	res := result{state: "done", status: 200, page: p}
+	if it.Depth < w.job.MaxDepth {
+		for _, href := range hrefs(p.doc) {
+			n, err := Normalize(u, href)
+			if err != nil || !w.job.inScope(n.Hostname()) || trap(n) != "" {
+				continue
+			}
+			res.links = append(res.links, link{url: n.String(), host: n.Host})
+		}
+	}
+	return res
+}
+
+func (w *worker) retry(it frontierItem, status int, reason string) result {
+	if it.Attempts+1 >= w.f.cfg.MaxAttempts {
+		return result{state: "failed", status: status, reason: reason + fmt.Sprintf("（已重试 %d 次）", it.Attempts)}
+	}
+	return result{state: "queued", status: status, reason: reason, retryIn: w.f.cfg.RetryBase << it.Attempts}
+}
+
+// decode turns the bytes into UTF-8 by the charset the header, a BOM or a
+// meta tag names (GBK and Big5 pages are common), and parses the HTML
+// (the parser repairs malformed markup as browsers do).
+func decode(raw []byte, contentType string) (*page, error) {
+	_, name, _ := charset.DetermineEncoding(raw, contentType)
+	r, err := charset.NewReader(bytes.NewReader(raw), contentType)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := html.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{doc: doc, charset: name}
+	var text strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		switch {
+		case n.Type == html.ElementNode && (n.Data == "script" || n.Data == "style"):
+			return
+		case n.Type == html.ElementNode && n.Data == "title" && p.title == "" && n.FirstChild != nil:
+			p.title = strings.TrimSpace(n.FirstChild.Data)
+			return
+		case n.Type == html.TextNode:
+			if s := strings.TrimSpace(n.Data); s != "" {
+				text.WriteString(s)
+				text.WriteByte('\n')
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	p.text = strings.ToValidUTF8(text.String(), "")
+	sum := sha256.Sum256([]byte(p.title + "\x00" + p.text))
+	p.hash = hex.EncodeToString(sum[:])
+	return p, nil
+}
+
+func hrefs(doc *html.Node) []string {
+	var out []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "a" {
+			for _, a := range n.Attr {
+				if a.Key == "href" {
+					out = append(out, a.Val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return out
+}
+
+// errNoJob is returned for an unknown job.
+var errNoJob = errors.New("crawl job not found")

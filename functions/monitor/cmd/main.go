@@ -1,0 +1,40 @@
+// Command monitor is the monitor function's Knative entry point: the same
+// constructor the one-process platform calls, served on $PORT, with an
+// outbox relay posting its events to the Broker (K_SINK).
+package main
+
+import (
+	"context"
+	"time"
+
+	monitor "github.com/sjzamr/smartreg/functions/monitor"
+	"github.com/sjzamr/smartreg/shared/runtime/entry"
+)
+
+type config struct {
+	entry.Server
+	entry.Backend
+	entry.Auth
+	monitor.Config
+	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
+}
+
+func main() { entry.Main(monitor.Name, run) }
+
+func run(ctx context.Context) error {
+	var cfg config
+	log, err := entry.Load(monitor.Name, &cfg)
+	if err != nil {
+		return err
+	}
+	deps, err := entry.Open(ctx, &cfg, cfg.DBMaxConns, log, monitor.Migrations()...)
+	if err != nil {
+		return err
+	}
+	defer deps.Close()
+	fn, err := monitor.New(monitor.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	if err != nil {
+		return err
+	}
+	return entry.Run(ctx, monitor.Name, fn, cfg.Server, deps, log)
+}
