@@ -83,6 +83,7 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
@@ -292,3 +293,5 @@ replace github.com/sjzamr/smartreg/tests/sim/bureau => ./sim/bureau
 replace github.com/sjzamr/smartreg/functions/policy-match => ../functions/policy-match
 
 replace github.com/sjzamr/smartreg/tests/sim/govsite => ./sim/govsite
+
+replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph

@@ -118,6 +118,7 @@ require (
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
@@ -195,3 +196,5 @@ replace github.com/sjzamr/smartreg/tests/sim/bureau => ../../tests/sim/bureau
 replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/policy-match
 
 replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite
+
+replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph

@@ -126,6 +126,7 @@ var catalogue = []Permission{
 	{"policy.account", "view", "查看企业账号绑定"},
 	{"policy.account", "edit", "绑定企业账号与市场主体"},
 	{"policy.mine", "view", "查看本企业匹配的惠企政策（企业用户）"},
+	{"entity.graph", "view", "查看企业图谱与股权穿透"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

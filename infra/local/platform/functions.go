@@ -13,6 +13,7 @@ import (
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
 	documents "github.com/sjzamr/smartreg/functions/documents"
+	entitygraph "github.com/sjzamr/smartreg/functions/entity-graph"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
@@ -68,6 +69,7 @@ type Config struct {
 	Laws             laws.Config             `group:"laws"`
 	Activities       activities.Config       `group:"activities"`
 	PolicyMatch      policymatch.Config      `group:"policy-match"`
+	EntityGraph      entitygraph.Config      `group:"entity-graph"`
 	// scaffold:config
 }
 
@@ -88,6 +90,7 @@ type Typed struct {
 	Laws             *laws.Function
 	Activities       *activities.Function
 	PolicyMatch      *policymatch.Function
+	EntityGraph      *entitygraph.Function
 	// scaffold:typed
 }
 
@@ -117,6 +120,7 @@ var builders = []builder{
 	{name: laws.Name, migrations: laws.Migrations, build: buildLaws},
 	{name: activities.Name, migrations: activities.Migrations, build: buildActivities},
 	{name: policymatch.Name, prefixes: []string{"/policy/"}, migrations: policymatch.Migrations, build: buildPolicyMatch},
+	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
 	// scaffold:builders
 }
 
@@ -257,6 +261,12 @@ func buildPolicyMatch(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 	fn, err := policymatch.New(policymatch.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier,
 		Fetcher: policymatch.NewHTTPFetcher()}, cfg.PolicyMatch)
 	p.PolicyMatch = fn
+	return fn, err
+}
+
+func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EntityGraph)
+	p.EntityGraph = fn
 	return fn, err
 }
 
