@@ -51,27 +51,30 @@ func edgesOf(ctx context.Context, q store.Querier, ids []string, up bool) ([]Edg
 	return out, store.Classify(rows.Err())
 }
 
-// ancestors loads every holding above target up to depth levels, one
-// query per level: the holders of each party reached.
+// ancestors loads every holding above target up to depth levels in one
+// round trip: a recursive query collects the parties reached (each once
+// per level, so a cycle ends at the depth), then their holders' edges.
 func ancestors(ctx context.Context, q store.Querier, target string, depth int) (map[string][]Edge, error) {
+	rows, err := q.Query(ctx, `WITH RECURSIVE up(id, depth) AS (
+			SELECT $1::text, 0
+			UNION
+			SELECT h.holder_id, u.depth + 1 FROM up u JOIN graph.holdings h ON h.held_id = u.id WHERE u.depth < $2
+		)
+		SELECT h.holder_id, h.held_id, h.pct::float8 / 100 FROM graph.holdings h
+		WHERE h.held_id IN (SELECT id FROM up WHERE depth < $2)`, target, depth)
+	if err != nil {
+		return nil, store.Classify(err)
+	}
+	defer rows.Close()
 	holders := map[string][]Edge{}
-	seen := map[string]bool{target: true}
-	frontier := []string{target}
-	for level := 0; level < depth && len(frontier) > 0; level++ {
-		edges, err := edgesOf(ctx, q, frontier, true)
-		if err != nil {
+	for rows.Next() {
+		var e Edge
+		if err := rows.Scan(&e.Holder, &e.Held, &e.Share); err != nil {
 			return nil, err
 		}
-		frontier = frontier[:0:0]
-		for _, e := range edges {
-			holders[e.Held] = append(holders[e.Held], e)
-			if !seen[e.Holder] {
-				seen[e.Holder] = true
-				frontier = append(frontier, e.Holder)
-			}
-		}
+		holders[e.Held] = append(holders[e.Held], e)
 	}
-	return holders, nil
+	return holders, store.Classify(rows.Err())
 }
 
 // relation is a non-holding link.

@@ -3,7 +3,7 @@
 // the result into docs/benchmarks.md:
 //
 //   - SmartReg: GET /entity/v1/entities/{code}/penetration through the
-//     entity-graph handler (level-by-level loading of the holders, the
+//     entity-graph handler (one recursive query for the holder edges, the
 //     walk in Go, parties' names, JSON with every chain);
 //   - anchor: one recursive SQL query doing the same walk (every simple
 //     chain up to 12 levels, the product along it, summed per holder).
@@ -139,7 +139,7 @@ func run(ctx context.Context, admin string, n, queries int, out string, reuse bo
 	fmt.Println(rows)
 	return report.Write(out, "graph-penetration", report.Section{
 		Title: fmt.Sprintf("entity-graph: equity penetration in %d entities / %d holdings (issue 22)", n, holdings),
-		Intro: fmt.Sprintf("%d penetrations of random level-0 entities (the deepest ancestry: up to 7 levels of entity holders, natural-person roots, 0.5 %% cross-holdings and cycles). SmartReg = the HTTP route (level-by-level holder loading, the walk in Go, names, JSON with every chain); anchor = one recursive SQL query enumerating the same simple chains up to 12 levels and summing per holder. 2 shared cores.", len(targets)),
+		Intro: fmt.Sprintf("%d penetrations of random level-0 entities (the deepest ancestry: up to 7 levels of entity holders, natural-person roots, 0.5 %% cross-holdings and cycles). SmartReg = the HTTP route (one recursive query fetching the holder edges, the walk in Go, names, JSON with every chain); anchor = one recursive SQL query enumerating the same simple chains up to 12 levels and summing per holder, returning only the counts. 2 shared cores.", len(targets)),
 		Rows:  rows,
 	})
 }
