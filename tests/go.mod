@@ -101,6 +101,7 @@ require (
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
@@ -325,3 +326,4 @@ replace github.com/sjzamr/smartreg/functions/crawler-shard => ../functions/crawl
 replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
 
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
+replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph

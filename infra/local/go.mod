@@ -129,6 +129,7 @@ require (
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000
@@ -218,3 +219,4 @@ replace github.com/sjzamr/smartreg/functions/crawler-shard => ../../functions/cr
 
 replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefarm
+replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph

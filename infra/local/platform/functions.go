@@ -18,6 +18,7 @@ import (
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	documents "github.com/sjzamr/smartreg/functions/documents"
 	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
+	entitygraph "github.com/sjzamr/smartreg/functions/entity-graph"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
@@ -80,6 +81,7 @@ type Config struct {
 	EvidenceCapture  evidencecapture.Config  `group:"evidence-capture"`
 	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
 	Monitor          monitor.Config          `group:"monitor"`
+	EntityGraph      entitygraph.Config      `group:"entity-graph"`
 	// scaffold:config
 }
 
@@ -106,6 +108,7 @@ type Typed struct {
 	EvidenceCapture  *evidencecapture.Function
 	CrawlerShard     *crawlershard.Function
 	Monitor          *monitor.Function
+	EntityGraph      *entitygraph.Function
 	// scaffold:typed
 }
 
@@ -141,6 +144,7 @@ var builders = []builder{
 	{name: evidencecapture.Name, prefixes: []string{"/evidence/"}, migrations: evidencecapture.Migrations, build: buildEvidenceCapture},
 	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
 	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
+	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
 	// scaffold:builders
 }
 
@@ -315,6 +319,12 @@ func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Funct
 func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := monitor.New(monitor.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Monitor)
 	p.Monitor = fn
+	return fn, err
+}
+
+func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EntityGraph)
+	p.EntityGraph = fn
 	return fn, err
 }
 
