@@ -24,11 +24,15 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/sjzamr/smartreg/events v0.0.0
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
-	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/notify v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/ocr-idcard v0.0.0-00010101000000-000000000000
@@ -42,6 +46,7 @@ require (
 	github.com/sjzamr/smartreg/tests/sim/sitefarm v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/tsenart/vegeta/v12 v12.13.0
+	golang.org/x/mod v0.43.0
 )
 
 require (
@@ -77,6 +82,7 @@ require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dchest/captcha v1.1.0 // indirect
+	github.com/emmansun/gmsm v0.15.5 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-ego/gse v0.80.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -96,18 +102,15 @@ require (
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
-	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000 // indirect
 	github.com/saintfish/chardet v0.0.0-20230101081208-5e3ef4b5456d // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/scan-resolve v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000 // indirect
 	github.com/temoto/robotstxt v1.1.2 // indirect
+	github.com/transparency-dev/merkle v0.0.2 // indirect
 	github.com/vcaesar/cedar v0.20.2 // indirect
 	github.com/yuin/goldmark v1.8.7 // indirect
 	github.com/zitadel/oidc/v3 v3.52.0 // indirect
@@ -320,10 +323,13 @@ replace github.com/sjzamr/smartreg/functions/alarm-intake => ../functions/alarm-
 replace github.com/sjzamr/smartreg/functions/dispatch => ../functions/dispatch
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../functions/datahub
+
 replace github.com/sjzamr/smartreg/functions/evidence-capture => ../functions/evidence-capture
+
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../functions/crawler-shard
 
 replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
 
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
+
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph

@@ -12,14 +12,14 @@ import (
 
 // Bundle is a sealed evidence bundle as the API shows it.
 type Bundle struct {
-	ID        string    `json:"id"`
-	Title     string    `json:"title"`
-	Kind      string    `json:"kind"`
-	SHA256    string    `json:"sha256"`
-	SM3       string    `json:"sm3"`
-	LogIndex  uint64    `json:"log_index"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string      `json:"id"`
+	Title     string      `json:"title"`
+	Kind      string      `json:"kind"`
+	SHA256    string      `json:"sha256"`
+	SM3       string      `json:"sm3"`
+	LogIndex  uint64      `json:"log_index"`
+	CreatedBy string      `json:"created_by"`
+	CreatedAt time.Time   `json:"created_at"`
 	Files     []seal.File `json:"files"`
 	manifest  []byte
 }

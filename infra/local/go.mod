@@ -60,6 +60,7 @@ require (
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
+	github.com/temoto/robotstxt v1.1.2 // indirect
 	github.com/transparency-dev/merkle v0.0.2 // indirect
 	go.etcd.io/bbolt v1.4.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
@@ -124,12 +125,12 @@ require (
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
-	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
-	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/entity-graph v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/evidence-capture v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/laws v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000
@@ -158,8 +159,8 @@ require (
 	go.uber.org/zap v1.27.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/net v0.63.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -214,9 +215,13 @@ replace github.com/sjzamr/smartreg/functions/alarm-intake => ../../functions/ala
 replace github.com/sjzamr/smartreg/functions/dispatch => ../../functions/dispatch
 
 replace github.com/sjzamr/smartreg/functions/datahub => ../../functions/datahub
+
 replace github.com/sjzamr/smartreg/functions/evidence-capture => ../../functions/evidence-capture
+
 replace github.com/sjzamr/smartreg/functions/crawler-shard => ../../functions/crawler-shard
 
 replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor
+
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefarm
+
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph

@@ -13,12 +13,12 @@ import (
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
+	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
-	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	documents "github.com/sjzamr/smartreg/functions/documents"
-	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
 	entitygraph "github.com/sjzamr/smartreg/functions/entity-graph"
+	evidencecapture "github.com/sjzamr/smartreg/functions/evidence-capture"
 	"github.com/sjzamr/smartreg/functions/identity"
 	laws "github.com/sjzamr/smartreg/functions/laws"
 	metrology "github.com/sjzamr/smartreg/functions/metrology"
@@ -315,6 +315,8 @@ func buildEvidenceCapture(p *Platform, cfg Config, log *slog.Logger) (runtime.Fu
 func buildCrawlerShard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := crawlershard.New(crawlershard.Deps{Logger: log, Pool: p.Pool, Redis: p.Redis, Now: time.Now, Verifier: p.Verifier}, cfg.CrawlerShard)
 	p.CrawlerShard = fn
+	return fn, err
+}
 
 func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := monitor.New(monitor.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Monitor)

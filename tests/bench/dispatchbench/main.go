@@ -434,7 +434,7 @@ func playback(ctx context.Context, o options, pool *pgxpool.Pool, df *dispatch.F
 	// One COPY per day, so each lands in one partition.
 	var total int64
 	for d := range o.days {
-		dayStart := now.Truncate(24*time.Hour).Add(-time.Duration(d) * 24 * time.Hour)
+		dayStart := now.Truncate(24 * time.Hour).Add(-time.Duration(d) * 24 * time.Hour)
 		p, slot := 0, 0
 		const slots = 144
 		n, err := pool.CopyFrom(ctx, pgx.Identifier{"dispatch", "positions"}, cols, pgx.CopyFromFunc(func() ([]any, error) {

@@ -116,4 +116,3 @@ func verifyBundle(ctx context.Context, path, vkey, tiles string, stdout io.Write
 	fmt.Fprint(stdout, res.Summary())
 	return nil
 }
-
