@@ -22,6 +22,7 @@ require (
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -195,3 +196,5 @@ replace github.com/sjzamr/smartreg/tests/sim/bureau => ../../tests/sim/bureau
 replace github.com/sjzamr/smartreg/functions/policy-match => ../../functions/policy-match
 
 replace github.com/sjzamr/smartreg/tests/sim/govsite => ../../tests/sim/govsite
+
+replace github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverify
