@@ -49,6 +49,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), dir: dir, now: time.Now()}
+	if _, err := h.pool.Exec(context.Background(), registryStub); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Defaults[Config]()
 	cfg.Workers = 1
 	// FP-12: the verification provider is its simulator.

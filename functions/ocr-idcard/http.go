@@ -51,6 +51,10 @@ func (f *Function) Handler() http.Handler {
 	// FP-12: third-party identity verification, stored with guidance.
 	m.Handle("POST /ocr/v1/idcards/{id}/verification", httpx.Body(f.verify), auth.Requires(PermIDCard, "create"), httpx.NoEntity())
 	m.Handle("GET /ocr/v1/idcards/{id}/verifications", httpx.Endpoint(f.listVerifications), auth.Requires(PermIDCard, "view"), httpx.NoEntity())
+	// FP-51–53: photo coding — licence photo → reading → registry match.
+	m.Handle("POST /ocr/v1/licences", httpx.Endpoint(f.readLicence), auth.Requires(PermIDCard, "create"), httpx.NoEntity())
+	m.Handle("GET /ocr/v1/coding/matches", httpx.Endpoint(f.codingMatches), auth.Requires(PermIDCard, "view"), httpx.EntityListing(),
+		httpx.Params("credit_code", "name", "district"))
 	// Personal information: every view is written to the operation log.
 	m.Handle("GET /ocr/v1/idcards/{id}/number", httpx.Endpoint(f.viewNumber), auth.Requires(PermPhoto, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /ocr/v1/idcards/{id}/photos/{side}", f.viewPhoto, auth.Requires(PermPhoto, "view"), httpx.NoEntity())
