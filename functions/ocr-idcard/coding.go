@@ -32,8 +32,8 @@ type LicenceReading struct {
 	Uncertain bool `json:"uncertain"`
 }
 
-// nameConfidence below which the name is shown for correction.
-const nameConfidence = 80
+// nameConfidence (0–1) below which the name is shown for correction.
+const nameConfidence = 0.8
 
 func (f *Function) readLicence(r *http.Request) (any, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, f.maxUpload()+1<<20)

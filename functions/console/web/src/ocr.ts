@@ -1,5 +1,5 @@
 // The ocr-idcard API (/ocr/v1) as the console uses it (functions/ocr-idcard/openapi.yaml).
-export interface Field { value: string; confidence: number; checks?: { name: string; passed: boolean; message?: string }[]; repaired?: boolean; flagged?: boolean; options?: string[] }
+export interface Field { value: string; /** 0–1 */ confidence: number; checks?: { name: string; passed: boolean; message?: string }[]; repaired?: boolean; flagged?: boolean; options?: string[] }
 
 /** Posts a multipart upload; the error body's Chinese message (with its field messages) is thrown. */
 export async function upload<T = any>(url: string, parts: Record<string, File | null | undefined>): Promise<T> {
@@ -16,7 +16,8 @@ export async function upload<T = any>(url: string, parts: Record<string, File | 
 }
 
 export const checkNames: Record<string, string> = {
-  gb11643: '校验位', region: '地区码', birth: '出生日期一致', sex: '性别一致', validity: '有效期与年龄', gb32100: '代码校验位',
+  gb11643: '校验位', region: '地区码', id_number: '与号码一致', date: '日期', division: '行政区划', ethnicity: '民族名称',
+  authority: '签发机关', age: '有效期与年龄', gb32100: '代码校验位',
 }
 
 /** Whether a typed value differs from the read one (spaces and case ignored). */
