@@ -237,6 +237,7 @@ require (
 	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
@@ -333,3 +334,4 @@ replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
 
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph
+replace github.com/sjzamr/smartreg/tests/sim/idverify => ./sim/idverify

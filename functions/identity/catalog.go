@@ -57,6 +57,8 @@ var menuCatalogue = []Menu{
 		{Code: "qr.codes", Title: "码管理", Path: "/console/#/qr/codes", Icon: "Postcard"},
 		{Code: "qr.oplog", Title: "操作日志", Path: "/console/#/qr/oplog", Icon: "List"},
 		{Code: "qr.stats", Title: "统计分析", Path: "/console/#/qr/stats", Icon: "DataAnalysis"},
+		{Code: "qr.photo-coding", Title: "拍照赋码", Path: "/console/#/ocr/coding", Icon: "Camera"},
+		{Code: "ocr.idcards", Title: "身份证识别", Path: "/console/#/ocr/idcards", Icon: "Postcard"},
 	}},
 	{Code: "docs", Title: "文书管理", Icon: "Document", Children: []Menu{
 		{Code: "docs.documents", Title: "我的文书", Path: "/console/#/docs/documents", Icon: "Files"},
@@ -176,6 +178,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "laws.library", "laws.imports", "activities.list")
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
 	business = append(business, "command.centre", "command.mobile")
+	business = append(business, "qr.photo-coding", "ocr.idcards")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

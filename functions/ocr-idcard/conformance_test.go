@@ -1,6 +1,7 @@
 package ocridcard
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
@@ -14,9 +15,13 @@ import (
 // entity data are added.
 func TestConformance(t *testing.T) {
 	h := newHarness(t)
+	inside, foreign := h.codingEntities(t)
 	conformance.Events(t, Name, h.f)
 	conformance.Routes(t, h.f.Handler())
 	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
-		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+		Bearer:         h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+		Queries:        map[string]string{"GET /ocr/v1/coding/matches": "name=" + url.QueryEscape("石家庄市恒达")},
+		InsideMarkers:  []string{inside},
+		ForeignMarkers: []string{foreign, "恒达物流"},
 	})
 }

@@ -43,7 +43,16 @@ type Config struct {
 	MaxPixels     int    `env:"OCR_MAX_PIXELS" default:"50000000" help:"照片解码前允许的最大像素数（防解压炸弹）"`
 	RetentionDays int    `env:"OCR_RETENTION_DAYS" default:"30" help:"身份证照片保留天数，过期由定时任务删除"`
 	PhotoKeys     string `env:"OCR_PHOTO_KEYS" default:"dev-only-ocr-photo-key-change-me" secret:"true" help:"照片与身份证号加密的主密钥（逗号分隔，第一个用于加密，其余用于解密轮换前的数据；每个至少 16 个字符）；本地默认值仅供开发，生产必须更换"`
-	Tessdata      string `env:"OCR_TESSDATA" default:"" help:"Tesseract 语言数据目录（留空使用系统默认，需 chi_sim 与 eng）"`
+	// FP-12: the identity-verification provider (local default: the simulator).
+	VerifyURL       string        `env:"OCR_VERIFY_URL" default:"http://localhost:8080/sim/idverify" help:"身份核验服务地址（POST {base}/v1/idcard/verify）；本地默认指向模拟器（须 SMARTREG_SIMULATORS=true）"`
+	VerifyAppID     string        `env:"OCR_VERIFY_APP_ID" default:"smartreg-dev" help:"身份核验服务分配的 AppId"`
+	VerifySecret    string        `env:"OCR_VERIFY_APP_SECRET" default:"dev-only-idverify-secret" secret:"true" help:"身份核验请求签名密钥（HMAC-SHA256）；本地默认值仅供开发"`
+	VerifyQuota     int           `env:"OCR_VERIFY_DAILY_QUOTA" default:"500" help:"每日身份核验次数上限（按北京时间自然日，服务按次计费）"`
+	VerifyRetries   int           `env:"OCR_VERIFY_RETRIES" default:"3" help:"核验服务繁忙或超时时的重试次数（指数退避）"`
+	VerifyBackoff   time.Duration `env:"OCR_VERIFY_BACKOFF" default:"500ms" help:"首次重试前的等待时间，之后每次加倍"`
+	VerifyTimeout   time.Duration `env:"OCR_VERIFY_TIMEOUT" default:"5s" help:"每次核验请求的超时时间"`
+	VerifyThreshold int           `env:"OCR_VERIFY_PHOTO_THRESHOLD" default:"80" help:"照片比对分数低于此值视为照片不符（0–100）"`
+	Tessdata        string        `env:"OCR_TESSDATA" default:"" help:"Tesseract 语言数据目录（留空使用系统默认，需 chi_sim 与 eng）"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -57,6 +66,10 @@ func (c Config) Validate() error {
 		return errors.New("ocr-idcard: OCR_MAX_PIXELS must be at least 1000000")
 	case c.RetentionDays < 1:
 		return errors.New("ocr-idcard: OCR_RETENTION_DAYS must be at least 1")
+	case c.VerifyQuota < 0 || c.VerifyRetries < 0 || c.VerifyBackoff <= 0 || c.VerifyTimeout <= 0:
+		return errors.New("ocr-idcard: OCR_VERIFY_DAILY_QUOTA and OCR_VERIFY_RETRIES must not be negative, OCR_VERIFY_BACKOFF and OCR_VERIFY_TIMEOUT must be positive")
+	case c.VerifyThreshold < 0 || c.VerifyThreshold > 100:
+		return errors.New("ocr-idcard: OCR_VERIFY_PHOTO_THRESHOLD must be 0–100")
 	}
 	_, err := newSealer(c.keys())
 	return err
@@ -92,6 +105,9 @@ type Deps struct {
 	Blob     Blob
 	Now      func() time.Time
 	Verifier Verifier
+	// IDVerifier is the identity-verification provider; nil: the HTTP
+	// client configured by OCR_VERIFY_*.
+	IDVerifier IdentityVerifier
 }
 
 // Function is ocr-idcard.
@@ -104,6 +120,7 @@ type Function struct {
 	cfg      Config
 	seal     *sealer
 	engines  *recognize.Engines
+	idv      IdentityVerifier
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts
@@ -125,8 +142,12 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, err
 	}
 	s, _ := newSealer(c.keys())
+	idv := d.IDVerifier
+	if idv == nil {
+		idv = newVerifyClient(c)
+	}
 	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, seal: s,
-		engines: recognize.NewEngines(c.Workers, c.Tessdata)}, nil
+		engines: recognize.NewEngines(c.Workers, c.Tessdata), idv: idv}, nil
 }
 
 // Stop frees the Tesseract engines.

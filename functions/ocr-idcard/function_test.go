@@ -29,6 +29,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	"github.com/sjzamr/smartreg/tests/cardgen"
+	"github.com/sjzamr/smartreg/tests/sim/idverify"
 )
 
 type harness struct {
@@ -37,6 +38,7 @@ type harness struct {
 	pool *pgxpool.Pool
 	dir  *blob.Dir
 	now  time.Time
+	idv  *idverify.Simulator
 }
 
 func newHarness(t *testing.T) *harness {
@@ -47,8 +49,17 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), dir: dir, now: time.Now()}
+	if _, err := h.pool.Exec(context.Background(), registryStub); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Defaults[Config]()
 	cfg.Workers = 1
+	// FP-12: the verification provider is its simulator.
+	h.idv = idverify.New("test-app", "test-secret")
+	srv := httptest.NewServer(http.StripPrefix("/sim", h.idv))
+	t.Cleanup(srv.Close)
+	cfg.VerifyURL, cfg.VerifyAppID, cfg.VerifySecret = srv.URL+"/sim", "test-app", "test-secret"
+	cfg.VerifyBackoff = time.Millisecond
 	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: h.pool, Blob: dir,
 		Now: func() time.Time { return h.now }, Verifier: iss.Verifier()}, cfg)
 	if err != nil {

@@ -5,6 +5,7 @@ go 1.26.4
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
 	github.com/sjzamr/smartreg/shared => ../../shared
+	github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverify
 )
 
 require (
@@ -59,6 +60,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect

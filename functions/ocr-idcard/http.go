@@ -48,6 +48,13 @@ func (f *Function) Handler() http.Handler {
 		httpx.Params(append([]string{"status"}, httpx.PageParams...)...))
 	m.Handle("GET /ocr/v1/idcards/{id}", httpx.Endpoint(f.getRecognition), auth.Requires(PermIDCard, "view"), httpx.NoEntity())
 	m.Handle("PUT /ocr/v1/idcards/{id}/confirmation", httpx.Body(f.confirm), auth.Requires(PermIDCard, "create"), httpx.NoEntity())
+	// FP-12: third-party identity verification, stored with guidance.
+	m.Handle("POST /ocr/v1/idcards/{id}/verification", httpx.Body(f.verify), auth.Requires(PermIDCard, "create"), httpx.NoEntity())
+	m.Handle("GET /ocr/v1/idcards/{id}/verifications", httpx.Endpoint(f.listVerifications), auth.Requires(PermIDCard, "view"), httpx.NoEntity())
+	// FP-51–53: photo coding — licence photo → reading → registry match.
+	m.Handle("POST /ocr/v1/licences", httpx.Endpoint(f.readLicence), auth.Requires(PermIDCard, "create"), httpx.NoEntity())
+	m.Handle("GET /ocr/v1/coding/matches", httpx.Endpoint(f.codingMatches), auth.Requires(PermIDCard, "view"), httpx.EntityListing(),
+		httpx.Params("credit_code", "name", "district"))
 	// Personal information: every view is written to the operation log.
 	m.Handle("GET /ocr/v1/idcards/{id}/number", httpx.Endpoint(f.viewNumber), auth.Requires(PermPhoto, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /ocr/v1/idcards/{id}/photos/{side}", f.viewPhoto, auth.Requires(PermPhoto, "view"), httpx.NoEntity())
@@ -344,6 +351,13 @@ func (f *Function) getRecognition(r *http.Request) (any, error) {
 	rec, err := getRecognition(r.Context(), f.pool, id)
 	if errors.Is(err, errs.ErrNotFound) {
 		return nil, errs.New(errs.NotFound, "识别记录不存在")
+	}
+	if err != nil {
+		return nil, err
+	}
+	vs, err := listVerifications(r.Context(), f.pool, id)
+	if len(vs) > 0 {
+		rec.Verification = &vs[0]
 	}
 	return rec, err
 }

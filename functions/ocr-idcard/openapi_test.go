@@ -17,6 +17,8 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Recognition": Recognition{}, "Confirmation": Confirmation{}, "NumberView": NumberView{}, "ErrorBody": httpx.ErrorBody{},
+		"Recognition": Recognition{}, "Confirmation": Confirmation{}, "NumberView": NumberView{},
+		"Verification": Verification{}, "VerifyInput": VerifyInput{},
+		"LicenceReading": LicenceReading{}, "Match": Match{}, "Matches": Matches{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

@@ -33,6 +33,9 @@ type Recognition struct {
 	Confirmed    json.RawMessage `json:"confirmed,omitempty"`
 	ConfirmedAt  *time.Time      `json:"confirmed_at,omitempty"`
 	PhotosGone   bool            `json:"photos_deleted"`
+	// Verification is the latest third-party verification (FP-12), on a
+	// single recognition only.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 const recognitionCols = `id, status, created_by, created_at, front_key IS NOT NULL, back_key IS NOT NULL, number_masked,

@@ -22,6 +22,7 @@ require (
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -225,3 +226,4 @@ replace github.com/sjzamr/smartreg/functions/monitor => ../../functions/monitor
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefarm
 
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph
+replace github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverify

@@ -68,6 +68,7 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(simSrv.Close)
 	cfg.Identity.SMSGatewayURL = simSrv.URL
 	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
+	cfg.OcrIdcard.VerifyURL = base + "/sim/idverify" // the simulator the platform mounts (FP-12)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})

@@ -37,14 +37,7 @@ const (
 var (
 	fontsOnce sync.Once
 	fonts     [3]*opentype.Font
-	faceMu    sync.Mutex
-	faces     = map[faceKey]font.Face{}
 )
-
-type faceKey struct {
-	f  Font
-	px int
-}
 
 func face(f Font, px float64) font.Face {
 	fontsOnce.Do(func() {
@@ -56,17 +49,13 @@ func face(f Font, px float64) font.Face {
 			fonts[i] = ft
 		}
 	})
-	k := faceKey{f, int(math.Round(px))}
-	faceMu.Lock()
-	defer faceMu.Unlock()
-	if fc, ok := faces[k]; ok {
-		return fc
-	}
-	fc, err := opentype.NewFace(fonts[f], &opentype.FaceOptions{Size: float64(k.px), DPI: 72, Hinting: font.HintingNone})
+	// A fresh face each time: an opentype.Face keeps scratch buffers and
+	// is not safe for concurrent use (ocrbench renders on every core), and
+	// making one is cheap next to drawing with it.
+	fc, err := opentype.NewFace(fonts[f], &opentype.FaceOptions{Size: math.Round(px), DPI: 72, Hinting: font.HintingNone})
 	if err != nil {
 		panic(err)
 	}
-	faces[k] = fc
 	return fc
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/tests/sim/bureau"
 	"github.com/sjzamr/smartreg/tests/sim/govsite"
+	idverifysim "github.com/sjzamr/smartreg/tests/sim/idverify"
 	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 )
@@ -158,6 +159,11 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/bureau/", http.StripPrefix("/sim/bureau", bureau.New()))
 		// Government sites serving policies for the address import (policy-match).
 		mux.Handle("/sim/govsite/", http.StripPrefix("/sim/govsite", govsite.New().Handler()))
+		// The identity-verification provider (ocr-idcard, FP-12): lenient,
+		// so any well-formed number of a demo card verifies.
+		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
+		idv.Lenient = true
+		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())

@@ -46,6 +46,9 @@ const pages: RouteRecordRaw[] = [
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
+  // FP-11, FP-12: 身份证识别与身份核验; FP-51–53: 拍照赋码 (ocr-idcard).
+  { path: 'ocr/idcards', component: () => import('./views/ocr/IdCards.vue'), meta: { title: '身份证识别', menus: ['ocr.idcards'] } },
+  { path: 'ocr/coding', component: () => import('./views/ocr/Coding.vue'), meta: { title: '拍照赋码', menus: ['qr.photo-coding'] } },
   // FP-54–64: 惠企政策 (policy-match).
   { path: 'policy/library', component: () => import('./views/policy/PolicyLibrary.vue'), meta: { title: '政策库', menus: ['policy.library'] } },
   { path: 'policy/detail/:id', component: () => import('./views/policy/PolicyDetail.vue'), meta: { title: '政策详情', menus: ['policy.library'] } },
