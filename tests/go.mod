@@ -334,4 +334,5 @@ replace github.com/sjzamr/smartreg/functions/monitor => ../functions/monitor
 replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
 
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph
+
 replace github.com/sjzamr/smartreg/tests/sim/idverify => ./sim/idverify
