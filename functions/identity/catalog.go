@@ -93,6 +93,13 @@ var menuCatalogue = []Menu{
 		{Code: "command.centre", Title: "指挥中心", Path: "/console/#/command/centre", Icon: "MapLocation"},
 		{Code: "command.mobile", Title: "检查员手机端", Path: "/console/#/mobile/inspector", Icon: "Iphone"},
 	}},
+	// functions/crawler-shard and monitor (FP-85–91): 网络市场监测.
+	{Code: "monitor", Title: "网络市场监测", Icon: "Monitor", Children: []Menu{
+		{Code: "monitor.entities", Title: "网络主体库", Path: "/console/#/monitor/entities", Icon: "Shop"},
+		{Code: "monitor.jobs", Title: "爬虫任务", Path: "/console/#/monitor/jobs", Icon: "Connection"},
+		{Code: "monitor.models", Title: "监测模型", Path: "/console/#/monitor/models", Icon: "SetUp"},
+		{Code: "monitor.clues", Title: "监测线索", Path: "/console/#/monitor/clues", Icon: "Warning"},
+	}},
 }
 
 // metrologyMenus are the regulators' metrology pages (the enterprise and
@@ -179,6 +186,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
 	business = append(business, "command.centre", "command.mobile")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
+	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

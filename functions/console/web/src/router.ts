@@ -59,6 +59,11 @@ const pages: RouteRecordRaw[] = [
   // FP-142–150, FP-154: the command centre; FP-155–163: the inspector's phone page.
   { path: 'command/centre', component: () => import('./views/command/Centre.vue'), meta: { title: '指挥中心', menus: ['command.centre'] } },
   { path: 'mobile/inspector', component: () => import('./views/mobile/Inspector.vue'), meta: { title: '检查员手机端', menus: ['command.mobile'] } },
+  // FP-85–91: 网络市场监测 (crawler-shard, monitor).
+  { path: 'monitor/entities', component: () => import('./views/monitor/Entities.vue'), meta: { title: '网络主体库', menus: ['monitor.entities'] } },
+  { path: 'monitor/jobs', component: () => import('./views/monitor/Jobs.vue'), meta: { title: '爬虫任务', menus: ['monitor.jobs'] } },
+  { path: 'monitor/models', component: () => import('./views/monitor/Models.vue'), meta: { title: '监测模型', menus: ['monitor.models'] } },
+  { path: 'monitor/clues', component: () => import('./views/monitor/Clues.vue'), meta: { title: '监测线索', menus: ['monitor.clues', 'monitor.models'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
