@@ -80,6 +80,12 @@ var menuCatalogue = []Menu{
 		{Code: "metrology.province", Title: "省平台同步", Path: "/console/#/metrology/province", Icon: "Refresh"},
 		{Code: "metrology.mobile", Title: "移动查询", Path: "/console/#/metrology/mobile", Icon: "Iphone"},
 	}},
+	// functions/datahub (FP-93, FP-95).
+	{Code: "datahub", Title: "数据枢纽", Icon: "Coin", Children: []Menu{
+		{Code: "datahub.catalogue", Title: "数据目录", Path: "/console/#/datahub/catalogue", Icon: "Collection"},
+		{Code: "datahub.interfaces", Title: "我的数据接口", Path: "/console/#/datahub/interfaces", Icon: "Connection"},
+		{Code: "datahub.access-log", Title: "接口访问日志", Path: "/console/#/datahub/access-log", Icon: "List"},
+	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
 		{Code: "laws.library", Title: "法规检索与维护", Path: "/console/#/laws/library", Icon: "Collection"},
@@ -187,6 +193,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "command.centre", "command.mobile")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues")
+	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

@@ -43,6 +43,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'metrology/province', component: () => import('./views/metrology/Province.vue'), meta: { title: '省平台同步', menus: ['metrology.province'] } },
   { path: 'metrology/mobile', component: () => import('./views/metrology/Mobile.vue'), meta: { title: '移动查询', menus: ['metrology.mobile'] } },
   // FP-65–75, FP-76: the law library and the activity library.
+  // 数据枢纽 (FP-93, FP-95): catalogue, generated interfaces, their access log.
+  { path: 'datahub/catalogue', component: () => import('./views/datahub/Catalogue.vue'), meta: { title: '数据目录', menus: ['datahub.catalogue'] } },
+  { path: 'datahub/interfaces', component: () => import('./views/datahub/Interfaces.vue'), meta: { title: '我的数据接口', menus: ['datahub.interfaces'] } },
+  { path: 'datahub/access-log', component: () => import('./views/datahub/AccessLog.vue'), meta: { title: '接口访问日志', menus: ['datahub.access-log'] } },
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
