@@ -226,7 +226,7 @@ func (i *Issuer) Issue(p Principal) (string, time.Time, error) {
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp),
 			ID: base64.RawURLEncoding.EncodeToString(jti)},
 		SessionID: p.SessionID, IssuedUS: now.UnixMicro(), Username: p.Username, Name: p.Name, DeptID: p.DeptID,
-		Roles: p.Roles, Perms: p.Perms, Scope: p.Scope,
+		Roles: p.Roles, Perms: packPerms(p.Perms), Scope: p.Scope,
 	}
 	i.mu.RLock()
 	signer := i.signer

@@ -295,7 +295,7 @@ func (v *Verifier) parse(ctx context.Context, raw string, now time.Time) (*verif
 	}
 	return &verified{
 		p: Principal{UserID: c.Subject, Username: c.Username, Name: c.Name, DeptID: c.DeptID, SessionID: c.SessionID,
-			Roles: c.Roles, Perms: c.Perms, Scope: c.Scope},
+			Roles: c.Roles, Perms: unpackPerms(c.Perms), Scope: c.Scope},
 		exp: c.Expiry.Time(), issued: issued,
 	}, nil
 }
