@@ -59,11 +59,16 @@ const pages: RouteRecordRaw[] = [
   // FP-142–150, FP-154: the command centre; FP-155–163: the inspector's phone page.
   { path: 'command/centre', component: () => import('./views/command/Centre.vue'), meta: { title: '指挥中心', menus: ['command.centre'] } },
   { path: 'mobile/inspector', component: () => import('./views/mobile/Inspector.vue'), meta: { title: '检查员手机端', menus: ['command.mobile'] } },
+  // FP-90: 电子取证 (evidence-capture).
+  { path: 'evidence/capture', component: () => import('./views/evidence/Capture.vue'), meta: { title: '一键取证', menus: ['evidence.capture'] } },
+  { path: 'evidence/upload', component: () => import('./views/evidence/Upload.vue'), meta: { title: '上传证据', menus: ['evidence.upload'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true, title: '登录' } },
+  // FP-90: anyone holding a file may check it against the public log, without an account.
+  { path: '/evidence/verify', component: () => import('./views/evidence/Verify.vue'), meta: { public: true, title: '电子证据公开验证' } },
   { path: '/', component: () => import('./layout/MainLayout.vue'), children: pages },
   { path: '/:rest(.*)*', redirect: '/' },
 ]
