@@ -94,6 +94,12 @@ var menuCatalogue = []Menu{
 	{Code: "activities", Title: "活动库", Icon: "Calendar", Children: []Menu{
 		{Code: "activities.list", Title: "活动管理", Path: "/console/#/activities", Icon: "Tickets"},
 	}},
+	// functions/evidence-capture (FP-90); 公开验证 needs no login, the menu entry is a shortcut.
+	{Code: "evidence", Title: "电子取证", Icon: "Camera", Children: []Menu{
+		{Code: "evidence.capture", Title: "一键取证", Path: "/console/#/evidence/capture", Icon: "Camera"},
+		{Code: "evidence.upload", Title: "上传证据", Path: "/console/#/evidence/upload", Icon: "Upload"},
+		{Code: "evidence.verify", Title: "公开验证", Path: "/console/#/evidence/verify", Icon: "CircleCheck"},
+	}},
 	// functions/dispatch and alarm-intake (FP-142–163).
 	{Code: "command", Title: "指挥调度", Icon: "Position", Children: []Menu{
 		{Code: "command.centre", Title: "指挥中心", Path: "/console/#/command/centre", Icon: "MapLocation"},
@@ -194,6 +200,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
+	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
@@ -207,12 +214,15 @@ func builtinRoles() []builtinRole {
 			Perms: slices.Concat(perms("audit.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleInspector, Name: "执法检查人员", Scope: "dept_and_below",
-			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog", "command.mobile"},
+			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog", "command.mobile",
+				"evidence.capture", "evidence.upload", "evidence.verify"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"),
 				// The phone page (FP-155–163): alarms, positions, hazard reports, the task centre.
 				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "create"),
-				perms("dispatch.task", "view", "handle"))},
+				perms("dispatch.task", "view", "handle"),
+				// 电子取证 (FP-90): inspectors capture and seal evidence on site.
+				perms("evidence.bundle", "view", "create"))},
 		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),

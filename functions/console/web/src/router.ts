@@ -68,11 +68,16 @@ const pages: RouteRecordRaw[] = [
   { path: 'monitor/jobs', component: () => import('./views/monitor/Jobs.vue'), meta: { title: '爬虫任务', menus: ['monitor.jobs'] } },
   { path: 'monitor/models', component: () => import('./views/monitor/Models.vue'), meta: { title: '监测模型', menus: ['monitor.models'] } },
   { path: 'monitor/clues', component: () => import('./views/monitor/Clues.vue'), meta: { title: '监测线索', menus: ['monitor.clues', 'monitor.models'] } },
+  // FP-90: 电子取证 (evidence-capture).
+  { path: 'evidence/capture', component: () => import('./views/evidence/Capture.vue'), meta: { title: '一键取证', menus: ['evidence.capture'] } },
+  { path: 'evidence/upload', component: () => import('./views/evidence/Upload.vue'), meta: { title: '上传证据', menus: ['evidence.upload'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true, title: '登录' } },
+  // FP-90: anyone holding a file may check it against the public log, without an account.
+  { path: '/evidence/verify', component: () => import('./views/evidence/Verify.vue'), meta: { public: true, title: '电子证据公开验证' } },
   { path: '/', component: () => import('./layout/MainLayout.vue'), children: pages },
   { path: '/:rest(.*)*', redirect: '/' },
 ]
