@@ -156,6 +156,8 @@ var catalogue = []Permission{
 	{"monitor.clue", "view", "查看网络市场监测线索"},
 	{"monitor.clue", "review", "研判、排除或移送监测线索"},
 	{"monitor.clue", "export", "导出网络市场监测线索"},
+	{"monitor.credit", "view", "查看网络经营主体信用等级"},
+	{"monitor.credit", "edit", "录入信用记录、调整信用评价模型"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
