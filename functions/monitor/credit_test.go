@@ -330,6 +330,13 @@ func (w creditWorld) scopeFixture(t *testing.T) conformance.ScopeFixture {
 				b, _ := json.Marshal(RecordInput{CreditCode: code, EntityName: "某主体", District: d, Kind: "complaint", Ref: "TS-" + code, OccurredAt: "2026-11-01"})
 				return string(b)
 			},
+			"POST /monitor/v1/streams": func(code string) string {
+				d := map[string]string{w.inside: "长安区", w.away: "桥西区"}[code]
+				b, _ := json.Marshal(StreamInput{Platform: "抖音", Account: "acc-" + code, URL: "https://live.test/" + code + ".m3u8", CreditCode: code, District: d})
+				return string(b)
+			},
 		},
+		// No stream is in the world until a test adds one.
+		EmptyListings: []string{"GET /monitor/v1/streams"},
 	}
 }

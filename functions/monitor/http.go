@@ -48,6 +48,7 @@ func (f *Function) Handler() http.Handler {
 	m.HandleFunc("GET /monitor/v1/clues/export", f.export, auth.Requires(PermClue, "export"), httpx.EntityListing(),
 		httpx.Params("model", "status", "rule", "format"))
 	f.creditRoutes(m)
+	f.streamRoutes(m)
 	return m
 }
 

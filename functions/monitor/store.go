@@ -139,7 +139,7 @@ type ClueFilter struct {
 	Scope          auth.Scope // the caller's data scope (clues carry their district's code)
 }
 
-const clueCols = `id, model_id, rule_id, rule_version, article, term, snippet, object_url, object_name, entity_name, credit_code,
+const clueCols = `id, COALESCE(model_id, 0), rule_id, rule_version, article, term, snippet, object_url, object_name, entity_name, credit_code,
 	district, platform, status, reason, reviewed_by, reviewed_at, created_at`
 
 func scanClue(r pgx.Row) (Clue, error) {
