@@ -19,7 +19,7 @@ import (
 // creditRoutes are FP-87's routes: grades, their explanation and history,
 // the records that feed them, and the versioned weights.
 func (f *Function) creditRoutes(m *httpx.Mux) {
-	m.Handle("GET /monitor/v1/credit/grades", httpx.Endpoint(f.listGrades), auth.Requires(PermCredit, "view"), httpx.EntityListing(), // FP-87
+	m.Handle("GET /monitor/v1/credit/grades", httpx.Endpoint(f.listGrades), auth.Requires(PermCredit, "view"), httpx.EntityListing(), // FP-87 partly: records are entered, no adapters to the public credit sources yet; the grade's interval drives no schedule yet
 		httpx.Params(append([]string{"grade", "district", "q"}, httpx.PageParams...)...))
 	m.Handle("GET /monitor/v1/credit/summary", httpx.Endpoint(f.gradeSummary), auth.Requires(PermCredit, "view"), httpx.NoEntity())            // FP-87
 	m.Handle("GET /monitor/v1/credit/grades/{code}", httpx.Endpoint(f.getGrade), auth.Requires(PermCredit, "view"), httpx.EntityIn("code"))    // FP-87

@@ -33,7 +33,7 @@ import (
 const PermStream = "monitor.stream" // view, edit (add streams and check them)
 
 func (f *Function) streamRoutes(m *httpx.Mux) {
-	m.Handle("GET /monitor/v1/streams", httpx.Endpoint(f.listStreams), auth.Requires(PermStream, "view"), httpx.EntityListing(), // FP-89
+	m.Handle("GET /monitor/v1/streams", httpx.Endpoint(f.listStreams), auth.Requires(PermStream, "view"), httpx.EntityListing(), // FP-89 partly: captions only (no speech-to-text, recording, alerts, schedules or FP-92 views)
 		httpx.Params(httpx.PageParams...))
 	m.Handle("POST /monitor/v1/streams", httpx.Body(f.addStream), auth.Requires(PermStream, "edit"), httpx.EntityInBody("credit_code")) // FP-89
 	m.Handle("POST /monitor/v1/streams/{id}/check", httpx.Endpoint(f.checkStream), auth.Requires(PermStream, "edit"), httpx.NoEntity()) // FP-89
