@@ -111,6 +111,8 @@ var menuCatalogue = []Menu{
 		{Code: "monitor.jobs", Title: "爬虫任务", Path: "/console/#/monitor/jobs", Icon: "Connection"},
 		{Code: "monitor.models", Title: "监测模型", Path: "/console/#/monitor/models", Icon: "SetUp"},
 		{Code: "monitor.clues", Title: "监测线索", Path: "/console/#/monitor/clues", Icon: "Warning"},
+		{Code: "monitor.credit", Title: "信用等级", Path: "/console/#/monitor/credit", Icon: "Medal"},
+		{Code: "monitor.streams", Title: "直播监测", Path: "/console/#/monitor/streams", Icon: "VideoCamera"},
 	}},
 }
 
@@ -198,7 +200,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
 	business = append(business, "command.centre", "command.mobile")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
-	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues")
+	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	return []builtinRole{

@@ -3,7 +3,6 @@ package monitor
 import (
 	"testing"
 
-	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/conformance"
 )
 
@@ -13,10 +12,8 @@ import (
 // caller's data scope. Extend the scope fixture as routes that touch
 // entity data are added.
 func TestConformance(t *testing.T) {
-	h := newHarness(t)
-	conformance.Events(t, Name, h.f)
-	conformance.Routes(t, h.f.Handler())
-	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
-		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
-	})
+	w := newCreditWorld(t) // two entities, in 长安区 and 桥西区, with clues and grades
+	conformance.Events(t, Name, w.h.f)
+	conformance.Routes(t, w.h.f.Handler())
+	conformance.Scope(t, w.h.f.Handler(), w.scopeFixture(t))
 }

@@ -8,9 +8,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
@@ -22,8 +26,9 @@ func (f *Function) OpenAPI() (string, []byte) { return "/monitor/v1/openapi.yaml
 
 // Permission resources, listed in shared/auth's catalogue.
 const (
-	PermModel = "monitor.model" // view, create (and run)
-	PermClue  = "monitor.clue"  // view, review, export
+	PermModel  = "monitor.model"  // view, create (and run)
+	PermClue   = "monitor.clue"   // view, review, export
+	PermCredit = "monitor.credit" // view, edit (weights and records)
 )
 
 // Handler serves the API behind token verification.
@@ -36,12 +41,14 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /monitor/v1/models", httpx.Body(f.createModel), auth.Requires(PermModel, "create"), httpx.NoEntity())
 	m.Handle("POST /monitor/v1/models/{id}/run", httpx.Endpoint(f.runModel), auth.Requires(PermModel, "create"), httpx.NoEntity())
 	// FP-88: clues, their review and per-rule precision; FP-91: export.
-	m.Handle("GET /monitor/v1/clues", httpx.Endpoint(f.listClues), auth.Requires(PermClue, "view"), httpx.NoEntity(),
+	m.Handle("GET /monitor/v1/clues", httpx.Endpoint(f.listClues), auth.Requires(PermClue, "view"), httpx.EntityListing(),
 		httpx.Params(append([]string{"model", "status", "rule"}, httpx.PageParams...)...))
 	m.Handle("POST /monitor/v1/clues/{id}/review", httpx.Body(f.review), auth.Requires(PermClue, "review"), httpx.NoEntity())
 	m.Handle("GET /monitor/v1/stats/rules", httpx.Endpoint(f.stats), auth.Requires(PermClue, "view"), httpx.NoEntity())
-	m.HandleFunc("GET /monitor/v1/clues/export", f.export, auth.Requires(PermClue, "export"), httpx.NoEntity(),
+	m.HandleFunc("GET /monitor/v1/clues/export", f.export, auth.Requires(PermClue, "export"), httpx.EntityListing(),
 		httpx.Params("model", "status", "rule", "format"))
+	f.creditRoutes(m)
+	f.streamRoutes(m)
 	return m
 }
 
@@ -140,7 +147,7 @@ func (f *Function) runModel(r *http.Request) (any, error) {
 
 func clueFilter(r *http.Request) (ClueFilter, error) {
 	q := r.URL.Query()
-	fl := ClueFilter{Status: q.Get("status"), RuleID: q.Get("rule")}
+	fl := ClueFilter{Status: q.Get("status"), RuleID: q.Get("rule"), Scope: scopeOf(r)}
 	if s := q.Get("model"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -186,10 +193,34 @@ func (f *Function) review(r *http.Request, in ReviewInput) (any, error) {
 	case status == "dismissed" && in.Reason == "":
 		return nil, errs.Fields([]errs.FieldError{{Field: "reason", Message: "排除线索须填写理由"}})
 	}
-	return reviewClue(r.Context(), f.pool, id, status, in.Reason, user(r), f.now())
+	var c Clue
+	now := f.now()
+	err = store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		if c, err = reviewClue(r.Context(), tx, id, status, in.Reason, user(r), now, scopeOf(r)); err != nil {
+			return err
+		}
+		// FP-87: a confirmed clue costs the entity more than an open one, a
+		// dismissed one nothing, so the grade follows the review.
+		if _, err := recompute(r.Context(), tx, []string{c.CreditCode}, "线索研判："+itoa(c.ID)+" "+statusNames[status], now); err != nil {
+			return err
+		}
+		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{Action: "monitor.clue.review",
+			ObjectType: "monitor.clue", ObjectID: itoa(c.ID), DistrictCode: districtCode(c.District), After: map[string]string{"status": status, "reason": in.Reason}})
+	})
+	return c, err
 }
 
-func (f *Function) stats(r *http.Request) (any, error) { return ruleStats(r.Context(), f.pool) }
+// scopeOf is the caller's data scope; no principal sees nothing.
+func scopeOf(r *http.Request) auth.Scope {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return p.Scope
+	}
+	return auth.Scope{}
+}
+
+func (f *Function) stats(r *http.Request) (any, error) {
+	return ruleStats(r.Context(), f.pool, scopeOf(r))
+}
 
 var statusNames = map[string]string{"open": "待研判", "confirmed": "已确认", "dismissed": "已排除", "case": "已移送立案"}
 

@@ -51,7 +51,15 @@ func (f *Function) RunModel(ctx context.Context, id int64) (found, added int, er
 		}
 	}
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
-		added, err = insertClues(ctx, tx, clues)
+		if added, err = insertClues(ctx, tx, clues); err != nil {
+			return err
+		}
+		// FP-87: the entities with new clues are graded again at once.
+		var codes []string
+		for _, c := range clues {
+			codes = append(codes, c.CreditCode)
+		}
+		_, err = recompute(ctx, tx, codes, "监测模型运行："+itoa(m.ID), now)
 		return err
 	})
 	return len(clues), added, store.Classify(err)

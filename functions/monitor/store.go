@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -114,9 +115,9 @@ func insertClues(ctx context.Context, tx pgx.Tx, cs []Clue) (int, error) {
 	b := &pgx.Batch{}
 	for _, c := range cs {
 		b.Queue(`INSERT INTO monitor.clues (model_id, rule_id, rule_version, article, term, snippet, object_url, object_name,
-			entity_name, credit_code, district, platform, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+			entity_name, credit_code, district, platform, created_at, district_code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
 			ON CONFLICT DO NOTHING`, c.ModelID, c.RuleID, c.RuleVersion, c.Article, c.Term, c.Snippet, c.ObjectURL, c.ObjectName,
-			c.EntityName, c.CreditCode, c.District, c.Platform, c.CreatedAt)
+			c.EntityName, c.CreditCode, c.District, c.Platform, c.CreatedAt, districtCode(c.District))
 	}
 	br := tx.SendBatch(ctx, b)
 	n := 0
@@ -135,9 +136,10 @@ func insertClues(ctx context.Context, tx pgx.Tx, cs []Clue) (int, error) {
 type ClueFilter struct {
 	ModelID        int64
 	Status, RuleID string
+	Scope          auth.Scope // the caller's data scope (clues carry their district's code)
 }
 
-const clueCols = `id, model_id, rule_id, rule_version, article, term, snippet, object_url, object_name, entity_name, credit_code,
+const clueCols = `id, COALESCE(model_id, 0), rule_id, rule_version, article, term, snippet, object_url, object_name, entity_name, credit_code,
 	district, platform, status, reason, reviewed_by, reviewed_at, created_at`
 
 func scanClue(r pgx.Row) (Clue, error) {
@@ -154,6 +156,7 @@ func scanClue(r pgx.Row) (Clue, error) {
 
 func listClues(ctx context.Context, q store.Querier, fl ClueFilter, p httpx.Page) ([]Clue, int, error) {
 	var w store.Where
+	w.AddWith(func(args *[]any) string { return fl.Scope.Filter("district_code", "NULL", args) })
 	if fl.ModelID != 0 {
 		w.Add("model_id = ?", fl.ModelID)
 	}
@@ -175,9 +178,11 @@ func listClues(ctx context.Context, q store.Querier, fl ClueFilter, p httpx.Page
 	return out, total, store.Classify(err)
 }
 
-func reviewClue(ctx context.Context, q store.Querier, id int64, status, reason, by string, at time.Time) (Clue, error) {
+func reviewClue(ctx context.Context, q store.Querier, id int64, status, reason, by string, at time.Time, s auth.Scope) (Clue, error) {
+	args := []any{id, status, reason, by, at}
+	// A clue outside the caller's scope is answered as not there.
 	c, err := scanClue(q.QueryRow(ctx, `UPDATE monitor.clues SET status = $2, reason = $3, reviewed_by = $4, reviewed_at = $5
-		WHERE id = $1 RETURNING `+clueCols, id, status, reason, by, at))
+		WHERE id = $1 AND `+s.Filter("district_code", "NULL", &args)+` RETURNING `+clueCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errs.New(errs.NotFound, "线索不存在")
 	}
@@ -195,9 +200,11 @@ type RuleStat struct {
 	Precision *float64 `json:"precision"`
 }
 
-func ruleStats(ctx context.Context, q store.Querier) ([]RuleStat, error) {
+func ruleStats(ctx context.Context, q store.Querier, s auth.Scope) ([]RuleStat, error) {
+	var args []any
 	rows, err := q.Query(ctx, `SELECT rule_id, count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'confirmed'),
-		count(*) FILTER (WHERE status = 'dismissed'), count(*) FILTER (WHERE status = 'case') FROM monitor.clues GROUP BY rule_id ORDER BY rule_id`)
+		count(*) FILTER (WHERE status = 'dismissed'), count(*) FILTER (WHERE status = 'case') FROM monitor.clues
+		WHERE `+s.Filter("district_code", "NULL", &args)+` GROUP BY rule_id ORDER BY rule_id`, args...)
 	if err != nil {
 		return nil, store.Classify(err)
 	}

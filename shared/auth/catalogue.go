@@ -156,6 +156,10 @@ var catalogue = []Permission{
 	{"monitor.clue", "view", "查看网络市场监测线索"},
 	{"monitor.clue", "review", "研判、排除或移送监测线索"},
 	{"monitor.clue", "export", "导出网络市场监测线索"},
+	{"monitor.credit", "view", "查看网络经营主体信用等级"},
+	{"monitor.credit", "edit", "录入信用记录、调整信用评价模型"},
+	{"monitor.stream", "view", "查看直播与短视频监测名单"},
+	{"monitor.stream", "edit", "维护直播与短视频监测名单并执行检查"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }

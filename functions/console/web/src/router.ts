@@ -68,6 +68,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'monitor/jobs', component: () => import('./views/monitor/Jobs.vue'), meta: { title: '爬虫任务', menus: ['monitor.jobs'] } },
   { path: 'monitor/models', component: () => import('./views/monitor/Models.vue'), meta: { title: '监测模型', menus: ['monitor.models'] } },
   { path: 'monitor/clues', component: () => import('./views/monitor/Clues.vue'), meta: { title: '监测线索', menus: ['monitor.clues', 'monitor.models'] } },
+  // FP-87: 信用等级.
+  { path: 'monitor/credit', component: () => import('./views/monitor/Credit.vue'), meta: { title: '信用等级', menus: ['monitor.credit'] } },
+  // FP-89: 直播监测.
+  { path: 'monitor/streams', component: () => import('./views/monitor/Streams.vue'), meta: { title: '直播监测', menus: ['monitor.streams'] } },
   // FP-90: 电子取证 (evidence-capture).
   { path: 'evidence/capture', component: () => import('./views/evidence/Capture.vue'), meta: { title: '一键取证', menus: ['evidence.capture'] } },
   { path: 'evidence/upload', component: () => import('./views/evidence/Upload.vue'), meta: { title: '上传证据', menus: ['evidence.upload'] } },

@@ -1,0 +1,124 @@
+package monitor
+
+// FP-89: a recorded livestream made by ffmpeg (a test pattern with a
+// caption track), checked through the API: the captions go through the
+// rules and each hit becomes a clue at its moment in the recording.
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/conformance"
+	"github.com/sjzamr/smartreg/shared/httpx"
+)
+
+// liveRecording writes an 8-second MP4 whose caption track says captions
+// at the given seconds (SRT muxed as mov_text).
+func liveRecording(t *testing.T, captions map[int]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("ffmpeg is required (infra/local/scripts/ensure-services.sh installs it)")
+	}
+	dir := t.TempDir()
+	var srt strings.Builder
+	n := 0
+	for sec := 0; sec < 8; sec++ {
+		if text, ok := captions[sec]; ok {
+			n++
+			srt.WriteString(strings.Join([]string{itoa(int64(n)), "00:00:0" + itoa(int64(sec)) + ",000 --> 00:00:0" + itoa(int64(sec+1)) + ",500", text, "", ""}, "\n"))
+		}
+	}
+	sub := filepath.Join(dir, "live.srt")
+	if err := os.WriteFile(sub, []byte(srt.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "live.mp4")
+	cmd := exec.CommandContext(t.Context(), "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=5:duration=8",
+		"-i", sub, "-map", "0:v", "-map", "1:s", "-c:v", "mpeg4", "-c:s", "mov_text", "-y", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
+	return out
+}
+
+func TestParseWebVTT(t *testing.T) {
+	cues := parseWebVTT("WEBVTT\n\n00:00:03.000 --> 00:00:04.500\n全网最低价\n第二行\n\n01:02:03.250 --> 01:02:05.000\n再见\n")
+	if len(cues) != 2 || cues[0].Start != 3*time.Second || cues[0].Text != "全网最低价 第二行" ||
+		cues[1].Start != time.Hour+2*time.Minute+3*time.Second+250*time.Millisecond {
+		t.Fatalf("cues %+v", cues)
+	}
+}
+
+func TestStreamCaptionsBecomeCluesAtTheirMoment(t *testing.T) {
+	w := newCreditWorld(t)
+	file := liveRecording(t, map[int]string{1: "欢迎来到直播间", 3: "这款茶叶是全网最好的", 6: "喝了可以降血压"})
+	rec := w.h.do(t, w.city, "POST", "/monitor/v1/streams", StreamInput{Platform: "抖音", Account: "长安茶行官方", Title: "秋茶上新",
+		URL: "file://" + file, EntityName: "长安茶行", CreditCode: w.inside, District: "长安区", EveryMinutes: 30})
+	var s Stream
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || rec.Code != http.StatusCreated {
+		t.Fatalf("add stream: %d %s", rec.Code, rec.Body)
+	}
+	if rec := w.h.do(t, w.city, "POST", "/monitor/v1/streams", StreamInput{Platform: "抖音", Account: "x", URL: "rtmp//bad", District: "长安区"}); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), "url") {
+		t.Errorf("bad url: %d %s", rec.Code, rec.Body)
+	}
+	before := w.grade(t, w.inside).Score
+	rec = w.h.do(t, w.city, "POST", "/monitor/v1/streams/"+itoa(s.ID)+"/check", nil)
+	var res CheckResult
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != 200 {
+		t.Fatalf("check: %d %s", rec.Code, rec.Body)
+	}
+	if res.Cues != 3 || res.Found != 2 || res.Added != 2 {
+		t.Fatalf("check found %+v, want 3 captions and 2 hits (最好 at 3 s, 降血压 at 6 s)", res)
+	}
+	var page httpx.PageOf[Clue]
+	rec = w.h.do(t, w.city, "GET", "/monitor/v1/clues?rule=medical-claims", nil)
+	json.Unmarshal(rec.Body.Bytes(), &page)
+	found := false
+	for _, c := range page.Items {
+		if strings.HasSuffix(c.ObjectURL, "#t=6") && c.Term == "降血压" && strings.HasPrefix(c.Snippet, "[00:00:06]") && c.ModelID == 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no clue at 00:00:06: %s", rec.Body)
+	}
+	// A second check of the same recording adds nothing; the grade took
+	// the new open clues in (2 × 2).
+	rec = w.h.do(t, w.city, "POST", "/monitor/v1/streams/"+itoa(s.ID)+"/check", nil)
+	json.Unmarshal(rec.Body.Bytes(), &res)
+	if res.Added != 0 {
+		t.Errorf("a second check added %d", res.Added)
+	}
+	if after := w.grade(t, w.inside).Score; after != before-4 {
+		t.Errorf("grade %d → %d, want −4", before, after)
+	}
+	// A recording with no caption track is refused with its reason.
+	silent := filepath.Join(t.TempDir(), "silent.mp4")
+	if b, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=2:duration=1", "-c:v", "mpeg4", silent).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %s", b)
+	}
+	rec = w.h.do(t, w.city, "POST", "/monitor/v1/streams", StreamInput{Platform: "快手", Account: "无字幕", URL: "file://" + silent, District: "长安区"})
+	json.Unmarshal(rec.Body.Bytes(), &s)
+	rec = w.h.do(t, w.city, "POST", "/monitor/v1/streams/"+itoa(s.ID)+"/check", nil)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "没有字幕轨") {
+		t.Errorf("no captions: %d %s", rec.Code, rec.Body)
+	}
+	// Another district's inspector neither sees nor checks the stream.
+	other := w.h.iss.Bearer(authtest.InDistricts(conformance.Permissions(w.h.f.Handler()), "130104"))
+	if rec := w.h.do(t, other, "POST", "/monitor/v1/streams/"+itoa(s.ID)+"/check", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("foreign check: %d", rec.Code)
+	}
+	var sp httpx.PageOf[Stream]
+	rec = w.h.do(t, other, "GET", "/monitor/v1/streams", nil)
+	if json.Unmarshal(rec.Body.Bytes(), &sp); sp.Total != 0 {
+		t.Errorf("foreign streams listed: %s", rec.Body)
+	}
+}
