@@ -157,6 +157,8 @@ var catalogue = []Permission{
 	{"monitor.clue", "review", "研判、排除或移送监测线索"},
 	{"monitor.clue", "export", "导出网络市场监测线索"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
+	{"dashboard.item", "view", "查看看板条目"},
+	{"dashboard.item", "create", "新增看板条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

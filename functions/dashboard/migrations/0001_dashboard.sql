@@ -1,0 +1,10 @@
+-- The dashboard schema, owned by functions/dashboard: only it writes here,
+-- and other functions read it only through published SQL functions.
+CREATE SCHEMA IF NOT EXISTS dashboard;
+
+-- The example resource of the scaffold; replace it with the function's own.
+CREATE TABLE dashboard.items (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    title      text        NOT NULL CHECK (title <> ''),
+    created_at timestamptz NOT NULL
+);
