@@ -14,9 +14,16 @@ import (
 // entity data are added.
 func TestConformance(t *testing.T) {
 	h := newHarness(t)
+	seed(t, h)
 	conformance.Events(t, Name, h.f)
 	conformance.Routes(t, h.f.Handler())
 	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
 		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+		// Indicator 1 is the seeded 在业企业: its roster and export list
+		// entity 0 (长安区, inside) and never entity 6 (桥西区).
+		Params:         map[string]string{"id": "1"},
+		Queries:        map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv"},
+		InsideMarkers:  []string{"91130100MA00000000"},
+		ForeignMarkers: []string{"91130100MA00000006", "91130100MA00000010"},
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/functions/dashboard/contractstub"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -20,19 +20,21 @@ import (
 )
 
 type harness struct {
-	f   *Function
-	iss *authtest.Issuer
+	f    *Function
+	iss  *authtest.Issuer
+	pool *pgxpool.Pool
 }
 
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, Migrations()...), Now: time.Now,
+	pool := storetest.New(t, append(contractstub.Migrations(), Migrations()...)...)
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now,
 		Verifier: iss.Verifier()}, config.Defaults[Config]())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness{f: f, iss: iss}
+	return harness{f: f, iss: iss, pool: pool}
 }
 
 func (h harness) do(t *testing.T, bearer, method, path string, body any) *httptest.ResponseRecorder {
@@ -66,36 +68,6 @@ func TestNewRequiresEachDependency(t *testing.T) {
 	}
 	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()}, Config{}); err == nil {
 		t.Error("an invalid Config accepted")
-	}
-}
-
-func TestCreateAndListItems(t *testing.T) {
-	h := newHarness(t)
-	bearer := h.iss.Bearer(authtest.CityWide(PermItem+":view", PermItem+":create"))
-	if rec := h.do(t, bearer, "POST", "/dashboard/v1/items", map[string]string{"title": "  "}); rec.Code != http.StatusBadRequest {
-		t.Fatalf("blank title: %d %s", rec.Code, rec.Body)
-	}
-	for _, title := range []string{"第一条", "100%_折扣"} {
-		if rec := h.do(t, bearer, "POST", "/dashboard/v1/items", map[string]string{"title": title}); rec.Code != http.StatusCreated {
-			t.Fatalf("create %q: %d %s", title, rec.Code, rec.Body)
-		}
-	}
-	rec := h.do(t, bearer, "GET", "/dashboard/v1/items?q=100%25_", nil)
-	var page httpx.PageOf[Item]
-	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != 200 {
-		t.Fatalf("list: %d %s", rec.Code, rec.Body)
-	}
-	if page.Total != 1 || len(page.Items) != 1 || page.Items[0].Title != "100%_折扣" {
-		t.Fatalf("search for a literal %%_ found %+v", page)
-	}
-	if rec := h.do(t, "", "GET", "/dashboard/v1/items", nil); rec.Code != http.StatusUnauthorized {
-		t.Errorf("no token: %d", rec.Code)
-	}
-	if rec := h.do(t, h.iss.Bearer(authtest.CityWide()), "GET", "/dashboard/v1/items", nil); rec.Code != http.StatusForbidden {
-		t.Errorf("no permission: %d", rec.Code)
-	}
-	if rec := h.do(t, bearer, "GET", "/dashboard/v1/items?sort=title", nil); rec.Code != http.StatusBadRequest {
-		t.Errorf("an unknown parameter: %d", rec.Code)
 	}
 }
 

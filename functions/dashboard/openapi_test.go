@@ -17,6 +17,8 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Condition": Condition{}, "CategoryInput": CategoryInput{}, "Category": Category{}, "IndicatorInput": IndicatorInput{},
+		"Indicator": Indicator{}, "Board": Board{}, "CountyCount": CountyCount{}, "Counties": Counties{}, "RosterRow": RosterRow{},
+		"ErrorBody": httpx.ErrorBody{},
 	})
 }

@@ -157,8 +157,9 @@ var catalogue = []Permission{
 	{"monitor.clue", "review", "研判、排除或移送监测线索"},
 	{"monitor.clue", "export", "导出网络市场监测线索"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
-	{"dashboard.item", "view", "查看看板条目"},
-	{"dashboard.item", "create", "新增看板条目"},
+	{"dashboard.kpi", "view", "查看指标看板"},
+	{"dashboard.kpi", "manage", "维护指标与指标分类"},
+	{"dashboard.kpi", "export", "导出指标名单与区县排名"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 
