@@ -112,6 +112,10 @@ var menuCatalogue = []Menu{
 		{Code: "monitor.models", Title: "监测模型", Path: "/console/#/monitor/models", Icon: "SetUp"},
 		{Code: "monitor.clues", Title: "监测线索", Path: "/console/#/monitor/clues", Icon: "Warning"},
 	}},
+	// functions/dashboard (FP-110–114, 130).
+	{Code: "dashboard", Title: "数据看板", Icon: "DataBoard", Children: []Menu{
+		{Code: "dashboard.kpi", Title: "指标看板", Path: "/console/#/dashboard/kpi", Icon: "DataAnalysis"},
+	}},
 }
 
 // metrologyMenus are the regulators' metrology pages (the enterprise and
@@ -201,6 +205,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
+	business = append(business, "dashboard.kpi")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
