@@ -358,4 +358,3 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
