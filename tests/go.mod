@@ -28,6 +28,7 @@ require (
 	github.com/sjzamr/smartreg/functions/audit v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/dashboard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/documents v0.0.0-00010101000000-000000000000
@@ -336,3 +337,5 @@ replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph
 
 replace github.com/sjzamr/smartreg/tests/sim/idverify => ./sim/idverify
+
+replace github.com/sjzamr/smartreg/functions/dashboard => ../functions/dashboard

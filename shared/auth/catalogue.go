@@ -161,6 +161,9 @@ var catalogue = []Permission{
 	{"monitor.stream", "view", "查看直播与短视频监测名单"},
 	{"monitor.stream", "edit", "维护直播与短视频监测名单并执行检查"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
+	{"dashboard.kpi", "view", "查看指标看板"},
+	{"dashboard.kpi", "manage", "维护指标与指标分类"},
+	{"dashboard.kpi", "export", "导出指标名单与区县排名"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

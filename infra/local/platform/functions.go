@@ -14,6 +14,7 @@ import (
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	"github.com/sjzamr/smartreg/functions/console"
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
+	dashboard "github.com/sjzamr/smartreg/functions/dashboard"
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
 	documents "github.com/sjzamr/smartreg/functions/documents"
@@ -82,6 +83,7 @@ type Config struct {
 	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
 	Monitor          monitor.Config          `group:"monitor"`
 	EntityGraph      entitygraph.Config      `group:"entity-graph"`
+	Dashboard        dashboard.Config        `group:"dashboard"`
 	// scaffold:config
 }
 
@@ -109,6 +111,7 @@ type Typed struct {
 	CrawlerShard     *crawlershard.Function
 	Monitor          *monitor.Function
 	EntityGraph      *entitygraph.Function
+	Dashboard        *dashboard.Function
 	// scaffold:typed
 }
 
@@ -145,6 +148,7 @@ var builders = []builder{
 	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
 	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
 	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
+	{name: dashboard.Name, migrations: dashboard.Migrations, build: buildDashboard},
 	// scaffold:builders
 }
 
@@ -327,6 +331,12 @@ func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EntityGraph)
 	p.EntityGraph = fn
+	return fn, err
+}
+
+func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dashboard)
+	p.Dashboard = fn
 	return fn, err
 }
 

@@ -75,6 +75,8 @@ const pages: RouteRecordRaw[] = [
   // FP-90: 电子取证 (evidence-capture).
   { path: 'evidence/capture', component: () => import('./views/evidence/Capture.vue'), meta: { title: '一键取证', menus: ['evidence.capture'] } },
   { path: 'evidence/upload', component: () => import('./views/evidence/Upload.vue'), meta: { title: '上传证据', menus: ['evidence.upload'] } },
+  // FP-110–114, FP-130: 指标看板 (dashboard).
+  { path: 'dashboard/kpi', component: () => import('./views/dashboard/Kpi.vue'), meta: { title: '指标看板', menus: ['dashboard.kpi'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 

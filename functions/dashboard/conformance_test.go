@@ -1,0 +1,29 @@
+package dashboard
+
+import (
+	"testing"
+
+	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/conformance"
+)
+
+// TestConformance runs the platform's shared checks: no forged event gets
+// in, every route declares its access and entity data and requires only
+// grantable permissions, and no route reaches an entity outside the
+// caller's data scope. Extend the scope fixture as routes that touch
+// entity data are added.
+func TestConformance(t *testing.T) {
+	h := newHarness(t)
+	seed(t, h)
+	conformance.Events(t, Name, h.f)
+	conformance.Routes(t, h.f.Handler())
+	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
+		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+		// Indicator 1 is the seeded 在业企业: its roster and export list
+		// entity 0 (长安区, inside) and never entity 6 (桥西区).
+		Params:         map[string]string{"id": "1"},
+		Queries:        map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv"},
+		InsideMarkers:  []string{"91130100MA00000000"},
+		ForeignMarkers: []string{"91130100MA00000006", "91130100MA00000010"},
+	})
+}

@@ -1,0 +1,57 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/events"
+)
+
+// PingTask is the rollup PingSource's task
+// (infra/knative/pingsources/dashboard-rollup.yaml).
+const PingTask = "dashboard-rollup"
+
+// Receive keeps the rollup current: an entity event recomputes its
+// district, the PingSource tick the whole rollup. Both are recomputations
+// from the source, so a redelivery or an out-of-order event leaves the
+// right numbers and no dedupe table is needed.
+func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	var district string
+	switch e.Type() {
+	case events.EntityRegistered:
+		d, err := events.Decode[events.EntityRegisteredData](e)
+		if err != nil {
+			return nil, err
+		}
+		district = d.Entity.DistrictCode
+	case events.EntityUpdated:
+		d, err := events.Decode[events.EntityUpdatedData](e)
+		if err != nil {
+			return nil, err
+		}
+		district = d.Entity.DistrictCode
+	case events.EntityDeregistered:
+		d, err := events.Decode[events.EntityDeregisteredData](e)
+		if err != nil {
+			return nil, err
+		}
+		var lerr error
+		if district, lerr = districtOf(ctx, f.pool, d.CreditCode); errors.Is(lerr, pgx.ErrNoRows) {
+			return nil, nil // gone from the registry: the next full refresh settles it
+		} else if lerr != nil {
+			return nil, lerr
+		}
+	case events.Ping:
+		data, err := events.Decode[events.PingData](e)
+		if err != nil || data["task"] != PingTask {
+			return nil, err
+		}
+		return nil, f.RefreshAll(ctx)
+	default:
+		return nil, nil
+	}
+	return nil, refreshDistrict(ctx, f.pool, district, f.now())
+}

@@ -1,0 +1,92 @@
+// Package dashboard is the dashboard function (看板): so far the KPI board
+// (指标看板, FP-110–114, 130) — indicators in a two-level category tree,
+// maintained from the back office, counted in the caller's data scope over
+// the registry's published read functions (registry migration 0140), with
+// advanced indicators' rosters, county rankings and exports — and the
+// pre-aggregated rollup of entity counts that answers the basic
+// indicators, refreshed by registry.entity.* events and a PingSource.
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sjzamr/smartreg/shared/store"
+)
+
+// Name is the function's name: its route prefix and Knative Service.
+const Name = "dashboard"
+
+// Source is the CloudEvents source of everything dashboard emits.
+const Source = "/functions/dashboard"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations is the dashboard schema's one migration stream.
+func Migrations() []store.Migration {
+	return []store.Migration{{Component: Name, FS: migrations, Dir: "migrations"}}
+}
+
+// Config is the function's own settings, read from the environment.
+type Config struct {
+	MaxExportRows int `env:"DASHBOARD_MAX_EXPORT_ROWS" default:"100000" help:"指标名单单次导出的最大行数（不受 2 000 行之限）"`
+}
+
+// Validate refuses settings the function cannot work with.
+func (c Config) Validate() error {
+	if c.MaxExportRows < 1 {
+		return errors.New("dashboard: DASHBOARD_MAX_EXPORT_ROWS must be at least 1")
+	}
+	return nil
+}
+
+// Verifier puts the caller's principal into each request (*auth.Verifier).
+type Verifier interface {
+	Middleware(next http.Handler) http.Handler
+}
+
+// Deps is what the function needs.
+type Deps struct {
+	Logger   *slog.Logger
+	Pool     *pgxpool.Pool
+	Now      func() time.Time
+	Verifier Verifier
+}
+
+// Function is dashboard.
+type Function struct {
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	now      func() time.Time
+	verifier Verifier
+	cfg      Config
+}
+
+// New checks the dependencies and the settings; it does no I/O and starts
+// nothing (background work goes in Start, its end in Stop).
+func New(d Deps, c Config) (*Function, error) {
+	switch {
+	case d.Logger == nil:
+		return nil, errors.New("dashboard: Logger is required")
+	case d.Pool == nil:
+		return nil, errors.New("dashboard: Pool is required")
+	case d.Now == nil:
+		return nil, errors.New("dashboard: Now is required")
+	case d.Verifier == nil:
+		return nil, errors.New("dashboard: Verifier is required")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, cfg: c}, nil
+}
+
+// Ready answers when the database does.
+func (f *Function) Ready(ctx context.Context) error { return f.pool.Ping(ctx) }
