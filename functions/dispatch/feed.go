@@ -134,6 +134,7 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 	defer maxAge.Stop()
 	send := func() error {
 		for {
+			bounded := cur.hi != "" // a page inside an older read: what is newer needs a fresh one
 			items, ids, next, err := f.feedRead(ctx, p.Scope, cur, floor, 200)
 			if err != nil {
 				return err
@@ -148,7 +149,7 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 			if err := rc.Flush(); err != nil {
 				return err
 			}
-			if len(items) < 200 {
+			if len(items) < 200 && !bounded {
 				return nil
 			}
 		}
