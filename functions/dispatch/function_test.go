@@ -285,7 +285,7 @@ func TestAlarmToTaskToRetrospection(t *testing.T) {
 	}
 }
 
-// Playback is thinned (ends kept, fewer fixes, the stored count told);
+// FP-148. Playback is thinned (ends kept, fewer fixes, the stored count told);
 // tolerance 0 and the CSV download give every fix; bad tolerances are
 // refused in Chinese.
 func TestTrackPlaybackAndDownload(t *testing.T) {
@@ -493,7 +493,7 @@ func TestConcurrentAlarmsAllReachTheStream(t *testing.T) {
 	}
 }
 
-// The case that skipped rows when streams read "seq > last sent": a
+// FP-146. The case that skipped rows when streams read "seq > last sent": a
 // writer takes its seq, another writer with a later seq commits and is
 // shown, then the first commits. Its row must still be shown, once, on the
 // open stream and on a stream resuming from the id of the later row.

@@ -28,7 +28,7 @@ func replayAt(t []int64, lat, lng []float64, keep []int, ts int64) (float64, flo
 	return lat[a] + r*(lat[b]-lat[a]), lng[a] + r*(lng[b]-lng[a])
 }
 
-// A day of an inspector at one fix per 5 s: walks, drives, waits, with
+// FP-148. A day of an inspector at one fix per 5 s: walks, drives, waits, with
 // GPS noise; thin keeps the ends, keeps an ascending subsequence, and
 // every fix is within the tolerance of where playback shows the phone at
 // its time (so also of the drawn line), at several tolerances.
@@ -78,7 +78,7 @@ func TestThinKeepsEndsAndBoundsTheError(t *testing.T) {
 	}
 }
 
-// A phone that goes straight at a steady speed is its two ends; one that
+// FP-148. A phone that goes straight at a steady speed is its two ends; one that
 // stops halfway for an hour keeps the stop (a path-only Douglas–Peucker
 // would drop it, and playback would show it moving through the hour);
 // a corner is kept; tolerance 0 keeps everything.
