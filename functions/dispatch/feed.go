@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -97,26 +96,27 @@ type FeedItem struct {
 }
 
 // stream is the centre's live feed (FP-146): SSE "alarm" (and later
-// "event", "task") items in the caller's scope. With Last-Event-ID (or
-// ?since=) it first replays what the client missed; without it, it starts
-// at the newest row, plus the last hour's unhandled alarms.
+// "event", "task") items in the caller's scope, each once, in commit
+// order (feedcursor.go). With Last-Event-ID (or ?since=) it first replays
+// what the client missed; without it, it starts with the last hour's rows.
+// An item's id is the cursor just after it; data.seq identifies the row.
 func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	ctx := r.Context()
 	wake := f.hub.add()
 	defer f.hub.remove(wake)
-	since := int64(-1)
-	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		since, _ = strconv.ParseInt(v, 10, 64)
-	} else if v := r.URL.Query().Get("since"); v != "" {
-		since, _ = strconv.ParseInt(v, 10, 64)
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("since")
 	}
-	if since < 0 {
-		var err error
-		if since, err = f.feedStart(ctx, f.now().Add(-time.Hour)); err != nil {
-			httpx.Fail(w, r, err)
-			return
-		}
+	var floor time.Time
+	if last == "" {
+		floor = f.now().Add(-time.Hour)
+	}
+	cur, err := f.startCursor(ctx, last, floor)
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
@@ -125,7 +125,7 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache, no-transform")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprintf(w, "retry: 2000\nevent: ready\ndata: {\"since\":%d}\n\n", since); err != nil || rc.Flush() != nil {
+	if _, err := fmt.Fprintf(w, "retry: 2000\nevent: ready\ndata: {}\n\n"); err != nil || rc.Flush() != nil {
 		return
 	}
 	keep := time.NewTicker(f.cfg.KeepAlive)
@@ -134,21 +134,22 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 	defer maxAge.Stop()
 	send := func() error {
 		for {
-			items, err := f.feedAfter(ctx, p.Scope, since, 200)
+			bounded := cur.hi != "" // a page inside an older read: what is newer needs a fresh one
+			items, ids, next, err := f.feedRead(ctx, p.Scope, cur, floor, 200)
 			if err != nil {
 				return err
 			}
-			for _, it := range items {
+			for i, it := range items {
 				raw, _ := json.Marshal(it)
-				if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", it.Seq, it.Kind, raw); err != nil {
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", ids[i], it.Kind, raw); err != nil {
 					return err
 				}
-				since = it.Seq
 			}
+			cur = next
 			if err := rc.Flush(); err != nil {
 				return err
 			}
-			if len(items) < 200 {
+			if len(items) < 200 && !bounded {
 				return nil
 			}
 		}

@@ -279,9 +279,50 @@ func TestAlarmToTaskToRetrospection(t *testing.T) {
 			t.Errorf("search %q: %d", q, page.Total)
 		}
 	}
-	track := decode[[]Position](t, h.do(t, centre, "GET", "/dispatch/v1/tracks/near", nil), 200)
-	if len(track) != 2 || !track[0].At.Before(track[1].At) {
+	track := decode[TrackView](t, h.do(t, centre, "GET", "/dispatch/v1/tracks/near", nil), 200)
+	if track.Points != 2 || len(track.T) != 2 || track.T[0] >= track.T[1] || track.Lat[1] != 38.041 {
 		t.Fatalf("24-hour playback %+v", track)
+	}
+}
+
+// FP-148. Playback is thinned (ends kept, fewer fixes, the stored count told);
+// tolerance 0 and the CSV download give every fix; bad tolerances are
+// refused in Chinese.
+func TestTrackPlaybackAndDownload(t *testing.T) {
+	h := newHarness(t)
+	phone := h.iss.Bearer(station("p1", "130102001"))
+	var ps []map[string]any
+	for i := range 300 { // a straight walk north, then east: one corner
+		lat, lng := 38.0+float64(min(i, 150))*1e-5, 114.5+float64(max(0, i-150))*1e-5
+		ps = append(ps, map[string]any{"at": h.now.Add(time.Duration(i-300) * 5 * time.Second), "lat": lat, "lng": lng, "accuracy": 5})
+	}
+	if rec := h.do(t, phone, "POST", "/dispatch/v1/positions", map[string]any{"positions": ps}); rec.Code != 200 {
+		t.Fatalf("positions: %d %s", rec.Code, rec.Body)
+	}
+	centre := h.iss.Bearer(authtest.CityWide(allPerms...))
+	v := decode[TrackView](t, h.do(t, centre, "GET", "/dispatch/v1/tracks/p1", nil), 200)
+	if v.Points != 300 || len(v.T) != 3 || v.Tolerance != defaultTolerance || v.Lat[1] != 38.0015 ||
+		v.T[0] != h.now.Add(-300*5*time.Second).UnixMilli() || v.T[2] != h.now.Add(-5*time.Second).UnixMilli() {
+		t.Fatalf("thinned playback: points %d, kept %d %+v", v.Points, len(v.T), v)
+	}
+	full := decode[TrackView](t, h.do(t, centre, "GET", "/dispatch/v1/tracks/p1?tolerance=0", nil), 200)
+	if len(full.T) != 300 || full.Lng[299] != 114.5+149*1e-5 {
+		t.Fatalf("full resolution: %d fixes", len(full.T))
+	}
+	rec := h.do(t, centre, "GET", "/dispatch/v1/tracks/p1/csv", nil)
+	lines := strings.Split(strings.TrimSpace(rec.Body.String()), "\n")
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || len(lines) != 301 ||
+		lines[0] != "user_id,at,lat,lng,accuracy" || !strings.HasPrefix(lines[1], "p1,") {
+		t.Fatalf("download: %d %q, %d lines", rec.Code, rec.Header().Get("Content-Type"), len(lines))
+	}
+	for _, q := range []string{"tolerance=-1", "tolerance=abc", "tolerance=NaN"} {
+		if rec := h.do(t, centre, "GET", "/dispatch/v1/tracks/p1?"+q, nil); rec.Code != 400 || !strings.Contains(rec.Body.String(), "tolerance") {
+			t.Errorf("%s: %d %s", q, rec.Code, rec.Body)
+		}
+	}
+	other := h.iss.Bearer(station("s2", "130104002"))
+	if rec := h.do(t, other, "GET", "/dispatch/v1/tracks/p1/csv", nil); len(strings.Split(strings.TrimSpace(rec.Body.String()), "\n")) != 1 {
+		t.Errorf("another station downloads: %s", rec.Body)
 	}
 }
 
@@ -316,7 +357,7 @@ func TestStationScope(t *testing.T) {
 	if rec := h.do(t, other, "POST", "/dispatch/v1/events/"+ev.ID+"/close", map[string]string{"reason": "x"}); rec.Code != 404 {
 		t.Errorf("other station closes: %d", rec.Code)
 	}
-	if body := h.do(t, other, "GET", "/dispatch/v1/tracks/s1", nil).Body.String(); strings.TrimSpace(body) != "[]" {
+	if body := h.do(t, other, "GET", "/dispatch/v1/tracks/s1", nil).Body.String(); !strings.Contains(body, `"points":0`) {
 		t.Errorf("other station's track query: %s", body)
 	}
 	if body := h.do(t, other, "GET", "/dispatch/v1/live", nil).Body.String(); strings.TrimSpace(body) != "[]" {
@@ -441,9 +482,83 @@ func TestConcurrentAlarmsAllReachTheStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[int64]bool{}
 	for len(seen) < n {
 		m := next(t, ch, "alarm")
-		seen[m.id] = true
+		var it FeedItem
+		if err := json.Unmarshal([]byte(m.data), &it); err != nil || seen[it.Seq] {
+			t.Fatalf("item %s sent twice or unreadable (%v)", m.data, err)
+		}
+		seen[it.Seq] = true
+	}
+}
+
+// FP-146. The case that skipped rows when streams read "seq > last sent": a
+// writer takes its seq, another writer with a later seq commits and is
+// shown, then the first commits. Its row must still be shown, once, on the
+// open stream and on a stream resuming from the id of the later row.
+// (Deterministic: the first writer's transaction is held open by hand.)
+func TestLateCommitWithEarlierSeqIsNotSkipped(t *testing.T) {
+	h := newHarness(t)
+	centre := h.iss.Bearer(authtest.CityWide(allPerms...))
+	ch, closeFeed := openFeed(t, h, centre, "")
+	defer closeFeed()
+	next(t, ch, "ready")
+	ctx := context.Background()
+	slow, err := h.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	if err := addFeed(ctx, slow, "alarm", "130102", "130102001", map[string]string{"text": "先取序号后提交"}, h.now); err != nil {
+		t.Fatal(err)
+	}
+	var slowSeq int64
+	if err := slow.QueryRow(ctx, `SELECT max(seq) FROM dispatch.feed`).Scan(&slowSeq); err != nil {
+		t.Fatal(err)
+	}
+	h.raise(t, "130102001", "后取序号先提交")
+	fast := next(t, ch, "alarm")
+	var it FeedItem
+	json.Unmarshal([]byte(fast.data), &it)
+	if !strings.Contains(fast.data, "后取序号先提交") || it.Seq <= slowSeq {
+		t.Fatalf("first shown %s (seq %d), want the later seq, above %d", fast.data, it.Seq, slowSeq)
+	}
+	// A map that reconnects from the later row's id.
+	ch2, close2 := openFeed(t, h, centre, fast.id)
+	defer close2()
+	next(t, ch2, "ready")
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.f.hub.wake() // Receive wakes after its commit; this writer is the test
+	for _, c := range []<-chan sse{ch, ch2} {
+		m := next(t, c, "alarm")
+		json.Unmarshal([]byte(m.data), &it)
+		if it.Seq != slowSeq {
+			t.Fatalf("after the late commit: %s, want seq %d", m.data, slowSeq)
+		}
+	}
+	// Nothing is shown twice: the next item on both is a new alarm.
+	h.raise(t, "130102001", "之后的报警")
+	for _, c := range []<-chan sse{ch, ch2} {
+		if m := next(t, c, "alarm"); !strings.Contains(m.data, "之后的报警") {
+			t.Fatalf("then %s", m.data)
+		}
+	}
+}
+
+// A cursor survives its round trip through an SSE id; bad ids are refused.
+func TestFeedCursorText(t *testing.T) {
+	for _, c := range []cursor{{lo: "10:12:10,11"}, {lo: "5:5:"}, {lo: "7:9:8", hi: "9:14:12", seq: 42}} {
+		got, ok := parseCursor(c.String())
+		if !ok || got != c {
+			t.Errorf("%q parsed as %+v %v", c.String(), got, ok)
+		}
+	}
+	for _, bad := range []string{"", "x", "1:2", "1:2:3~4", "1:2:~1:2:~x", "1:2:3\nevent: x"} {
+		if _, ok := parseCursor(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	_ "embed"
+	"encoding/csv"
 	"math"
 	"net/http"
 	"strconv"
@@ -57,6 +58,8 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /dispatch/v1/live", httpx.Endpoint(f.live), auth.Requires(PermTrack, "view"), httpx.EntityListing(),
 		httpx.Params("lat", "lng", "radius", "nearest", "polygon", "within"))
 	m.Handle("GET /dispatch/v1/tracks/{user}", httpx.Endpoint(f.track), auth.Requires(PermTrack, "view"), httpx.NoEntity(),
+		httpx.Params("from", "to", "tolerance"))
+	m.HandleFunc("GET /dispatch/v1/tracks/{user}/csv", f.trackCSV, auth.Requires(PermTrack, "view"), httpx.NoEntity(),
 		httpx.Params("from", "to"))
 	// FP-150, FP-162: tasks.
 	m.Handle("POST /dispatch/v1/tasks", httpx.Body(f.createTask), auth.Requires(PermTask, "create"), httpx.NoEntity())
@@ -310,15 +313,17 @@ func timeParam(r *http.Request, name string) (*time.Time, error) {
 	return &t, nil
 }
 
-func (f *Function) track(r *http.Request) (any, error) {
+// trackWindow is a track query's [from, to): by default the last 24
+// hours, at most 31 days.
+func (f *Function) trackWindow(r *http.Request) (time.Time, time.Time, error) {
 	now := f.now()
 	from, err := timeParam(r, "from")
 	if err != nil {
-		return nil, err
+		return time.Time{}, time.Time{}, err
 	}
 	to, err := timeParam(r, "to")
 	if err != nil {
-		return nil, err
+		return time.Time{}, time.Time{}, err
 	}
 	if to == nil {
 		t := now.Add(2 * time.Minute) // the clock skew ingest accepts
@@ -329,12 +334,66 @@ func (f *Function) track(r *http.Request) (any, error) {
 		from = &t
 	}
 	if !from.Before(*to) {
-		return nil, fieldErr("from", "开始时间应早于结束时间")
+		return time.Time{}, time.Time{}, fieldErr("from", "开始时间应早于结束时间")
 	}
 	if to.Sub(*from) > 31*24*time.Hour {
-		return nil, fieldErr("to", "一次最多查询 31 天的轨迹")
+		return time.Time{}, time.Time{}, fieldErr("to", "一次最多查询 31 天的轨迹")
 	}
-	return f.Track(r.Context(), principal(r).Scope, r.PathValue("user"), *from, *to, 20000)
+	return *from, *to, nil
+}
+
+// defaultTolerance is the playback's thinning, in metres: finer than a
+// pixel of the city map at street zoom, and 17 280 fixes of a day become
+// a few hundred to a few thousand.
+const defaultTolerance = 5.0
+
+func (f *Function) track(r *http.Request) (any, error) {
+	from, to, err := f.trackWindow(r)
+	if err != nil {
+		return nil, err
+	}
+	tol := defaultTolerance
+	if v, err := floatParam(r, "tolerance"); err != nil {
+		return nil, err
+	} else if v != nil {
+		if *v < 0 || *v > 10000 {
+			return nil, fieldErr("tolerance", "抽稀容差应在 0 至 10000 米之间（0 为全部定位点）")
+		}
+		tol = *v
+	}
+	return f.Track(r.Context(), principal(r).Scope, r.PathValue("user"), from, to, tol)
+}
+
+// trackCSV is the full-resolution download of a track: every fix, streamed.
+func (f *Function) trackCSV(w http.ResponseWriter, r *http.Request) {
+	from, to, err := f.trackWindow(r)
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	user := r.PathValue("user")
+	started := false
+	cw := csv.NewWriter(w)
+	err = f.TrackRows(r.Context(), principal(r).Scope, user, from, to, func(x Position) error {
+		if !started {
+			started = true
+			h := w.Header()
+			h.Set("Content-Type", "text/csv; charset=utf-8")
+			h.Set("Content-Disposition", `attachment; filename="track.csv"`)
+			cw.Write([]string{"user_id", "at", "lat", "lng", "accuracy"})
+		}
+		return cw.Write([]string{user, x.At.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(x.Lat, 'f', -1, 64),
+			strconv.FormatFloat(x.Lng, 'f', -1, 64), strconv.FormatFloat(float64(x.Accuracy), 'f', -1, 32)})
+	})
+	if err != nil && !started {
+		httpx.Fail(w, r, err)
+		return
+	}
+	if !started {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw.Write([]string{"user_id", "at", "lat", "lng", "accuracy"})
+	}
+	cw.Flush()
 }
 
 // TaskInput creates a task.

@@ -36,17 +36,12 @@ type Alarm struct {
 }
 
 // addFeed appends a feed row and signals the listeners; NOTIFY is sent at
-// commit, so a woken stream always finds the row.
+// commit, so a woken stream always finds the row. No lock: the row's xid
+// (the column's default) is what streams order by visibility (feed.go),
+// so writers commit concurrently and share their WAL flushes.
 func addFeed(ctx context.Context, tx pgx.Tx, kind, district, township string, payload any, at time.Time) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
-		return err
-	}
-	// Streams read "seq > last sent": a row whose seq was taken before
-	// another's but committed after it would be skipped for good. The lock
-	// (held to commit) makes seq order commit order; it is taken last, so
-	// it is held only for this insert and the commit.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('dispatch.feed'))`); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO dispatch.feed (kind, district, township, payload, at) VALUES ($1,$2,$3,$4,$5)`,
@@ -72,29 +67,6 @@ func recordAlarm(ctx context.Context, tx pgx.Tx, d events.AlarmRaisedData, now t
 		RaisedBy: d.RaisedBy, RaisedName: d.RaisedName, District: d.District, Township: d.Township, RaisedAt: d.RaisedAt,
 		ReceivedAt: d.ReceivedAt, Status: "new"}
 	return addFeed(ctx, tx, "alarm", d.District, d.Township, a, now)
-}
-
-// feedStart is the seq a new stream starts after: just before the first
-// row since from, so the last hour's alarms show on a freshly opened map.
-func (f *Function) feedStart(ctx context.Context, from time.Time) (int64, error) {
-	var seq int64
-	err := f.pool.QueryRow(ctx, `SELECT coalesce((SELECT min(seq) - 1 FROM dispatch.feed WHERE at >= $1),
-		(SELECT max(seq) FROM dispatch.feed), 0)`, from).Scan(&seq)
-	return seq, store.Classify(err)
-}
-
-func (f *Function) feedAfter(ctx context.Context, s auth.Scope, after int64, limit int) ([]FeedItem, error) {
-	args := []any{after, limit}
-	rows, err := f.pool.Query(ctx, `SELECT seq, kind, payload, at FROM dispatch.feed WHERE seq > $1 AND `+
-		s.Filter("district", "township", &args)+` ORDER BY seq LIMIT $2`, args...)
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
-		var it FeedItem
-		return it, r.Scan(&it.Seq, &it.Kind, &it.Payload, &it.At)
-	})
-	return items, store.Classify(err)
 }
 
 const alarmCols = `id::text, level, text, lat, lng, accuracy, attachments, raised_by, raised_name, district, township,

@@ -180,20 +180,87 @@ func (f *Function) Live(ctx context.Context, s auth.Scope, sel Selection) ([]Pos
 	return out, store.Classify(err)
 }
 
-// Track is one phone's positions in [from, to), oldest first, inside the
-// caller's scope (FP-148: playback of 24 hours, or a longer history).
-func (f *Function) Track(ctx context.Context, s auth.Scope, user string, from, to time.Time, limit int) ([]Position, error) {
-	args := []any{user, from, to, limit}
-	rows, err := f.pool.Query(ctx, `SELECT user_id, at, lat, lng, accuracy, district, township FROM dispatch.positions
-		WHERE user_id = $1 AND at >= $2 AND at < $3 AND `+s.Filter("district", "township", &args)+` ORDER BY at LIMIT $4`, args...)
+// TrackView is one phone's track as arrays, oldest first: one row from
+// the database (array_agg) instead of a row and an object per fix, and,
+// for playback on a map, thinned to the screen's resolution (thin.go).
+// The full resolution stays one request away (Tolerance 0, or the CSV
+// download).
+type TrackView struct {
+	UserID string    `json:"user_id"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	// Points is how many fixes are stored in the window (up to the cap);
+	// len(T) is how many are returned.
+	Points    int     `json:"points"`
+	Tolerance float64 `json:"tolerance"` // metres; 0: every fix
+	// Truncated: the window holds more fixes than one answer carries
+	// (maxTrackPoints, oldest first); ask for a shorter window.
+	Truncated bool      `json:"truncated"`
+	T         []int64   `json:"t"` // Unix milliseconds
+	Lat       []float64 `json:"lat"`
+	Lng       []float64 `json:"lng"`
+	Accuracy  []float32 `json:"accuracy"`
+}
+
+// maxTrackPoints caps one answer: 31 days at one fix per 5 s is 535 680,
+// so a month of a busy phone comes back truncated (and thinned, small).
+const maxTrackPoints = 300000
+
+// Track is one phone's fixes in [from, to) inside the caller's scope
+// (FP-148: playback of 24 hours, or a longer history), thinned to tol
+// metres (0: every fix).
+func (f *Function) Track(ctx context.Context, s auth.Scope, user string, from, to time.Time, tol float64) (TrackView, error) {
+	args := []any{user, from, to, maxTrackPoints + 1}
+	var ats []time.Time
+	v := TrackView{UserID: user, From: from, To: to, Tolerance: max(tol, 0)}
+	err := f.pool.QueryRow(ctx, `SELECT coalesce(array_agg(at ORDER BY at), '{}'), coalesce(array_agg(lat ORDER BY at), '{}'),
+			coalesce(array_agg(lng ORDER BY at), '{}'), coalesce(array_agg(accuracy ORDER BY at), '{}')
+		FROM (SELECT at, lat, lng, accuracy FROM dispatch.positions
+			WHERE user_id = $1 AND at >= $2 AND at < $3 AND `+s.Filter("district", "township", &args)+` ORDER BY at LIMIT $4) p`,
+		args...).Scan(&ats, &v.Lat, &v.Lng, &v.Accuracy)
 	if err != nil {
-		return nil, store.Classify(err)
+		return v, store.Classify(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Position, error) {
-		var x Position
-		return x, r.Scan(&x.UserID, &x.At, &x.Lat, &x.Lng, &x.Accuracy, &x.District, &x.Township)
-	})
-	return out, store.Classify(err)
+	if len(ats) > maxTrackPoints {
+		v.Truncated = true
+		ats, v.Lat, v.Lng, v.Accuracy = ats[:maxTrackPoints], v.Lat[:maxTrackPoints], v.Lng[:maxTrackPoints], v.Accuracy[:maxTrackPoints]
+	}
+	v.Points = len(ats)
+	v.T = make([]int64, len(ats))
+	for i, at := range ats {
+		v.T[i] = at.UnixMilli()
+	}
+	if v.Tolerance > 0 {
+		keep := thin(v.T, v.Lat, v.Lng, v.Tolerance)
+		for j, i := range keep { // in place: keep is ascending
+			v.T[j], v.Lat[j], v.Lng[j], v.Accuracy[j] = v.T[i], v.Lat[i], v.Lng[i], v.Accuracy[i]
+		}
+		k := len(keep)
+		v.T, v.Lat, v.Lng, v.Accuracy = v.T[:k], v.Lat[:k], v.Lng[:k], v.Accuracy[:k]
+	}
+	return v, nil
+}
+
+// TrackRows streams every fix in [from, to) inside the caller's scope,
+// oldest first, to each (the full-resolution download; no cap).
+func (f *Function) TrackRows(ctx context.Context, s auth.Scope, user string, from, to time.Time, each func(Position) error) error {
+	args := []any{user, from, to}
+	rows, err := f.pool.Query(ctx, `SELECT at, lat, lng, accuracy FROM dispatch.positions
+		WHERE user_id = $1 AND at >= $2 AND at < $3 AND `+s.Filter("district", "township", &args)+` ORDER BY at`, args...)
+	if err != nil {
+		return store.Classify(err)
+	}
+	defer rows.Close()
+	x := Position{UserID: user}
+	for rows.Next() {
+		if err := rows.Scan(&x.At, &x.Lat, &x.Lng, &x.Accuracy); err != nil {
+			return store.Classify(err)
+		}
+		if err := each(x); err != nil {
+			return err
+		}
+	}
+	return store.Classify(rows.Err())
 }
 
 // EnsureTrackPartition makes the day partition holding t; loaders of
