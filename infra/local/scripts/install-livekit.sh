@@ -43,4 +43,6 @@ trap 'rm -rf "$tmp"' EXIT
 GOWORK=off GOBIN="$tmp" GOFLAGS="-mod=mod -buildvcs=false" \
 	go install "github.com/livekit/livekit-server/cmd/server@$version"
 mv "$tmp/server" "$target"
+# Left in Go's bin as well, so the next checkout copies instead of building.
+{ mkdir -p "$(dirname "$gobin")" && cp "$target" "$gobin"; } 2>/dev/null || true
 echo "installed livekit-server $(installed_version "$target") at $target"
