@@ -103,6 +103,7 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/saintfish/chardet v0.0.0-20230101081208-5e3ef4b5456d // indirect
+	github.com/sjzamr/smartreg/functions/comms v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000 // indirect
@@ -336,3 +337,5 @@ replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ./sim/sitefarm
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../functions/entity-graph
 
 replace github.com/sjzamr/smartreg/tests/sim/idverify => ./sim/idverify
+
+replace github.com/sjzamr/smartreg/functions/comms => ../functions/comms

@@ -126,6 +126,7 @@ require (
 	github.com/sjzamr/smartreg/functions/activities v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/comms v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dispatch v0.0.0-00010101000000-000000000000
@@ -228,3 +229,5 @@ replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefar
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph
 
 replace github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverify
+
+replace github.com/sjzamr/smartreg/functions/comms => ../../functions/comms

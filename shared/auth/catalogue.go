@@ -157,6 +157,10 @@ var catalogue = []Permission{
 	{"monitor.clue", "review", "研判、排除或移送监测线索"},
 	{"monitor.clue", "export", "导出网络市场监测线索"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
+	{"comms.consult", "view", "查看协同会商及其聊天记录"},
+	{"comms.consult", "create", "为事件发起协同会商"},
+	{"comms.consult", "join", "加入受邀的会商并发送聊天"},
+	{"comms.consult", "host", "主持会商：邀请、踢出、静音成员"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

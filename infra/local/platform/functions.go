@@ -12,6 +12,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/audit"
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
+	comms "github.com/sjzamr/smartreg/functions/comms"
 	"github.com/sjzamr/smartreg/functions/console"
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
@@ -82,6 +83,7 @@ type Config struct {
 	CrawlerShard     crawlershard.Config     `group:"crawler-shard"`
 	Monitor          monitor.Config          `group:"monitor"`
 	EntityGraph      entitygraph.Config      `group:"entity-graph"`
+	Comms            comms.Config            `group:"comms"`
 	// scaffold:config
 }
 
@@ -109,6 +111,7 @@ type Typed struct {
 	CrawlerShard     *crawlershard.Function
 	Monitor          *monitor.Function
 	EntityGraph      *entitygraph.Function
+	Comms            *comms.Function
 	// scaffold:typed
 }
 
@@ -145,6 +148,7 @@ var builders = []builder{
 	{name: crawlershard.Name, prefixes: []string{"/crawl/"}, migrations: crawlershard.Migrations, build: buildCrawlerShard},
 	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
 	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
+	{name: comms.Name, migrations: comms.Migrations, build: buildComms},
 	// scaffold:builders
 }
 
@@ -327,6 +331,12 @@ func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EntityGraph)
 	p.EntityGraph = fn
+	return fn, err
+}
+
+func buildComms(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := comms.New(comms.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Comms)
+	p.Comms = fn
 	return fn, err
 }
 
