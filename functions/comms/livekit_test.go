@@ -233,6 +233,13 @@ func TestHostMutesAndKicks(t *testing.T) {
 	r.until(t, "the microphone muted on the server", func(m map[string]Participant) bool {
 		return len(m["insp-1"].Tracks) == 1 && m["insp-1"].Tracks[0].Muted
 	})
+	rec = r.h.do(t, r.host, "POST", "/comms/v1/consults/"+r.consult.ID+"/mute", map[string]any{"user_id": "insp-1", "muted": false})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("unmute: %d %s", rec.Code, rec.Body)
+	}
+	r.until(t, "the microphone unmuted on the server", func(m map[string]Participant) bool {
+		return len(m["insp-1"].Tracks) == 1 && !m["insp-1"].Tracks[0].Muted
+	})
 	if rec := r.h.do(t, r.insp, "POST", "/comms/v1/consults/"+r.consult.ID+"/mute", map[string]any{"user_id": "obs-1"}); rec.Code != http.StatusForbidden {
 		t.Errorf("a member without the host permission muted: %d", rec.Code)
 	}
@@ -250,7 +257,7 @@ func TestHostMutesAndKicks(t *testing.T) {
 	for _, o := range auditlogtest.Ops(t, r.h.pool, r.consult.ID) {
 		actions = append(actions, o.Action)
 	}
-	for _, want := range []string{"comms.consult.open", "comms.consult.mute", "comms.consult.kick"} {
+	for _, want := range []string{"comms.consult.open", "comms.consult.mute", "comms.consult.unmute", "comms.consult.kick"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("audit has %v, not %s", actions, want)
 		}

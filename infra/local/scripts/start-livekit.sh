@@ -64,6 +64,9 @@ rtc:
   node_ip: 127.0.0.1
 keys:
   $key: $secret
+# The consult's host unmutes a member through the room service (FP-151).
+room:
+  enable_remote_unmute: true
 logging:
   level: info
 YAML
