@@ -229,7 +229,9 @@ func builtinRoles() []builtinRole {
 				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "create"),
 				perms("dispatch.task", "view", "handle"),
 				// 电子取证 (FP-90): inspectors capture and seal evidence on site.
-				perms("evidence.bundle", "view", "create"))},
+				perms("evidence.bundle", "view", "create"),
+				// 移动端会议会商 (FP-156): inspectors join the consults they are invited to.
+				perms("comms.consult", "view", "join"))},
 		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
 			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),

@@ -164,6 +164,10 @@ var catalogue = []Permission{
 	{"dashboard.kpi", "view", "查看指标看板"},
 	{"dashboard.kpi", "manage", "维护指标与指标分类"},
 	{"dashboard.kpi", "export", "导出指标名单与区县排名"},
+	{"comms.consult", "view", "查看协同会商及其聊天记录"},
+	{"comms.consult", "create", "为事件发起协同会商"},
+	{"comms.consult", "join", "加入受邀的会商并发送聊天"},
+	{"comms.consult", "host", "主持会商：邀请、踢出、静音成员"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/audit"
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
+	comms "github.com/sjzamr/smartreg/functions/comms"
 	"github.com/sjzamr/smartreg/functions/console"
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	dashboard "github.com/sjzamr/smartreg/functions/dashboard"
@@ -84,6 +85,7 @@ type Config struct {
 	Monitor          monitor.Config          `group:"monitor"`
 	EntityGraph      entitygraph.Config      `group:"entity-graph"`
 	Dashboard        dashboard.Config        `group:"dashboard"`
+	Comms            comms.Config            `group:"comms"`
 	// scaffold:config
 }
 
@@ -112,6 +114,7 @@ type Typed struct {
 	Monitor          *monitor.Function
 	EntityGraph      *entitygraph.Function
 	Dashboard        *dashboard.Function
+	Comms            *comms.Function
 	// scaffold:typed
 }
 
@@ -149,6 +152,7 @@ var builders = []builder{
 	{name: monitor.Name, migrations: monitor.Migrations, build: buildMonitor},
 	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
 	{name: dashboard.Name, migrations: dashboard.Migrations, build: buildDashboard},
+	{name: comms.Name, migrations: comms.Migrations, build: buildComms},
 	// scaffold:builders
 }
 
@@ -337,6 +341,12 @@ func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
 	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dashboard)
 	p.Dashboard = fn
+	return fn, err
+}
+
+func buildComms(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := comms.New(comms.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Comms)
+	p.Comms = fn
 	return fn, err
 }
 

@@ -21,6 +21,9 @@
 #             libreoffice-writer-nogui (soffice --headless) for the documents'
 #             DOCX conversion tests; ffmpeg and espeak-ng for evidence videos
 #             and the livestream simulator
+#   --livekit also install and start livekit-server in development mode, the
+#             comms function's consult rooms (install-livekit.sh /
+#             start-livekit.sh beside this script; --tools includes it)
 #   -v        say what was checked even when nothing had to be done
 #
 # Environment:
@@ -51,11 +54,12 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-want_s3=0 want_tools=0 verbose=0
+want_s3=0 want_tools=0 want_livekit=0 verbose=0
 for arg in "$@"; do
 	case "$arg" in
 	--s3) want_s3=1 ;;
-	--tools) want_tools=1 ;;
+	--tools) want_tools=1 want_livekit=1 ;;
+	--livekit) want_livekit=1 ;;
 	-v | --verbose) verbose=1 ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -440,6 +444,14 @@ ensure_tools() {
 	fi
 }
 
+# ---------------------------------------------------------------- LiveKit
+
+ensure_livekit() {
+	command -v go >/dev/null || die "go 不在 PATH 中 / go is not on PATH" "livekit-server is built with Go."
+	run_step install-livekit.sh
+	run_step start-livekit.sh
+}
+
 # ---------------------------------------------------------------- build
 
 # What building the platform needs besides Go: ocr-idcard links Tesseract
@@ -480,5 +492,6 @@ ensure_node
 ensure_build_libs
 if ((want_s3)); then ensure_s3; fi
 if ((want_tools)); then ensure_tools; fi
+if ((want_livekit)); then ensure_livekit; fi
 info "服务就绪 / services ready"
 exit 0
