@@ -1,8 +1,18 @@
 package browser
 
 import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdpinput "github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -37,4 +47,138 @@ func TestPhoneAlarmBlinksOnTheCentre(t *testing.T) {
 
 	centre.waitFor("the alarm blinking in the list", `[...document.querySelectorAll('.card.blink[data-alarm]')].some((e) => e.textContent.includes('浏览器测试'))`)
 	centre.waitFor("the newest-alarm banner", `(document.querySelector('[data-test=alarm-banner]')||{}).textContent?.includes('浏览器测试')`)
+}
+
+// FP-146, FP-147, FP-150, FP-154, FP-155, FP-161: the whole dispatch loop
+// in two browsers. The phone, offline, queues its alarm and sends it once
+// when back online; the operator circles the phone's position on the map,
+// picks the inspector found inside and dispatches a task; the phone
+// receives it and completes it with a photo; the operator approves and
+// closes, and the event's retrospection lists every step in order.
+func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	const adminPW = "Dispatch-Browser-2!"
+	centre := openPage(t, newBrowser(t), s.url, "centre")
+	centre.login("admin", pw["admin"], adminPW)
+
+	phone := openPage(t, newBrowser(t), s.url, "phone")
+	phone.run("phone viewport", chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile))
+	phone.login("admin", adminPW, "")
+	var ok bool
+	if err := phone.eval(`Object.defineProperty(navigator, 'geolocation', {value: {
+		watchPosition: (ok) => { setTimeout(() => ok({coords: {latitude: 38.0428, longitude: 114.5149, accuracy: 8}}), 0); return 1 },
+		clearWatch: () => {} }}) && true`, &ok); err != nil {
+		t.Fatalf("stub GPS: %v", err)
+	}
+	phone.goTo("/mobile/inspector")
+	phone.waitFor("the alarm button", `document.querySelector('[data-test=sos]')`)
+
+	// Offline: the alarm waits in the phone's queue.
+	phone.run("go offline", networkOffline(true))
+	phone.typeInto("the alarm text", `document.querySelector('.phone .el-input__inner')`, "离线报警：市场内有人销售过期食品")
+	phone.click("one-key alarm", `document.querySelector('[data-test=sos]')`)
+	phone.waitFor("the alarm queued", `document.body.innerText.includes('待发送 1 条')`)
+	phone.run("back online", networkOffline(false))
+	phone.waitFor("the queued alarm delivered", `(document.querySelector('[data-test=alarm-status]')||{}).textContent === '报警已送达指挥中心' && !document.body.innerText.includes('待发送')`)
+
+	centre.goTo("/command/centre")
+	centre.waitFor("the alarm in the list", `[...document.querySelectorAll('[data-alarm]')].some((e) => e.textContent.includes('离线报警'))`)
+	if n := centre.text(`String([...document.querySelectorAll('[data-alarm]')].filter((e) => e.textContent.includes('离线报警')).length)`); n != "1" {
+		t.Fatalf("the queued alarm reached the centre %s times, want once", n)
+	}
+	centre.jsClick("the alarm", `[...document.querySelectorAll('[data-alarm]')].find((e) => e.textContent.includes('离线报警'))`)
+	centre.click("accept as an event", `document.querySelector('[data-test=accept-alarm]')`)
+	centre.waitFor("the event's first steps", `all('[data-test=timeline-step]').length >= 2`)
+
+	// The circle: drawn with the mouse around the phone's position, at the
+	// map's own projection (the canvas is 900×640 over 113.8–115.5°E,
+	// 37.45–38.6°N).
+	centre.click("the circle tool", `document.querySelector('[data-test=circle-tool]')`)
+	var box struct{ X, Y float64 }
+	if err := centre.eval(`(() => { const r = document.querySelector('[data-test=centre-map]').getBoundingClientRect(); return {X: r.left, Y: r.top} })()`, &box); err != nil {
+		t.Fatal(err)
+	}
+	x, y := box.X+(114.5149-113.8)/1.7*900, box.Y+(38.6-38.0428)/1.15*640
+	pressed := func(p *cdpinput.DispatchMouseEventParams) { p.Buttons = 1 }
+	centre.run("draw the circle",
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x, y),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonLeft, pressed),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x+10, y, pressed),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x+20, y, pressed),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseReleased, x+20, y, chromedp.ButtonLeft))
+	centre.waitFor("the inspector inside the circle", `document.querySelector('[data-dispatch]')`)
+	centre.click("dispatch a task", `document.querySelector('[data-dispatch]')`)
+	centre.expectToast("the task dispatched", "任务已派发")
+
+	// The phone's task centre: receive, then complete with a photo.
+	phone.jsClick("the task tab", `document.querySelector('#tab-tasks')`)
+	task := `[...document.querySelectorAll('[data-task]')].find((e) => e.textContent.includes('前往报警现场处置'))`
+	phone.waitFor("the dispatched task", task)
+	phone.typeInto("the result", task+`.querySelector('.el-input__inner')`, "已到场，过期食品已下架封存")
+	photo := filepath.Join(t.TempDir(), "scene.png")
+	writePNG(t, photo)
+	phone.run("attach the photo", chromedp.SetUploadFiles(node(task+`.querySelector('input[type=file]')`), []string{photo}))
+	phone.click("complete the task", task+`.querySelector('[data-complete]')`)
+	phone.expectToast("the task completed", "任务已办结")
+
+	// Back at the centre: the result with its photo, approval, closing.
+	centre.click("refresh the retrospection", `document.querySelector('[data-test=timeline]')`)
+	centre.waitFor("the handled task with its photo", `all('[data-event-task]').some((e) => e.textContent.includes('现场照片 1 张') && e.textContent.includes('待审批'))`)
+	centre.click("approve", `document.querySelector('[data-approve]')`)
+	centre.expectToast("approved", "已审批")
+	centre.click("close the event", `document.querySelector('[data-test=close-event]')`)
+	centre.typeInto("the closing reason", `document.querySelector('.el-message-box input')`, "现场处置完毕")
+	centre.click("confirm closing", `document.querySelector('.el-message-box__btns .el-button--primary')`)
+	centre.expectToast("closed", "事件已关闭")
+
+	centre.waitFor("the closing step", `all('[data-test=timeline-step]').some((e) => e.textContent.includes('事件关闭'))`)
+	steps := centre.strings(`all('[data-test=timeline-step]').map(txt)`)
+	want := []string{"事件创建", "关联报警", "派发任务", "任务办结", "任务审批", "事件关闭"}
+	if len(steps) != len(want) {
+		t.Fatalf("retrospection has %d steps, want %d: %q", len(steps), len(want), steps)
+	}
+	for i, w := range want {
+		if !strings.Contains(steps[i], w) {
+			t.Fatalf("step %d is %q, want %s (all: %q)", i, steps[i], w, steps)
+		}
+	}
+	if !strings.Contains(steps[3], "过期食品已下架封存") || !strings.Contains(steps[3], "照片 1 张") {
+		t.Fatalf("the handling step lacks the result or the photo: %q", steps[3])
+	}
+	if !strings.Contains(steps[5], "现场处置完毕") {
+		t.Fatalf("the closing step lacks the reason: %q", steps[5])
+	}
+}
+
+// networkOffline cuts (or restores) the tab's network and tells the page
+// so, as a phone losing its signal would.
+func networkOffline(offline bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		rule := &network.Conditions{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: []*network.Conditions{rule}}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})
+}
+
+// writePNG writes a small real PNG (a scene photo stand-in).
+func writePNG(t *testing.T, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
