@@ -20,6 +20,7 @@ import (
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -36,7 +37,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), now: time.Now().UTC().Truncate(time.Second)}
+	h := &harness{iss: iss, pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), now: time.Now().UTC().Truncate(time.Second)}
 	var err error
 	h.f, err = New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: h.pool, Now: func() time.Time { return h.now },
 		Verifier: iss.Verifier()}, config.Defaults[Config]())

@@ -47,6 +47,9 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /dispatch/v1/alarms/{id}/accept", httpx.Body(f.acceptAlarm), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
 	// FP-144, FP-149, FP-154: events, their types, closing, grouping, timeline.
 	m.Handle("GET /dispatch/v1/event-types", httpx.Endpoint(f.eventTypes), auth.Requires(PermEvent, "view"), httpx.NoEntity())
+	// Counts carry no entity rows (the scope still applies).
+	m.Handle("GET /dispatch/v1/event-counts", httpx.Endpoint(f.eventCounts), auth.Requires(PermEvent, "view"), httpx.NoEntity(),
+		httpx.Params("status"))
 	m.Handle("GET /dispatch/v1/events", httpx.Endpoint(f.listEvents), auth.Requires(PermEvent, "view"), httpx.EntityListing(),
 		httpx.Params(append([]string{"q", "status", "type"}, httpx.PageParams...)...))
 	m.Handle("POST /dispatch/v1/events", httpx.Body(f.createEvent), auth.Requires(PermEvent, "create"), httpx.NoEntity())
@@ -61,6 +64,13 @@ func (f *Function) Handler() http.Handler {
 		httpx.Params("from", "to", "tolerance"))
 	m.HandleFunc("GET /dispatch/v1/tracks/{user}/csv", f.trackCSV, auth.Requires(PermTrack, "view"), httpx.NoEntity(),
 		httpx.Params("from", "to"))
+	// FP-143: resources on the map (stations, cameras, devices, vehicles),
+	// selected as the live positions are.
+	m.Handle("GET /dispatch/v1/resources", httpx.Endpoint(f.listResources), auth.Requires(PermEvent, "view"), httpx.EntityListing(),
+		httpx.Params("kind", "lat", "lng", "radius", "nearest", "polygon"))
+	m.Handle("POST /dispatch/v1/resources", httpx.Body(f.createResource), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	m.Handle("PUT /dispatch/v1/resources/{id}", httpx.Body(f.updateResource), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	m.Handle("DELETE /dispatch/v1/resources/{id}", httpx.Endpoint(f.deleteResource), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
 	// FP-150, FP-162: tasks.
 	m.Handle("POST /dispatch/v1/tasks", httpx.Body(f.createTask), auth.Requires(PermTask, "create"), httpx.NoEntity())
 	m.Handle("GET /dispatch/v1/tasks", httpx.Endpoint(f.tasks), auth.Requires(PermTask, "view"), httpx.EntityListing(),
@@ -164,6 +174,14 @@ func (f *Function) listEvents(r *http.Request) (any, error) {
 	return httpx.NewPage(items, total, page), nil
 }
 
+func (f *Function) eventCounts(r *http.Request) (any, error) {
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "open" && status != "closed" {
+		return nil, fieldErr("status", "状态只能是 open 或 closed")
+	}
+	return EventCounts(r.Context(), f.pool, principal(r).Scope, status)
+}
+
 // CloseInput closes an event.
 type CloseInput struct {
 	Reason string `json:"reason"`
@@ -243,36 +261,38 @@ func floatParam(r *http.Request, name string) (*float64, error) {
 	return &x, nil
 }
 
-func (f *Function) live(r *http.Request) (any, error) {
+// parseSelection reads a map selection from the query: a point with a
+// radius (circle) or the nearest N, or a polygon.
+func (f *Function) parseSelection(r *http.Request) (Selection, error) {
 	q := r.URL.Query()
 	var sel Selection
 	var err error
 	if sel.Lat, err = floatParam(r, "lat"); err != nil {
-		return nil, err
+		return sel, err
 	}
 	if sel.Lng, err = floatParam(r, "lng"); err != nil {
-		return nil, err
+		return sel, err
 	}
 	if (sel.Lat == nil) != (sel.Lng == nil) {
-		return nil, fieldErr("lat", "经纬度须同时提供")
+		return sel, fieldErr("lat", "经纬度须同时提供")
 	}
 	if sel.Lat != nil {
 		if err := checkPoint(sel.Lat, sel.Lng); err != nil {
-			return nil, err
+			return sel, err
 		}
 	}
 	if rad, err := floatParam(r, "radius"); err != nil {
-		return nil, err
+		return sel, err
 	} else if rad != nil {
 		if *rad <= 0 || *rad > 200000 {
-			return nil, fieldErr("radius", "半径应在 0 至 200 公里之间")
+			return sel, fieldErr("radius", "半径应在 0 至 200 公里之间")
 		}
 		sel.Radius = *rad
 	}
 	if v := q.Get("nearest"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > f.cfg.MaxNearest {
-			return nil, fieldErr("nearest", "就近人数应为 1 至 "+strconv.Itoa(f.cfg.MaxNearest))
+			return sel, fieldErr("nearest", "就近人数应为 1 至 "+strconv.Itoa(f.cfg.MaxNearest))
 		}
 		sel.Nearest = n
 	}
@@ -283,14 +303,23 @@ func (f *Function) live(r *http.Request) (any, error) {
 			x, e1 := strconv.ParseFloat(a, 64)
 			y, e2 := strconv.ParseFloat(b, 64)
 			if !ok || e1 != nil || e2 != nil || checkPoint(&y, &x) != nil {
-				return nil, fieldErr("polygon", "多边形坐标格式应为 经度,纬度;经度,纬度;…")
+				return sel, fieldErr("polygon", "多边形坐标格式应为 经度,纬度;经度,纬度;…")
 			}
 			sel.Polygon = append(sel.Polygon, [2]float64{x, y})
 		}
 		if len(sel.Polygon) < 3 {
-			return nil, fieldErr("polygon", "多边形至少需要三个点")
+			return sel, fieldErr("polygon", "多边形至少需要三个点")
 		}
 	}
+	return sel, nil
+}
+
+func (f *Function) live(r *http.Request) (any, error) {
+	sel, err := f.parseSelection(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
 	within := 24 * time.Hour
 	if v := q.Get("within"); v != "" {
 		if within, err = time.ParseDuration(v); err != nil || within <= 0 {

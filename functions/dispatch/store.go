@@ -353,3 +353,27 @@ func jurisdiction(s auth.Scope, district, township string) (string, string) {
 	}
 	return "", ""
 }
+
+// EventCounts counts the caller's events per type (FP-144: counts beside
+// the colours on the map and in lists), of one status or all.
+func EventCounts(ctx context.Context, q store.Querier, s auth.Scope, status string) (map[string]int, error) {
+	var w store.Where
+	w.AddWith(func(args *[]any) string { return s.Filter("district", "township", args) })
+	if status != "" {
+		w.Add("status = ?", status)
+	}
+	rows, err := q.Query(ctx, `SELECT type, count(*) FROM dispatch.events`+w.SQL()+` GROUP BY type`, w.Args()...)
+	if err != nil {
+		return nil, store.Classify(err)
+	}
+	out := map[string]int{}
+	for rows.Next() {
+		var typ string
+		var n int
+		if err := rows.Scan(&typ, &n); err != nil {
+			return nil, store.Classify(err)
+		}
+		out[typ] = n
+	}
+	return out, store.Classify(rows.Err())
+}

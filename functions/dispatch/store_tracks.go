@@ -143,14 +143,28 @@ type Selection struct {
 func (f *Function) Live(ctx context.Context, s auth.Scope, sel Selection) ([]Position, error) {
 	args := []any{sel.Since}
 	where := []string{"at >= $1", s.Filter("district", "township", &args)}
-	dist, order, limit := "0::float8", "user_id", ""
+	dist, order, limit, more := sel.sql(&args, "user_id")
+	rows, err := f.pool.Query(ctx, `SELECT `+liveCols+`, `+dist+` FROM dispatch.live WHERE `+strings.Join(append(where, more...), " AND ")+
+		` ORDER BY `+order+limit, args...)
+	if err != nil {
+		return nil, store.Classify(err)
+	}
+	out, err := pgx.CollectRows(rows, scanLive)
+	return out, store.Classify(err)
+}
+
+// sql is the selection as SQL over a table with a geography column geom:
+// the distance expression, the order (KNN from the point, else byDefault),
+// the limit and the extra conditions, with their arguments appended.
+func (sel Selection) sql(args *[]any, byDefault string) (dist, order, limit string, where []string) {
+	dist, order = "0::float8", byDefault
 	if sel.Lat != nil {
-		args = append(args, *sel.Lng, *sel.Lat)
-		pt := fmt.Sprintf("ST_SetSRID(ST_MakePoint($%d,$%d),4326)::geography", len(args)-1, len(args))
+		*args = append(*args, *sel.Lng, *sel.Lat)
+		pt := fmt.Sprintf("ST_SetSRID(ST_MakePoint($%d,$%d),4326)::geography", len(*args)-1, len(*args))
 		dist = "ST_Distance(geom, " + pt + ")"
 		if sel.Radius > 0 {
-			args = append(args, sel.Radius)
-			where = append(where, fmt.Sprintf("ST_DWithin(geom, %s, $%d)", pt, len(args)))
+			*args = append(*args, sel.Radius)
+			where = append(where, fmt.Sprintf("ST_DWithin(geom, %s, $%d)", pt, len(*args)))
 		}
 		order = "geom <-> " + pt // KNN on the GiST index
 		if sel.Nearest > 0 {
@@ -160,7 +174,7 @@ func (f *Function) Live(ctx context.Context, s auth.Scope, sel Selection) ([]Pos
 	if len(sel.Polygon) >= 3 {
 		var b strings.Builder
 		b.WriteString("POLYGON((")
-		ring := append(sel.Polygon, sel.Polygon[0])
+		ring := append(sel.Polygon[:len(sel.Polygon):len(sel.Polygon)], sel.Polygon[0])
 		for i, pt := range ring {
 			if i > 0 {
 				b.WriteString(",")
@@ -168,16 +182,10 @@ func (f *Function) Live(ctx context.Context, s auth.Scope, sel Selection) ([]Pos
 			fmt.Fprintf(&b, "%f %f", pt[0], pt[1])
 		}
 		b.WriteString("))")
-		args = append(args, b.String())
-		where = append(where, fmt.Sprintf("ST_Covers(ST_GeogFromText('SRID=4326;' || $%d), geom)", len(args)))
+		*args = append(*args, b.String())
+		where = append(where, fmt.Sprintf("ST_Covers(ST_GeogFromText('SRID=4326;' || $%d), geom)", len(*args)))
 	}
-	rows, err := f.pool.Query(ctx, `SELECT `+liveCols+`, `+dist+` FROM dispatch.live WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order+limit, args...)
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	out, err := pgx.CollectRows(rows, scanLive)
-	return out, store.Classify(err)
+	return dist, order, limit, where
 }
 
 // TrackView is one phone's track as arrays, oldest first: one row from

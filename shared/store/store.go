@@ -154,3 +154,10 @@ func Classify(err error) error {
 	}
 	return err
 }
+
+// IsUniqueViolation reports a unique constraint refusing a row, for
+// callers that answer it with a field error naming the duplicate.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

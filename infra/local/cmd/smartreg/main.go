@@ -243,6 +243,11 @@ func seedDemo(ctx context.Context, cfg platform.Config, log *slog.Logger, count 
 	} else if msg != "" {
 		fmt.Println(msg)
 	}
+	if msg, err := p.Dispatch.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("dispatch demo data: %w", err)
+	} else if msg != "" {
+		fmt.Println(msg)
+	}
 	if err := seedPolicies(ctx, p, !haveEntities); err != nil {
 		return err
 	}

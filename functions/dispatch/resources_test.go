@@ -1,0 +1,151 @@
+package dispatch
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
+	"github.com/sjzamr/smartreg/shared/auth"
+)
+
+// FP-143: resources on the map — added in the caller's jurisdiction,
+// listed by layer, selected by circle and nearest N like the inspectors,
+// changed and removed with the operation log keeping both states, and
+// never seen or touched by another station.
+func TestResourcesOnTheMap(t *testing.T) {
+	h := newHarness(t)
+	own, other := h.iss.Bearer(station("s1", "130102001")), h.iss.Bearer(station("s2", "130104002"))
+	add := func(kind, name string, lat, lng float64) Resource {
+		return decode[Resource](t, h.do(t, own, "POST", "/dispatch/v1/resources",
+			map[string]any{"kind": kind, "name": name, "lat": lat, "lng": lng, "phone": "0311-8765 4321"}), 201)
+	}
+	st := add("station", "长安区建北市场监管所", 38.0500, 114.5200)
+	cam := add("camera", "中山路口摄像头", 38.0430, 114.5150)
+	car := add("vehicle", "冀A·执法01", 38.1500, 114.6500) // about 15 km away
+	if st.Township != "130102001" || st.District != "130102" {
+		t.Fatalf("a station user's resource belongs to their street: %+v", st)
+	}
+
+	names := func(bearer, query string) string {
+		t.Helper()
+		list := decode[[]Resource](t, h.do(t, bearer, "GET", "/dispatch/v1/resources"+query, nil), 200)
+		var out []string
+		for _, r := range list {
+			out = append(out, r.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(own, "?kind=camera,vehicle"); got != "中山路口摄像头,冀A·执法01" {
+		t.Errorf("camera and vehicle layers: %q", got)
+	}
+	if got := names(own, "?lat=38.0428&lng=114.5149&radius=2000"); got != "中山路口摄像头,长安区建北市场监管所" {
+		t.Errorf("a 2 km circle, nearest first: %q", got)
+	}
+	if got := names(own, "?lat=38.0428&lng=114.5149&nearest=1"); got != "中山路口摄像头" {
+		t.Errorf("the nearest one: %q", got)
+	}
+	if got := names(other, ""); got != "" {
+		t.Errorf("another station sees %q", got)
+	}
+	if rec := h.do(t, other, "DELETE", "/dispatch/v1/resources/"+cam.ID, nil); rec.Code != 404 {
+		t.Errorf("another station deletes: %d", rec.Code)
+	}
+
+	moved := decode[Resource](t, h.do(t, own, "PUT", "/dispatch/v1/resources/"+car.ID,
+		map[string]any{"kind": "vehicle", "name": "冀A·执法01", "status": "busy", "lat": 38.0429, "lng": 114.5151}), 200)
+	if moved.Status != "busy" || names(own, "?lat=38.0428&lng=114.5149&nearest=1") != "冀A·执法01" {
+		t.Errorf("the vehicle moved next to the point: %+v", moved)
+	}
+	if rec := h.do(t, own, "DELETE", "/dispatch/v1/resources/"+cam.ID, nil); rec.Code != 204 {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	if got := names(own, "?kind=camera"); got != "" {
+		t.Errorf("deleted camera still listed: %q", got)
+	}
+	ops := auditlogtest.Ops(t, h.pool, car.ID)
+	if len(ops) != 2 || ops[1].Action != "dispatch.resource.edit" || auditlogtest.Field(ops[1].Before, "status") != "online" ||
+		auditlogtest.Field(ops[1].After, "status") != "busy" || ops[1].UserID != "s1" {
+		t.Errorf("operation log of the vehicle: %+v", ops)
+	}
+	if ops := auditlogtest.Ops(t, h.pool, cam.ID); len(ops) != 2 || ops[1].Action != "dispatch.resource.delete" || len(ops[1].Before) == 0 {
+		t.Errorf("operation log of the deleted camera: %+v", ops)
+	}
+}
+
+func TestBadResources(t *testing.T) {
+	h := newHarness(t)
+	b := h.iss.Bearer(station("s1", "130102001"))
+	for name, tc := range map[string]struct {
+		body map[string]any
+		want string
+	}{
+		"kind":     {map[string]any{"kind": "drone", "name": "x", "lat": 38, "lng": 114.5}, "资源类型只能是"},
+		"name":     {map[string]any{"kind": "camera", "name": " ", "lat": 38, "lng": 114.5}, "请填写资源名称"},
+		"position": {map[string]any{"kind": "camera", "name": "x"}, "请在地图上选择位置"},
+		"lat":      {map[string]any{"kind": "camera", "name": "x", "lat": 91, "lng": 114.5}, "纬度超出范围"},
+		"phone":    {map[string]any{"kind": "station", "name": "x", "lat": 38, "lng": 114.5, "phone": "call me"}, "联系电话只能包含"},
+		"district": {map[string]any{"kind": "station", "name": "x", "lat": 38, "lng": 114.5, "district": "999999"}, "区划"},
+		"status":   {map[string]any{"kind": "station", "name": "x", "lat": 38, "lng": 114.5, "status": "gone"}, "状态只能是"},
+	} {
+		rec := h.do(t, b, "POST", "/dispatch/v1/resources", tc.body)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	decode[Resource](t, h.do(t, b, "POST", "/dispatch/v1/resources", map[string]any{"kind": "camera", "name": "A", "code": "CAM-1", "lat": 38, "lng": 114.5}), 201)
+	if rec := h.do(t, b, "POST", "/dispatch/v1/resources", map[string]any{"kind": "camera", "name": "B", "code": "CAM-1", "lat": 38, "lng": 114.5}); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), "已有编号 CAM-1") {
+		t.Errorf("duplicate code: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, b, "GET", "/dispatch/v1/resources?kind=drone", nil); rec.Code != 400 || !strings.Contains(rec.Body.String(), "未知的资源类型") {
+		t.Errorf("unknown layer: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestSeedDemoResourcesOnce(t *testing.T) {
+	h := newHarness(t)
+	msg, err := h.f.SeedDemo(t.Context())
+	if err != nil || msg == "" {
+		t.Fatalf("first seed: %q %v", msg, err)
+	}
+	if msg, err := h.f.SeedDemo(t.Context()); err != nil || msg != "" {
+		t.Fatalf("second seed: %q %v", msg, err)
+	}
+	county := auth.Principal{UserID: "c1", Perms: allPerms, Scope: auth.Scope{Kind: auth.ScopeDept, Districts: []string{"130102"}}}
+	list := decode[[]Resource](t, h.do(t, h.iss.Bearer(county), "GET", "/dispatch/v1/resources", nil), 200)
+	kinds := map[string]int{}
+	for _, r := range list {
+		kinds[r.Kind]++
+		if r.Township != "" || r.District != "130102" {
+			t.Errorf("a 长安区 user sees %+v", r)
+		}
+	}
+	if kinds["station"] != 1 || kinds["camera"] != 1 || kinds["device"] != 1 || kinds["vehicle"] != 1 {
+		t.Errorf("长安区's demo layers: %v", kinds)
+	}
+}
+
+// FP-144: counts per type inside the caller's jurisdiction.
+func TestEventCountsPerType(t *testing.T) {
+	h := newHarness(t)
+	own, other := h.iss.Bearer(station("s1", "130102001")), h.iss.Bearer(station("s2", "130104002"))
+	at := func(b string, typ string) Event {
+		lat, lng := 38.04, 114.51
+		return decode[Event](t, h.do(t, b, "POST", "/dispatch/v1/events", EventInput{Type: typ, Title: "接报：" + typ, Source: "call", Lat: &lat, Lng: &lng}), 201)
+	}
+	at(own, "食品安全")
+	at(own, "食品安全")
+	e := at(own, "价格投诉")
+	at(other, "食品安全")
+	decode[Event](t, h.do(t, own, "POST", "/dispatch/v1/events/"+e.ID+"/close", map[string]string{"reason": "已处理"}), 200)
+	got := decode[map[string]int](t, h.do(t, own, "GET", "/dispatch/v1/event-counts?status=open", nil), 200)
+	if len(got) != 1 || got["食品安全"] != 2 {
+		t.Errorf("open events per type: %v", got)
+	}
+	if got := decode[map[string]int](t, h.do(t, own, "GET", "/dispatch/v1/event-counts", nil), 200); got["价格投诉"] != 1 || got["食品安全"] != 2 {
+		t.Errorf("all events per type: %v", got)
+	}
+	if rec := h.do(t, own, "GET", "/dispatch/v1/event-counts?status=gone", nil); rec.Code != 400 {
+		t.Errorf("bad status: %d", rec.Code)
+	}
+}
