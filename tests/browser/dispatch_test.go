@@ -14,6 +14,10 @@ import (
 	cdpinput "github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sjzamr/smartreg/functions/dispatch"
+	"github.com/sjzamr/smartreg/shared/auditlog"
+	"github.com/sjzamr/smartreg/shared/auth"
 )
 
 // FP-146, FP-163: the inspector's phone page (emulated at 360×800, its GPS
@@ -82,6 +86,12 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	phone.run("back online", networkOffline(false))
 	phone.waitFor("the queued alarm delivered", `(document.querySelector('[data-test=alarm-status]')||{}).textContent === '报警已送达指挥中心' && !document.body.innerText.includes('待发送')`)
 
+	// A camera beside the phone, on the map's camera layer (FP-143).
+	lat, lng := 38.0431, 114.5153
+	if _, err := s.p.Dispatch.SaveResource(context.Background(), auditlog.System("test"), auth.Scope{Kind: auth.ScopeAll}, "",
+		dispatch.ResourceInput{Kind: "camera", Name: "菜市场东门摄像头", Status: "online", Lat: &lat, Lng: &lng, District: "130102"}); err != nil {
+		t.Fatal(err)
+	}
 	centre.goTo("/command/centre")
 	centre.waitFor("the alarm in the list", `[...document.querySelectorAll('[data-alarm]')].some((e) => e.textContent.includes('离线报警'))`)
 	if n := centre.text(`String([...document.querySelectorAll('[data-alarm]')].filter((e) => e.textContent.includes('离线报警')).length)`); n != "1" {
@@ -108,6 +118,7 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x+20, y, pressed),
 		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseReleased, x+20, y, chromedp.ButtonLeft))
 	centre.waitFor("the inspector inside the circle", `document.querySelector('[data-dispatch]')`)
+	centre.waitFor("the camera inside the circle", `[...document.querySelectorAll('[data-resource]')].some((e) => e.textContent.includes('菜市场东门摄像头'))`)
 	centre.click("dispatch a task", `document.querySelector('[data-dispatch]')`)
 	centre.expectToast("the task dispatched", "任务已派发")
 
@@ -181,4 +192,32 @@ func writePNG(t *testing.T, path string) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FP-144, FP-149: a phone call entered at the centre — type, title, the
+// place clicked on the map — becomes an event on the map, counted under
+// its type's colour, with its first step in the retrospection.
+func TestCallIntakeOnTheMap(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	centre := openPage(t, newBrowser(t), s.url, "centre")
+	centre.login("admin", pw["admin"], "Dispatch-Browser-3!")
+	centre.goTo("/command/centre")
+	centre.waitFor("the type legend", `(document.querySelector('[data-test=type-counts]')||{}).textContent?.includes('食品安全 0')`)
+	centre.click("call intake", `document.querySelector('[data-test=intake]')`)
+	centre.pick("事件类型", "食品安全")
+	centre.typeInto("title", input("intake_title"), "来电：某超市销售过期牛奶")
+	centre.typeInto("address", input("intake_address"), "长安区中山东路某超市")
+	centre.click("pick on the map", `document.querySelector('[data-test=pick-on-map]')`)
+	var box struct{ X, Y float64 }
+	if err := centre.eval(`(() => { const r = document.querySelector('[data-test=centre-map]').getBoundingClientRect(); return {X: r.left, Y: r.top} })()`, &box); err != nil {
+		t.Fatal(err)
+	}
+	centre.waitFor("the dialog out of the way", `!dialog('来电接报') && !all('.el-overlay').length`)
+	centre.run("click the place", chromedp.MouseClickXY(box.X+378, box.Y+310))
+	centre.waitFor("the picked position", `dialog('来电接报') && document.querySelector('[data-test=intake-position]')`)
+	centre.dialogButton("来电接报", "确定")
+	centre.expectToast("the call entered", "已接报")
+	centre.waitFor("the count under its type", `document.querySelector('[data-test=type-counts]').textContent.includes('食品安全 1')`)
+	centre.waitFor("the first step", `all('[data-test=timeline-step]').some((e) => e.textContent.includes('事件创建'))`)
 }
