@@ -42,6 +42,7 @@ func Migrations() []store.Migration {
 type Config struct {
 	MaxPhotoBytes int64         `env:"ALARM_MAX_PHOTO_BYTES" default:"10485760" help:"报警照片的最大字节数"`
 	MaxVoiceBytes int64         `env:"ALARM_MAX_VOICE_BYTES" default:"5242880" help:"报警语音的最大字节数"`
+	MaxVideoBytes int64         `env:"ALARM_MAX_VIDEO_BYTES" default:"52428800" help:"隐患上报短视频的最大字节数"`
 	UploadTTL     time.Duration `env:"ALARM_UPLOAD_TTL" default:"15m" help:"签名上传地址的有效期"`
 	MaxQueueAge   time.Duration `env:"ALARM_MAX_QUEUE_AGE" default:"168h" help:"离线排队报警可接受的最长滞后（定位时间距今）"`
 	ClockSkew     time.Duration `env:"ALARM_CLOCK_SKEW" default:"2m" help:"手机时钟超前服务器的容许值，超过即视为未来时间"`
@@ -50,8 +51,8 @@ type Config struct {
 // Validate refuses settings the function cannot work with.
 func (c Config) Validate() error {
 	switch {
-	case c.MaxPhotoBytes < 1 || c.MaxVoiceBytes < 1:
-		return errors.New("alarm-intake: ALARM_MAX_PHOTO_BYTES and ALARM_MAX_VOICE_BYTES must be positive")
+	case c.MaxPhotoBytes < 1 || c.MaxVoiceBytes < 1 || c.MaxVideoBytes < 1:
+		return errors.New("alarm-intake: ALARM_MAX_PHOTO_BYTES, ALARM_MAX_VOICE_BYTES and ALARM_MAX_VIDEO_BYTES must be positive")
 	case c.UploadTTL < time.Minute:
 		return errors.New("alarm-intake: ALARM_UPLOAD_TTL must be at least 1m")
 	case c.MaxQueueAge < time.Hour:
@@ -70,6 +71,7 @@ type Verifier interface {
 // Blob is the object storage the photos and voice notes go to (blob.Store).
 type Blob interface {
 	Put(ctx context.Context, key string, r io.Reader, contentType string) (blob.Info, error)
+	Get(ctx context.Context, key string) (io.ReadCloser, blob.Info, error)
 	Delete(ctx context.Context, key string) error
 	Ping(ctx context.Context) error
 }

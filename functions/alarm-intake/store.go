@@ -15,6 +15,7 @@ import (
 
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -140,14 +141,15 @@ type Upload struct {
 }
 
 // CreateUpload records a pending upload with an unguessable token.
-func (f *Function) CreateUpload(ctx context.Context, owner string, in UploadInput) (Upload, error) {
+func (f *Function) CreateUpload(ctx context.Context, p *auth.Principal, in UploadInput) (Upload, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		return Upload{}, err
 	}
 	id, token, exp := uuid.New(), hex.EncodeToString(b), f.now().Add(f.cfg.UploadTTL)
-	_, err := f.pool.Exec(ctx, `INSERT INTO alarmintake.uploads (id, token, owner, kind, content_type, max_size, expires_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7)`, id, token, owner, in.Kind, in.ContentType, in.Size, exp)
+	district, township := Jurisdiction(p.Scope)
+	_, err := f.pool.Exec(ctx, `INSERT INTO alarmintake.uploads (id, token, owner, kind, content_type, max_size, expires_at, district, township)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, id, token, p.UserID, in.Kind, in.ContentType, in.Size, exp, district, township)
 	if err != nil {
 		return Upload{}, store.Classify(err)
 	}
@@ -218,4 +220,24 @@ func (f *Function) PutUpload(ctx context.Context, owner, id, token, contentType 
 		return "", store.Classify(err)
 	}
 	return key, nil
+}
+
+// OpenUpload opens an uploaded attachment for its uploader or for a
+// viewer whose scope covers the uploader's jurisdiction; anything else,
+// and an upload never completed, is not found.
+func (f *Function) OpenUpload(ctx context.Context, p *auth.Principal, id string) (io.ReadCloser, blob.Info, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return nil, blob.Info{}, errs.New(errs.NotFound, "附件不存在")
+	}
+	args := []any{uid, p.UserID}
+	var ok bool
+	err = f.pool.QueryRow(ctx, `SELECT true FROM alarmintake.uploads WHERE id = $1 AND done_at IS NOT NULL
+		AND (owner = $2 OR `+p.Scope.Filter("district", "township", &args)+`)`, args...).Scan(&ok)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, blob.Info{}, errs.New(errs.NotFound, "附件不存在或不在本辖区")
+	} else if err != nil {
+		return nil, blob.Info{}, store.Classify(err)
+	}
+	return f.blob.Get(ctx, "alarm/"+uid.String())
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
-	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/outbox"
@@ -206,7 +206,7 @@ func TestAlarmFeed(t *testing.T) {
 	}
 }
 
-// The whole handling of an alarm: accepted as an event, the nearest
+// FP-144, FP-145, FP-149, FP-150, FP-154: the whole handling of an alarm: accepted as an event, the nearest
 // inspector found by KNN, a task dispatched and completed with a photo,
 // the event closed; the retrospection shows every step, and the fuzzy
 // search finds it.
@@ -253,9 +253,10 @@ func TestAlarmToTaskToRetrospection(t *testing.T) {
 	if rec := h.do(t, h.iss.Bearer(station("far", "130102001")), "POST", "/dispatch/v1/tasks/"+task.ID+"/handle", map[string]any{"result": "x"}); rec.Code != 403 {
 		t.Fatalf("someone else handles: %d %s", rec.Code, rec.Body)
 	}
+	photoKey := "alarm/" + uuid.NewString() // a key alarm-intake gave the phone
 	done := decode[Task](t, h.do(t, inspector, "POST", "/dispatch/v1/tasks/"+task.ID+"/handle",
-		map[string]any{"result": "已到场，现场已恢复秩序", "attachments": []string{"alarm/photo-1"}}), 200)
-	if done.Status != "done" || done.ResultAttachments[0] != "alarm/photo-1" {
+		map[string]any{"result": "已到场，现场已恢复秩序", "attachments": []string{photoKey}}), 200)
+	if done.Status != "done" || done.ResultAttachments[0] != photoKey {
 		t.Fatalf("handled %+v", done)
 	}
 	decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events/"+ev.ID+"/close", map[string]string{"reason": "现场处置完毕"}), 200)
@@ -444,7 +445,7 @@ func TestConfigIsDocumented(t *testing.T) {
 	}
 }
 
-// The base map is our own schematic GeoJSON: every district of the city,
+// FP-142: the base map is our own schematic GeoJSON: every district of the city,
 // marked as a schematic map without survey claim.
 func TestBaseMap(t *testing.T) {
 	h := newHarness(t)

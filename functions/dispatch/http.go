@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -139,6 +141,9 @@ type EventInput struct {
 	Lng         *float64 `json:"lng"`
 	District    string   `json:"district"`
 	Township    string   `json:"township"`
+	// Attachments are object keys of alarm-intake's uploads (photos and
+	// videos of a hazard report).
+	Attachments []string `json:"attachments"`
 }
 
 func (f *Function) createEvent(r *http.Request, in EventInput) (any, error) {
@@ -152,6 +157,9 @@ func (f *Function) createEvent(r *http.Request, in EventInput) (any, error) {
 		return nil, fieldErr("source", "事件来源只能是来电（call）或上报（report）")
 	}
 	if err := checkPoint(in.Lat, in.Lng); err != nil {
+		return nil, err
+	}
+	if err := checkAttachments(in.Attachments); err != nil {
 		return nil, err
 	}
 	e, err := f.CreateEvent(r.Context(), principal(r), in)
@@ -443,8 +451,9 @@ func (f *Function) createTask(r *http.Request, in TaskInput) (any, error) {
 		return nil, fieldErr("title", "请填写任务标题（不超过 200 字）")
 	case in.Assignee == "":
 		return nil, fieldErr("assignee", "请选择任务接收人")
-	case len(in.Attachments) > 9:
-		return nil, fieldErr("attachments", "附件最多 9 个")
+	}
+	if err := checkAttachments(in.Attachments); err != nil {
+		return nil, err
 	}
 	t, err := f.CreateTask(r.Context(), principal(r), in)
 	if err != nil {
@@ -496,5 +505,25 @@ func (f *Function) taskAction(r *http.Request, in TaskActionInput) (any, error) 
 	if action == "approve" && !principal(r).Can(PermTask, "approve") {
 		return nil, errs.New(errs.Forbidden, "需要任务审批权限")
 	}
+	if err := checkAttachments(in.Attachments); err != nil {
+		return nil, err
+	}
 	return f.TaskAction(r.Context(), principal(r), r.PathValue("id"), action, in)
+}
+
+// maxAttachments bounds the photos and videos on one record.
+const maxAttachments = 9
+
+// checkAttachments accepts only keys of the form alarm-intake gives out
+// (alarm/<uuid>), so a record cannot point at any other object.
+func checkAttachments(keys []string) error {
+	if len(keys) > maxAttachments {
+		return fieldErr("attachments", "附件最多 "+strconv.Itoa(maxAttachments)+" 个")
+	}
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "alarm/"); !ok || uuid.Validate(id) != nil {
+			return fieldErr("attachments", "附件无效："+k)
+		}
+	}
+	return nil
 }

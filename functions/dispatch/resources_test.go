@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 )
@@ -147,5 +149,25 @@ func TestEventCountsPerType(t *testing.T) {
 	}
 	if rec := h.do(t, own, "GET", "/dispatch/v1/event-counts?status=gone", nil); rec.Code != 400 {
 		t.Errorf("bad status: %d", rec.Code)
+	}
+}
+
+// FP-161: a hazard report from the phone keeps its photos and videos;
+// anything but an upload's key is refused.
+func TestHazardReportWithAttachments(t *testing.T) {
+	h := newHarness(t)
+	b := h.iss.Bearer(station("s1", "130102001"))
+	lat, lng := 38.04, 114.51
+	key := "alarm/" + uuid.NewString()
+	e := decode[Event](t, h.do(t, b, "POST", "/dispatch/v1/events", EventInput{Type: "特种设备", Title: "电梯异响", Source: "report",
+		Lat: &lat, Lng: &lng, Attachments: []string{key}}), 201)
+	if len(e.Attachments) != 1 || e.Attachments[0] != key {
+		t.Fatalf("attachments: %+v", e)
+	}
+	for _, bad := range [][]string{{"registry/secret.pdf"}, {"alarm/../x"}, make([]string, 10)} {
+		rec := h.do(t, b, "POST", "/dispatch/v1/events", EventInput{Type: "特种设备", Title: "x", Source: "report", Lat: &lat, Lng: &lng, Attachments: bad})
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "附件") {
+			t.Errorf("%q: %d %s", bad, rec.Code, rec.Body)
+		}
 	}
 }

@@ -117,15 +117,16 @@ type Event struct {
 	CreatedBy   string     `json:"created_by"`
 	CreatedAt   time.Time  `json:"created_at"`
 	ClosedAt    *time.Time `json:"closed_at"`
+	Attachments []string   `json:"attachments"`
 }
 
 const eventCols = `id::text, type, title, description, source, address, lat, lng, district, township, status, close_reason,
-	group_id::text, created_by, created_at, closed_at`
+	group_id::text, created_by, created_at, closed_at, attachments`
 
 func scanEvent(r pgx.Row) (Event, error) {
 	var e Event
 	err := r.Scan(&e.ID, &e.Type, &e.Title, &e.Description, &e.Source, &e.Address, &e.Lat, &e.Lng, &e.District, &e.Township,
-		&e.Status, &e.CloseReason, &e.GroupID, &e.CreatedBy, &e.CreatedAt, &e.ClosedAt)
+		&e.Status, &e.CloseReason, &e.GroupID, &e.CreatedBy, &e.CreatedAt, &e.ClosedAt, &e.Attachments)
 	e.Color = TypeColors[e.Type]
 	return e, err
 }
@@ -141,9 +142,13 @@ func step(ctx context.Context, tx pgx.Tx, event, actor, action string, detail an
 }
 
 func insertEvent(ctx context.Context, tx pgx.Tx, in EventInput, district, township, actor string, now time.Time) (Event, error) {
+	att := in.Attachments
+	if att == nil {
+		att = []string{}
+	}
 	e, err := scanEvent(tx.QueryRow(ctx, `INSERT INTO dispatch.events (id, type, title, description, source, address, lat, lng,
-		district, township, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING `+eventCols,
-		uuid.New(), in.Type, in.Title, in.Description, in.Source, in.Address, *in.Lat, *in.Lng, district, township, actor, now))
+		district, township, created_by, created_at, attachments) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING `+eventCols,
+		uuid.New(), in.Type, in.Title, in.Description, in.Source, in.Address, *in.Lat, *in.Lng, district, township, actor, now, att))
 	if err != nil {
 		return e, err
 	}

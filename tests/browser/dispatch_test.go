@@ -53,7 +53,7 @@ func TestPhoneAlarmBlinksOnTheCentre(t *testing.T) {
 	centre.waitFor("the newest-alarm banner", `(document.querySelector('[data-test=alarm-banner]')||{}).textContent?.includes('浏览器测试')`)
 }
 
-// FP-146, FP-147, FP-150, FP-154, FP-155, FP-161: the whole dispatch loop
+// FP-145, FP-146, FP-147, FP-150, FP-154, FP-155, FP-162: the whole dispatch loop
 // in two browsers. The phone, offline, queues its alarm and sends it once
 // when back online; the operator circles the phone's position on the map,
 // picks the inspector found inside and dispatches a task; the phone
