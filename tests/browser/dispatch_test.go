@@ -133,9 +133,11 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	phone.click("complete the task", task+`.querySelector('[data-complete]')`)
 	phone.expectToast("the task completed", "任务已办结")
 
-	// Back at the centre: the result with its photo, approval, closing.
+	// Back at the centre: the result with its photo (the picture itself,
+	// loaded through the attachment's scope check), approval, closing.
 	centre.click("refresh the retrospection", `document.querySelector('[data-test=timeline]')`)
 	centre.waitFor("the handled task with its photo", `all('[data-event-task]').some((e) => e.textContent.includes('现场照片 1 张') && e.textContent.includes('待审批'))`)
+	centre.waitFor("the photo shown", `[...document.querySelectorAll('[data-event-task] img')].some((i) => i.complete && i.naturalWidth === 64)`)
 	centre.click("approve", `document.querySelector('[data-approve]')`)
 	centre.expectToast("approved", "已审批")
 	centre.click("close the event", `document.querySelector('[data-test=close-event]')`)
@@ -160,6 +162,21 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	if !strings.Contains(steps[5], "现场处置完毕") {
 		t.Fatalf("the closing step lacks the reason: %q", steps[5])
 	}
+
+	// FP-161: a hazard report with a photo reaches the centre's event list
+	// by the feed, and opening it shows the photo.
+	phone.jsClick("the report tab", `document.querySelector('#tab-report')`)
+	phone.typeInto("the hazard title", `document.querySelector('#pane-report .el-input__inner')`, "隐患：商场扶梯护栏松动")
+	phone.run("attach the hazard photo", chromedp.SetUploadFiles(node(`document.querySelector('[data-test=report-files]')`), []string{photo}))
+	phone.click("send the report", `document.querySelector('[data-test=send-report]')`)
+	phone.expectToast("the report sent", "已上报")
+	report := `[...document.querySelectorAll('[data-event]')].find((e) => e.textContent.includes('扶梯护栏松动'))`
+	centre.waitFor("the report in the event list", report)
+	if src := centre.text(report + `.textContent`); !strings.Contains(src, "隐患上报") {
+		t.Fatalf("the report's source: %q", src)
+	}
+	centre.jsClick("open the report", report)
+	centre.waitFor("the report's photo", `[...document.querySelectorAll('[data-test=event-attachments] img')].some((i) => i.complete && i.naturalWidth === 64)`)
 }
 
 // networkOffline cuts (or restores) the tab's network and tells the page
