@@ -228,6 +228,8 @@ func builtinRoles() []builtinRole {
 				// The phone page (FP-155–163): alarms, positions, hazard reports, the task centre.
 				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "create"),
 				perms("dispatch.task", "view", "handle"),
+				// 移动端通讯录 (FP-157): the directory with favourites and groups.
+				perms("identity.contact", "view"),
 				// 电子取证 (FP-90): inspectors capture and seal evidence on site.
 				perms("evidence.bundle", "view", "create"),
 				// 移动端会议会商 (FP-156): inspectors join the consults they are invited to.

@@ -68,6 +68,15 @@ func (f *Function) routes(m *httpx.Mux) {
 	// FP-6: roles and the permission catalogue.
 	// Roles and the changelog answer their whole (short) list; the
 	// console's list component sends its paging anyway.
+	// FP-157: the contacts directory, the caller's favourites and groups.
+	m.Handle("GET /identity/v1/contacts", httpx.Endpoint(f.handleContacts), auth.Requires(PermContact, "view"), httpx.NoEntity(),
+		httpx.Params("q", "dept_id"))
+	m.Handle("GET /identity/v1/contacts/{id}/phone", httpx.Endpoint(f.handleContactPhone), auth.Requires(PermContact, "view"), httpx.NoEntity())
+	m.Handle("PUT /identity/v1/contacts/{id}/favourite", httpx.Endpoint(f.handleFavourite), auth.Requires(PermContact, "view"), httpx.NoEntity())
+	m.Handle("DELETE /identity/v1/contacts/{id}/favourite", httpx.Endpoint(f.handleFavourite), auth.Requires(PermContact, "view"), httpx.NoEntity())
+	m.Handle("POST /identity/v1/contact-groups", httpx.Body(f.handleSaveGroup), auth.Requires(PermContact, "view"), httpx.NoEntity())
+	m.Handle("PUT /identity/v1/contact-groups/{id}", httpx.Body(f.handleSaveGroup), auth.Requires(PermContact, "view"), httpx.NoEntity())
+	m.Handle("DELETE /identity/v1/contact-groups/{id}", httpx.Endpoint(f.handleDeleteGroup), auth.Requires(PermContact, "view"), httpx.NoEntity())
 	m.Handle("GET /identity/v1/roles", httpx.Endpoint(f.handleRoles), auth.Requires(PermRole, "view"), httpx.NoEntity(),
 		httpx.Params(append([]string{"q", "sort"}, httpx.PageParams...)...))
 	m.Handle("POST /identity/v1/roles", httpx.Body(f.handleCreateRole), auth.Requires(PermRole, "create"), httpx.NoEntity())

@@ -50,6 +50,6 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		"ChangelogInput": ChangelogInput{}, "Me": Me{}, "UserInput": UserInput{}, "Menu": Menu{}, "Perm": Perm{},
 		"ResetInput": ResetInput{}, "ResetRequest": ResetRequest{}, "PasswordChange": PasswordChange{}, "Created": Created{},
 		"LoginInput": LoginInput{}, "Captcha": CaptchaAnswer{}, "Message": messageAnswer{}, "PublicDepartment": publicDept{},
-		"UserPage": httpx.PageOf[User]{}, "RegistrationPage": httpx.PageOf[Registration]{},
+		"UserPage": httpx.PageOf[User]{}, "Contact": Contact{}, "ContactGroup": ContactGroup{}, "GroupInput": GroupInput{}, "Directory": Directory{}, "RegistrationPage": httpx.PageOf[Registration]{},
 	})
 }

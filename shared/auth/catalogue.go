@@ -24,6 +24,7 @@ var catalogue = []Permission{
 	{"identity.dept", "create", "新增部门"},
 	{"identity.dept", "edit", "编辑部门"},
 	{"identity.dept", "delete", "删除部门"},
+	{"identity.contact", "view", "查看通讯录（本人的收藏与群组）"},
 	{"identity.role", "view", "查看角色"},
 	{"identity.role", "create", "新增角色"},
 	{"identity.role", "edit", "编辑角色、分配权限"},
