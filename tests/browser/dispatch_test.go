@@ -238,3 +238,27 @@ func TestCallIntakeOnTheMap(t *testing.T) {
 	centre.waitFor("the count under its type", `document.querySelector('[data-test=type-counts]').textContent.includes('食品安全 1')`)
 	centre.waitFor("the first step", `all('[data-test=timeline-step]').some((e) => e.textContent.includes('事件创建'))`)
 }
+
+// FP-157: the phone's contacts — search the directory, star a colleague
+// (favourites come first), and keep a group of the ticked people.
+func TestPhoneContacts(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	phone := openPage(t, newBrowser(t), s.url, "phone")
+	phone.run("phone viewport", chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile))
+	phone.login("admin", pw["admin"], "Dispatch-Browser-4!")
+	phone.goTo("/mobile/inspector")
+	phone.jsClick("the contacts tab", `document.querySelector('#tab-contacts')`)
+	auditor := `[...document.querySelectorAll('[data-contact]')].find((e) => e.textContent.includes('审计管理员'))`
+	phone.waitFor("the directory", auditor)
+	phone.typeInto("search", `document.querySelector('input[data-test=contact-search]')`, "审计")
+	phone.run("search", chromedp.KeyEvent("\r"))
+	phone.waitFor("only the auditor", `document.querySelectorAll('[data-contact]').length === 1 && `+auditor)
+	phone.jsClick("star the auditor", auditor+`.querySelector('[data-fav]')`)
+	phone.waitFor("starred", auditor+`.textContent.includes('★ 已收藏')`)
+	phone.jsClick("tick the auditor", auditor+`.querySelector('.el-checkbox')`)
+	phone.typeInto("group name", `document.querySelector('input[data-test=group-name]')`, "审计联络组")
+	phone.click("save the group", `document.querySelector('[data-test=save-group]')`)
+	phone.expectToast("group saved", "群组已保存")
+	phone.waitFor("the group with its member", `[...document.querySelectorAll('[data-group]')].some((g) => g.textContent.includes('审计联络组') && g.textContent.includes('审计管理员'))`)
+}
