@@ -57,6 +57,8 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /dispatch/v1/events", httpx.Body(f.createEvent), auth.Requires(PermEvent, "create"), httpx.NoEntity())
 	m.Handle("POST /dispatch/v1/events/{id}/close", httpx.Body(f.closeEvent), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
 	m.Handle("POST /dispatch/v1/events/group", httpx.Body(f.groupEvents), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
+	// FP-159: field reports from the phone, instructions from the centre.
+	m.Handle("POST /dispatch/v1/events/{id}/updates", httpx.Body(f.addUpdate), auth.Requires(PermEvent, "create"), httpx.NoEntity())
 	m.Handle("GET /dispatch/v1/events/{id}/timeline", httpx.Endpoint(f.timeline), auth.Requires(PermEvent, "view"), httpx.NoEntity())
 	// FP-148, FP-145, FP-147: positions in, live positions and selection, tracks.
 	m.Handle("POST /dispatch/v1/positions", httpx.Body(f.ingest), auth.Requires(PermTrack, "create"), httpx.NoEntity())
@@ -526,4 +528,18 @@ func checkAttachments(keys []string) error {
 		}
 	}
 	return nil
+}
+
+func (f *Function) addUpdate(r *http.Request, in UpdateInput) (any, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	if in.Kind == "instruction" && !principal(r).Can(PermEvent, "edit") {
+		return nil, errs.New(errs.Forbidden, "下达指令需要事件处置权限")
+	}
+	u, err := f.AddEventUpdate(r.Context(), principal(r), r.PathValue("id"), in)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(u, ""), nil
 }

@@ -171,3 +171,58 @@ func TestHazardReportWithAttachments(t *testing.T) {
 		}
 	}
 }
+
+// FP-159: the phone's field report and the centre's instruction join the
+// event's timeline; an instruction goes, as a notice in the same
+// transaction, to the people holding the event's tasks.
+func TestFieldReportsAndInstructions(t *testing.T) {
+	h := newHarness(t)
+	centre := h.iss.Bearer(station("c1", "130102001"))
+	phoneUser := station("p1", "130102001")
+	phoneUser.Perms = []string{PermEvent + ":view", PermEvent + ":create", PermTask + ":view", PermTask + ":handle"}
+	phone := h.iss.Bearer(phoneUser)
+	lat, lng := 38.04, 114.51
+	ev := decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events", EventInput{Type: "食品安全", Title: "超市过期食品", Source: "call", Lat: &lat, Lng: &lng}), 201)
+	path := "/dispatch/v1/events/" + ev.ID + "/updates"
+	if rec := h.do(t, centre, "POST", path, UpdateInput{Kind: "instruction", Text: "请就近人员前往"}); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), "还没有派发任务") {
+		t.Fatalf("an instruction with nobody to receive it: %d %s", rec.Code, rec.Body)
+	}
+	decode[Task](t, h.do(t, centre, "POST", "/dispatch/v1/tasks", map[string]any{"event_id": ev.ID, "title": "核查", "assignee": "p1"}), 201)
+	u := decode[EventUpdate](t, h.do(t, centre, "POST", path, UpdateInput{Kind: "instruction", Text: "先封存再取证"}), 201)
+	if len(u.Recipients) != 1 || u.Recipients[0] != "p1" {
+		t.Fatalf("instruction recipients: %+v", u)
+	}
+	var notices int
+	if err := h.pool.QueryRow(t.Context(), `SELECT count(*) FROM platform.outbox WHERE event_type = $1 AND event->'data'->'target'->'user_ids' ? 'p1'
+		AND event->'data'->>'body' = '先封存再取证'`, "cn.gov.sjz.amr.notify.notice.requested.v1").Scan(&notices); err != nil || notices != 1 {
+		t.Fatalf("the instruction's notice: %d %v", notices, err)
+	}
+	if rec := h.do(t, phone, "POST", path, UpdateInput{Kind: "instruction", Text: "越权指令"}); rec.Code != 403 {
+		t.Errorf("the phone gives an instruction: %d %s", rec.Code, rec.Body)
+	}
+	decode[EventUpdate](t, h.do(t, phone, "POST", path, UpdateInput{Kind: "report", Text: "已到场，封存 12 箱", Attachments: []string{"alarm/" + uuid.NewString()}}), 201)
+	if rec := h.do(t, h.iss.Bearer(station("s2", "130104002")), "POST", path, UpdateInput{Kind: "report", Text: "外所"}); rec.Code != 404 {
+		t.Errorf("another station reports: %d", rec.Code)
+	}
+	tl := decode[Timeline](t, h.do(t, centre, "GET", "/dispatch/v1/events/"+ev.ID+"/timeline", nil), 200)
+	var actions []string
+	for _, s := range tl.Steps {
+		actions = append(actions, s.Action)
+	}
+	if got := strings.Join(actions, ","); got != "created,task_dispatched,instruction,field_report" {
+		t.Fatalf("timeline %s", got)
+	}
+	if !strings.Contains(string(tl.Steps[3].Detail), "封存 12 箱") {
+		t.Errorf("the report's text: %s", tl.Steps[3].Detail)
+	}
+	for name, in := range map[string]UpdateInput{"kind": {Kind: "chat", Text: "x"}, "empty": {Kind: "report", Text: "  "}} {
+		if rec := h.do(t, phone, "POST", path, in); rec.Code != 400 {
+			t.Errorf("%s: %d", name, rec.Code)
+		}
+	}
+	decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events/"+ev.ID+"/close", map[string]string{"reason": "处置完毕"}), 200)
+	if rec := h.do(t, phone, "POST", path, UpdateInput{Kind: "report", Text: "补充"}); rec.Code != 409 {
+		t.Errorf("a report on a closed event: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -225,8 +225,9 @@ func builtinRoles() []builtinRole {
 				"evidence.capture", "evidence.upload", "evidence.verify"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"),
-				// The phone page (FP-155–163): alarms, positions, hazard reports, the task centre.
-				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "create"),
+				// The phone page (FP-155–163): alarms, positions, hazard reports and
+				// field reports on the jurisdiction's events, the task centre.
+				perms("alarm.alarm", "create"), perms("dispatch.track", "create"), perms("dispatch.event", "view", "create"),
 				perms("dispatch.task", "view", "handle"),
 				// 移动端通讯录 (FP-157): the directory with favourites and groups.
 				perms("identity.contact", "view"),

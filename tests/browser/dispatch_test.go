@@ -53,11 +53,12 @@ func TestPhoneAlarmBlinksOnTheCentre(t *testing.T) {
 	centre.waitFor("the newest-alarm banner", `(document.querySelector('[data-test=alarm-banner]')||{}).textContent?.includes('浏览器测试')`)
 }
 
-// FP-145, FP-146, FP-147, FP-150, FP-154, FP-155, FP-162: the whole dispatch loop
+// FP-145, FP-146, FP-147, FP-150, FP-154, FP-155, FP-159, FP-162: the whole dispatch loop
 // in two browsers. The phone, offline, queues its alarm and sends it once
 // when back online; the operator circles the phone's position on the map,
-// picks the inspector found inside and dispatches a task; the phone
-// receives it and completes it with a photo; the operator approves and
+// picks the inspector found inside and dispatches a task and an
+// instruction, answered by the phone's field report; the phone receives
+// the task and completes it with a photo; the operator approves and
 // closes, and the event's retrospection lists every step in order.
 func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	s := startStack(t)
@@ -122,6 +123,19 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	centre.click("dispatch a task", `document.querySelector('[data-dispatch]')`)
 	centre.expectToast("the task dispatched", "任务已派发")
 
+	// FP-159: an instruction from the centre, read on the phone's event
+	// view, answered by a field report the centre sees at once.
+	centre.typeInto("the instruction", `document.querySelector('input[data-test=instruction]')`, "先封存再取证，注意执法记录仪全程录像")
+	centre.click("give the instruction", `document.querySelector('[data-test=send-instruction]')`)
+	centre.expectToast("instruction given", "指令已下达给 1 人")
+	phone.jsClick("the events tab", `document.querySelector('#tab-events')`)
+	phone.jsClick("the event", `[...document.querySelectorAll('[data-phone-event]')].find((e) => e.textContent.includes('一键报警'))`)
+	phone.waitFor("the instruction on the phone", `all('[data-test=phone-step]').some((e) => e.textContent.includes('指挥中心指令') && e.textContent.includes('先封存再取证'))`)
+	phone.typeInto("the field report", `document.querySelector('textarea[data-test=quick-text]')`, "已到场，封存过期食品 12 箱")
+	phone.click("send the field report", `document.querySelector('[data-test=send-quick]')`)
+	phone.expectToast("field report sent", "速报已发送")
+	centre.waitFor("the field report at the centre", `all('[data-test=timeline-step]').some((e) => e.textContent.includes('现场速报') && e.textContent.includes('封存过期食品 12 箱'))`)
+
 	// The phone's task centre: receive, then complete with a photo.
 	phone.jsClick("the task tab", `document.querySelector('#tab-tasks')`)
 	task := `[...document.querySelectorAll('[data-task]')].find((e) => e.textContent.includes('前往报警现场处置'))`
@@ -147,7 +161,7 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 
 	centre.waitFor("the closing step", `all('[data-test=timeline-step]').some((e) => e.textContent.includes('事件关闭'))`)
 	steps := centre.strings(`all('[data-test=timeline-step]').map(txt)`)
-	want := []string{"事件创建", "关联报警", "派发任务", "任务办结", "任务审批", "事件关闭"}
+	want := []string{"事件创建", "关联报警", "派发任务", "指令下达", "现场速报", "任务办结", "任务审批", "事件关闭"}
 	if len(steps) != len(want) {
 		t.Fatalf("retrospection has %d steps, want %d: %q", len(steps), len(want), steps)
 	}
@@ -156,11 +170,11 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 			t.Fatalf("step %d is %q, want %s (all: %q)", i, steps[i], w, steps)
 		}
 	}
-	if !strings.Contains(steps[3], "过期食品已下架封存") || !strings.Contains(steps[3], "照片 1 张") {
-		t.Fatalf("the handling step lacks the result or the photo: %q", steps[3])
+	if !strings.Contains(steps[5], "过期食品已下架封存") || !strings.Contains(steps[5], "照片 1 张") {
+		t.Fatalf("the handling step lacks the result or the photo: %q", steps[5])
 	}
-	if !strings.Contains(steps[5], "现场处置完毕") {
-		t.Fatalf("the closing step lacks the reason: %q", steps[5])
+	if !strings.Contains(steps[7], "现场处置完毕") {
+		t.Fatalf("the closing step lacks the reason: %q", steps[7])
 	}
 
 	// FP-161: a hazard report with a photo reaches the centre's event list

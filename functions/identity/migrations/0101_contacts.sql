@@ -43,3 +43,8 @@ LANGUAGE sql STABLE AS $$
     FROM identity.users u LEFT JOIN identity.departments d ON d.id = u.dept_id
     WHERE u.id = ANY (user_ids) AND u.status = 'active'
 $$;
+
+-- The phone's 事件处置 tab (FP-159) lists the events of the inspector's
+-- jurisdiction: the roles that may report an event may now also see them.
+UPDATE identity.roles SET perms = array_append(perms, 'dispatch.event:view')
+WHERE 'dispatch.event:create' = ANY (perms) AND NOT ('dispatch.event:view' = ANY (perms));
