@@ -11,8 +11,12 @@ import (
 )
 
 // Receive takes alarm.raised (FP-146): the alarm and its feed row are
-// written once per event, and the streams are woken after the commit.
+// written once per event, and the streams are woken after the commit; and
+// the PingSource's due-date sweep (FP-150).
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() == events.Ping {
+		return nil, f.receiveTick(ctx, e)
+	}
 	if e.Type() != events.AlarmRaised {
 		return nil, nil
 	}
@@ -25,4 +29,21 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 	}
 	f.hub.wake()
 	return nil, nil
+}
+
+// receiveTick runs the due-date sweep once per tick: a redelivered tick
+// reminds nobody twice (and reminded_at holds across ticks).
+func (f *Function) receiveTick(ctx context.Context, e event.Event) error {
+	data, err := events.Decode[events.PingData](e)
+	if err != nil || data["task"] != DueTask {
+		return err
+	}
+	_, err = outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
+		n, err := f.RemindDue(ctx, tx)
+		if err == nil && n > 0 {
+			f.log.InfoContext(ctx, "due reminders", "tasks", n)
+		}
+		return err
+	})
+	return err
 }

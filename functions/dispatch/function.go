@@ -45,6 +45,7 @@ type Config struct {
 	MaxBatch           int           `env:"DISPATCH_MAX_POSITIONS" default:"5000" help:"一次上报的最多定位点数"`
 	KeepAlive          time.Duration `env:"DISPATCH_SSE_KEEPALIVE" default:"20s" help:"指挥中心实时推送的保活间隔"`
 	MaxNearest         int           `env:"DISPATCH_MAX_NEAREST" default:"50" help:"就近查询最多返回的人数"`
+	DueReminder        time.Duration `env:"DISPATCH_DUE_REMINDER" default:"2h" help:"任务到期前多久提醒承办人和派发人（每个任务提醒一次）"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -58,6 +59,8 @@ func (c Config) Validate() error {
 		return errors.New("dispatch: DISPATCH_SSE_KEEPALIVE must be at least 1s")
 	case c.MaxNearest < 1:
 		return errors.New("dispatch: DISPATCH_MAX_NEAREST must be at least 1")
+	case c.DueReminder < 0:
+		return errors.New("dispatch: DISPATCH_DUE_REMINDER must not be negative")
 	}
 	return nil
 }

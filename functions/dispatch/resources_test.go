@@ -3,8 +3,13 @@ package dispatch
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/events"
 
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
@@ -224,5 +229,61 @@ func TestFieldReportsAndInstructions(t *testing.T) {
 	decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events/"+ev.ID+"/close", map[string]string{"reason": "处置完毕"}), 200)
 	if rec := h.do(t, phone, "POST", path, UpdateInput{Kind: "report", Text: "补充"}); rec.Code != 409 {
 		t.Errorf("a report on a closed event: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// FP-150: a new or reassigned task is a notice to its assignee; the
+// PingSource's sweep reminds the assignee and the creator once of a task
+// about to fall due, and never of one far off or done.
+func TestTaskNoticesAndDueReminders(t *testing.T) {
+	h := newHarness(t)
+	centre := h.iss.Bearer(station("c1", "130102001"))
+	lat, lng := 38.04, 114.51
+	ev := decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events", EventInput{Type: "食品安全", Title: "夜市检查", Source: "call", Lat: &lat, Lng: &lng}), 201)
+	soon, later := h.now.Add(90*time.Minute), h.now.Add(48*time.Hour)
+	dueSoon := decode[Task](t, h.do(t, centre, "POST", "/dispatch/v1/tasks", map[string]any{"event_id": ev.ID, "title": "夜市复查", "assignee": "p1", "due_at": soon}), 201)
+	decode[Task](t, h.do(t, centre, "POST", "/dispatch/v1/tasks", map[string]any{"title": "月底汇总", "assignee": "p2", "due_at": later}), 201)
+	decode[Task](t, h.do(t, centre, "POST", "/dispatch/v1/tasks/"+dueSoon.ID+"/reassign", map[string]any{"assignee": "p3"}), 200)
+	notices := func(kind string) []string {
+		t.Helper()
+		rows, err := h.pool.Query(t.Context(), `SELECT event->'data'->>'title' || '→' || (event->'data'->'target'->'user_ids')::text
+			FROM platform.outbox WHERE event_type = 'cn.gov.sjz.amr.notify.notice.requested.v1' AND event->'data'->>'kind' = $1 ORDER BY seq`, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := strings.Join(notices("dispatch_task"), "|"); got != `新任务：夜市复查→["p1"]|新任务：月底汇总→["p2"]|转派给您的任务：夜市复查→["p3"]` {
+		t.Fatalf("task notices: %s", got)
+	}
+	tick := func(id string) {
+		t.Helper()
+		e := event.New()
+		e.SetID(id)
+		e.SetSource("/apis/v1/namespaces/smartreg/pingsources/dispatch-task-due")
+		e.SetType(events.Ping)
+		_ = e.SetData(event.ApplicationJSON, map[string]any{"task": DueTask})
+		if _, err := h.f.Receive(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick("tick-1")
+	tick("tick-1") // redelivered
+	tick("tick-2")
+	if got := strings.Join(notices("dispatch_task_due"), "|"); got != `任务即将到期：夜市复查→["p3", "c1"]` {
+		t.Fatalf("due reminders: %s", got)
+	}
+	tl := decode[Timeline](t, h.do(t, centre, "GET", "/dispatch/v1/events/"+ev.ID+"/timeline", nil), 200)
+	if last := tl.Steps[len(tl.Steps)-1]; last.Action != "task_reminded" {
+		t.Fatalf("the reminder's step: %+v", tl.Steps)
+	}
+	h.now = h.now.Add(72 * time.Hour) // the far one is now overdue
+	tick("tick-3")
+	if got := notices("dispatch_task_due"); len(got) != 2 || !strings.HasPrefix(got[1], "任务已超期：月底汇总") {
+		t.Fatalf("overdue reminder: %q", got)
 	}
 }

@@ -77,6 +77,9 @@ func (f *Function) CreateTask(ctx context.Context, p *auth.Principal, in TaskInp
 				return err
 			}
 		}
+		if err := noticeAssignee(ctx, tx, t, "新任务：", now); err != nil {
+			return err
+		}
 		return addFeed(ctx, tx, "task", district, township, t, now)
 	})
 	return t, store.Classify(err)
@@ -135,7 +138,10 @@ func (f *Function) TaskAction(ctx context.Context, p *auth.Principal, id, action
 			if in.Assignee == "" {
 				return errs.Fields([]errs.FieldError{{Field: "assignee", Message: "请选择新的接收人"}})
 			}
-			t, err = scanTask(tx.QueryRow(ctx, `UPDATE dispatch.tasks SET assignee = $2 WHERE id = $1 RETURNING `+taskCols, t.ID, in.Assignee))
+			if t, err = scanTask(tx.QueryRow(ctx, `UPDATE dispatch.tasks SET assignee = $2, reminded_at = NULL WHERE id = $1 RETURNING `+taskCols,
+				t.ID, in.Assignee)); err == nil {
+				err = noticeAssignee(ctx, tx, t, "转派给您的任务：", now)
+			}
 		}
 		if err != nil {
 			return err
