@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdpinput "github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sjzamr/smartreg/functions/dispatch"
@@ -275,4 +276,59 @@ func TestPhoneContacts(t *testing.T) {
 	phone.click("save the group", `document.querySelector('[data-test=save-group]')`)
 	phone.expectToast("group saved", "群组已保存")
 	phone.waitFor("the group with its member", `[...document.querySelectorAll('[data-group]')].some((g) => g.textContent.includes('审计联络组') && g.textContent.includes('审计管理员'))`)
+}
+
+// FP-155: the inspectors' app is an installable PWA that opens with no
+// network at all: the manifest names the phone page, the service worker
+// keeps the page and its assets, and with the platform gone the page
+// still starts, and alarms and hazard reports wait in its queue.
+func TestPhoneAppOpensOffline(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	phone := openPage(t, newBrowser(t), s.url, "phone")
+	phone.run("phone viewport", chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile))
+	phone.run("GPS on every page", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			Object.defineProperty(navigator, 'geolocation', {value: {
+				watchPosition: (ok) => { setTimeout(() => ok({coords: {latitude: 38.0428, longitude: 114.5149, accuracy: 8}}), 0); return 1 },
+				clearWatch: () => {} }})`})
+		return err
+	}))
+	phone.login("admin", pw["admin"], "Dispatch-Browser-5!")
+	phone.goTo("/mobile/inspector")
+	phone.waitFor("the alarm button", `document.querySelector('[data-test=sos]')`)
+	await := func(what, expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(phone.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	if got := await("the manifest", `fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json()).then((m) => m.start_url + ' ' + m.display)`); got != "/console/#/mobile/inspector standalone" {
+		t.Fatalf("manifest: %q", got)
+	}
+	if got := await("the service worker", `navigator.serviceWorker.ready.then((r) => r.active.scriptURL)`); !strings.HasSuffix(got, "/console/sw.js") {
+		t.Fatalf("service worker: %q", got)
+	}
+	// A second visit runs under the worker, which keeps what it serves.
+	phone.run("reload", chromedp.Reload())
+	phone.waitFor("the page under the worker", `navigator.serviceWorker.controller && document.querySelector('[data-test=sos]')`)
+	if got := await("the kept page", `caches.match('/console/').then((r) => r ? 'kept' : 'missing')`); got != "kept" {
+		t.Fatalf("the page in the cache: %s", got)
+	}
+
+	s.stop() // the network is gone: the platform's port refuses connections
+	phone.run("reload offline", chromedp.Reload())
+	phone.waitFor("the phone page, offline", `document.querySelector('[data-test=sos]')`)
+	phone.typeInto("the alarm text", `document.querySelector('.phone .el-input__inner')`, "无信号区域报警")
+	phone.click("one-key alarm", `document.querySelector('[data-test=sos]')`)
+	phone.waitFor("the alarm queued", `document.body.innerText.includes('待发送 1 条')`)
+	phone.jsClick("the report tab", `document.querySelector('#tab-report')`)
+	phone.typeInto("the hazard title", `document.querySelector('#pane-report .el-input__inner')`, "地下商场消防通道堵塞")
+	phone.click("send the report", `document.querySelector('[data-test=send-report]')`)
+	phone.waitFor("the report queued", `(document.querySelector('[data-test=report-queue]')||{}).textContent?.includes('待上报 1 条')`)
+	if got := phone.text(`JSON.parse(localStorage.getItem('reportQueue'))[0].title`); got != "地下商场消防通道堵塞" {
+		t.Fatalf("queued report: %q", got)
+	}
 }

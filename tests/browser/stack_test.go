@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ type stack struct {
 	// person solving one.
 	redisURL, identityPrefix string
 	p                        *platform.Platform // the functions, to seed data in-process
+	// stop ends serving (the port refuses connections), as a network gone
+	// away would look to a browser.
+	stop func()
 }
 
 func startStack(t *testing.T) *stack {
@@ -83,11 +87,17 @@ func startStack(t *testing.T) *stack {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, ln, 5*time.Second) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("platform run: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("platform run: %v", err)
-		}
+		stop()
 		p.Close()
 		cleanRedis(cfg.RedisURL, cfg.Identity.RedisPrefix, cfg.Identity.RevocationPrefix)
 	})
@@ -102,7 +112,7 @@ func startStack(t *testing.T) *stack {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, redisURL: cfg.RedisURL, identityPrefix: cfg.Identity.RedisPrefix, p: p}
+	return &stack{url: base, dataDir: cfg.Identity.DataDir, sms: sim, redisURL: cfg.RedisURL, identityPrefix: cfg.Identity.RedisPrefix, p: p, stop: stop}
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

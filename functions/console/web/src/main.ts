@@ -7,7 +7,7 @@ import './style.css'
 import App from './App.vue'
 import { router } from './router'
 import { setUnauthorizedHandler } from './api'
-import { useAuth } from './stores/auth'
+import { useAuth, OFFLINE_ME } from './stores/auth'
 
 const app = createApp(App)
 const pinia = createPinia()
@@ -16,8 +16,15 @@ app.use(pinia).use(router).use(ElementPlus, { locale: zhCn })
 setUnauthorizedHandler(() => {
   const auth = useAuth(pinia)
   auth.me = null
+  localStorage.removeItem(OFFLINE_ME)
   const cur = router.currentRoute.value
   if (!cur.meta.public) router.replace({ path: '/login', query: { redirect: cur.fullPath } })
 })
 
 app.mount('#app')
+
+// The inspectors' app installs as a PWA and opens offline (public/sw.js);
+// a browser without service workers simply works online.
+if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+  navigator.serviceWorker.register('/console/sw.js', { scope: '/console/' }).catch(() => { /* online only */ })
+}

@@ -1,5 +1,8 @@
 import { defineStore } from 'pinia'
-import { get, post } from '../api'
+import { get, post, ApiError } from '../api'
+
+// OFFLINE_ME is where the last answer of /me waits for an offline start.
+export const OFFLINE_ME = 'smartreg_offline_me'
 
 export interface MenuNode { code: string; title: string; path?: string; icon?: string; children?: MenuNode[] }
 export interface Me {
@@ -49,7 +52,19 @@ export const useAuth = defineStore('auth', {
     can(perm: string): boolean { return !!this.me?.perms?.includes(perm) },
     hasMenu(codes: string[]): boolean { return codes.some((c) => this.menuCodes.has(c)) },
     async load(): Promise<Me> {
-      this.me = await get<Me>('/identity/v1/me')
+      try {
+        this.me = await get<Me>('/identity/v1/me')
+        // Kept without the phone number: only what draws the menus.
+        localStorage.setItem(OFFLINE_ME, JSON.stringify({ ...this.me, user: { ...this.me.user, phone: undefined } }))
+      } catch (e) {
+        // Offline (no answer at all, not a refusal), the phone page still
+        // opens from the service worker's copy with the last known menus,
+        // so an alarm can be queued; every API call still needs the
+        // session once the network is back.
+        const kept = localStorage.getItem(OFFLINE_ME)
+        if ((e instanceof ApiError && e.status !== 0) || !kept) throw e
+        this.me = JSON.parse(kept) as Me
+      }
       // Identity says when the password must change (first login, expiry).
       if (this.me.must_change_password) this.setMustChange(true)
       return this.me
@@ -69,6 +84,7 @@ export const useAuth = defineStore('auth', {
     async logout() {
       try { await post('/identity/v1/logout') } catch { /* already gone */ }
       this.me = null
+      localStorage.removeItem(OFFLINE_ME)
       this.setMustChange(false)
     },
   },
