@@ -45,7 +45,8 @@ func (f *Function) Handler() http.Handler {
 	// FP-146: the centre's live feed and its alarms.
 	m.HandleFunc("GET /dispatch/v1/feed", f.stream, auth.Requires(PermEvent, "view"), httpx.NoEntity(), httpx.Params("since"))
 	m.Handle("GET /dispatch/v1/alarms", httpx.Endpoint(f.listAlarms), auth.Requires(PermEvent, "view"), httpx.EntityListing(),
-		httpx.Params(append([]string{"status"}, httpx.PageParams...)...))
+		httpx.Params(append([]string{"status", "level", "q", "from", "to"}, httpx.PageParams...)...))
+	m.Handle("POST /dispatch/v1/alarms/{id}/dismiss", httpx.Body(f.dismissAlarm), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
 	m.Handle("POST /dispatch/v1/alarms/{id}/accept", httpx.Body(f.acceptAlarm), auth.Requires(PermEvent, "edit"), httpx.NoEntity())
 	// FP-144, FP-149, FP-154: events, their types, closing, grouping, timeline.
 	m.Handle("GET /dispatch/v1/event-types", httpx.Endpoint(f.eventTypes), auth.Requires(PermEvent, "view"), httpx.NoEntity())
@@ -108,7 +109,20 @@ func (f *Function) listAlarms(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, total, err := listAlarms(r.Context(), f.pool, principal(r).Scope, r.URL.Query().Get("status"), page)
+	q := r.URL.Query()
+	aq := AlarmQuery{Status: q.Get("status"), Level: q.Get("level"), Q: strings.TrimSpace(q.Get("q"))}
+	switch aq.Status {
+	case "", "new", "accepted", "dismissed", "closed":
+	default:
+		return nil, fieldErr("status", "状态只能是 new、accepted、dismissed 或 closed")
+	}
+	if aq.From, err = timeParam(r, "from"); err != nil {
+		return nil, err
+	}
+	if aq.To, err = timeParam(r, "to"); err != nil {
+		return nil, err
+	}
+	items, total, err := listAlarms(r.Context(), f.pool, principal(r).Scope, aq, page)
 	if err != nil {
 		return nil, err
 	}
@@ -542,4 +556,12 @@ func (f *Function) addUpdate(r *http.Request, in UpdateInput) (any, error) {
 		return nil, err
 	}
 	return httpx.Created(u, ""), nil
+}
+
+func (f *Function) dismissAlarm(r *http.Request, in CloseInput) (any, error) {
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return nil, fieldErr("reason", "请填写消除原因（不超过 500 字）")
+	}
+	return f.DismissAlarm(r.Context(), principal(r), r.PathValue("id"), reason)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/httpx"
 
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
@@ -285,5 +286,50 @@ func TestTaskNoticesAndDueReminders(t *testing.T) {
 	tick("tick-3")
 	if got := notices("dispatch_task_due"); len(got) != 2 || !strings.HasPrefix(got[1], "任务已超期：月底汇总") {
 		t.Fatalf("overdue reminder: %q", got)
+	}
+}
+
+// FP-149: the alarm history says what became of each alarm — accepted
+// into an event, dismissed with its reason, closed with its event's reason
+// — by whom and when, and is searched by status, level, text and time.
+func TestAlarmHistory(t *testing.T) {
+	h := newHarness(t)
+	centre := h.iss.Bearer(station("c1", "130102001"))
+	real, _ := h.raise(t, "130102001", "农贸市场有人打架")
+	falseAlarm, _ := h.raise(t, "130102001", "误触报警")
+	if rec := h.do(t, centre, "POST", "/dispatch/v1/alarms/"+falseAlarm+"/dismiss", map[string]string{"reason": " "}); rec.Code != 400 {
+		t.Fatalf("dismiss without a reason: %d", rec.Code)
+	}
+	d := decode[Alarm](t, h.do(t, centre, "POST", "/dispatch/v1/alarms/"+falseAlarm+"/dismiss", map[string]string{"reason": "检查员误触，已电话核实"}), 200)
+	if d.Status != "dismissed" || d.HandledBy != "c1" || d.HandledAt == nil || d.CloseReason != "检查员误触，已电话核实" {
+		t.Fatalf("dismissed: %+v", d)
+	}
+	if rec := h.do(t, centre, "POST", "/dispatch/v1/alarms/"+falseAlarm+"/accept", map[string]string{"type": "其他"}); rec.Code != 409 {
+		t.Errorf("accepting a dismissed alarm: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, centre, "POST", "/dispatch/v1/alarms/"+falseAlarm+"/dismiss", map[string]string{"reason": "again"}); rec.Code != 409 {
+		t.Errorf("dismissing twice: %d", rec.Code)
+	}
+	ev := decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/alarms/"+real+"/accept", map[string]string{"type": "市场秩序"}), 200)
+	decode[Event](t, h.do(t, centre, "POST", "/dispatch/v1/events/"+ev.ID+"/close", map[string]string{"reason": "双方已调解"}), 200)
+	list := func(query string) []Alarm {
+		t.Helper()
+		return decode[httpx.PageOf[Alarm]](t, h.do(t, centre, "GET", "/dispatch/v1/alarms"+query, nil), 200).Items
+	}
+	if got := list("?status=closed"); len(got) != 1 || got[0].ID != real || got[0].CloseReason != "双方已调解" || got[0].HandledBy != "c1" ||
+		got[0].EventID == nil || *got[0].EventID != ev.ID {
+		t.Fatalf("closed alarms: %+v", got)
+	}
+	if got := list("?q=电话核实"); len(got) != 1 || got[0].ID != falseAlarm {
+		t.Fatalf("search by reason: %+v", got)
+	}
+	if got := list("?from=" + h.now.Add(time.Minute).Format(time.RFC3339)); len(got) != 0 {
+		t.Fatalf("received after now: %+v", got)
+	}
+	if rec := h.do(t, centre, "GET", "/dispatch/v1/alarms?status=lost", nil); rec.Code != 400 {
+		t.Errorf("unknown status: %d", rec.Code)
+	}
+	if rec := h.do(t, h.iss.Bearer(station("s2", "130104002")), "POST", "/dispatch/v1/alarms/"+real+"/dismiss", map[string]string{"reason": "x"}); rec.Code != 404 {
+		t.Errorf("another station dismisses: %d", rec.Code)
 	}
 }

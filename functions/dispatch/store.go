@@ -33,6 +33,11 @@ type Alarm struct {
 	ReceivedAt  time.Time `json:"received_at"`
 	Status      string    `json:"status"`
 	EventID     *string   `json:"event_id"`
+	// The handling: who accepted or dismissed it and when, and why it
+	// was dismissed or closed.
+	HandledBy   string     `json:"handled_by"`
+	HandledAt   *time.Time `json:"handled_at"`
+	CloseReason string     `json:"close_reason"`
 }
 
 // addFeed appends a feed row and signals the listeners; NOTIFY is sent at
@@ -70,20 +75,38 @@ func recordAlarm(ctx context.Context, tx pgx.Tx, d events.AlarmRaisedData, now t
 }
 
 const alarmCols = `id::text, level, text, lat, lng, accuracy, attachments, raised_by, raised_name, district, township,
-	raised_at, received_at, status, event_id::text`
+	raised_at, received_at, status, event_id::text, handled_by, handled_at, close_reason`
 
 func scanAlarm(r pgx.Row) (Alarm, error) {
 	var a Alarm
 	err := r.Scan(&a.ID, &a.Level, &a.Text, &a.Lat, &a.Lng, &a.Accuracy, &a.Attachments, &a.RaisedBy, &a.RaisedName,
-		&a.District, &a.Township, &a.RaisedAt, &a.ReceivedAt, &a.Status, &a.EventID)
+		&a.District, &a.Township, &a.RaisedAt, &a.ReceivedAt, &a.Status, &a.EventID, &a.HandledBy, &a.HandledAt, &a.CloseReason)
 	return a, err
 }
 
-func listAlarms(ctx context.Context, q store.Querier, s auth.Scope, status string, p httpx.Page) ([]Alarm, int, error) {
+// AlarmQuery filters the alarm history (FP-149).
+type AlarmQuery struct {
+	Status, Level, Q string
+	From, To         *time.Time // received
+}
+
+func listAlarms(ctx context.Context, q store.Querier, s auth.Scope, aq AlarmQuery, p httpx.Page) ([]Alarm, int, error) {
 	var w store.Where
 	w.AddWith(func(args *[]any) string { return s.Filter("district", "township", args) })
-	if status != "" {
-		w.Add("status = ?", status)
+	if aq.Status != "" {
+		w.Add("status = ?", aq.Status)
+	}
+	if aq.Level != "" {
+		w.Add("level = ?", aq.Level)
+	}
+	if aq.Q != "" {
+		w.Add("(text ILIKE ? OR raised_name ILIKE ? OR close_reason ILIKE ?)", store.Contains(aq.Q), store.Contains(aq.Q), store.Contains(aq.Q))
+	}
+	if aq.From != nil {
+		w.Add("received_at >= ?", *aq.From)
+	}
+	if aq.To != nil {
+		w.Add("received_at < ?", *aq.To)
 	}
 	var total int
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM dispatch.alarms`+w.SQL(), w.Args()...).Scan(&total); err != nil {
@@ -188,13 +211,17 @@ func (f *Function) AcceptAlarm(ctx context.Context, p *auth.Principal, id, typ s
 			e, err = scanEvent(tx.QueryRow(ctx, `SELECT `+eventCols+` FROM dispatch.events WHERE id = $1`, *a.EventID))
 			return err
 		}
+		if a.Status == "dismissed" {
+			return errs.New(errs.Conflict, "该报警已消除（"+a.CloseReason+"），不能再受理")
+		}
 		title := "一键报警（" + a.Level + "）：" + a.RaisedName
 		e, err = insertEvent(ctx, tx, EventInput{Type: typ, Title: title, Description: a.Text, Source: "alarm", Lat: &a.Lat, Lng: &a.Lng},
 			a.District, a.Township, p.UserID, now)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE dispatch.alarms SET status = 'accepted', event_id = $2 WHERE id = $1`, a.ID, e.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE dispatch.alarms SET status = 'accepted', event_id = $2, handled_by = $3, handled_at = $4 WHERE id = $1`,
+			a.ID, e.ID, p.UserID, now); err != nil {
 			return err
 		}
 		return step(ctx, tx, e.ID, p.UserID, "alarm_linked", map[string]any{"alarm_id": a.ID, "level": a.Level,
@@ -231,7 +258,7 @@ func (f *Function) CloseEvent(ctx context.Context, p *auth.Principal, id, reason
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE dispatch.alarms SET status = 'closed' WHERE event_id = $1`, e.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE dispatch.alarms SET status = 'closed', close_reason = $2 WHERE event_id = $1`, e.ID, reason); err != nil {
 			return err
 		}
 		return step(ctx, tx, e.ID, p.UserID, "closed", map[string]string{"reason": reason}, now)
@@ -381,4 +408,31 @@ func EventCounts(ctx context.Context, q store.Querier, s auth.Scope, status stri
 		out[typ] = n
 	}
 	return out, store.Classify(rows.Err())
+}
+
+// DismissAlarm clears a new alarm without an event (消除: a false or
+// duplicate alarm), with its reason; the centre's screens drop its blink.
+func (f *Function) DismissAlarm(ctx context.Context, p *auth.Principal, id, reason string) (Alarm, error) {
+	var a Alarm
+	now := f.now()
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		args := []any{id}
+		var err error
+		a, err = scanAlarm(tx.QueryRow(ctx, `SELECT `+alarmCols+` FROM dispatch.alarms WHERE id::text = $1 AND `+
+			p.Scope.Filter("district", "township", &args)+` FOR UPDATE`, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.New(errs.NotFound, "报警不存在或不在本辖区")
+		} else if err != nil {
+			return err
+		}
+		if a.Status != "new" {
+			return errs.New(errs.Conflict, "只有待处置的报警可以消除")
+		}
+		if a, err = scanAlarm(tx.QueryRow(ctx, `UPDATE dispatch.alarms SET status = 'dismissed', close_reason = $2, handled_by = $3, handled_at = $4
+			WHERE id = $1 RETURNING `+alarmCols, a.ID, reason, p.UserID, now)); err != nil {
+			return err
+		}
+		return addFeed(ctx, tx, "alarm_update", a.District, a.Township, a, now)
+	})
+	return a, store.Classify(err)
 }
