@@ -224,7 +224,7 @@ type GroupInput struct {
 }
 
 func (f *Function) groupEvents(r *http.Request, in GroupInput) (any, error) {
-	if len(in.IDs) < 2 {
+	if in.IDs = dedupe(in.IDs); len(in.IDs) < 2 {
 		return nil, fieldErr("ids", "至少选择两个事件")
 	}
 	if err := f.GroupEvents(r.Context(), principal(r), in.IDs); err != nil {

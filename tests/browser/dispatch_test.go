@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sjzamr/smartreg/functions/dispatch"
 	"github.com/sjzamr/smartreg/shared/auditlog"
@@ -52,6 +53,19 @@ func TestPhoneAlarmBlinksOnTheCentre(t *testing.T) {
 
 	centre.waitFor("the alarm blinking in the list", `[...document.querySelectorAll('.card.blink[data-alarm]')].some((e) => e.textContent.includes('浏览器测试'))`)
 	centre.waitFor("the newest-alarm banner", `(document.querySelector('[data-test=alarm-banner]')||{}).textContent?.includes('浏览器测试')`)
+
+	// FP-149: a false alarm is dismissed with its reason, and the history
+	// says who did it and why.
+	centre.jsClick("the alarm", `[...document.querySelectorAll('[data-alarm]')].find((e) => e.textContent.includes('浏览器测试'))`)
+	centre.click("dismiss", `document.querySelector('[data-test=dismiss-alarm]')`)
+	centre.typeInto("the reason", `document.querySelector('.el-message-box input')`, "已电话核实为误报")
+	centre.click("confirm", `document.querySelector('.el-message-box__btns .el-button--primary')`)
+	centre.expectToast("dismissed", "报警已消除")
+	centre.waitFor("the blink gone", `![...document.querySelectorAll('.card.blink[data-alarm]')].some((e) => e.textContent.includes('浏览器测试'))`)
+	centre.waitFor("the message box gone", `!all('.el-message-box').length && !all('.el-overlay').length`)
+	centre.click("the history", `document.querySelector('[data-test=history]')`)
+	centre.waitFor("the dismissed alarm in the history", `[...document.querySelectorAll('[data-test=history-table] .el-table__row')].some((r) =>
+		r.textContent.includes('浏览器测试') && r.textContent.includes('已消除') && r.textContent.includes('已电话核实为误报'))`)
 }
 
 // FP-145, FP-146, FP-147, FP-150, FP-154, FP-155, FP-159, FP-162: the whole dispatch loop
@@ -177,6 +191,14 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	if !strings.Contains(steps[7], "现场处置完毕") {
 		t.Fatalf("the closing step lacks the reason: %q", steps[7])
 	}
+
+	// The alarm's line in the history: closed with its event's reason.
+	centre.waitFor("the message box gone", `!all('.el-message-box').length && !all('.el-overlay').length`)
+	centre.click("the history", `document.querySelector('[data-test=history]')`)
+	centre.waitFor("the closed alarm in the history", `[...document.querySelectorAll('[data-test=history-table] .el-table__row')].some((r) =>
+		r.textContent.includes('离线报警') && r.textContent.includes('已关闭') && r.textContent.includes('现场处置完毕'))`)
+	centre.run("close the history", chromedp.KeyEvent(kb.Escape))
+	centre.waitFor("the history closed", `!all('[data-test=history-table]').length`)
 
 	// FP-161: a hazard report with a photo reaches the centre's event list
 	// by the feed, and opening it shows the photo.
