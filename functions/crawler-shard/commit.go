@@ -7,10 +7,10 @@ package crawlershard
 // claim (about seven round trips to PostgreSQL); now a batch of pages
 // from many hosts shares one round trip (docs/benchmarks.md).
 //
-// Durability is unchanged: a worker goes on with a host only after its
-// results are committed, so what a kill can lose is the pages fetched
-// since the worker's last commit (at most Config.ClaimBatch per worker),
-// and those are fetched again.
+// Durability is unchanged: a worker hands each page in as soon as it is
+// fetched, without waiting, and waits for all of them (and its next claim)
+// at the end of its batch; so what a kill can lose is the pages fetched
+// within about one commit's time, and those are fetched again.
 
 import (
 	"cmp"
@@ -48,9 +48,18 @@ type commitReq struct {
 	done        []fetched
 	unclaim     []frontierItem // claimed but not fetched: back to the queue
 	robots      *robotsRow
-	next        bool // claim the host's next due URLs; false: release the host
+	then        then
 	rep         chan commitReply
 }
+
+// then is what a commit does with the worker's host after its results.
+type then int
+
+const (
+	keep      then = iota // nothing: more results of the batch follow
+	claimNext             // claim its next due URLs (or release it when none are due)
+	release               // give it up
+)
 
 type commitReply struct {
 	items []frontierItem
@@ -124,6 +133,28 @@ func commitGroup(ctx context.Context, pool *pgxpool.Pool, j Job, group []commitR
 			robots = append(robots, *r.robots)
 		}
 	}
+	// Every host this transaction touches, locked first and in one order:
+	// the links' (whose due may fall) and the workers' own (released or
+	// claimed again).
+	lock := map[string]int{}
+	for _, l := range links {
+		lock[l.host] = ShardOf(l.host, j.Shards)
+	}
+	var fresh []string
+	var freshShard []int
+	for _, h := range slices.Sorted(maps.Keys(lock)) {
+		fresh, freshShard = append(fresh, h), append(freshShard, lock[h])
+	}
+	for _, r := range group {
+		if r.then != keep {
+			lock[r.host] = 0
+		}
+	}
+	if len(fresh) > 0 {
+		b.Queue(`INSERT INTO crawlershard.hosts (job_id, host, shard) SELECT $1, h.host, h.shard
+			FROM unnest($2::text[], $3::int[]) AS h(host, shard) ORDER BY h.host ON CONFLICT DO NOTHING`, j.ID, fresh, freshShard)
+	}
+	b.Queue(lockHosts, j.ID, slices.Sorted(maps.Keys(lock)))
 	if len(rows.url) > 0 {
 		b.Queue(`UPDATE crawlershard.frontier fr SET state = u.state, status_code = NULLIF(u.status, 0), reason = u.reason, attempts = u.attempts,
 				next_at = u.next_at, lease_until = NULL, fetched_at = u.fetched_at
@@ -188,10 +219,11 @@ func commitGroup(ctx context.Context, pool *pgxpool.Pool, j Job, group []commitR
 	}
 	writes := b.Len()
 	for _, r := range group {
-		if r.next {
+		switch r.then {
+		case claimNext:
 			b.Queue(nextClaimSQL, j.ID, r.host, r.owner, now, lease, batch)
-		} else {
-			b.Queue(`DELETE FROM crawlershard.host_leases WHERE job_id = $1 AND host = $2 AND owner = $3`, j.ID, r.host, r.owner)
+		case release:
+			b.Queue(`UPDATE crawlershard.hosts SET `+releaseSet+` WHERE job_id = $1 AND host = $2 AND owner = $3`, j.ID, r.host, r.owner)
 		}
 	}
 	res := pool.SendBatch(ctx, b)
@@ -203,7 +235,10 @@ func commitGroup(ctx context.Context, pool *pgxpool.Pool, j Job, group []commitR
 	}
 	out := make([][]frontierItem, len(group))
 	for i, r := range group {
-		if !r.next {
+		switch r.then {
+		case keep:
+			continue
+		case release:
 			if _, err := res.Exec(); err != nil {
 				return nil, store.Classify(err)
 			}
@@ -231,8 +266,7 @@ func commitGroup(ctx context.Context, pool *pgxpool.Pool, j Job, group []commitR
 
 // queueLinks adds the links found to the frontier: each address once (the
 // least depth), each host to at most the job's pages per host, in address
-// order so that two transactions meeting on one address wait instead of
-// deadlocking.
+// order; a host given a URL is due now. Its hosts are locked already.
 func queueLinks(b *pgx.Batch, j Job, links []link, depth []int, now time.Time) {
 	type row struct {
 		link
@@ -255,13 +289,17 @@ func queueLinks(b *pgx.Batch, j Job, links []link, depth []int, now time.Time) {
 			SELECT l.* FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[]) AS l(url, host, shard, depth, hops)
 			WHERE NOT EXISTS (SELECT 1 FROM crawlershard.frontier f WHERE f.job_id = $1 AND f.url = l.url)),
 		ranked AS (SELECT l.*, row_number() OVER (PARTITION BY l.host ORDER BY l.depth, l.url) AS k FROM l),
-		have AS (SELECT f.host, count(*) AS n FROM crawlershard.frontier f
-			WHERE f.job_id = $1 AND f.host IN (SELECT DISTINCT host FROM ranked) GROUP BY f.host)
-		INSERT INTO crawlershard.frontier (job_id, url, host, shard, depth, hops, next_at)
-		SELECT $1, r.url, r.host, r.shard, r.depth, r.hops, $7 FROM ranked r LEFT JOIN have h ON h.host = r.host
-		WHERE COALESCE(h.n, 0) + r.k <= $8
-		ORDER BY r.url
-		ON CONFLICT DO NOTHING`, j.ID, u, host, shard, dep, hops, now, j.MaxPagesHost)
+		have AS (SELECT h.host, (SELECT count(*) FROM crawlershard.frontier f WHERE f.job_id = $1 AND f.host = h.host) AS n
+			FROM (SELECT DISTINCT host FROM ranked) h), -- one index probe per host
+		ins AS (
+			INSERT INTO crawlershard.frontier (job_id, url, host, shard, depth, hops, next_at)
+			SELECT $1, r.url, r.host, r.shard, r.depth, r.hops, $7 FROM ranked r JOIN have h ON h.host = r.host
+			WHERE h.n + r.k <= $8
+			ORDER BY r.url
+			ON CONFLICT DO NOTHING
+			RETURNING host)
+		UPDATE crawlershard.hosts SET due = LEAST(due, $7) WHERE job_id = $1 AND host IN (SELECT host FROM ins)`,
+		j.ID, u, host, shard, dep, hops, now, j.MaxPagesHost)
 }
 
 // frontierRows are the new states of fetched rows, as columns.

@@ -106,6 +106,7 @@ type worker struct {
 	shard  int
 	owner  string
 	commit chan<- commitReq
+	buf    bytes.Buffer
 }
 
 // CrawlShard crawls one shard to its end (or until ctx ends), with up to
@@ -117,7 +118,7 @@ func (f *Function) CrawlShard(ctx context.Context, jobID int64, shard int) error
 	if err != nil {
 		return err
 	}
-	commits := make(chan commitReq)
+	commits := make(chan commitReq, f.cfg.HostsParallel*f.cfg.ClaimBatch)
 	committed := make(chan struct{})
 	go func() {
 		defer close(committed)
@@ -182,12 +183,19 @@ func (w *worker) crawlHost(ctx context.Context, c claim) error {
 		return releaseHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, c.host, w.owner)
 	}
 	for len(items) > 0 {
-		rep := make(chan commitReply, 1)
-		req := commitReq{robots: robots, owner: w.owner, host: c.host, next: true, rep: rep}
-		robots = nil
+		// Each page goes to the committer as soon as it is fetched, so a
+		// kill loses little; the last request of the batch claims the next.
+		var reps []chan commitReply
+		send := func(r commitReq) {
+			r.owner, r.host, r.robots, r.rep = w.owner, c.host, robots, make(chan commitReply, 1)
+			robots = nil
+			reps = append(reps, r.rep)
+			w.commit <- r
+		}
+		last := commitReq{then: claimNext}
 		for i, it := range items {
 			if ctx.Err() != nil {
-				req.unclaim, req.next = items[i:], false
+				last = commitReq{unclaim: items[i:], then: release}
 				break
 			}
 			// The lease is renewed with each claim; a slow batch renews it
@@ -198,19 +206,28 @@ func (w *worker) crawlHost(ctx context.Context, c claim) error {
 					return err
 				}
 				if !ok {
-					req.unclaim, req.next = nil, false // the new owner takes the rows over
+					last = commitReq{then: release} // a no-op: the new owner takes the rows over
 					break
 				}
 				renewed = now
 			}
-			req.done = append(req.done, w.page(ctx, it, g, delay))
+			d := w.page(ctx, it, g, delay)
+			if i == len(items)-1 {
+				last.done = []fetched{d}
+				break
+			}
+			send(commitReq{done: []fetched{d}, then: keep})
 		}
-		w.commit <- req
-		r := <-rep
-		if r.err != nil {
-			return r.err
+		send(last)
+		items = nil
+		for _, rep := range reps {
+			r := <-rep
+			if r.err != nil {
+				return r.err
+			}
+			items = append(items, r.items...)
 		}
-		items, renewed = r.items, w.f.now()
+		renewed = w.f.now()
 	}
 	return nil
 }
@@ -327,7 +344,14 @@ func (w *worker) fetch(ctx context.Context, it frontierItem, u *url.URL) result 
 	if ct != "" && !strings.Contains(ct, "html") && !strings.Contains(ct, "text/plain") {
 		return result{state: "skipped", status: 200, reason: "非网页内容：" + ct}
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, w.f.cfg.MaxPageBytes+1))
+	// The worker's buffer, reused page after page: the parsed page keeps
+	// strings of its own.
+	w.buf.Reset()
+	_, err = w.buf.ReadFrom(io.LimitReader(resp.Body, w.f.cfg.MaxPageBytes+1))
+	raw := w.buf.Bytes()
+	if w.buf.Cap() > 1<<20 {
+		defer func() { w.buf = bytes.Buffer{} }() // not kept after a large page
+	}
 	if err != nil {
 		return w.retry(it, 200, "读取页面失败："+err.Error())
 	}
@@ -412,8 +436,11 @@ func decode(raw []byte, contentType string) (*page, error) {
 	}
 	walk(doc)
 	p.text = strings.ToValidUTF8(text.String(), "")
-	sum := sha256.Sum256([]byte(p.title + "\x00" + p.text))
-	p.hash = hex.EncodeToString(sum[:])
+	h := sha256.New()
+	io.WriteString(h, p.title)
+	h.Write([]byte{0})
+	io.WriteString(h, p.text)
+	p.hash = hex.EncodeToString(h.Sum(nil))
 	return p, nil
 }
 

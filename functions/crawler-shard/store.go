@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/errs"
@@ -71,6 +72,7 @@ func (f *Function) CreateJob(ctx context.Context, j Job) (Job, error) {
 			hosts[sh][u.Host] = true
 			b.Queue(`INSERT INTO crawlershard.frontier (job_id, url, host, shard, depth, next_at) VALUES ($1,$2,$3,$4,0,$5)
 				ON CONFLICT DO NOTHING`, j.ID, u.String(), u.Host, sh, now)
+			b.Queue(`INSERT INTO crawlershard.hosts (job_id, host, shard, due) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING`, j.ID, u.Host, sh, now)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
@@ -182,15 +184,13 @@ type frontierItem struct {
 func claimHost(ctx context.Context, q store.Querier, job int64, shard int, owner string, now time.Time, lease time.Duration, batch int) (claim, time.Duration, error) {
 	rows, err := q.Query(ctx, `
 		WITH pick AS (
-			SELECT fr.host FROM crawlershard.frontier fr
-			WHERE fr.job_id = $1 AND fr.shard = $2 AND fr.state IN ('queued', 'fetching') AND fr.next_at <= $4
-			  AND NOT EXISTS (SELECT 1 FROM crawlershard.host_leases l WHERE l.job_id = $1 AND l.host = fr.host AND l.lease_until > $4 AND l.owner <> $3)
-			ORDER BY fr.next_at LIMIT 1 FOR UPDATE SKIP LOCKED), -- workers claiming at once take different rows
+			SELECT h.host FROM crawlershard.hosts h
+			WHERE h.job_id = $1 AND h.shard = $2 AND h.due <= $4 AND (h.lease_until IS NULL OR h.lease_until <= $4 OR h.owner = $3)
+			ORDER BY h.due LIMIT 1 FOR UPDATE SKIP LOCKED), -- workers claiming at once take different hosts
 		took AS (
-			INSERT INTO crawlershard.host_leases (job_id, host, owner, lease_until) SELECT $1, host, $3, $4::timestamptz + $5::interval FROM pick
-			ON CONFLICT (job_id, host) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
-			WHERE crawlershard.host_leases.lease_until <= $4 OR crawlershard.host_leases.owner = $3
-			RETURNING host),
+			UPDATE crawlershard.hosts h SET owner = $3, lease_until = $4::timestamptz + $5::interval
+			FROM pick WHERE h.job_id = $1 AND h.host = pick.host
+			RETURNING h.host),
 		`+claimRows("(SELECT host FROM took)", "$1", "$4", "$5", "$6")+`
 		SELECT t.host, r.status, r.body, c.url, c.depth, c.hops, c.attempts
 		FROM took t LEFT JOIN claimed c ON true LEFT JOIN crawlershard.robots r ON r.job_id = $1 AND r.host = t.host
@@ -226,10 +226,9 @@ func claimHost(ctx context.Context, q store.Querier, job int64, shard int, owner
 	// shard's other workers need no one waiting: each takes the shard's
 	// next host when done with its own.
 	var due, foreign *time.Time
-	if err := q.QueryRow(ctx, `SELECT min(fr.next_at) FILTER (WHERE l.host IS NULL), min(l.lease_until) FILTER (WHERE NOT starts_with(l.owner, $4))
-		FROM crawlershard.frontier fr
-		LEFT JOIN crawlershard.host_leases l ON l.job_id = fr.job_id AND l.host = fr.host AND l.lease_until > $3
-		WHERE fr.job_id = $1 AND fr.shard = $2 AND fr.state IN ('queued', 'fetching')`,
+	if err := q.QueryRow(ctx, `SELECT min(due) FILTER (WHERE lease_until IS NULL OR lease_until <= $3),
+			min(lease_until) FILTER (WHERE lease_until > $3 AND NOT starts_with(owner, $4))
+		FROM crawlershard.hosts WHERE job_id = $1 AND shard = $2 AND due IS NOT NULL`,
 		job, shard, now, ownerPrefix(owner)).Scan(&due, &foreign); err != nil {
 		return claim{}, 0, store.Classify(err)
 	}
@@ -267,27 +266,40 @@ func claimRows(host, job, now, lease, batch string) string {
 			RETURNING fr.url, fr.depth, fr.hops, fr.attempts)`
 }
 
-// nextClaim claims a leased host's next due URLs, renewing the lease; with
-// none due (or the lease lost) it releases the host. One statement, sent
-// in the committer's transaction after the host's results.
+// nextClaim claims a held host's next due URLs, renewing the lease; with
+// none due it releases the host with the time its next URL is due (NULL:
+// none left). One statement, sent in the committer's transaction after
+// the host's results and after the row's lock (lockHosts).
 const nextClaim = `
-	WITH own AS (SELECT host FROM crawlershard.host_leases WHERE job_id = $1 AND host = $2 AND owner = $3 FOR UPDATE),
-	` + "%s" + `,
-	renew AS (UPDATE crawlershard.host_leases SET lease_until = $4::timestamptz + $5::interval
+	WITH own AS (SELECT host FROM crawlershard.hosts WHERE job_id = $1 AND host = $2 AND owner = $3),
+	%s,
+	renew AS (UPDATE crawlershard.hosts SET lease_until = $4::timestamptz + $5::interval
 		WHERE job_id = $1 AND host = $2 AND owner = $3 AND EXISTS (SELECT 1 FROM claimed) RETURNING host),
-	release AS (DELETE FROM crawlershard.host_leases WHERE job_id = $1 AND host = $2 AND owner = $3 AND NOT EXISTS (SELECT 1 FROM claimed) RETURNING host)
+	release AS (UPDATE crawlershard.hosts SET ` + releaseSet + `
+		WHERE job_id = $1 AND host = $2 AND owner = $3 AND NOT EXISTS (SELECT 1 FROM claimed) RETURNING host)
 	SELECT url, depth, hops, attempts FROM claimed ORDER BY depth, url`
 
 var nextClaimSQL = fmt.Sprintf(nextClaim, claimRows("(SELECT host FROM own)", "$1", "$4", "$5", "$6"))
 
-func releaseHost(ctx context.Context, q store.Querier, job int64, host, owner string) error {
-	_, err := q.Exec(ctx, `DELETE FROM crawlershard.host_leases WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner)
-	return store.Classify(err)
+// releaseSet gives a host up ($1 job, $2 host) with when it is due next.
+const releaseSet = `owner = '', lease_until = NULL,
+	due = (SELECT min(f.next_at) FROM crawlershard.frontier f WHERE f.job_id = $1 AND f.host = $2 AND f.state IN ('queued', 'fetching'))`
+
+// lockHosts locks hosts' rows in one order ($1 job, $2 sorted hosts), so
+// committers meeting on a host wait instead of deadlocking.
+const lockHosts = `SELECT host FROM crawlershard.hosts WHERE job_id = $1 AND host = ANY($2::text[]) ORDER BY host FOR UPDATE`
+
+// releaseHost gives up a host whose claim found nothing due.
+func releaseHost(ctx context.Context, pool *pgxpool.Pool, job int64, host, owner string) error {
+	b := &pgx.Batch{}
+	b.Queue(lockHosts, job, []string{host})
+	b.Queue(`UPDATE crawlershard.hosts SET `+releaseSet+` WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner)
+	return store.Classify(pool.SendBatch(ctx, b).Close())
 }
 
 // renewHost extends a host's lease; false when another owner has it.
 func renewHost(ctx context.Context, q store.Querier, job int64, host, owner string, now time.Time, lease time.Duration) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE crawlershard.host_leases SET lease_until = $4::timestamptz + $5::interval
+	tag, err := q.Exec(ctx, `UPDATE crawlershard.hosts SET lease_until = $4::timestamptz + $5::interval
 		WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner, now, lease)
 	return tag.RowsAffected() == 1, store.Classify(err)
 }

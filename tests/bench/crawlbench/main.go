@@ -135,6 +135,19 @@ func redisCPU(ctx context.Context, rdb *redis.Client) time.Duration {
 	return time.Duration(sum * float64(time.Second))
 }
 
+// pagesOf counts the distinct pages the farm served (robots.txt aside):
+// Colly requests one address twice when a link spells it differently
+// (upper-case host, :80, #fragment), which a request count would credit.
+func pagesOf(f *sitefarm.Farm) int {
+	n := 0
+	for u := range f.AllHits() {
+		if !strings.HasSuffix(u, "/robots.txt") {
+			n++
+		}
+	}
+	return n
+}
+
 func run() error {
 	shops := flag.Int("shops", 400, "shop hosts")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the crawler-shard run to this file")
@@ -210,7 +223,7 @@ func run() error {
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
-	oursReq := farm.Requests()
+	oursReq, oursPages := farm.Requests(), pagesOf(farm)
 	oursViol := len(farm.Violations(2 * time.Millisecond))
 	srv.Close()
 
@@ -240,7 +253,7 @@ func run() error {
 	}
 	col.Wait()
 	collyWall, collyCPU, collyHeap := time.Since(t0), cpu()-c0, hp.end()
-	collyReq := farm.Requests()
+	collyReq, collyPages := farm.Requests(), pagesOf(farm)
 	if os.Getenv("CRAWLBENCH_DEBUG") != "" {
 		n := 0
 		for u, k := range farm.AllHits() {
@@ -253,18 +266,20 @@ func run() error {
 	collyViol := len(farm.Violations(2 * time.Millisecond))
 
 	fmt.Printf("farm: %d shops, %d shop pages (+licence pages), Crawl-delay %v, depth 2\n", *shops, pages, *delay)
-	fmt.Printf("| crawler | requests | wall | pages/s | CPU s | requests per CPU-second | peak heap | politeness violations |\n|---|---|---|---|---|---|---|---|\n")
-	row := func(name string, req int, wall, cpu time.Duration, heap uint64, viol int) {
-		fmt.Printf("| %s | %d | %v | %.0f | %.2f | %.0f | %.1f MiB | %d |\n", name, req, wall.Round(time.Millisecond), float64(req)/wall.Seconds(),
-			cpu.Seconds(), float64(req)/cpu.Seconds(), float64(heap)/(1<<20), viol)
+	fmt.Printf("| crawler | requests | pages (distinct) | wall | pages/s | CPU s | pages per CPU-second | requests per CPU-second | peak heap | politeness violations |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	row := func(name string, req, pages int, wall, cpu time.Duration, heap uint64, viol int) {
+		fmt.Printf("| %s | %d | %d | %v | %.0f | %.2f | %.0f | %.0f | %.1f MiB | %d |\n", name, req, pages, wall.Round(time.Millisecond), float64(pages)/wall.Seconds(),
+			cpu.Seconds(), float64(pages)/cpu.Seconds(), float64(req)/cpu.Seconds(), float64(heap)/(1<<20), viol)
 	}
-	row("crawler-shard (PostgreSQL frontier, Redis limiter)", oursReq, oursWall, oursCPU, oursHeap, oursViol)
-	row("Colly v2.3.0 (in-memory)", collyReq, collyWall, collyCPU, collyHeap, collyViol)
 	all := oursCPU + oursPG + oursRedis
-	row("crawler-shard, PostgreSQL backends' and Redis's CPU added", oursReq, oursWall, all, oursHeap, oursViol)
+	row("crawler-shard (PostgreSQL frontier, Redis limiter), process CPU", oursReq, oursPages, oursWall, oursCPU, oursHeap, oursViol)
+	row("crawler-shard, PostgreSQL backends' and Redis's CPU added", oursReq, oursPages, oursWall, all, oursHeap, oursViol)
+	row("Colly v2.3.0 (in-memory)", collyReq, collyPages, collyWall, collyCPU, collyHeap, collyViol)
 	fmt.Printf("PostgreSQL backends %.2f CPU s, Redis %.2f CPU s\n", oursPG.Seconds(), oursRedis.Seconds())
-	fmt.Printf("ratio requests/CPU-s crawler-shard ÷ Colly: %.2f process only, %.2f with PostgreSQL and Redis (the process CPU includes the farm for both)\n",
-		(float64(oursReq)/oursCPU.Seconds())/(float64(collyReq)/collyCPU.Seconds()),
-		(float64(oursReq)/all.Seconds())/(float64(collyReq)/collyCPU.Seconds()))
+	per := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	fmt.Printf("crawler-shard ÷ Colly, pages per CPU-second: %.2f process only, %.2f with PostgreSQL and Redis; requests per CPU-second: %.2f, %.2f\n",
+		per(oursPages, oursCPU)/per(collyPages, collyCPU), per(oursPages, all)/per(collyPages, collyCPU),
+		per(oursReq, oursCPU)/per(collyReq, collyCPU), per(oursReq, all)/per(collyReq, collyCPU))
+	fmt.Printf("wall pages/s crawler-shard ÷ Colly: %.2f\n", per(oursPages, oursWall)/per(collyPages, collyWall))
 	return nil
 }
