@@ -221,11 +221,22 @@ func (w *worker) crawlHost(ctx context.Context, c claim) error {
 		send(last)
 		items = nil
 		for _, rep := range reps {
-			r := <-rep
-			if r.err != nil {
-				return r.err
+			// A commit kept waiting behind others must not let the lease
+			// run out: another worker would take the host and fetch again
+			// what waits here to be committed.
+			for waiting := true; waiting; {
+				select {
+				case r := <-rep:
+					if r.err != nil {
+						return r.err
+					}
+					items, waiting = append(items, r.items...), false
+				case <-time.After(w.f.cfg.Lease / 3):
+					if _, err := renewHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, c.host, w.owner, w.f.now(), w.f.cfg.Lease); err != nil {
+						return err
+					}
+				}
 			}
-			items = append(items, r.items...)
 		}
 		renewed = w.f.now()
 	}
