@@ -1,16 +1,19 @@
 package crawlershard
 
 // The crawl of one shard. Workers take one host at a time (all of a
-// host's URLs are in one shard, so no other shard ever touches it), read
-// its robots.txt once, and fetch its URLs one by one, each after the
-// host's slot in the shared Redis limiter:
+// host's URLs are in one shard, so no other shard ever touches it) and
+// fetch its URLs one by one, never two at once:
 //
-//   claim (frontier row → fetching, with a lease) → wait for the host's slot
-//   → GET without following redirects → decode the charset → parse → commit
-//   (page, links, entities, objects, row → done) in one transaction.
+//   claim the host (its lease, its robots.txt as stored, its first due
+//   URLs → fetching, in one statement) → for each URL: wait for the host's
+//   slot → GET without following redirects → decode the charset → parse
+//   → hand the results to the shard's committer, which writes the results
+//   of every worker waiting on it (pages, links, entities, objects, rows →
+//   done) and claims each worker's next URLs in one transaction.
 //
 // A killed instance leaves only its leased rows behind; they are taken
-// over when the lease expires. Done rows are never fetched again.
+// over when the lease expires. Done rows are never fetched again; a page
+// fetched and not yet committed at the kill is fetched once more.
 
 import (
 	"bytes"
@@ -32,6 +35,7 @@ import (
 	"github.com/temoto/robotstxt"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/charset"
+	"golang.org/x/text/transform"
 )
 
 // UserAgent is what the crawler calls itself, and the robots.txt group it obeys.
@@ -101,28 +105,30 @@ type worker struct {
 	job    Job
 	shard  int
 	owner  string
-	robots *robotsCache
-}
-
-// robotsCache holds the robots.txt groups a shard's workers have read.
-type robotsCache struct {
-	mu sync.Mutex
-	m  map[string]*robotstxt.Group
+	commit chan<- commitReq
+	buf    bytes.Buffer
 }
 
 // CrawlShard crawls one shard to its end (or until ctx ends), with up to
-// Config.HostsParallel hosts at a time.
+// Config.HostsParallel hosts at a time. When ctx ends, what was fetched
+// is still committed and the URLs claimed but not fetched go back to the
+// queue, so the next delivery of the shard finds them at once.
 func (f *Function) CrawlShard(ctx context.Context, jobID int64, shard int) error {
 	job, err := getJob(ctx, f.pool, jobID)
 	if err != nil {
 		return err
 	}
-	robots := &robotsCache{m: map[string]*robotstxt.Group{}}
+	commits := make(chan commitReq, f.cfg.HostsParallel*f.cfg.ClaimBatch)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		f.committer(context.WithoutCancel(ctx), job, commits)
+	}()
 	var wg sync.WaitGroup
 	errc := make(chan error, f.cfg.HostsParallel)
 	for i := 0; i < f.cfg.HostsParallel; i++ {
 		// Each worker owns its leases: a host is crawled by one worker.
-		w := &worker{f: f, job: job, shard: shard, owner: fmt.Sprintf("%s-%d-%d", f.instance, shard, i), robots: robots}
+		w := &worker{f: f, job: job, shard: shard, owner: fmt.Sprintf("%s-%d-%d", f.instance, shard, i), commit: commits}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -132,19 +138,24 @@ func (f *Function) CrawlShard(ctx context.Context, jobID int64, shard int) error
 		}()
 	}
 	wg.Wait()
+	close(commits)
+	<-committed
 	close(errc)
 	return <-errc
 }
 
 func (w *worker) loop(ctx context.Context) error {
 	for ctx.Err() == nil {
-		host, wait, err := claimHost(ctx, w.f.pool, w.job.ID, w.shard, w.owner, w.f.now(), w.f.cfg.Lease)
+		c, wait, err := claimHost(ctx, w.f.pool, w.job.ID, w.shard, w.owner, w.f.now(), w.f.cfg.Lease, w.f.cfg.ClaimBatch)
 		if err != nil {
 			return err
 		}
-		if host == "" {
+		if c.host == "" {
 			if wait < 0 {
-				return nil // nothing left in the shard
+				return nil // nothing left in the shard for this worker
+			}
+			if wait == 0 {
+				continue
 			}
 			select {
 			case <-ctx.Done():
@@ -152,83 +163,130 @@ func (w *worker) loop(ctx context.Context) error {
 			}
 			continue
 		}
-		err = w.crawlHost(ctx, host)
-		releaseHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, host, w.owner)
-		if err != nil {
+		if err := w.crawlHost(ctx, c); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// crawlHost fetches the due URLs of one host, one at a time.
-func (w *worker) crawlHost(ctx context.Context, host string) error {
-	g, err := w.group(ctx, host)
-	if err != nil {
-		return err
-	}
+// crawlHost fetches the claimed URLs of one host one at a time, commits
+// them and goes on with the next claim until the host has nothing due.
+func (w *worker) crawlHost(ctx context.Context, c claim) error {
+	g, robots := w.group(c)
 	delay := time.Duration(w.job.DelayMS) * time.Millisecond
 	if g != nil && g.CrawlDelay > delay {
 		delay = g.CrawlDelay
 	}
-	for ctx.Err() == nil {
-		it, ok, err := claimURL(ctx, w.f.pool, w.job.ID, host, w.owner, w.f.now(), w.f.cfg.Lease)
-		if err != nil || !ok {
-			return err
-		}
-		u, _ := url.Parse(it.URL)
-		if g != nil && !g.Test(u.RequestURI()) {
-			if err := finish(ctx, w.f.pool, w.job, it, result{state: "skipped", reason: "robots.txt 禁止抓取"}, w.f.now()); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := w.f.limiter.wait(ctx, host, delay); err != nil {
-			return err
-		}
-		res := w.fetch(ctx, it, u)
-		if err := w.f.limiter.done(ctx, host, delay); err != nil {
-			return err
-		}
-		if res.reason != "" {
-			w.f.log.Info("crawl: page not taken", "url", it.URL, "reason", res.reason, "status", res.status)
-		}
-		if err := finish(ctx, w.f.pool, w.job, it, res, w.f.now()); err != nil {
-			return err
-		}
+	items, renewed := c.items, w.f.now()
+	if len(items) == 0 { // its due rows were locked by another claim meanwhile
+		return releaseHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, c.host, w.owner)
 	}
-	return ctx.Err()
+	for len(items) > 0 {
+		// Each page goes to the committer as soon as it is fetched, so a
+		// kill loses little; the last request of the batch claims the next.
+		var reps []chan commitReply
+		send := func(r commitReq) {
+			r.owner, r.host, r.robots, r.rep = w.owner, c.host, robots, make(chan commitReply, 1)
+			robots = nil
+			reps = append(reps, r.rep)
+			w.commit <- r
+		}
+		last := commitReq{then: claimNext}
+		for i, it := range items {
+			if ctx.Err() != nil {
+				last = commitReq{unclaim: items[i:], then: release}
+				break
+			}
+			// The lease is renewed with each claim; a slow batch renews it
+			// on the way, and stops if another instance took the host.
+			if now := w.f.now(); now.Sub(renewed) > w.f.cfg.Lease/3 {
+				ok, err := renewHost(ctx, w.f.pool, w.job.ID, c.host, w.owner, now, w.f.cfg.Lease)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					last = commitReq{then: release} // a no-op: the new owner takes the rows over
+					break
+				}
+				renewed = now
+			}
+			d := w.page(ctx, it, g, delay)
+			if i == len(items)-1 {
+				last.done = []fetched{d}
+				break
+			}
+			send(commitReq{done: []fetched{d}, then: keep})
+		}
+		send(last)
+		items = nil
+		for _, rep := range reps {
+			// A commit kept waiting behind others must not let the lease
+			// run out: another worker would take the host and fetch again
+			// what waits here to be committed.
+			for waiting := true; waiting; {
+				select {
+				case r := <-rep:
+					if r.err != nil {
+						return r.err
+					}
+					items, waiting = append(items, r.items...), false
+				case <-time.After(w.f.cfg.Lease / 3):
+					if _, err := renewHost(context.WithoutCancel(ctx), w.f.pool, w.job.ID, c.host, w.owner, w.f.now(), w.f.cfg.Lease); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		renewed = w.f.now()
+	}
+	return nil
 }
 
-// group is the robots.txt group that applies to us on host, fetched once
-// per job (kept in PostgreSQL, so a restarted instance does not ask again).
-func (w *worker) group(ctx context.Context, host string) (*robotstxt.Group, error) {
-	w.robots.mu.Lock()
-	g, ok := w.robots.m[host]
-	w.robots.mu.Unlock()
-	if ok {
-		return g, nil
+// page fetches one URL after the host's slot, or skips it by robots.txt.
+func (w *worker) page(ctx context.Context, it frontierItem, g *robotstxt.Group, delay time.Duration) fetched {
+	u, _ := url.Parse(it.URL)
+	if g != nil && !g.Test(u.RequestURI()) {
+		return fetched{it: it, res: result{state: "skipped", reason: "robots.txt 禁止抓取"}}
 	}
-	status, body, found, err := getRobots(ctx, w.f.pool, w.job.ID, host)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		status, body = w.fetchRobots(ctx, host)
-		if err := putRobots(ctx, w.f.pool, w.job.ID, host, status, body); err != nil {
-			return nil, err
+	// A request once sent is finished and committed even when the shard's
+	// budget ends meanwhile: cut off, it would be sent again.
+	fctx := context.WithoutCancel(ctx)
+	if delay > 0 {
+		// Without a delay the host lease alone keeps one request at a
+		// time; with one, the slot in Redis keeps the gap across
+		// instances (a lease taken over after a kill included).
+		if err := w.f.limiter.wait(ctx, it.Host, delay); err != nil {
+			return fetched{it: it, res: w.retry(it, 0, "等待抓取间隔时中断")}
 		}
+	}
+	res := w.fetch(fctx, it, u)
+	if delay > 0 {
+		if err := w.f.limiter.done(fctx, it.Host, delay); err != nil {
+			w.f.log.Warn("crawl: limiter not told of a request", "host", it.Host, "err", err)
+		}
+	}
+	if res.reason != "" {
+		w.f.log.Info("crawl: page not taken", "url", it.URL, "reason", res.reason, "status", res.status)
+	}
+	return fetched{it: it, res: res}
+}
+
+// group is the robots.txt group that applies to us on the claimed host:
+// the one stored for the job (so a restarted instance does not ask again),
+// or fetched now and returned to be stored with the first commit.
+func (w *worker) group(c claim) (*robotstxt.Group, *robotsRow) {
+	status, body, fresh := c.robotsStatus, c.robotsBody, (*robotsRow)(nil)
+	if !c.robotsFound {
+		status, body = w.fetchRobots(context.Background(), c.host)
+		fresh = &robotsRow{host: c.host, status: status, body: body}
 	}
 	data, err := robotstxt.FromStatusAndBytes(status, []byte(body))
 	if err != nil {
-		w.f.log.Info("crawl: robots.txt unreadable, host allowed", "host", host, "err", err)
+		w.f.log.Info("crawl: robots.txt unreadable, host allowed", "host", c.host, "err", err)
 		data, _ = robotstxt.FromStatusAndBytes(404, nil)
 	}
-	g = data.FindGroup(UserAgent)
-	w.robots.mu.Lock()
-	w.robots.m[host] = g
-	w.robots.mu.Unlock()
-	return g, nil
+	return data.FindGroup(UserAgent), fresh
 }
 
 func (w *worker) fetchRobots(ctx context.Context, host string) (int, string) {
@@ -261,7 +319,10 @@ type link struct {
 
 type page struct {
 	title, text, charset, hash string
-	doc                        *html.Node
+	hrefs                      []string
+	byClass                    map[string]*html.Node // first element of each class; dropped once extracted
+	entity                     *OnlineEntity
+	object                     *Object
 }
 
 func (w *worker) fetch(ctx context.Context, it frontierItem, u *url.URL) result {
@@ -294,7 +355,14 @@ func (w *worker) fetch(ctx context.Context, it frontierItem, u *url.URL) result 
 	if ct != "" && !strings.Contains(ct, "html") && !strings.Contains(ct, "text/plain") {
 		return result{state: "skipped", status: 200, reason: "非网页内容：" + ct}
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, w.f.cfg.MaxPageBytes+1))
+	// The worker's buffer, reused page after page: the parsed page keeps
+	// strings of its own.
+	w.buf.Reset()
+	_, err = w.buf.ReadFrom(io.LimitReader(resp.Body, w.f.cfg.MaxPageBytes+1))
+	raw := w.buf.Bytes()
+	if w.buf.Cap() > 1<<20 {
+		defer func() { w.buf = bytes.Buffer{} }() // not kept after a large page
+	}
 	if err != nil {
 		return w.retry(it, 200, "读取页面失败："+err.Error())
 	}
@@ -305,9 +373,13 @@ func (w *worker) fetch(ctx context.Context, it frontierItem, u *url.URL) result 
 	if err != nil {
 		return result{state: "failed", status: 200, reason: "页面解码失败：" + err.Error()}
 	}
+	// Extracted here, so the tree is garbage before the page waits for
+	// its commit.
+	p.entity, p.object = extract(it.Host, it.URL, p.byClass)
+	p.byClass = nil
 	res := result{state: "done", status: 200, page: p}
 	if it.Depth < w.job.MaxDepth {
-		for _, href := range hrefs(p.doc) {
+		for _, href := range p.hrefs {
 			n, err := Normalize(u, href)
 			if err != nil || !w.job.inScope(n.Hostname()) || trap(n) != "" {
 				continue
@@ -326,19 +398,21 @@ func (w *worker) retry(it frontierItem, status int, reason string) result {
 }
 
 // decode turns the bytes into UTF-8 by the charset the header, a BOM or a
-// meta tag names (GBK and Big5 pages are common), and parses the HTML
-// (the parser repairs malformed markup as browsers do).
+// meta tag names (GBK and Big5 pages are common), parses the HTML (the
+// parser repairs malformed markup as browsers do) and reads in one walk
+// of the tree what the crawl keeps: the title, the text, the links and the
+// first element of each class (for the extractors).
 func decode(raw []byte, contentType string) (*page, error) {
-	_, name, _ := charset.DetermineEncoding(raw, contentType)
-	r, err := charset.NewReader(bytes.NewReader(raw), contentType)
-	if err != nil {
-		return nil, err
+	enc, name, _ := charset.DetermineEncoding(raw, contentType)
+	var r io.Reader = bytes.NewReader(raw)
+	if name != "utf-8" {
+		r = transform.NewReader(r, enc.NewDecoder())
 	}
 	doc, err := html.Parse(r)
 	if err != nil {
 		return nil, err
 	}
-	p := &page{doc: doc, charset: name}
+	p := &page{charset: name, byClass: map[string]*html.Node{}}
 	var text strings.Builder
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
@@ -353,26 +427,17 @@ func decode(raw []byte, contentType string) (*page, error) {
 				text.WriteString(s)
 				text.WriteByte('\n')
 			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	p.text = strings.ToValidUTF8(text.String(), "")
-	sum := sha256.Sum256([]byte(p.title + "\x00" + p.text))
-	p.hash = hex.EncodeToString(sum[:])
-	return p, nil
-}
-
-func hrefs(doc *html.Node) []string {
-	var out []string
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "a" {
+		case n.Type == html.ElementNode:
 			for _, a := range n.Attr {
-				if a.Key == "href" {
-					out = append(out, a.Val)
+				switch {
+				case a.Key == "href" && n.Data == "a":
+					p.hrefs = append(p.hrefs, a.Val)
+				case a.Key == "class":
+					for c := range strings.FieldsSeq(a.Val) {
+						if p.byClass[c] == nil {
+							p.byClass[c] = n
+						}
+					}
 				}
 			}
 		}
@@ -381,7 +446,13 @@ func hrefs(doc *html.Node) []string {
 		}
 	}
 	walk(doc)
-	return out
+	p.text = strings.ToValidUTF8(text.String(), "")
+	h := sha256.New()
+	io.WriteString(h, p.title)
+	h.Write([]byte{0})
+	io.WriteString(h, p.text)
+	p.hash = hex.EncodeToString(h.Sum(nil))
+	return p, nil
 }
 
 // errNoJob is returned for an unknown job.

@@ -34,29 +34,10 @@ type Object struct {
 var kinds = map[string]string{"网站": "website", "网店": "online_shop", "外卖平台店铺": "delivery_shop", "小程序": "mini_program",
 	"公众号": "official_account", "短视频账号": "short_video_account", "APP": "app"}
 
-// extract is the shop-page extractor: a shop's index page gives the
-// online entity (the credit code kept only when its check digits hold),
-// a product page the product.
-func extract(host, url string, doc *html.Node) (*OnlineEntity, *Object) {
-	byClass := map[string]*html.Node{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			for _, a := range n.Attr {
-				if a.Key == "class" {
-					for _, c := range strings.Fields(a.Val) {
-						if byClass[c] == nil {
-							byClass[c] = n
-						}
-					}
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
+// extract is the shop-page extractor over the first element of each class
+// on the page: a shop's index page gives the online entity (the credit
+// code kept only when its check digits hold), a product page the product.
+func extract(host, url string, byClass map[string]*html.Node) (*OnlineEntity, *Object) {
 	if n := byClass["shop-name"]; n != nil {
 		e := &OnlineEntity{Host: host, Name: text(n), URL: url, HasLicence: byClass["licence"] != nil, Kind: "website", Platform: "网站"}
 		if s := byClass["shop"]; s != nil {

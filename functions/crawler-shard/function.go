@@ -44,6 +44,7 @@ func Migrations() []store.Migration {
 // Config is the function's own settings, read from the environment.
 type Config struct {
 	HostsParallel int           `env:"CRAWL_HOSTS_PARALLEL" default:"32" help:"一个分片同时抓取的主机数（每台主机同一时刻只有一个请求）"`
+	ClaimBatch    int           `env:"CRAWL_CLAIM_BATCH" default:"8" help:"一次为一台主机领取的地址数：逐个抓取后与其他主机的结果同一事务提交（实例被杀时至多重抓这么多页）"`
 	Lease         time.Duration `env:"CRAWL_LEASE" default:"30s" help:"主机与地址租约时长；实例被杀后租约到期即由其他实例接手"`
 	MaxRedirects  int           `env:"CRAWL_MAX_REDIRECTS" default:"5" help:"一个地址最多跟随的重定向次数"`
 	MaxAttempts   int           `env:"CRAWL_MAX_ATTEMPTS" default:"4" help:"网络错误或 5xx 时最多尝试次数（指数退避）"`
@@ -59,6 +60,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.HostsParallel < 1:
 		return errors.New("crawler-shard: CRAWL_HOSTS_PARALLEL must be at least 1")
+	case c.ClaimBatch < 1 || c.ClaimBatch > 1000:
+		return errors.New("crawler-shard: CRAWL_CLAIM_BATCH must be between 1 and 1000")
 	case c.ShardBudget < time.Second:
 		return errors.New("crawler-shard: CRAWL_SHARD_BUDGET must be at least 1s")
 	case c.Lease < 100*time.Millisecond:

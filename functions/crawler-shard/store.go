@@ -3,6 +3,7 @@ package crawlershard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ func (f *Function) CreateJob(ctx context.Context, j Job) (Job, error) {
 			hosts[sh][u.Host] = true
 			b.Queue(`INSERT INTO crawlershard.frontier (job_id, url, host, shard, depth, next_at) VALUES ($1,$2,$3,$4,0,$5)
 				ON CONFLICT DO NOTHING`, j.ID, u.String(), u.Host, sh, now)
+			b.Queue(`INSERT INTO crawlershard.hosts (job_id, host, shard, due) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING`, j.ID, u.Host, sh, now)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
@@ -157,41 +159,14 @@ func listJobs(ctx context.Context, q store.Querier, p httpx.Page) ([]Job, int, e
 	return jobs, total, store.Classify(err)
 }
 
-// claimHost takes the lease of a host of the shard that has due work and
-// no live lease. It answers "" with wait < 0 when the shard has nothing
-// left at all, or with the time to wait for work that is not yet due.
-func claimHost(ctx context.Context, q store.Querier, job int64, shard int, owner string, now time.Time, lease time.Duration) (string, time.Duration, error) {
-	var host string
-	var due *time.Time
-	err := q.QueryRow(ctx, `
-		WITH cand AS (
-			SELECT fr.host, min(fr.next_at) AS due FROM crawlershard.frontier fr
-			WHERE fr.job_id = $1 AND fr.shard = $2 AND fr.state IN ('queued', 'fetching')
-			  AND NOT EXISTS (SELECT 1 FROM crawlershard.host_leases l WHERE l.job_id = $1 AND l.host = fr.host AND l.lease_until > $4 AND l.owner <> $3)
-			GROUP BY fr.host),
-		pick AS (SELECT host FROM cand WHERE due <= $4 ORDER BY due LIMIT 1),
-		took AS (
-			INSERT INTO crawlershard.host_leases (job_id, host, owner, lease_until) SELECT $1, host, $3, $4::timestamptz + $5::interval FROM pick
-			ON CONFLICT (job_id, host) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
-			WHERE crawlershard.host_leases.lease_until <= $4 OR crawlershard.host_leases.owner = $3
-			RETURNING host)
-		SELECT COALESCE((SELECT host FROM took), ''),
-		       (SELECT min(next_at) FROM crawlershard.frontier WHERE job_id = $1 AND shard = $2 AND state IN ('queued', 'fetching'))`,
-		job, shard, owner, now, lease).Scan(&host, &due)
-	if err != nil {
-		return "", 0, store.Classify(err)
-	}
-	if host != "" {
-		return host, 0, nil
-	}
-	if due == nil {
-		return "", -1, nil
-	}
-	return "", max(due.Sub(now), 50*time.Millisecond), nil
-}
-
-func releaseHost(ctx context.Context, q store.Querier, job int64, host, owner string) {
-	_, _ = q.Exec(ctx, `DELETE FROM crawlershard.host_leases WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner)
+// claim is a host taken by a worker: its robots.txt as stored for the
+// job (if any) and its first due URLs, already marked fetching.
+type claim struct {
+	host         string
+	robotsFound  bool
+	robotsStatus int
+	robotsBody   string
+	items        []frontierItem
 }
 
 type frontierItem struct {
@@ -202,94 +177,131 @@ type frontierItem struct {
 	Attempts int
 }
 
-// claimURL takes the next due URL of a host whose lease we hold (and
-// renews the lease). A row left 'fetching' by a killed owner is taken
-// over: holding the host's lease, nobody else can be fetching it.
-func claimURL(ctx context.Context, q store.Querier, job int64, host, owner string, now time.Time, lease time.Duration) (frontierItem, bool, error) {
-	var it frontierItem
-	err := q.QueryRow(ctx, `
-		WITH l AS (UPDATE crawlershard.host_leases SET lease_until = $4::timestamptz + $5::interval
-			WHERE job_id = $1 AND host = $2 AND owner = $3 RETURNING host)
-		UPDATE crawlershard.frontier fr SET state = 'fetching', lease_until = $4::timestamptz + $5::interval
-		WHERE (fr.job_id, fr.url) = (SELECT job_id, url FROM crawlershard.frontier
-			WHERE job_id = $1 AND host = (SELECT host FROM l) AND (state = 'fetching' OR (state = 'queued' AND next_at <= $4))
-			ORDER BY depth, url LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING fr.url, fr.host, fr.depth, fr.hops, fr.attempts`, job, host, owner, now, lease).
-		Scan(&it.URL, &it.Host, &it.Depth, &it.Hops, &it.Attempts)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return it, false, nil
+// claimHost takes the lease of a host of the shard that has due work and
+// no live lease, with its stored robots.txt and up to batch of its due
+// URLs, in one statement. It answers no host with wait < 0 when the shard
+// has nothing left at all, or with the time to wait for work not yet due.
+func claimHost(ctx context.Context, q store.Querier, job int64, shard int, owner string, now time.Time, lease time.Duration, batch int) (claim, time.Duration, error) {
+	rows, err := q.Query(ctx, `
+		WITH pick AS (
+			SELECT h.host FROM crawlershard.hosts h
+			WHERE h.job_id = $1 AND h.shard = $2 AND h.due <= $4 AND (h.lease_until IS NULL OR h.lease_until <= $4 OR h.owner = $3)
+			ORDER BY h.due LIMIT 1 FOR UPDATE SKIP LOCKED), -- workers claiming at once take different hosts
+		took AS (
+			UPDATE crawlershard.hosts h SET owner = $3, lease_until = $4::timestamptz + $5::interval
+			FROM pick WHERE h.job_id = $1 AND h.host = pick.host
+			RETURNING h.host),
+		`+claimRows("(SELECT host FROM took)", "$1", "$4", "$5", "$6")+`
+		SELECT t.host, r.status, r.body, c.url, c.depth, c.hops, c.attempts
+		FROM took t LEFT JOIN claimed c ON true LEFT JOIN crawlershard.robots r ON r.job_id = $1 AND r.host = t.host
+		ORDER BY c.depth, c.url`, job, shard, owner, now, lease, batch)
+	if err != nil {
+		return claim{}, 0, store.Classify(err)
 	}
-	return it, err == nil, store.Classify(err)
-}
-
-// finish commits one fetch: the row's new state, the page (deduplicated
-// by content hash), the links found, the entity or object extracted.
-func finish(ctx context.Context, pool *pgxpool.Pool, j Job, it frontierItem, r result, now time.Time) error {
-	return store.Classify(store.InTx(ctx, pool, func(tx pgx.Tx) error {
-		attempts := it.Attempts
-		next := now
-		if r.state == "queued" {
-			attempts++
-			next = now.Add(r.retryIn)
+	var c claim
+	for rows.Next() {
+		var status *int
+		var body, u *string
+		var depth, hops, attempts *int
+		if err := rows.Scan(&c.host, &status, &body, &u, &depth, &hops, &attempts); err != nil {
+			rows.Close()
+			return claim{}, 0, store.Classify(err)
 		}
-		var fetched *time.Time
-		if r.state == "done" {
-			fetched = &now
+		if status != nil {
+			c.robotsFound, c.robotsStatus, c.robotsBody = true, *status, *body
 		}
-		if _, err := tx.Exec(ctx, `UPDATE crawlershard.frontier SET state = $3, status_code = NULLIF($4, 0), reason = $5, attempts = $6,
-			next_at = $7, lease_until = NULL, fetched_at = $8 WHERE job_id = $1 AND url = $2`,
-			j.ID, it.URL, r.state, r.status, r.reason, attempts, next, fetched); err != nil {
-			return err
+		if u != nil {
+			c.items = append(c.items, frontierItem{URL: *u, Host: c.host, Depth: *depth, Hops: *hops, Attempts: *attempts})
 		}
-		b := &pgx.Batch{}
-		for _, l := range r.links {
-			depth := it.Depth + 1
-			if l.hops > 0 {
-				depth = it.Depth // a redirect target stands where its source stood
-			}
-			b.Queue(`INSERT INTO crawlershard.frontier (job_id, url, host, shard, depth, hops, next_at)
-				SELECT $1, $2, $3, $4, $5, $6, $7
-				WHERE (SELECT count(*) FROM crawlershard.frontier WHERE job_id = $1 AND host = $3) < $8
-				ON CONFLICT DO NOTHING`, j.ID, l.url, l.host, ShardOf(l.host, j.Shards), depth, l.hops, now, j.MaxPagesHost)
-		}
-		if p := r.page; p != nil {
-			b.Queue(`INSERT INTO crawlershard.pages (job_id, url, host, title, body_text, charset, content_hash, duplicate_of, fetched_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7,
-					(SELECT min(url) FROM crawlershard.pages WHERE job_id = $1 AND content_hash = $7), $8)
-				ON CONFLICT DO NOTHING`, j.ID, it.URL, it.Host, p.title, p.text, p.charset, p.hash, now)
-			e, o := extract(it.Host, it.URL, p.doc)
-			if e != nil {
-				b.Queue(`INSERT INTO crawlershard.online_entities (host, kind, platform, name, credit_code, district, has_licence, url, job_id, updated_at)
-					VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
-					ON CONFLICT (host) DO UPDATE SET kind = EXCLUDED.kind, platform = EXCLUDED.platform, name = EXCLUDED.name,
-						credit_code = EXCLUDED.credit_code, district = EXCLUDED.district, has_licence = EXCLUDED.has_licence,
-						url = EXCLUDED.url, job_id = EXCLUDED.job_id, updated_at = EXCLUDED.updated_at`,
-					e.Host, e.Kind, e.Platform, e.Name, e.CreditCode, e.District, e.HasLicence, e.URL, j.ID, now)
-			}
-			if o != nil {
-				b.Queue(`INSERT INTO crawlershard.objects (url, host, kind, name, price, text, job_id, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-					ON CONFLICT (url) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, text = EXCLUDED.text,
-						job_id = EXCLUDED.job_id, updated_at = EXCLUDED.updated_at`, o.URL, o.Host, o.Kind, o.Name, o.Price, o.Text, j.ID, now)
-			}
-		}
-		return tx.SendBatch(ctx, b).Close()
-	}))
-}
-
-func getRobots(ctx context.Context, q store.Querier, job int64, host string) (int, string, bool, error) {
-	var status int
-	var body string
-	err := q.QueryRow(ctx, `SELECT status, body FROM crawlershard.robots WHERE job_id = $1 AND host = $2`, job, host).Scan(&status, &body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, "", false, nil
 	}
-	return status, body, err == nil, store.Classify(err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return claim{}, 0, store.Classify(err)
+	}
+	if c.host != "" {
+		return c, 0, nil
+	}
+	// Nothing to take: wait for work not yet due, or for a host another
+	// instance holds (its lease runs out if it died). Hosts held by this
+	// shard's other workers need no one waiting: each takes the shard's
+	// next host when done with its own.
+	var due, foreign *time.Time
+	if err := q.QueryRow(ctx, `SELECT min(due) FILTER (WHERE lease_until IS NULL OR lease_until <= $3),
+			min(lease_until) FILTER (WHERE lease_until > $3 AND NOT starts_with(owner, $4))
+		FROM crawlershard.hosts WHERE job_id = $1 AND shard = $2 AND due IS NOT NULL`,
+		job, shard, now, ownerPrefix(owner)).Scan(&due, &foreign); err != nil {
+		return claim{}, 0, store.Classify(err)
+	}
+	switch {
+	case due != nil && !due.After(now):
+		return claim{}, 0, nil // another worker took the host first: try again
+	case due != nil:
+		return claim{}, due.Sub(now), nil
+	case foreign != nil:
+		return claim{}, max(foreign.Sub(now), 50*time.Millisecond), nil
+	}
+	return claim{}, -1, nil
 }
 
-func putRobots(ctx context.Context, q store.Querier, job int64, host string, status int, body string) error {
-	_, err := q.Exec(ctx, `INSERT INTO crawlershard.robots (job_id, host, status, body) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING`,
-		job, host, status, strings.ToValidUTF8(strings.ReplaceAll(body, "\x00", ""), ""))
-	return store.Classify(err)
+// ownerPrefix is what the lease owners of one shard's workers in this
+// instance begin with (owner = instance-shard-worker).
+func ownerPrefix(owner string) string {
+	if i := strings.LastIndexByte(owner, '-'); i >= 0 {
+		return owner[:i+1]
+	}
+	return owner
+}
+
+// claimRows is the CTE "claimed": up to batch due URLs of the host (a row
+// left fetching by a killed owner included: holding the host's lease,
+// nobody else can be fetching it) marked fetching under a lease.
+func claimRows(host, job, now, lease, batch string) string {
+	return `pick_rows AS (
+			SELECT fr.job_id, fr.url FROM crawlershard.frontier fr
+			WHERE fr.job_id = ` + job + ` AND fr.host = ` + host + ` AND (fr.state = 'fetching' OR (fr.state = 'queued' AND fr.next_at <= ` + now + `))
+			ORDER BY fr.depth, fr.url LIMIT ` + batch + ` FOR UPDATE SKIP LOCKED),
+		claimed AS (
+			UPDATE crawlershard.frontier fr SET state = 'fetching', lease_until = ` + now + `::timestamptz + ` + lease + `::interval
+			FROM pick_rows WHERE fr.job_id = pick_rows.job_id AND fr.url = pick_rows.url
+			RETURNING fr.url, fr.depth, fr.hops, fr.attempts)`
+}
+
+// nextClaim claims a held host's next due URLs, renewing the lease; with
+// none due it releases the host with the time its next URL is due (NULL:
+// none left). One statement, sent in the committer's transaction after
+// the host's results and after the row's lock (lockHosts).
+const nextClaim = `
+	WITH own AS (SELECT host FROM crawlershard.hosts WHERE job_id = $1 AND host = $2 AND owner = $3),
+	%s,
+	renew AS (UPDATE crawlershard.hosts SET lease_until = $4::timestamptz + $5::interval
+		WHERE job_id = $1 AND host = $2 AND owner = $3 AND EXISTS (SELECT 1 FROM claimed) RETURNING host),
+	release AS (UPDATE crawlershard.hosts SET ` + releaseSet + `
+		WHERE job_id = $1 AND host = $2 AND owner = $3 AND NOT EXISTS (SELECT 1 FROM claimed) RETURNING host)
+	SELECT url, depth, hops, attempts FROM claimed ORDER BY depth, url`
+
+var nextClaimSQL = fmt.Sprintf(nextClaim, claimRows("(SELECT host FROM own)", "$1", "$4", "$5", "$6"))
+
+// releaseSet gives a host up ($1 job, $2 host) with when it is due next.
+const releaseSet = `owner = '', lease_until = NULL,
+	due = (SELECT min(f.next_at) FROM crawlershard.frontier f WHERE f.job_id = $1 AND f.host = $2 AND f.state IN ('queued', 'fetching'))`
+
+// lockHosts locks hosts' rows in one order ($1 job, $2 sorted hosts), so
+// committers meeting on a host wait instead of deadlocking.
+const lockHosts = `SELECT host FROM crawlershard.hosts WHERE job_id = $1 AND host = ANY($2::text[]) ORDER BY host FOR UPDATE`
+
+// releaseHost gives up a host whose claim found nothing due.
+func releaseHost(ctx context.Context, pool *pgxpool.Pool, job int64, host, owner string) error {
+	b := &pgx.Batch{}
+	b.Queue(lockHosts, job, []string{host})
+	b.Queue(`UPDATE crawlershard.hosts SET `+releaseSet+` WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner)
+	return store.Classify(pool.SendBatch(ctx, b).Close())
+}
+
+// renewHost extends a host's lease; false when another owner has it.
+func renewHost(ctx context.Context, q store.Querier, job int64, host, owner string, now time.Time, lease time.Duration) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE crawlershard.hosts SET lease_until = $4::timestamptz + $5::interval
+		WHERE job_id = $1 AND host = $2 AND owner = $3`, job, host, owner, now, lease)
+	return tag.RowsAffected() == 1, store.Classify(err)
 }
 
 // EntityFilter narrows the online entity list.

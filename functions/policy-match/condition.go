@@ -101,11 +101,6 @@ func (c *Condition) check() []errs.FieldError {
 	return fe
 }
 
-// usesCredit reports whether the condition reads the credit state.
-func (c Condition) usesCredit() bool {
-	return c.NotAbnormal || c.NotSeriousIllegal || c.NotBlacklisted || c.NoPenaltyYears > 0
-}
-
 // Empty reports whether the condition restricts nothing.
 func (c Condition) Empty() bool {
 	return len(c.Industries) == 0 && len(c.EntityTypes) == 0 && len(c.Sizes) == 0 && len(c.Districts) == 0 &&
@@ -365,11 +360,10 @@ func Summary(checks []Check) string {
 	return strings.Join(parts, "；")
 }
 
-// where adds the condition's predicates over registry.policy_subjects()
-// (alias s) and, when sizes are required, policy.entity_facts (alias f),
-// to w. It is the SQL twin of Evaluate; TestConditionSQLMatchesEvaluate
-// runs both on the same entities for every kind of condition.
-func (c Condition) where(w *store.Where, today time.Time) (needFacts bool) {
+// where adds the condition's predicates over policy.subjects (alias s) to
+// w. It is the SQL twin of Evaluate; TestConditionTypes runs both on the
+// same entities for every kind of condition.
+func (c Condition) where(w *store.Where, today time.Time) {
 	w.Add("s.status = 'active'")
 	if len(c.Industries) > 0 {
 		// One array per code length, so a section (a run of divisions) or
@@ -428,17 +422,15 @@ func (c Condition) where(w *store.Where, today time.Time) (needFacts bool) {
 	if c.NotSeriousIllegal {
 		w.Add("NOT s.serious_illegal")
 	}
-	if c.NotBlacklisted {
-		w.Add("NOT s.blacklisted")
+	if c.NotBlacklisted { // no entry, or every entry ended before today
+		w.Add("(s.blacklisted_until IS NULL OR s.blacklisted_until < ?::date)", day.Format(time.DateOnly))
 	}
 	if c.NoPenaltyYears > 0 {
 		w.Add("(s.last_penalty_on IS NULL OR s.last_penalty_on < ?::date)", day.AddDate(-c.NoPenaltyYears, 0, 0).Format(time.DateOnly))
 	}
 	if len(c.Sizes) > 0 {
-		w.Add("f.size = ANY(?::text[])", c.Sizes)
-		return true
+		w.Add("s.size = ANY(?::text[])", c.Sizes)
 	}
-	return false
 }
 
 // divisionsOf lists the two-digit divisions of a section.

@@ -42,16 +42,6 @@ func TestConditionTypes(t *testing.T) {
 	for k, v := range e {
 		name[v] = k
 	}
-	// Sizes come from the facts, computed as the rematch does.
-	for code := range name {
-		p, err := h.f.profile(ctx, h.pool, code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.f.refreshFacts(ctx, h.pool, p); err != nil {
-			t.Fatal(err)
-		}
-	}
 	today := h.f.today()
 	cases := []struct {
 		name string

@@ -64,9 +64,15 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 func (f *Function) rematch(ctx context.Context, e event.Event, code, reason string) error {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	_, err := outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
+		// Two deliveries for one entity at once would each copy the state
+		// they read, the older possibly last; in turn, the second reads
+		// what the first could not have seen.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('policy.subjects'), hashtext($1))`, code); err != nil {
+			return store.Classify(err)
+		}
 		p, err := f.profile(ctx, tx, code)
 		if errors.Is(err, errs.ErrNotFound) {
-			return nil // gone since: nothing to match
+			return forgetSubject(ctx, tx, code) // gone since: nothing to match
 		}
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
@@ -189,6 +190,56 @@ func TestEntityEventsRematch(t *testing.T) {
 	}
 	// An unknown entity is acknowledged.
 	h.deliver(t, entityEvent(t, events.EntityUpdated, "91130100MA0000ZZZZ"))
+}
+
+// policy → entities reads policy.subjects, the copy the entity events
+// keep: each change of the registry reaches the counts with its event,
+// and an entity the registry no longer answers for leaves them.
+func TestEntityEventsKeepTheMatchCopy(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	bearer := h.iss.Bearer(authtest.CityWide(allPerms...))
+	p := h.createPolicy(t, bearer, map[string]any{"title": "长安区小微企业补贴", "issuer": "石家庄市长安区人民政府",
+		"condition": map[string]any{"districts": []string{"130102"}, "sizes": []string{"small", "micro"}, "not_abnormal": true, "not_blacklisted": true}}, true)
+	a := h.addEntity(t, entity{industry: "5212", district: "130102", year: 2024, employees: 5, revenue: 50})
+	b := h.addEntity(t, entity{industry: "5212", district: "130102", year: 2024, employees: 6, revenue: 60})
+	total := func() int64 {
+		t.Helper()
+		res, err := h.f.MatchPolicy(ctx, auth.All(), p.ID, 1, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	if n := total(); n != 2 {
+		t.Fatalf("%d matches, want 2", n)
+	}
+	change := func(sql, code string, want int64, why string) {
+		t.Helper()
+		if _, err := h.pool.Exec(ctx, `UPDATE registry.stub_policy_subjects SET `+sql+` WHERE credit_code = $1`, code); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver(t, entityEvent(t, events.EntityUpdated, code))
+		if n := total(); n != want {
+			t.Errorf("%s: %d matches, want %d", why, n, want)
+		}
+	}
+	change(`abnormal = true`, a, 1, "a put on the abnormal list")
+	change(`abnormal = false, district_code = '130104'`, a, 1, "a removed from the list, moved to 桥西区")
+	change(`district_code = '130102', employees = 400, revenue = 50000`, a, 1, "a back in 长安区 but grown large")
+	change(`employees = 5, revenue = 50`, a, 2, "a small again")
+	// A blacklist entry counts until its last day, with no event when it ends.
+	today := h.f.today()
+	change(`blacklisted_until = '`+today.Format(time.DateOnly)+`'`, b, 1, "b blacklisted until today")
+	change(`blacklisted_until = '`+today.AddDate(0, 0, -1).Format(time.DateOnly)+`'`, b, 2, "b's blacklist ended yesterday")
+	change(`status = 'revoked'`, b, 1, "b revoked")
+	if _, err := h.pool.Exec(ctx, `DELETE FROM registry.stub_policy_subjects WHERE credit_code = $1`, a); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(t, entityEvent(t, events.EntityUpdated, a))
+	if n := total(); n != 0 {
+		t.Errorf("a gone from the registry: %d matches, want 0", n)
+	}
 }
 
 // FP-59: the daily tick recomputes the timeliness labels from today.

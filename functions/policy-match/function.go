@@ -9,8 +9,9 @@
 // The path of a match: http.go (routes) → match.go (entity → policies:
 // loadSubject through registry.policy_subject/policy_figure, then
 // Condition.Evaluate in condition.go per published policy; policy →
-// entities: Condition.where compiled into one scan of
-// registry.policy_subjects in store.go). Classification is classify.go
+// entities: Condition.where compiled into one scan of policy.subjects,
+// the copy of registry.policy_subjects the entity events keep current, in
+// store.go). Classification is classify.go
 // (with segment.go, gse), the enterprise side enterprise.go, imports
 // importer.go, events events.go.
 package policymatch

@@ -146,7 +146,23 @@ func (h harness) addEntity(t testing.TB, e entity) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.copySubject(t, e.code)
 	return e.code
+}
+
+// copySubject does to policy.subjects and the facts what the entity's
+// entity.registered or entity.updated event does (rematch), without the
+// announcements.
+func (h harness) copySubject(t testing.TB, code string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := h.f.profile(ctx, h.pool, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.f.refreshFacts(ctx, h.pool, p); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestNewRequiresEachDependency(t *testing.T) {

@@ -310,7 +310,7 @@ func (f *Function) exportEntities(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var items []MatchedEntity
-	err = inScan(r.Context(), f.pool, pol.Condition, func(tx pgx.Tx) error {
+	err = inScan(r.Context(), f.pool, func(tx pgx.Tx) error {
 		var err error
 		items, err = listMatches(r.Context(), tx, pol.Condition, scopeOf(r), f.today(), f.cfg.MaxExportRows, 0)
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,7 +202,7 @@ func (f *Function) MatchPolicy(ctx context.Context, scope auth.Scope, id int64, 
 	}
 	today := f.today()
 	out := PolicyEntities{Policy: pol, Page: page, PageSize: size, ByDistrict: []Count{}, ByIndustry: []Count{}}
-	err = inScan(ctx, f.pool, pol.Condition, func(tx pgx.Tx) error {
+	err = inScan(ctx, f.pool, func(tx pgx.Tx) error {
 		var err error
 		if out.ByDistrict, out.ByIndustry, err = countMatches(ctx, tx, pol.Condition, scope, today); err != nil {
 			return err
@@ -252,9 +253,11 @@ func (f *Function) refreshFacts(ctx context.Context, q store.Querier, p Profile)
 
 // BackfillFacts derives every entity's size and ownership in one pass over
 // registry.policy_subjects() and registry.policy_figures(), for entities
-// that were loaded without events (the registry's seed, a bulk import).
-// Entity events keep the facts current afterwards. It reports how many
-// entities it wrote.
+// that were loaded without events (the registry's seed, a bulk import),
+// and rebuilds policy.subjects from them: rows that differ from the
+// registry are rewritten, rows of entities it no longer has removed, so a
+// second run reconciles the copy. Entity events keep both current
+// afterwards. It reports how many entities it read.
 func (f *Function) BackfillFacts(ctx context.Context) (int64, error) {
 	var n int64
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
@@ -273,12 +276,42 @@ func (f *Function) BackfillFacts(ctx context.Context) (int64, error) {
 		if n, err = tx.CopyFrom(ctx, pgx.Identifier{"facts_in"}, []string{"credit_code", "size", "size_reason", "ownership", "ownership_reason", "computed_at"}, src); err != nil {
 			return fmt.Errorf("copy facts: %w", err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO policy.entity_facts SELECT * FROM facts_in
+		if _, err = tx.Exec(ctx, `INSERT INTO policy.entity_facts SELECT * FROM facts_in
 			ON CONFLICT (credit_code) DO UPDATE SET size = EXCLUDED.size, size_reason = EXCLUDED.size_reason,
-				ownership = EXCLUDED.ownership, ownership_reason = EXCLUDED.ownership_reason, computed_at = EXCLUDED.computed_at`)
-		return store.Classify(err)
+				ownership = EXCLUDED.ownership, ownership_reason = EXCLUDED.ownership_reason, computed_at = EXCLUDED.computed_at`); err != nil {
+			return store.Classify(err)
+		}
+		return rebuildSubjects(ctx, tx, now)
 	})
 	return n, err
+}
+
+// rebuildSubjects makes policy.subjects equal to the registry's subjects
+// with their sizes, writing only the rows that differ.
+func rebuildSubjects(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	var mine, theirs []string
+	for _, c := range strings.Split(subjectCopy+", size", ",")[1:] { // all but the key
+		c = strings.TrimSpace(c)
+		mine, theirs = append(mine, "policy.subjects."+c), append(theirs, "EXCLUDED."+c)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO policy.subjects (`+subjectCopy+`, size, refreshed_at)
+		SELECT `+prefixed("s.", subjectCopy)+`, f.size, $1
+		FROM registry.policy_subjects() s JOIN policy.entity_facts f ON f.credit_code = s.credit_code
+		ON CONFLICT (credit_code) DO UPDATE SET `+upsertSet+`
+		WHERE (`+strings.Join(mine, ", ")+`) IS DISTINCT FROM (`+strings.Join(theirs, ", ")+`)`, now); err != nil {
+		return store.Classify(err)
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM policy.subjects m WHERE NOT EXISTS (SELECT 1 FROM registry.policy_subjects() s WHERE s.credit_code = m.credit_code)`)
+	return store.Classify(err)
+}
+
+// prefixed qualifies each column of a column list.
+func prefixed(alias, list string) string {
+	cs := strings.Split(list, ",")
+	for i, c := range cs {
+		cs[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(cs, ", ")
 }
 
 // factsSource turns the subject rows into facts rows for COPY.

@@ -177,27 +177,51 @@ func loadSubject(ctx context.Context, q store.Querier, code string) (Subject, *F
 	return s, f, nil
 }
 
-// saveFacts stores what policy-match derived of an entity.
+// subjectCopy is the columns of policy.subjects copied from the
+// registry's published read functions, in their order.
+const subjectCopy = `credit_code, entity_type, district_code, township_code, industry_code, established_on, registered_capital,
+	status, abnormal, serious_illegal, blacklisted_until, last_penalty_on`
+
+// saveFacts stores what policy-match derived of an entity, and rewrites
+// its row of policy.subjects from the registry with that size.
 func saveFacts(ctx context.Context, q store.Querier, code, size, sizeReason, own, ownReason string, now time.Time) error {
-	_, err := q.Exec(ctx, `INSERT INTO policy.entity_facts (credit_code, size, size_reason, ownership, ownership_reason, computed_at)
+	if _, err := q.Exec(ctx, `INSERT INTO policy.entity_facts (credit_code, size, size_reason, ownership, ownership_reason, computed_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (credit_code) DO UPDATE SET size = EXCLUDED.size, size_reason = EXCLUDED.size_reason,
 			ownership = EXCLUDED.ownership, ownership_reason = EXCLUDED.ownership_reason, computed_at = EXCLUDED.computed_at`,
-		code, size, sizeReason, own, ownReason, now)
+		code, size, sizeReason, own, ownReason, now); err != nil {
+		return store.Classify(err)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO policy.subjects (`+subjectCopy+`, size, refreshed_at)
+		SELECT `+subjectCopy+`, $2, $3 FROM registry.policy_subject($1)
+		ON CONFLICT (credit_code) DO UPDATE SET `+upsertSet+``, code, size, now)
+	return store.Classify(err)
+}
+
+// upsertSet overwrites every column of a policy.subjects row.
+var upsertSet = func() string {
+	var set []string
+	for _, c := range strings.Split(subjectCopy+", size, refreshed_at", ",") {
+		c = strings.TrimSpace(c)
+		if c != "credit_code" {
+			set = append(set, c+" = EXCLUDED."+c)
+		}
+	}
+	return strings.Join(set, ", ")
+}()
+
+// forgetSubject removes an entity the registry no longer has.
+func forgetSubject(ctx context.Context, q store.Querier, code string) error {
+	_, err := q.Exec(ctx, `DELETE FROM policy.subjects WHERE credit_code = $1`, code)
 	return store.Classify(err)
 }
 
 // matchQuery is the FROM and WHERE of policy → entities: the condition
-// over registry.policy_subjects(), the facts when sizes count, and the
-// caller's data scope.
+// over policy.subjects and the caller's data scope.
 func matchQuery(c Condition, scope auth.Scope, today time.Time) (from string, w store.Where) {
-	needFacts := c.where(&w, today)
+	c.where(&w, today)
 	w.AddWith(func(args *[]any) string { return scope.Filter("s.district_code", "s.township_code", args) })
-	from = ` FROM registry.policy_subjects() s`
-	if needFacts {
-		from += ` JOIN policy.entity_facts f ON f.credit_code = s.credit_code`
-	}
-	return from, w
+	return ` FROM policy.subjects s`, w
 }
 
 // Count is one group of a match count.
@@ -207,31 +231,10 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// scanMem is the working memory a full-register match may use: its hash
-// joins (the sizes, the credit state) and aggregates stay in memory
-// instead of spilling in batches.
-const scanMem = "SET LOCAL work_mem = '128MB'"
-
-// inScan runs fn in a read-only transaction with scanMem.
-//
-// A condition on the credit state alone runs without parallel workers: the
-// credit state is a hash of every entity with credit records (258 000 at
-// 1.3 M entities), which each parallel worker builds again for itself, so
-// on two cores the serial scan is 2–3 times faster (0.9 s against 2.6 s,
-// measured in policybench). With sizes, the parallel hash join with
-// policy.entity_facts wins, and without the credit state the parallel scan.
-func inScan(ctx context.Context, pool *pgxpool.Pool, c Condition, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, scanMem); err != nil {
-			return err
-		}
-		if c.usesCredit() && len(c.Sizes) == 0 {
-			if _, err := tx.Exec(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
-				return err
-			}
-		}
-		return fn(tx)
-	})
+// inScan runs fn in a read-only transaction, so the counts and the page
+// see one snapshot of policy.subjects.
+func inScan(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn)
 }
 
 // countMatches counts the matching entities by district and by industry
@@ -291,13 +294,18 @@ type MatchedEntity struct {
 }
 
 // listMatches pages the matching entities in the order of their credit
-// codes read backwards (registry index entities_code_reversed): stable,
-// and unrelated to any condition, so a page is found by walking the index
-// for a broad policy and by filtering first for a narrow one.
+// codes read backwards (index subjects_active_reversed): stable, and
+// unrelated to any condition, so a page is found by walking the index for
+// a broad policy and by filtering first for a narrow one. The names come
+// from the registry for the page's rows only.
 func listMatches(ctx context.Context, q store.Querier, c Condition, scope auth.Scope, today time.Time, limit, offset int) ([]MatchedEntity, error) {
 	from, w := matchQuery(c, scope, today)
-	rows, err := q.Query(ctx, `SELECT s.credit_code, s.name, s.entity_type, s.district_code, s.township_code, s.industry_code,
-		s.established_on, s.registered_capital::float8`+from+w.SQL()+` ORDER BY reverse(s.credit_code) LIMIT `+w.Next(limit)+` OFFSET `+w.Next(offset), w.Args()...)
+	rows, err := q.Query(ctx, `SELECT m.credit_code, COALESCE(r.name, ''), m.entity_type, m.district_code, m.township_code, m.industry_code,
+		m.established_on, m.registered_capital::float8
+		FROM (SELECT s.credit_code, s.entity_type, s.district_code, s.township_code, s.industry_code, s.established_on, s.registered_capital`+
+		from+w.SQL()+` ORDER BY reverse(s.credit_code) LIMIT `+w.Next(limit)+` OFFSET `+w.Next(offset)+`) m
+		LEFT JOIN LATERAL registry.policy_subject(m.credit_code) r ON true
+		ORDER BY reverse(m.credit_code)`, w.Args()...)
 	if err != nil {
 		return nil, store.Classify(err)
 	}

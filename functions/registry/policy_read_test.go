@@ -89,6 +89,30 @@ func TestPolicyReadFunctions(t *testing.T) {
 	if none := read(`SELECT `+cols+` FROM registry.policy_subject($1)`, "91130102MA0000000X"); len(none) != 0 {
 		t.Errorf("unknown code: %+v", none)
 	}
+	// The blacklist's end (0106): the latest valid_until of the entity's
+	// blacklist entries, in force or not; blacklisted is whether it is
+	// still ahead.
+	for code, want := range map[string]string{ca: "2099-01-01", cb: "2020-01-01"} {
+		var until pgtype.Date
+		if err := pool.QueryRow(ctx, `SELECT blacklisted_until FROM registry.policy_subject($1)`, code).Scan(&until); err != nil {
+			t.Fatal(err)
+		}
+		if got := until.Time.Format(time.DateOnly); !until.Valid || got != want {
+			t.Errorf("%s: blacklisted_until %v, want %s", code, until, want)
+		}
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO registry.records (credit_code, kind, title, occurred_on, status, details)
+		VALUES ($1, 'blacklist', 'x', '2024-06-01', '有效期内', '{}')`, cb); err != nil {
+		t.Fatal(err)
+	}
+	var until pgtype.Date
+	var black bool
+	if err := pool.QueryRow(ctx, `SELECT blacklisted, blacklisted_until FROM registry.policy_subjects() WHERE credit_code = $1`, cb).Scan(&black, &until); err != nil {
+		t.Fatal(err)
+	}
+	if !black || until.InfinityModifier != pgtype.Infinity {
+		t.Errorf("an entry without an end: blacklisted %v until %+v, want true until infinity", black, until)
+	}
 
 	var year, emp pgtype.Int4
 	var rev, assets pgtype.Numeric

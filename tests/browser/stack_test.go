@@ -47,7 +47,9 @@ type stack struct {
 	stop func()
 }
 
-func startStack(t *testing.T) *stack {
+// startStack starts the platform; tune, if given, adjusts its settings
+// first (a test pointing a function at a simulator of its own).
+func startStack(t *testing.T, tune ...func(*platform.Config)) *stack {
 	t.Helper()
 	db := storetest.NewDatabase(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,6 +75,9 @@ func startStack(t *testing.T) *stack {
 	cfg.Identity.SMSGatewayURL = simSrv.URL
 	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
 	cfg.OcrIdcard.VerifyURL = base + "/sim/idverify" // the simulator the platform mounts (FP-12)
+	for _, f := range tune {
+		f(&cfg)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})

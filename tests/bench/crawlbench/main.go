@@ -18,6 +18,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,8 +82,75 @@ func watchHeap() *peak {
 
 func (p *peak) end() uint64 { close(p.stop); p.wg.Wait(); return p.max.Load() }
 
+// backendCPU is the CPU time the PostgreSQL backends serving database
+// db have used so far (their /proc entries; the machine's own server).
+func backendCPU(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, db string) time.Duration {
+	rows, err := q.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, db)
+	if err != nil {
+		return 0
+	}
+	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
+	var sum time.Duration
+	for _, pid := range pids {
+		sum += procCPU(int(pid))
+	}
+	return sum
+}
+
+// procCPU is a process's user + system time from /proc/PID/stat.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s) // from field 3 (state) on
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// redisCPU is the Redis server's CPU time so far (INFO cpu).
+func redisCPU(ctx context.Context, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, l := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			x, _ := strconv.ParseFloat(v, 64)
+			sum += x
+		}
+	}
+	return time.Duration(sum * float64(time.Second))
+}
+
+// pagesOf counts the distinct pages the farm served (robots.txt aside):
+// Colly requests one address twice when a link spells it differently
+// (upper-case host, :80, #fragment), which a request count would credit.
+func pagesOf(f *sitefarm.Farm) int {
+	n := 0
+	for u := range f.AllHits() {
+		if !strings.HasSuffix(u, "/robots.txt") {
+			n++
+		}
+	}
+	return n
+}
+
 func run() error {
 	shops := flag.Int("shops", 400, "shop hosts")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the crawler-shard run to this file")
 	delay := flag.Duration("delay", 0, "Crawl-delay every robots.txt announces")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
 	flag.Parse()
@@ -129,7 +198,19 @@ func run() error {
 		return err
 	}
 	runtime.GC()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
 	hp := watchHeap()
+	// Backends that exist before the run (the migration's) are subtracted.
+	pg0, rd0 := backendCPU(ctx, pool, "bench_crawl"), redisCPU(ctx, rdb)
 	c0, t0 := cpu(), time.Now()
 	var wg sync.WaitGroup
 	for s := 0; s < j.Shards; s++ {
@@ -138,7 +219,11 @@ func run() error {
 	}
 	wg.Wait()
 	oursWall, oursCPU, oursHeap := time.Since(t0), cpu()-c0, hp.end()
-	oursReq := farm.Requests()
+	oursPG, oursRedis := backendCPU(ctx, pool, "bench_crawl")-pg0, redisCPU(ctx, rdb)-rd0
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	oursReq, oursPages := farm.Requests(), pagesOf(farm)
 	oursViol := len(farm.Violations(2 * time.Millisecond))
 	srv.Close()
 
@@ -168,18 +253,33 @@ func run() error {
 	}
 	col.Wait()
 	collyWall, collyCPU, collyHeap := time.Since(t0), cpu()-c0, hp.end()
-	collyReq := farm.Requests()
+	collyReq, collyPages := farm.Requests(), pagesOf(farm)
+	if os.Getenv("CRAWLBENCH_DEBUG") != "" {
+		n := 0
+		for u, k := range farm.AllHits() {
+			if k > 1 && n < 10 {
+				fmt.Println("colly fetched twice:", u, k)
+				n++
+			}
+		}
+	}
 	collyViol := len(farm.Violations(2 * time.Millisecond))
 
 	fmt.Printf("farm: %d shops, %d shop pages (+licence pages), Crawl-delay %v, depth 2\n", *shops, pages, *delay)
-	fmt.Printf("| crawler | requests | wall | pages/s | CPU s | requests per CPU-second | peak heap | politeness violations |\n|---|---|---|---|---|---|---|---|\n")
-	row := func(name string, req int, wall, cpu time.Duration, heap uint64, viol int) {
-		fmt.Printf("| %s | %d | %v | %.0f | %.2f | %.0f | %.1f MiB | %d |\n", name, req, wall.Round(time.Millisecond), float64(req)/wall.Seconds(),
-			cpu.Seconds(), float64(req)/cpu.Seconds(), float64(heap)/(1<<20), viol)
+	fmt.Printf("| crawler | requests | pages (distinct) | wall | pages/s | CPU s | pages per CPU-second | requests per CPU-second | peak heap | politeness violations |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	row := func(name string, req, pages int, wall, cpu time.Duration, heap uint64, viol int) {
+		fmt.Printf("| %s | %d | %d | %v | %.0f | %.2f | %.0f | %.0f | %.1f MiB | %d |\n", name, req, pages, wall.Round(time.Millisecond), float64(pages)/wall.Seconds(),
+			cpu.Seconds(), float64(pages)/cpu.Seconds(), float64(req)/cpu.Seconds(), float64(heap)/(1<<20), viol)
 	}
-	row("crawler-shard (PostgreSQL frontier, Redis limiter)", oursReq, oursWall, oursCPU, oursHeap, oursViol)
-	row("Colly v2.3.0 (in-memory)", collyReq, collyWall, collyCPU, collyHeap, collyViol)
-	fmt.Printf("ratio requests/CPU-s crawler-shard ÷ Colly: %.2f (the process CPU includes the farm and, for crawler-shard, not PostgreSQL's or Redis's)\n",
-		(float64(oursReq)/oursCPU.Seconds())/(float64(collyReq)/collyCPU.Seconds()))
+	all := oursCPU + oursPG + oursRedis
+	row("crawler-shard (PostgreSQL frontier, Redis limiter), process CPU", oursReq, oursPages, oursWall, oursCPU, oursHeap, oursViol)
+	row("crawler-shard, PostgreSQL backends' and Redis's CPU added", oursReq, oursPages, oursWall, all, oursHeap, oursViol)
+	row("Colly v2.3.0 (in-memory)", collyReq, collyPages, collyWall, collyCPU, collyHeap, collyViol)
+	fmt.Printf("PostgreSQL backends %.2f CPU s, Redis %.2f CPU s\n", oursPG.Seconds(), oursRedis.Seconds())
+	per := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	fmt.Printf("crawler-shard ÷ Colly, pages per CPU-second: %.2f process only, %.2f with PostgreSQL and Redis; requests per CPU-second: %.2f, %.2f\n",
+		per(oursPages, oursCPU)/per(collyPages, collyCPU), per(oursPages, all)/per(collyPages, collyCPU),
+		per(oursReq, oursCPU)/per(collyReq, collyCPU), per(oursReq, all)/per(collyReq, collyCPU))
+	fmt.Printf("wall pages/s crawler-shard ÷ Colly: %.2f\n", per(oursPages, oursWall)/per(collyPages, collyWall))
 	return nil
 }
