@@ -163,11 +163,12 @@ func (p *Engines) readFront(ctx context.Context, doc *rgb) (Front, error) {
 		return f, err
 	}
 	f.IDNumber = idNumberField(num)
-	name, err := rd(zName, specName)
+	name, nameText, err := p.voteRead(ctx, doc, cardScale, zName, blue, specName, namePx, func(r reading) string { return hanOnly(r.text("")) })
 	if err != nil {
 		return f, err
 	}
-	f.Name = newField(hanOnly(name.text("")), name.conf())
+	f.Name = newField(nameText, name.conf())
+	snapSurname(&f.Name, name)
 	sex, err := rd(zSex, specSex)
 	if err != nil {
 		return f, err

@@ -38,25 +38,55 @@ func (p *Engines) ReadLicence(ctx context.Context, img image.Image) (Licence, er
 		return Licence{}, err
 	}
 	var l Licence
-	var code reading
-	if fi := fieldImage(doc, licenceScale, zCreditCode, lum); fi != nil {
-		if code, err = p.read(fi, specCreditCode); err != nil {
-			return l, err
-		}
+	if l.CreditCode, err = p.readCreditCode(ctx, doc); err != nil {
+		return l, err
 	}
-	l.CreditCode = creditCodeField(code)
 	if err := ctx.Err(); err != nil {
 		return l, err
 	}
-	var name reading
-	if fi := fieldImageAt(doc, licenceScale, zLicenceName, lum, specLicenceName.TextPx); fi != nil {
-		if name, err = p.read(fi, specLicenceName); err != nil {
-			return l, err
+	name, nameText, err := p.voteRead(ctx, doc, licenceScale, zLicenceName, lum, specLicenceName, namePx,
+		func(r reading) string { return cleanText(r.text("")) })
+	if err != nil {
+		return l, err
+	}
+	l.Name = newField(nameText, name.conf())
+	snapLicenceName(&l.Name, l.CreditCode.Value)
+	return l, nil
+}
+
+// creditPx are the line heights the credit code is read at when the
+// first reading (at the document's own resolution) fails GB 32100.
+var creditPx = []int{0, 40, 52, 32}
+
+// readCreditCode reads the code until a reading passes GB 32100 (with the
+// check-digit repair): the first one that does is kept, and when none does
+// the first reading stays, flagged, for the correction step. A later
+// reading that passes is marked repaired: a person should glance at it.
+func (p *Engines) readCreditCode(ctx context.Context, doc *rgb) (Field, error) {
+	var first Field
+	for i, px := range creditPx {
+		if err := ctx.Err(); err != nil {
+			return first, err
+		}
+		var r reading
+		if fi := fieldImageAt(doc, licenceScale, zCreditCode, lum, px); fi != nil {
+			var err error
+			if r, err = p.read(fi, specCreditCode); err != nil {
+				return first, err
+			}
+		} else if i == 0 {
+			return creditCodeField(r), nil
+		}
+		f := creditCodeField(r)
+		if i == 0 {
+			first = f
+		}
+		if f.Checks[0].Passed {
+			f.Repaired = f.Repaired || i > 0
+			return f, nil
 		}
 	}
-	l.Name = newField(cleanText(name.text("")), name.conf())
-	snapLicenceName(&l.Name)
-	return l, nil
+	return first, nil
 }
 
 func creditCodeField(r reading) Field {

@@ -175,11 +175,9 @@ func (p *Engines) read(img *image.Gray, spec fieldSpec) (reading, error) {
 			return reading{}, err
 		}
 		e.clients[spec.Lang] = c
-		if spec.Lang == "eng" {
-			// Per-symbol alternatives feed the check-digit repair of the
-			// code fields (digits and Latin letters only).
-			c.SetVariable("lstm_choice_mode", "2")
-		}
+		// Per-symbol alternatives feed the check-digit repair of the code
+		// fields and the vocabulary repairs of names (surnames, places).
+		c.SetVariable("lstm_choice_mode", "2")
 		c.SetVariable("hocr_char_boxes", "1")
 		c.SetVariable("debug_file", "/dev/null")
 		// Field images are small: no dictionary guesses across them.

@@ -174,7 +174,7 @@ var (
 // snapLicenceName corrects the place a company name starts with (石家庄,
 // or one of its counties, with or without 区/县/市) — a name registered in
 // Shijiazhuang nearly always starts so.
-func snapLicenceName(f *Field) {
+func snapLicenceName(f *Field, creditCode string) {
 	placeOnce.Do(func() {
 		places = append(places, []rune("石家庄市"), []rune("石家庄"), []rune("河北"))
 		for _, r := range codes.Regions() {
@@ -187,7 +187,29 @@ func snapLicenceName(f *Field) {
 			}
 		}
 	})
-	if s, ok := snapPrefix(f.Value, places); ok && s != f.Value {
+	if s, ok := snapPrefix(f.Value, places, codePlaces(creditCode)...); ok && s != f.Value {
 		f.Value, f.Repaired = s, true
 	}
+}
+
+// codePlaces is the name of the county a valid credit code registers the
+// entity in (its characters 3–8): a
+// local entity's name usually starts with it, so it settles a misread
+// first character (葛城, 紊城) that no other place is nearer to.
+func codePlaces(creditCode string) [][]rune {
+	if len(creditCode) != 18 || codes.CheckCreditCode(creditCode) != nil {
+		return nil
+	}
+	r, ok := codes.LookupRegion(creditCode[2:8])
+	if !ok {
+		return nil
+	}
+	// The short form only (藁城 of 藁城区): names say 藁城XX商行, and the
+	// full form would eat the character after the place (平山博远 is as
+	// near 平山县 as 平山).
+	n := []rune(r.Name)
+	if len(n) > 2 {
+		return [][]rune{n[:len(n)-1]}
+	}
+	return [][]rune{n}
 }

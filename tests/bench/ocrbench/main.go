@@ -43,6 +43,14 @@ type result struct {
 	anchorOK             map[string]bool
 	anchorAddr           int
 	err                  error
+	misses               []string // "field: want → got", for -misses
+}
+
+// miss notes a wrong field for -misses.
+func (r *result) miss(field, want, got string) {
+	if want != got {
+		r.misses = append(r.misses, fmt.Sprintf("%s: %s → %s", field, want, got))
+	}
 }
 
 func main() {
@@ -51,6 +59,7 @@ func main() {
 	workers := flag.Int("workers", runtime.NumCPU(), "concurrent recognitions (one Tesseract engine each)")
 	anchor := flag.Bool("anchor", true, "also run raw tesseract on the whole photos")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the recognition phase (Go code only)")
+	showMisses := flag.Bool("misses", false, "print every wrong name, credit code and licence name (want → got) to stderr")
 	flag.Parse()
 	if err := recognize.SingleThreaded(); err != nil {
 		fmt.Fprintln(os.Stderr, "ocrbench:", err)
@@ -109,6 +118,13 @@ func main() {
 	wg.Wait()
 	wall := time.Since(start)
 	pprof.StopCPUProfile()
+	if *showMisses {
+		for i, r := range results {
+			for _, m := range r.misses {
+				fmt.Fprintf(os.Stderr, "sample %d %s\n", i, m)
+			}
+		}
+	}
 	rss := peakRSS()
 
 	var anchorWall time.Duration
@@ -170,6 +186,7 @@ func recognise(eng *recognize.Engines, s cardgen.Sample) result {
 	r.ok["id_number"] = f.IDNumber.Value == p.IDNumber
 	r.ok["id_number_wrong_unflagged"] = f.IDNumber.Value != p.IDNumber && !f.IDNumber.Flagged
 	r.ok["name"] = f.Name.Value == p.Name
+	r.miss("name", p.Name, f.Name.Value)
 	r.ok["birth"] = f.Birth.Value == p.Birth.Format("2006-01-02")
 	r.ok["sex"] = f.Sex.Value == p.Sex
 	r.ok["ethnicity"] = f.Ethnicity.Value == p.Ethnicity
@@ -187,6 +204,8 @@ func recognise(eng *recognize.Engines, s cardgen.Sample) result {
 			r.ok["credit_code"] = l.CreditCode.Value == s.Licence.CreditCode
 			r.ok["credit_code_wrong_unflagged"] = l.CreditCode.Value != s.Licence.CreditCode && !l.CreditCode.Flagged
 			r.ok["licence_name"] = l.Name.Value == s.Licence.Name
+			r.miss("credit_code", s.Licence.CreditCode, l.CreditCode.Value)
+			r.miss("licence_name", s.Licence.Name, l.Name.Value)
 		}
 	}
 	r.licDur = time.Since(t1)
