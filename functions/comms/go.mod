@@ -101,6 +101,8 @@ require (
 	github.com/puzpuzpuz/xsync/v4 v4.5.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
 	github.com/wlynxg/anet v0.0.5 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.opentelemetry.io/otel v1.45.0 // indirect
@@ -125,3 +127,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/sjzamr/smartreg/tests/sim/telecom => ../../tests/sim/telecom
+
+replace github.com/sjzamr/smartreg/tests => ../../tests
