@@ -282,6 +282,7 @@ require (
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
@@ -384,3 +385,5 @@ replace github.com/sjzamr/smartreg/tests/sim/idverify => ./sim/idverify
 replace github.com/sjzamr/smartreg/functions/dashboard => ../functions/dashboard
 
 replace github.com/sjzamr/smartreg/functions/comms => ../functions/comms
+
+replace github.com/sjzamr/smartreg/tests/sim/telecom => ./sim/telecom

@@ -15,11 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
-	"github.com/sjzamr/smartreg/shared/blob"
-	"github.com/sjzamr/smartreg/shared/sms"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/sms"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
