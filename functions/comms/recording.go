@@ -249,13 +249,37 @@ func (f *Function) StoreRecording(ctx context.Context, rec Recording, file io.Re
 	if err != nil {
 		return f.failRecording(ctx, rec.ID, fmt.Errorf("store recording: %w", err))
 	}
-	_, err = f.pool.Exec(ctx, `UPDATE comms.recordings SET status = 'stored', blob_key = $2, size = $3, sha256 = $4,
+	tag, err := f.pool.Exec(ctx, `UPDATE comms.recordings SET status = 'stored', blob_key = $2, size = $3, sha256 = $4,
 		duration_ms = $5, ended_at = $6 WHERE id = $1`, rec.ID, rec.key, info.Size, info.SHA256, rec.DurationMS, f.now())
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("store recording: no row for %s", rec.ID)
+	}
 	return err
 }
 
-// newRecording registers a recording's row (status recording) for
-// StoreRecording to complete.
+// NewRecording registers a recording's row (status recording) for
+// StoreRecording to complete; the dispatch call's prompt and the
+// benchmark's files take this path.
+func (f *Function) NewRecording(ctx context.Context, rec *Recording) error {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Status == "" {
+		rec.Status = "recording"
+	}
+	if rec.StartedAt.IsZero() {
+		rec.StartedAt = f.now()
+	}
+	if rec.key == "" {
+		ext := ".ogg"
+		if rec.ContentType == "audio/wav" {
+			ext = ".wav"
+		}
+		rec.key = recordingKey(*rec, ext)
+	}
+	return f.newRecording(ctx, f.pool, rec)
+}
+
 func (f *Function) newRecording(ctx context.Context, q store.Querier, rec *Recording) error {
 	_, err := q.Exec(ctx, `INSERT INTO comms.recordings (id, kind, consult_id, notice_id, event_id, district, township, participant,
 		track_sid, status, blob_key, content_type, started_by, started_at) VALUES ($1,$2,$3::uuid,$4::uuid,$5,$6,$7,$8,$9,'recording',$10,$11,$12,$13)`,
