@@ -168,7 +168,7 @@ func (f *Function) attempt(ctx context.Context, n Notice, node Node, channel str
 
 // noticeLink is where a fax's recipient reads it when the fax could not go.
 func (f *Function) noticeLink(id string) string {
-	return f.cfg.PublicURL + "/console/comms/notify?notice=" + id
+	return f.cfg.PublicURL + "/console/#/comms/notify?notice=" + id
 }
 
 // deliver tries the notice's channel for one node and, where that channel

@@ -94,7 +94,7 @@ func TestFaxFallsBackToSMSWithALink(t *testing.T) {
 		t.Fatalf("fax down: %+v", d)
 	}
 	m, ok := h.sms.Last("13800000002")
-	if !ok || m.Template != tplFaxLink || !strings.HasSuffix(m.Params["link"], "/console/comms/notify?notice="+n.ID) {
+	if !ok || m.Template != tplFaxLink || !strings.HasSuffix(m.Params["link"], "/console/#/comms/notify?notice="+n.ID) {
 		t.Fatalf("the fallback SMS %+v", m)
 	}
 }

@@ -226,7 +226,12 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 }
 
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
+	cc := cfg.Console
+	// The consult pages open comms' LiveKit signalling WebSocket.
+	if u := cfg.Comms.LiveKitURL; !strings.Contains(" "+cc.ConnectSrc+" ", " "+u+" ") {
+		cc.ConnectSrc += " " + u
+	}
+	fn, err := console.New(console.Deps{Logger: log}, cc)
 	p.Console = fn
 	return fn, err
 }
