@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 
+	"github.com/go-logr/logr"
+	lklogger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/livekit/server-sdk-go/v2/pkg/samplebuilder"
 
@@ -96,7 +99,8 @@ func (f *Function) StartRecording(ctx context.Context, p *auth.Principal, ip str
 	}
 	r := &recorder{f: f, c: c, by: p.UserID}
 	room, err := lksdk.ConnectToRoomWithToken(f.cfg.LiveKitURL, tok, &lksdk.RoomCallback{
-		ParticipantCallback: lksdk.ParticipantCallback{OnTrackSubscribed: r.onTrack}}, lksdk.WithAutoSubscribe(true))
+		ParticipantCallback: lksdk.ParticipantCallback{OnTrackSubscribed: r.onTrack}}, lksdk.WithAutoSubscribe(true),
+		lksdk.WithLogger(lklogger.LogRLogger(logr.FromSlogHandler(warnOnly{f.log.With("component", "recorder", "consult", c.ID).Handler()}))))
 	if err != nil {
 		return unavailable(err)
 	}
@@ -435,3 +439,13 @@ func (s *blobSeeker) Close() error {
 	}
 	return nil
 }
+
+// warnOnly passes the SDK's warnings and errors to our log; its info-level
+// connection chatter (ICE states, join plans) would bury the platform's.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+func (w warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(a)} }
+func (w warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{w.Handler.WithGroup(n)} }
