@@ -57,6 +57,7 @@ type Config struct {
 	GatewaySecret string        `env:"COMMS_GATEWAY_SECRET" default:"dev-telecom-secret" secret:"true" help:"语音、传真、TTS 网关签名密钥（HMAC-SHA256）"`
 	CallerID      string        `env:"COMMS_CALLER_ID" default:"03118888000" help:"一键呼叫的主叫号码"`
 	SMSSign       string        `env:"COMMS_SMS_SIGN" default:"石家庄市场监管" help:"一键短信及回退短信的短信签名"`
+	HLSIdle       time.Duration `env:"COMMS_HLS_IDLE" default:"1m" help:"摄像头直播（HLS）无人观看多久后停止转封装"`
 	PublicURL     string        `env:"COMMS_PUBLIC_URL" default:"http://localhost:8080" help:"平台对外地址，传真回退短信中的查看链接以此开头"`
 }
 
@@ -76,6 +77,8 @@ func (c Config) Validate() error {
 		return errors.New("comms: COMMS_MAX_MESSAGE must be at least 1")
 	case c.MaxUpload < 1024:
 		return errors.New("comms: COMMS_MAX_UPLOAD must be at least 1024")
+	case c.HLSIdle < 10*time.Second:
+		return errors.New("comms: COMMS_HLS_IDLE must be at least 10s")
 	case !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://"):
 		return errors.New("comms: COMMS_PUBLIC_URL must be an http(s) address")
 	}
@@ -132,6 +135,8 @@ type Function struct {
 
 	recMu     sync.Mutex
 	recorders map[string]*recorder // consult id → the bot recording it
+	hls       *hlsSessions
+	stopReap  context.CancelFunc
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts
@@ -161,7 +166,26 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, err
 	}
 	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, blob: d.Blob, sms: d.SMS,
-		tel: d.Telephony, fax: d.Fax, tts: d.TTS, cfg: c, lk: newLiveKit(c), recorders: map[string]*recorder{}}, nil
+		tel: d.Telephony, fax: d.Fax, tts: d.TTS, cfg: c, lk: newLiveKit(c), recorders: map[string]*recorder{},
+		hls: &hlsSessions{dir: c.RecordingDir, idleAfter: c.HLSIdle, live: map[string]*hlsSession{}}}, nil
+}
+
+// Start runs the reaper that ends camera streams nobody watches.
+func (f *Function) Start(ctx context.Context) error {
+	ctx, f.stopReap = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		t := time.NewTicker(f.cfg.HLSIdle / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f.hls.reap(false)
+			}
+		}
+	}()
+	return nil
 }
 
 // Stop ends every recording this process runs, storing what was recorded.
@@ -173,6 +197,10 @@ func (f *Function) Stop(ctx context.Context) error {
 	for _, r := range rs {
 		r.stop(ctx)
 	}
+	if f.stopReap != nil {
+		f.stopReap()
+	}
+	f.hls.reap(true)
 	return nil
 }
 

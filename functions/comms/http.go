@@ -31,6 +31,10 @@ const PermConsult = "comms.consult"
 // PermNotice is the resource of one-key notices (actions view, send).
 const PermNotice = "comms.notice"
 
+// PermCamera is the resource of the camera catalogue (actions view,
+// manage, capture).
+const PermCamera = "comms.camera"
+
 // Handler serves the API behind token verification. Every route declares
 // who may call it and what entity data it touches (the conformance tests
 // read these declarations).
@@ -68,6 +72,15 @@ func (f *Function) Handler() http.Handler {
 	// FP-160: the phone's text, voice, images and location into the event's timeline.
 	m.Handle("POST /comms/v1/events/{id}/reports", httpx.Endpoint(f.report), auth.Requires(PermConsult, "join"), httpx.NoEntity())
 	m.HandleFunc("GET /comms/v1/messages/{id}/attachment", f.attachment, auth.Requires(PermConsult, "view"), httpx.NoEntity())
+	// FP-158: the camera catalogue, live view by HLS through ffmpeg, snapshots and clips.
+	m.Handle("GET /comms/v1/cameras", httpx.Endpoint(f.listCameras), auth.Requires(PermCamera, "view"), httpx.NoEntity())
+	m.Handle("POST /comms/v1/cameras", httpx.Body(f.addCamera), auth.Requires(PermCamera, "manage"), httpx.NoEntity())
+	m.Handle("GET /comms/v1/cameras/{id}", httpx.Endpoint(f.getCamera), auth.Requires(PermCamera, "view"), httpx.NoEntity())
+	m.HandleFunc("GET /comms/v1/cameras/{id}/hls/{file}", f.cameraHLS, auth.Requires(PermCamera, "view"), httpx.NoEntity())
+	m.Handle("POST /comms/v1/cameras/{id}/snapshot", httpx.Endpoint(f.snapshot), auth.Requires(PermCamera, "capture"), httpx.NoEntity())
+	m.Handle("POST /comms/v1/cameras/{id}/clips", httpx.Body(f.clip), auth.Requires(PermCamera, "capture"), httpx.NoEntity())
+	m.Handle("GET /comms/v1/cameras/{id}/media", httpx.Endpoint(f.listCameraMedia), auth.Requires(PermCamera, "view"), httpx.NoEntity())
+	m.HandleFunc("GET /comms/v1/camera-media/{id}", f.cameraMediaFile, auth.Requires(PermCamera, "view"), httpx.NoEntity())
 	return m
 }
 
