@@ -180,11 +180,5 @@ func (f *Function) cameraMediaFile(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	m := ms[0]
-	body := &blobSeeker{ctx: r.Context(), b: f.blob, key: m.key, size: m.Size}
-	defer body.Close()
-	w.Header().Set("Content-Type", m.ContentType)
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", m.CreatedAt, body)
+	f.serveObject(w, r, ms[0].key, ms[0].Size, ms[0].ContentType, ms[0].CreatedAt)
 }

@@ -549,12 +549,7 @@ func (f *Function) attachment(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	body := &blobSeeker{ctx: r.Context(), b: f.blob, key: m.key, size: m.Size}
-	defer body.Close()
-	w.Header().Set("Content-Type", m.ContentType)
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", m.CreatedAt, body)
+	f.serveObject(w, r, m.key, m.Size, m.ContentType, m.CreatedAt)
 }
 
 var beijing = time.FixedZone("CST", 8*3600)

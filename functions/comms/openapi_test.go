@@ -21,6 +21,6 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		"Participant": Participant{}, "TrackState": TrackState{}, "Grants": Grants{}, "TokenReply": TokenReply{},
 		"TargetInput": TargetInput{}, "SayInput": SayInput{}, "Message": Message{}, "ErrorBody": httpx.ErrorBody{},
 		"SwitchInput": SwitchInput{}, "Recording": Recording{}, "Node": Node{}, "NoticeInput": NoticeInput{}, "Delivery": Delivery{},
-		"Notice": Notice{},
+		"Notice": Notice{}, "CameraInput": CameraInput{}, "Camera": Camera{}, "ClipInput": ClipInput{}, "CameraMedia": CameraMedia{},
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -430,6 +431,16 @@ func (s *blobSeeker) reposition() error {
 	}
 	s.pos = s.off
 	return err
+}
+
+// serveObject answers a GET of a stored object with Range support.
+func (f *Function) serveObject(w http.ResponseWriter, r *http.Request, key string, size int64, contentType string, mod time.Time) {
+	body := &blobSeeker{ctx: r.Context(), b: f.blob, key: key, size: size}
+	defer body.Close()
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", mod, body)
 }
 
 // Close releases the object's reader.
