@@ -107,7 +107,9 @@ func TestConsultFromAlarmWithTwoPhones(t *testing.T) {
 	centre.pick("参会成员", "巡查员甲（xuncha1）")
 	centre.pick("参会成员", "巡查员乙（xuncha2）")
 	centre.dialogButton("发起会商", "发起")
-	centre.waitFor("the consult panel", `all('[data-test=consult-panel]').length && all('[data-test=consult-members] .el-table__row').length === 3`)
+	// The dialog's fade-out overlay would swallow the next click.
+	centre.waitFor("the consult panel, the dialog gone", `all('[data-test=consult-panel]').length && all('[data-test=consult-members] .el-table__row').length === 3 &&
+		!dialog('发起会商') && !all('.el-overlay').length`)
 	centre.click("开始录音", `all('[data-test=record-start]')[0]`)
 	centre.waitFor("recording on", `all('[data-test=recording-on]').length`)
 
@@ -142,6 +144,12 @@ func TestConsultFromAlarmWithTwoPhones(t *testing.T) {
 	if got := centre.text(fmt.Sprintf(`txt(document.querySelector('[data-test="mic-%s"]'))`, ids[1])); got != "开启" {
 		t.Errorf("巡查员乙's microphone on the centre: %q", got)
 	}
+
+	// FP-160: the muted phone still reports in writing; it joins the event's
+	// timeline, which the consult panel's chat shows.
+	phones[0].typeInto("the report", `all('.phone-consult textarea')[0]`, "现场秩序已恢复")
+	phones[0].click("发送文字", `byText('.phone-consult button', '发送文字')`)
+	centre.waitFor("the phone's report in the consult chat", `txt(document.querySelector('[data-test=consult-chat]')).includes('现场秩序已恢复')`)
 
 	centre.click("停止录音", `all('[data-test=record-stop]')[0]`)
 	centre.waitFor("both phones' recordings in the list", `all('[data-test=recording-audio]').length === 2`)
