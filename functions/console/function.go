@@ -78,6 +78,8 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, errors.New("console: the build has no index.html")
 	}
 	csp := "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
+		// The camera page's HLS player feeds the video element through Media Source (a blob: URL).
+		"media-src 'self' blob:; " +
 		"connect-src 'self'"
 	for _, src := range strings.Fields(c.ConnectSrc) {
 		if strings.ContainsAny(src, ";'\"") {

@@ -167,3 +167,30 @@ func TestConsultFromAlarmWithTwoPhones(t *testing.T) {
 	centre.shot("consult")
 	phones[0].shot("muted")
 }
+
+// FP-158: the centre watches the simulated camera live (HLS repackaged by
+// ffmpeg, played by hls.js) and takes a snapshot that appears in the list.
+func TestCameraLiveViewInTheConsole(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/login", "", map[string]string{"username": "admin", "password": pw["admin"]}, &login); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	if st := s.api(t, "POST", "/identity/v1/password/change", login.AccessToken, map[string]string{"old_password": pw["admin"], "new_password": adminPW}, &login); st != 200 {
+		t.Fatalf("change password: %d", st)
+	}
+	if st := s.api(t, "POST", "/comms/v1/cameras", login.AccessToken, map[string]any{"name": "长安区农贸市场东门（模拟）", "kind": "test", "district": "130102"}, nil); st != 201 {
+		t.Fatalf("add camera: %d", st)
+	}
+	centre := openPage(t, newBrowser(t), s.url, "centre")
+	centre.login("admin", adminPW, "")
+	centre.goTo("/comms/cameras")
+	centre.click("实时画面", `all('[data-test=camera-watch]')[0]`)
+	centre.waitFor("the live picture playing", `(() => { const v = document.querySelector('[data-test=camera-video]'); return v && v.readyState >= 2 && v.currentTime > 0 && v.videoWidth === 640 })()`)
+	centre.click("抓拍", `all('[data-test=camera-snapshot]')[0]`)
+	centre.waitFor("the snapshot in the list", `all('[data-test=camera-media] img').some((i) => i.complete && i.naturalWidth === 640)`)
+	centre.shot("camera")
+}

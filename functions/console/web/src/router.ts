@@ -66,6 +66,8 @@ const pages: RouteRecordRaw[] = [
   // FP-151–153, FP-156, FP-160: consults, fused communications, the phone in a consult.
   { path: 'comms/consult', component: () => import('./views/comms/Consult.vue'), meta: { title: '协同会商', menus: ['command.consult'] } },
   { path: 'comms/notify', component: () => import('./views/comms/Notify.vue'), meta: { title: '融合通信', menus: ['command.notify'] } },
+  // FP-158: camera streams.
+  { path: 'comms/cameras', component: () => import('./views/comms/Cameras.vue'), meta: { title: '监控设备', menus: ['command.cameras'] } },
   { path: 'comms/phone', component: () => import('./views/comms/Phone.vue'), meta: { title: '会商（手机端）', menus: ['command.mobile', 'command.consult'] } },
   // FP-85–91: 网络市场监测 (crawler-shard, monitor).
   { path: 'monitor/entities', component: () => import('./views/monitor/Entities.vue'), meta: { title: '网络主体库', menus: ['monitor.entities'] } },
