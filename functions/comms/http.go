@@ -44,7 +44,7 @@ func (f *Function) Handler() http.Handler {
 	// FP-151: consults opened for a dispatch event, their members and room state.
 	m.Handle("POST /comms/v1/consults", httpx.Body(f.openConsult), auth.Requires(PermConsult, "create"), httpx.NoEntity())
 	m.Handle("GET /comms/v1/consults", httpx.Endpoint(f.listConsults), auth.Requires(PermConsult, "view"), httpx.NoEntity(),
-		httpx.Params("event_id"))
+		httpx.Params("event_id", "mine"))
 	m.Handle("GET /comms/v1/consults/{id}", httpx.Endpoint(f.getConsult), auth.Requires(PermConsult, "view"), httpx.NoEntity())
 	m.Handle("POST /comms/v1/consults/{id}/members", httpx.Body(f.invite), auth.Requires(PermConsult, "host"), httpx.NoEntity())
 	// FP-151, FP-156: the token an invited member (on the console or the phone) joins the room with.
@@ -143,7 +143,12 @@ func (f *Function) openConsult(r *http.Request, in OpenInput) (any, error) {
 }
 
 func (f *Function) listConsults(r *http.Request) (any, error) {
-	items, err := listConsults(r.Context(), f.pool, principal(r).Scope, strings.TrimSpace(r.URL.Query().Get("event_id")))
+	// mine=1 is the phone's list: only the consults the caller is a current member of.
+	mine := ""
+	if r.URL.Query().Get("mine") == "1" {
+		mine = principal(r).UserID
+	}
+	items, err := listConsults(r.Context(), f.pool, principal(r).Scope, strings.TrimSpace(r.URL.Query().Get("event_id")), mine)
 	if err != nil {
 		return nil, err
 	}

@@ -187,7 +187,7 @@ func (c Consult) member(user string) (Member, error) {
 	return Member{}, errs.New(errs.Forbidden, "您不是该会商的成员，或已被移出会商")
 }
 
-func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID string) ([]Consult, error) {
+func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID, member string) ([]Consult, error) {
 	args := []any{}
 	where := s.Filter("district", "township", &args)
 	if eventID != "" {
@@ -196,6 +196,11 @@ func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID st
 		}
 		args = append(args, eventID)
 		where += ` AND event_id = $` + strconv.Itoa(len(args)) + `::uuid`
+	}
+	if member != "" {
+		args = append(args, member)
+		where += ` AND EXISTS (SELECT 1 FROM comms.members m WHERE m.consult_id = comms.consults.id AND m.user_id = $` +
+			strconv.Itoa(len(args)) + ` AND m.removed_at IS NULL)`
 	}
 	rows, err := q.Query(ctx, `SELECT `+consultCols+` FROM comms.consults WHERE `+where+` ORDER BY created_at DESC LIMIT 200`, args...)
 	if err != nil {
