@@ -76,6 +76,17 @@ func (l *liveKit) token(room, identity, name, role string) (string, error) {
 		SetMetadata(`{"role":"` + role + `"}`).SetVideoGrant(vg).SetValidFor(l.ttl).ToJWT()
 }
 
+// recorderToken is the recording bot's: hidden from the other members,
+// marked as a recorder, subscribe only.
+func (l *liveKit) recorderToken(room, identity string) (string, error) {
+	vg := &auth.VideoGrant{RoomJoin: true, Room: room, Hidden: true, Recorder: true}
+	vg.SetCanPublish(false)
+	vg.SetCanSubscribe(true)
+	vg.SetCanPublishData(false)
+	return auth.NewAccessToken(l.key, l.secret).SetIdentity(identity).SetName("录音").
+		SetVideoGrant(vg).SetValidFor(l.ttl).ToJWT()
+}
+
 // Participant is one participant the LiveKit server has in a room.
 type Participant struct {
 	Identity   string       `json:"identity"`
@@ -98,6 +109,9 @@ func (l *liveKit) participants(ctx context.Context, room string) ([]Participant,
 	}
 	out := make([]Participant, 0, len(res.Participants))
 	for _, p := range res.Participants {
+		if p.Permission.GetHidden() || p.Permission.GetRecorder() {
+			continue // the recorder bot is no member
+		}
 		q := Participant{Identity: p.Identity, Name: p.Name, CanPublish: p.Permission.GetCanPublish(), Tracks: []TrackState{}}
 		for _, t := range p.Tracks {
 			q.Tracks = append(q.Tracks, TrackState{SID: t.Sid, Kind: kindName(t.Type), Muted: t.Muted})

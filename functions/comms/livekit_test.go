@@ -179,6 +179,13 @@ func TestConsultAdmitsInvitedInspectors(t *testing.T) {
 	if rec := r.h.do(t, stranger, "POST", "/comms/v1/consults/"+r.consult.ID+"/token", nil); rec.Code != http.StatusForbidden {
 		t.Errorf("an uninvited inspector got a token: %d %s", rec.Code, rec.Body)
 	}
+	// The phone's list (mine=1) has the invited inspector's consult, not the stranger's.
+	if got := decode[struct{ Items []Consult }](t, r.h.do(t, r.insp, "GET", "/comms/v1/consults?mine=1", nil).Body.Bytes()); len(got.Items) != 1 || got.Items[0].ID != r.consult.ID {
+		t.Errorf("the inspector's consults: %+v", got.Items)
+	}
+	if got := decode[struct{ Items []Consult }](t, r.h.do(t, stranger, "GET", "/comms/v1/consults?mine=1", nil).Body.Bytes()); len(got.Items) != 0 {
+		t.Errorf("a stranger's consults: %+v", got.Items)
+	}
 	outside := r.h.iss.Bearer(auth.Principal{UserID: "insp-1", Perms: consultPerms,
 		Scope: auth.Scope{Kind: auth.ScopeDept, Districts: []string{"130104"}}})
 	if rec := r.h.do(t, outside, "POST", "/comms/v1/consults/"+r.consult.ID+"/token", nil); rec.Code != http.StatusNotFound {

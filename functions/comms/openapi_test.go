@@ -20,5 +20,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		"OpenInput": OpenInput{}, "InviteInput": InviteInput{}, "Invitee": Invitee{}, "Member": Member{}, "Consult": Consult{},
 		"Participant": Participant{}, "TrackState": TrackState{}, "Grants": Grants{}, "TokenReply": TokenReply{},
 		"TargetInput": TargetInput{}, "SayInput": SayInput{}, "Message": Message{}, "ErrorBody": httpx.ErrorBody{},
+		"SwitchInput": SwitchInput{}, "Recording": Recording{}, "Node": Node{}, "NoticeInput": NoticeInput{}, "Delivery": Delivery{},
+		"Notice": Notice{}, "CameraInput": CameraInput{}, "Camera": Camera{}, "ClipInput": ClipInput{}, "CameraMedia": CameraMedia{},
 	})
 }

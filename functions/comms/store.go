@@ -41,15 +41,23 @@ type Member struct {
 	RemovedAt *time.Time `json:"removed_at"`
 }
 
-// Message is one chat line, kept with its event.
+// Message is one chat line or phone report, kept with its event: the
+// event's comms timeline, read by its retrospection.
 type Message struct {
-	ID         int64     `json:"id"`
-	ConsultID  string    `json:"consult_id"`
-	EventID    string    `json:"event_id"`
-	SenderID   string    `json:"sender_id"`
-	SenderName string    `json:"sender_name"`
-	Body       string    `json:"body"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID            int64     `json:"id"`
+	ConsultID     *string   `json:"consult_id"`
+	EventID       string    `json:"event_id"`
+	SenderID      string    `json:"sender_id"`
+	SenderName    string    `json:"sender_name"`
+	Kind          string    `json:"kind"`
+	Body          string    `json:"body"`
+	HasAttachment bool      `json:"has_attachment"`
+	ContentType   string    `json:"content_type,omitempty"`
+	Size          int64     `json:"size,omitempty"`
+	Lat           *float64  `json:"lat,omitempty"`
+	Lng           *float64  `json:"lng,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	key           string
 }
 
 const consultCols = `id::text, event_id::text, title, room, district, township, status, host_id, created_at, closed_at`
@@ -179,7 +187,7 @@ func (c Consult) member(user string) (Member, error) {
 	return Member{}, errs.New(errs.Forbidden, "您不是该会商的成员，或已被移出会商")
 }
 
-func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID string) ([]Consult, error) {
+func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID, member string) ([]Consult, error) {
 	args := []any{}
 	where := s.Filter("district", "township", &args)
 	if eventID != "" {
@@ -188,6 +196,11 @@ func listConsults(ctx context.Context, q store.Querier, s auth.Scope, eventID st
 		}
 		args = append(args, eventID)
 		where += ` AND event_id = $` + strconv.Itoa(len(args)) + `::uuid`
+	}
+	if member != "" {
+		args = append(args, member)
+		where += ` AND EXISTS (SELECT 1 FROM comms.members m WHERE m.consult_id = comms.consults.id AND m.user_id = $` +
+			strconv.Itoa(len(args)) + ` AND m.removed_at IS NULL)`
 	}
 	rows, err := q.Query(ctx, `SELECT `+consultCols+` FROM comms.consults WHERE `+where+` ORDER BY created_at DESC LIMIT 200`, args...)
 	if err != nil {
@@ -242,7 +255,7 @@ func (f *Function) Mute(ctx context.Context, p *auth.Principal, ip string, c Con
 
 // Say stores a chat line with the consult's event, then shows it in the room.
 func (f *Function) Say(ctx context.Context, p *auth.Principal, c Consult, body string) (Message, error) {
-	m := Message{ConsultID: c.ID, EventID: c.EventID, SenderID: p.UserID, SenderName: p.Name, Body: body, CreatedAt: f.now()}
+	m := Message{ConsultID: &c.ID, EventID: c.EventID, SenderID: p.UserID, SenderName: p.Name, Kind: "text", Body: body, CreatedAt: f.now()}
 	err := f.pool.QueryRow(ctx, `INSERT INTO comms.messages (consult_id, event_id, sender_id, sender_name, body, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.ConsultID, m.EventID, m.SenderID, m.SenderName, m.Body, m.CreatedAt).Scan(&m.ID)
 	if err != nil {
@@ -259,14 +272,21 @@ func (f *Function) Say(ctx context.Context, p *auth.Principal, c Consult, body s
 // Messages lists the chat of one consult, or of every consult of an event
 // (the event's retrospection), oldest first.
 func messages(ctx context.Context, q store.Querier, col, id string) ([]Message, error) {
-	rows, err := q.Query(ctx, `SELECT id, consult_id::text, event_id::text, sender_id, sender_name, body, created_at
-		FROM comms.messages WHERE `+col+` = $1::uuid ORDER BY id LIMIT 5000`, id)
+	return messagesWhere(ctx, q, col+" = $1::uuid", id)
+}
+
+func messagesWhere(ctx context.Context, q store.Querier, where string, arg any) ([]Message, error) {
+	rows, err := q.Query(ctx, `SELECT id, consult_id::text, event_id::text, sender_id, sender_name, kind, body, attachment_key,
+		content_type, size, lat, lng, created_at FROM comms.messages WHERE `+where+` ORDER BY id LIMIT 5000`, arg)
 	if err != nil {
 		return nil, store.Classify(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
-		return m, r.Scan(&m.ID, &m.ConsultID, &m.EventID, &m.SenderID, &m.SenderName, &m.Body, &m.CreatedAt)
+		err := r.Scan(&m.ID, &m.ConsultID, &m.EventID, &m.SenderID, &m.SenderName, &m.Kind, &m.Body, &m.key,
+			&m.ContentType, &m.Size, &m.Lat, &m.Lng, &m.CreatedAt)
+		m.HasAttachment = m.key != ""
+		return m, err
 	})
 	return out, store.Classify(err)
 }

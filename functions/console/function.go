@@ -35,9 +35,12 @@ const Prefix = "/console/"
 //go:embed all:web/dist*
 var embedded embed.FS
 
-// Config is the console's settings: it has none of its own yet (its
-// pages find the APIs same-origin).
-type Config struct{}
+// Config is the console's settings. Its pages find the APIs same-origin;
+// the consult pages (functions/comms) also open LiveKit's signalling
+// WebSocket, whose origin the page's Content-Security-Policy must allow.
+type Config struct {
+	ConnectSrc string `env:"CONSOLE_CONNECT_SRC" default:"ws://127.0.0.1:7880 ws://localhost:7880" help:"控制台页面可连接的其他地址（CSP connect-src，空格分隔），如 LiveKit 的 wss:// 地址"`
+}
 
 // Deps is what the console needs.
 type Deps struct {
@@ -52,6 +55,7 @@ type Function struct {
 	root        fs.FS
 	files       atomic.Pointer[map[string]*asset] // set by Start
 	placeholder bool
+	csp         string
 }
 
 type asset struct {
@@ -62,7 +66,7 @@ type asset struct {
 
 // New checks the dependencies and that a build is there; it reads no
 // file. Start loads them.
-func New(d Deps, _ Config) (*Function, error) {
+func New(d Deps, c Config) (*Function, error) {
 	if d.Logger == nil {
 		return nil, errors.New("console: Logger is required")
 	}
@@ -73,7 +77,18 @@ func New(d Deps, _ Config) (*Function, error) {
 	if _, err := fs.Stat(root, "index.html"); err != nil {
 		return nil, errors.New("console: the build has no index.html")
 	}
-	return &Function{log: d.Logger, root: root, placeholder: placeholder}, nil
+	csp := "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
+		// The camera page's HLS player feeds the video element through Media Source (a blob: URL).
+		"media-src 'self' blob:; " +
+		"connect-src 'self'"
+	for _, src := range strings.Fields(c.ConnectSrc) {
+		if strings.ContainsAny(src, ";'\"") {
+			return nil, errors.New("console: CONSOLE_CONNECT_SRC holds a character a CSP source cannot have")
+		}
+		csp += " " + src
+	}
+	csp += "; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+	return &Function{log: d.Logger, root: root, placeholder: placeholder, csp: csp}, nil
 }
 
 // Start loads the console's files into memory (a few MB), precompressing

@@ -64,7 +64,7 @@ func (f *Function) serveFile(w http.ResponseWriter, r *http.Request, files map[s
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		// Element Plus sets inline styles; scripts come only from this origin.
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		h.Set("Content-Security-Policy", f.csp)
 	}
 	if match := r.Header.Get("If-None-Match"); match != "" && match == a.etag {
 		w.WriteHeader(http.StatusNotModified)

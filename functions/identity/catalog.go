@@ -104,6 +104,10 @@ var menuCatalogue = []Menu{
 	{Code: "command", Title: "指挥调度", Icon: "Position", Children: []Menu{
 		{Code: "command.centre", Title: "指挥中心", Path: "/console/#/command/centre", Icon: "MapLocation"},
 		{Code: "command.mobile", Title: "检查员手机端", Path: "/console/#/mobile/inspector", Icon: "Iphone"},
+		// functions/comms (FP-151–153, 156, 160).
+		{Code: "command.consult", Title: "协同会商", Path: "/console/#/comms/consult", Icon: "VideoCamera"},
+		{Code: "command.notify", Title: "融合通信", Path: "/console/#/comms/notify", Icon: "Phone"},
+		{Code: "command.cameras", Title: "监控设备", Path: "/console/#/comms/cameras", Icon: "VideoCamera"},
 	}},
 	// functions/crawler-shard and monitor (FP-85–91): 网络市场监测.
 	{Code: "monitor", Title: "网络市场监测", Icon: "Monitor", Children: []Menu{
@@ -202,7 +206,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	business = append(business, "laws.library", "laws.imports", "activities.list")
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
-	business = append(business, "command.centre", "command.mobile")
+	business = append(business, "command.centre", "command.mobile", "command.consult", "command.notify", "command.cameras")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")

@@ -195,6 +195,7 @@ require (
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -287,3 +288,5 @@ replace github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverif
 replace github.com/sjzamr/smartreg/functions/dashboard => ../../functions/dashboard
 
 replace github.com/sjzamr/smartreg/functions/comms => ../../functions/comms
+
+replace github.com/sjzamr/smartreg/tests/sim/telecom => ../../tests/sim/telecom

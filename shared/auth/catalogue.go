@@ -168,7 +168,12 @@ var catalogue = []Permission{
 	{"comms.consult", "view", "查看协同会商及其聊天记录"},
 	{"comms.consult", "create", "为事件发起协同会商"},
 	{"comms.consult", "join", "加入受邀的会商并发送聊天"},
-	{"comms.consult", "host", "主持会商：邀请、踢出、静音成员"},
+	{"comms.consult", "host", "主持会商：邀请、踢出、静音成员，录音及删除录音"},
+	{"comms.notice", "view", "查看一键呼叫、短信、传真的发送记录"},
+	{"comms.notice", "send", "向事件节点一键呼叫、发短信、发传真"},
+	{"comms.camera", "view", "查看监控设备目录与实时画面"},
+	{"comms.camera", "manage", "维护监控设备目录"},
+	{"comms.camera", "capture", "从监控设备抓拍、录制片段"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -16,8 +16,9 @@ import (
 // chromium is Debian's Chromium, installed by .ci/run.
 const chromium = "/usr/bin/chromium"
 
-// newBrowser starts one headless Chromium with a fresh profile for the test.
-func newBrowser(t *testing.T) context.Context {
+// newBrowser starts one headless Chromium with a fresh profile for the
+// test; extra adds flags (the consult test's fake camera and microphone).
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("Chromium not found at %s (apt-get install chromium): %v", chromium, err)
@@ -37,6 +38,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1920, 1080),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx); err != nil { // starts the browser

@@ -9,12 +9,15 @@ import (
 
 	comms "github.com/sjzamr/smartreg/functions/comms"
 	"github.com/sjzamr/smartreg/shared/runtime/entry"
+	"github.com/sjzamr/smartreg/shared/sms"
 )
 
 type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob // recordings and the phones' voice and images
+	SMS        sms.Config
 	comms.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
@@ -32,7 +35,16 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := comms.New(comms.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	text, err := cfg.SMS.Client()
+	if err != nil {
+		return err
+	}
+	tel, fax, tts, err := cfg.Config.Gateways()
+	if err != nil {
+		return err
+	}
+	fn, err := comms.New(comms.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier, Blob: deps.Blobs,
+		SMS: text, Telephony: tel, Fax: fax, TTS: tts}, cfg.Config)
 	if err != nil {
 		return err
 	}

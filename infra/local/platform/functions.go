@@ -226,7 +226,12 @@ func buildScan(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, err
 }
 
 func buildConsole(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := console.New(console.Deps{Logger: log}, cfg.Console)
+	cc := cfg.Console
+	// The consult pages open comms' LiveKit signalling WebSocket.
+	if u := cfg.Comms.LiveKitURL; !strings.Contains(" "+cc.ConnectSrc+" ", " "+u+" ") {
+		cc.ConnectSrc += " " + u
+	}
+	fn, err := console.New(console.Deps{Logger: log}, cc)
 	p.Console = fn
 	return fn, err
 }
@@ -345,7 +350,18 @@ func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function
 }
 
 func buildComms(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := comms.New(comms.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Comms)
+	// The same SMS gateway as identity's reset codes; the voice, fax and TTS
+	// gateways default to the simulator at /sim/telecom.
+	text, err := sms.New(cfg.Identity.SMSGatewayURL, cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	tel, fax, tts, err := cfg.Comms.Gateways()
+	if err != nil {
+		return nil, err
+	}
+	fn, err := comms.New(comms.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob, SMS: text,
+		Telephony: tel, Fax: fax, TTS: tts}, cfg.Comms)
 	p.Comms = fn
 	return fn, err
 }

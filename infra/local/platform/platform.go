@@ -39,6 +39,7 @@ import (
 	idverifysim "github.com/sjzamr/smartreg/tests/sim/idverify"
 	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
+	"github.com/sjzamr/smartreg/tests/sim/telecom"
 )
 
 // Options adjust a platform for tests: extra functions as Trigger
@@ -157,6 +158,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/province/", http.StripPrefix("/sim/province", provincesim.Demo(cfg.ProvincialSync.AppKey, cfg.ProvincialSync.AppSecret)))
 		// Pages of the bureau's site and official account, to import activities from.
 		mux.Handle("/sim/bureau/", http.StripPrefix("/sim/bureau", bureau.New()))
+		mux.Handle("/sim/telecom/", http.StripPrefix("/sim/telecom", telecom.New(cfg.Comms.GatewayKey, cfg.Comms.GatewaySecret).Handler()))
 		// Government sites serving policies for the address import (policy-match).
 		mux.Handle("/sim/govsite/", http.StripPrefix("/sim/govsite", govsite.New().Handler()))
 		// The identity-verification provider (ocr-idcard, FP-12): lenient,
@@ -230,6 +232,7 @@ func (p *Platform) index(w http.ResponseWriter, r *http.Request) {
 	notice := "本地一体化运行模式：事件由本地代理按 Knative 触发器路由。"
 	if p.cfg.Simulators {
 		links["sms-simulator"] = "/sim/sms/sms/messages"
+		links["telecom-simulator"] = "/sim/telecom/voice/calls"
 		links["province-simulator"] = "/sim/province/api/v1/"
 		notice += "短信、微信、省统一身份认证等外部系统使用模拟器（SMARTREG_SIMULATORS=true）。"
 	}

@@ -63,6 +63,12 @@ const pages: RouteRecordRaw[] = [
   // FP-142–150, FP-154: the command centre; FP-155–163: the inspector's phone page.
   { path: 'command/centre', component: () => import('./views/command/Centre.vue'), meta: { title: '指挥中心', menus: ['command.centre'] } },
   { path: 'mobile/inspector', component: () => import('./views/mobile/Inspector.vue'), meta: { title: '检查员手机端', menus: ['command.mobile'] } },
+  // FP-151–153, FP-156, FP-160: consults, fused communications, the phone in a consult.
+  { path: 'comms/consult', component: () => import('./views/comms/Consult.vue'), meta: { title: '协同会商', menus: ['command.consult'] } },
+  { path: 'comms/notify', component: () => import('./views/comms/Notify.vue'), meta: { title: '融合通信', menus: ['command.notify'] } },
+  // FP-158: camera streams.
+  { path: 'comms/cameras', component: () => import('./views/comms/Cameras.vue'), meta: { title: '监控设备', menus: ['command.cameras'] } },
+  { path: 'comms/phone', component: () => import('./views/comms/Phone.vue'), meta: { title: '会商（手机端）', menus: ['command.mobile', 'command.consult'] } },
   // FP-85–91: 网络市场监测 (crawler-shard, monitor).
   { path: 'monitor/entities', component: () => import('./views/monitor/Entities.vue'), meta: { title: '网络主体库', menus: ['monitor.entities'] } },
   { path: 'monitor/jobs', component: () => import('./views/monitor/Jobs.vue'), meta: { title: '爬虫任务', menus: ['monitor.jobs'] } },
