@@ -62,8 +62,8 @@ func TestPhoneAlarmBlinksOnTheCentre(t *testing.T) {
 	centre.click("confirm", `document.querySelector('.el-message-box__btns .el-button--primary')`)
 	centre.expectToast("dismissed", "报警已消除")
 	centre.waitFor("the blink gone", `![...document.querySelectorAll('.card.blink[data-alarm]')].some((e) => e.textContent.includes('浏览器测试'))`)
-	centre.waitFor("the message box gone", `!all('.el-message-box').length && !all('.el-overlay').length`)
-	centre.click("the history", `document.querySelector('[data-test=history]')`)
+	centre.waitFor("the message box gone", `!all('.el-message-box').length`)
+	centre.clickUntil("the history", `document.querySelector('[data-test=history]')`, `all('[data-test=history-table]').length`)
 	centre.waitFor("the dismissed alarm in the history", `[...document.querySelectorAll('[data-test=history-table] .el-table__row')].some((r) =>
 		r.textContent.includes('浏览器测试') && r.textContent.includes('已消除') && r.textContent.includes('已电话核实为误报'))`)
 }
@@ -193,8 +193,8 @@ func TestCentreCirclesDispatchesAndRetraces(t *testing.T) {
 	}
 
 	// The alarm's line in the history: closed with its event's reason.
-	centre.waitFor("the message box gone", `!all('.el-message-box').length && !all('.el-overlay').length`)
-	centre.click("the history", `document.querySelector('[data-test=history]')`)
+	centre.waitFor("the message box gone", `!all('.el-message-box').length`)
+	centre.clickUntil("the history", `document.querySelector('[data-test=history]')`, `all('[data-test=history-table]').length`)
 	centre.waitFor("the closed alarm in the history", `[...document.querySelectorAll('[data-test=history-table] .el-table__row')].some((r) =>
 		r.textContent.includes('离线报警') && r.textContent.includes('已关闭') && r.textContent.includes('现场处置完毕'))`)
 	centre.run("close the history", chromedp.KeyEvent(kb.Escape))

@@ -275,3 +275,22 @@ func contains(list []string, s string) bool {
 }
 
 func joined(list []string) string { return strings.Join(list, ",") }
+
+// clickUntil clicks until the expression until holds: a click that lands
+// while a dialog's fade-out overlay still covers the page (slow under load)
+// is tried again, up to three times.
+func (p *page) clickUntil(what, expr, until string) {
+	p.t.Helper()
+	for try := 0; try < 3; try++ {
+		p.click(what, expr)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			var ok bool
+			if err := p.eval("!!("+until+")", &ok); err == nil && ok {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	p.waitFor(what+" to take effect", until)
+}

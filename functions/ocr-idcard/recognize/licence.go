@@ -58,12 +58,15 @@ func (p *Engines) ReadLicence(ctx context.Context, img image.Image) (Licence, er
 // first reading (at the document's own resolution) fails GB 32100.
 var creditPx = []int{0, 40, 52, 32}
 
-// readCreditCode reads the code until a reading passes GB 32100 (with the
-// check-digit repair): the first one that does is kept, and when none does
-// the first reading stays, flagged, for the correction step. A later
-// reading that passes is marked repaired: a person should glance at it.
+// readCreditCode reads the code at the document's resolution and, when
+// that fails GB 32100 (with the check-digit repair), again at other line
+// heights. A re-read's code is trusted only when two re-reads agree on it:
+// with one in 31 random misreads passing the check digit, a single
+// re-read that passes stays flagged for the correction step (with the
+// value filled in), and when none passes the first reading stays, flagged.
 func (p *Engines) readCreditCode(ctx context.Context, doc *rgb) (Field, error) {
-	var first Field
+	var first, candidate Field
+	seen := map[string]int{}
 	for i, px := range creditPx {
 		if err := ctx.Err(); err != nil {
 			return first, err
@@ -79,14 +82,29 @@ func (p *Engines) readCreditCode(ctx context.Context, doc *rgb) (Field, error) {
 		}
 		f := creditCodeField(r)
 		if i == 0 {
-			first = f
+			if first = f; f.Checks[0].Passed {
+				return f, nil
+			}
+			continue
 		}
-		if f.Checks[0].Passed {
-			f.Repaired = f.Repaired || i > 0
+		if !f.Checks[0].Passed {
+			continue
+		}
+		if seen[f.Value]++; seen[f.Value] == 2 {
+			f.Repaired = true
 			return f, nil
 		}
+		if candidate.Value == "" {
+			candidate = f
+		}
 	}
-	return first, nil
+	if candidate.Value == "" {
+		return first, nil
+	}
+	candidate.Repaired, candidate.Flagged = true, true
+	candidate.Options = []string{candidate.Value}
+	candidate.Checks[0].Message = "重新识别后才通过校验，请与原件核对"
+	return candidate, nil
 }
 
 func creditCodeField(r reading) Field {
