@@ -3,6 +3,7 @@ package browser
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -352,5 +353,56 @@ func TestPhoneAppOpensOffline(t *testing.T) {
 	phone.waitFor("the report queued", `(document.querySelector('[data-test=report-queue]')||{}).textContent?.includes('待上报 1 条')`)
 	if got := phone.text(`JSON.parse(localStorage.getItem('reportQueue'))[0].title`); got != "地下商场消防通道堵塞" {
 		t.Fatalf("queued report: %q", got)
+	}
+}
+
+// FP-149, FP-152: the duty officer's brief (事件报送) — a call entered at
+// the centre, the 初报 template composes the SMS from it, the recipients
+// come from the directory (their numbers read from identity, logged), and
+// the one-key SMS reaches them: the delivery log says sent.
+func TestEventBriefFromTemplateAndDirectory(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	const adminPW = "Dispatch-Browser-6!"
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/login", "", map[string]string{"username": "admin", "password": pw["admin"]}, &login); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	if st := s.api(t, "POST", "/identity/v1/password/change", login.AccessToken, map[string]string{"old_password": pw["admin"], "new_password": adminPW}, &login); st != 200 {
+		t.Fatalf("change password: %d", st)
+	}
+	commsUsers(t, s, login.AccessToken) // 巡查员甲 13800138201, 巡查员乙 13800138202
+	lat, lng := 38.0428, 114.5149
+	if st := s.api(t, "POST", "/dispatch/v1/events", login.AccessToken, map[string]any{"type": "食品安全", "title": "某小学食堂疑似食物中毒",
+		"description": "12 名学生腹痛", "address": "长安区建设北大街", "source": "call", "lat": lat, "lng": lng}, nil); st != 201 {
+		t.Fatalf("event: %d", st)
+	}
+	centre := openPage(t, newBrowser(t), s.url, "centre")
+	centre.login("admin", adminPW, "")
+	centre.goTo("/comms/notify")
+	centre.click("the event select", `document.querySelector('[data-test=notify-event]').closest('.el-select').querySelector('.el-select__wrapper')`)
+	centre.jsClick("the event", `byText('.el-select-dropdown__item', '某小学食堂疑似食物中毒')`)
+	centre.click("the template select", `document.querySelector('[data-test=notify-template]').closest('.el-select').querySelector('.el-select__wrapper')`)
+	centre.jsClick("初报", `byText('.el-select-dropdown__item', '初报（接报即报）')`)
+	centre.waitFor("the composed brief", `(document.querySelector('textarea[data-test=notify-body]')||{}).value?.startsWith('【事件初报】') &&
+		document.querySelector('textarea[data-test=notify-body]').value.includes('长安区建设北大街发生食品安全事件：某小学食堂疑似食物中毒')`)
+	centre.click("from the directory", `document.querySelector('[data-test=notify-directory]')`)
+	centre.typeInto("search", `document.querySelector('input[data-test=directory-search]')`, "巡查员")
+	centre.run("search", chromedp.KeyEvent("\r"))
+	centre.waitFor("two inspectors", `dialog('从通讯录选择') && dialog('从通讯录选择').querySelectorAll('.el-table__body .el-table__row').length === 2`)
+	centre.jsClick("select all", `dialog('从通讯录选择').querySelector('.el-table__header .el-checkbox')`)
+	centre.click("add", `document.querySelector('[data-test=directory-add]')`)
+	centre.waitFor("their numbers filled in", `[...document.querySelectorAll('[data-test=notify-nodes] input')].map((i) => i.value).join(',').includes('13800138201') &&
+		[...document.querySelectorAll('[data-test=notify-nodes] input')].map((i) => i.value).join(',').includes('13800138202')`)
+	centre.waitFor("the dialog gone", `!dialog('从通讯录选择')`)
+	centre.clickUntil("one-key SMS", `document.querySelector('[data-test=notify-sms]')`, `all('[data-test=notify-log]').length`)
+	centre.waitFor("both sent", `[...document.querySelectorAll('[data-test=state-sms]')].filter((e) => e.textContent.includes('已受理')).length === 2`)
+	for _, phone := range []string{"13800138201", "13800138202"} {
+		m, ok := s.sms.Last(phone)
+		if !ok || !strings.Contains(fmt.Sprint(m.Params), "某小学食堂疑似食物中毒") {
+			t.Errorf("the SMS gateway got for %s: %+v %v", phone, m, ok)
+		}
 	}
 }
