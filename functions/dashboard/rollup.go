@@ -24,6 +24,17 @@ func refreshDistrict(ctx context.Context, pool *pgxpool.Pool, district string, n
 			FROM registry.dashboard_entities() e WHERE e.district_code = $1 GROUP BY 1, 2, 3, 4`, district); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.record_rollup WHERE district_code = $1`, district); err != nil {
+			return err
+		}
+		// One district's entities probe their records by key (records_entity).
+		if _, err := tx.Exec(ctx, `INSERT INTO dashboard.record_rollup (district_code, township_code, entity_type, status, kind, entities)
+			SELECT e.district_code, e.township_code, e.entity_type, e.status, k.kind, count(*)
+			FROM registry.dashboard_entities() e
+			JOIN LATERAL (SELECT DISTINCT r.kind FROM registry.dashboard_records() r WHERE r.credit_code = e.credit_code) k ON true
+			WHERE e.district_code = $1 GROUP BY 1, 2, 3, 4, 5`, district); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO dashboard.rollup_meta (district_code, refreshed_at) VALUES ($1, $2)
 			ON CONFLICT (district_code) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at`, district, now)
 		return err
@@ -41,6 +52,16 @@ func (f *Function) RefreshAll(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO dashboard.rollup (district_code, township_code, entity_type, status, entities)
 			SELECT e.district_code, e.township_code, e.entity_type, e.status, count(*)
 			FROM registry.dashboard_entities() e GROUP BY 1, 2, 3, 4`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.record_rollup`); err != nil {
+			return err
+		}
+		// The whole city: one pass over the records, hashed against the entities.
+		if _, err := tx.Exec(ctx, `INSERT INTO dashboard.record_rollup (district_code, township_code, entity_type, status, kind, entities)
+			SELECT e.district_code, e.township_code, e.entity_type, e.status, k.kind, count(*)
+			FROM (SELECT DISTINCT r.credit_code, r.kind FROM registry.dashboard_records() r) k
+			JOIN registry.dashboard_entities() e ON e.credit_code = k.credit_code GROUP BY 1, 2, 3, 4, 5`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.rollup_meta`); err != nil {
