@@ -1,4 +1,6 @@
-// Package dashboard is the dashboard function (看板): so far the KPI board
+// Package dashboard is the dashboard function (看板): the big screen
+// (FP-101) and custom topic reports with subscriptions (FP-121, 138),
+// and the KPI board
 // (指标看板, FP-110–114, 130) — indicators in a two-level category tree,
 // maintained from the back office, counted in the caller's data scope over
 // the registry's published read functions (registry migration 0140), with
@@ -11,12 +13,14 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -52,12 +56,19 @@ type Verifier interface {
 	Middleware(next http.Handler) http.Handler
 }
 
+// Blob is what reports need from object storage (their PDFs).
+type Blob interface {
+	Put(ctx context.Context, key string, r io.Reader, contentType string) (blob.Info, error)
+	Get(ctx context.Context, key string) (io.ReadCloser, blob.Info, error)
+}
+
 // Deps is what the function needs.
 type Deps struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Now      func() time.Time
 	Verifier Verifier
+	Blob     Blob // delivered reports
 }
 
 // Function is dashboard.
@@ -66,6 +77,7 @@ type Function struct {
 	pool     *pgxpool.Pool
 	now      func() time.Time
 	verifier Verifier
+	blob     Blob
 	cfg      Config
 }
 
@@ -81,11 +93,13 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, errors.New("dashboard: Now is required")
 	case d.Verifier == nil:
 		return nil, errors.New("dashboard: Verifier is required")
+	case d.Blob == nil:
+		return nil, errors.New("dashboard: Blob is required")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, cfg: c}, nil
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, blob: d.Blob, cfg: c}, nil
 }
 
 // Ready answers when the database does.

@@ -339,7 +339,7 @@ func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dashboard)
+	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob}, cfg.Dashboard)
 	p.Dashboard = fn
 	return fn, err
 }
