@@ -74,14 +74,29 @@ func TestRecordRollupAgreesWithRaw(t *testing.T) {
 	if err != nil || rolled || n != 1 { // only entity 0 has both
 		t.Errorf("two record conditions: %d rolled %v (%v), want 1 from the raw tables", n, rolled, err)
 	}
-	// An entity event recomputes its district's record rollup as well.
+	// A new record counts from the next full refresh (records carry no
+	// events); "lacks" stays consistent meanwhile, as both its terms are
+	// of the same snapshot even when a district's entity rollup moves on.
 	if _, err := h.pool.Exec(ctx, `INSERT INTO registry.stub_dashboard_records (credit_code, kind) VALUES ('91130100MA00000010', 'honour')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.pool.Exec(ctx, `INSERT INTO registry.stub_dashboard_entities (credit_code, name, district_code) VALUES ('91130100MA00000099', '新设', '130105')`); err != nil {
 		t.Fatal(err)
 	}
 	if err := refreshDistrict(ctx, h.pool, "130105", h.f.now()); err != nil {
 		t.Fatal(err)
 	}
+	lacks := []Condition{{"record_kind", "lacks", "penalty"}}
+	if n, _, _ := count(ctx, h.pool, auth.All(), lacks); n != 12-4 {
+		t.Errorf("before the full refresh, lacks penalty = %d, want 8 (the last full refresh's snapshot)", n)
+	}
+	if err := h.f.RefreshAll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n, rolled, err := count(ctx, h.pool, auth.All(), conds["none-of-kind"]); err != nil || !rolled || n != 1 {
-		t.Errorf("after the district refresh, has honour = %d rolled %v (%v), want 1", n, rolled, err)
+		t.Errorf("after the full refresh, has honour = %d rolled %v (%v), want 1", n, rolled, err)
+	}
+	if n, _, _ := count(ctx, h.pool, auth.All(), lacks); n != 13-4 {
+		t.Errorf("after the full refresh, lacks penalty = %d, want 9", n)
 	}
 }

@@ -243,7 +243,7 @@ func breakdown(ctx context.Context, q store.Querier, dim string, s auth.Scope, f
 	var sargs, pargs []any
 	if dim == "record_kind" {
 		stockSQL = `SELECT u.kind, sum(u.entities)::bigint FROM dashboard.record_rollup u WHERE ` +
-			s.Filter("u.district_code", "u.township_code", &sargs) + ` GROUP BY 1`
+			s.Filter("u.district_code", "u.township_code", &sargs) + ` AND u.kind <> '' GROUP BY 1`
 		periodSQL = `SELECT r.kind, count(*) FROM registry.dashboard_records() r JOIN registry.dashboard_entities() e
 			ON e.credit_code = r.credit_code WHERE ` + s.Filter("e.district_code", "e.township_code", &pargs)
 		pargs = append(pargs, from, to)

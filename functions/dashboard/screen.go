@@ -150,7 +150,7 @@ func screenCounts(ctx context.Context, q store.Querier, s auth.Scope, out *Scree
 	args = args[:0]
 	scope = s.Filter("u.district_code", "u.township_code", &args)
 	rows, err = q.Query(ctx, `SELECT u.kind, sum(u.entities)::bigint FROM dashboard.record_rollup u WHERE `+scope+
-		` GROUP BY 1 ORDER BY 2 DESC, 1`, args...)
+		` AND u.kind <> '' GROUP BY 1 ORDER BY 2 DESC, 1`, args...)
 	if err != nil {
 		return store.Classify(err)
 	}

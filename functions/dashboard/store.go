@@ -213,21 +213,21 @@ func rolledCells(s auth.Scope, cs []Condition) (string, []any, bool) {
 		return "", nil, false
 	}
 	var args []any
-	part := func(table, sign string) string {
+	part := func(table, kind, sign string) string {
 		where := s.Filter("u.district_code", "u.township_code", &args) + ` AND ` + compile("u", base, &args)
 		if table == "record_rollup" {
-			args = append(args, strings.TrimSpace(rec.Value))
+			args = append(args, kind)
 			where += ` AND u.kind = $` + itoa(len(args))
 		}
 		return `SELECT u.district_code, ` + sign + `u.entities AS n FROM dashboard.` + table + ` u WHERE ` + where
 	}
 	switch {
 	case rec == nil:
-		return part("rollup", ""), args, true
+		return part("rollup", "", ""), args, true
 	case rec.Op == "has":
-		return part("record_rollup", ""), args, true
-	default: // lacks
-		return part("rollup", "") + ` UNION ALL ` + part("record_rollup", "-"), args, true
+		return part("record_rollup", strings.TrimSpace(rec.Value), ""), args, true
+	default: // lacks: every entity less those with K, both of the record rollup's snapshot
+		return part("record_rollup", "", "") + ` UNION ALL ` + part("record_rollup", strings.TrimSpace(rec.Value), "-"), args, true
 	}
 }
 

@@ -1,9 +1,9 @@
 -- Entities having at least one public record of a kind, per rollup cell
 -- (FP-114, FP-130): answers an advanced indicator's "has / lacks a record
--- of kind K" condition without an EXISTS over every record. Refreshed with
--- dashboard.rollup (per district on entity events, wholly by the PingSource;
--- records carry no events of their own, so a new record counts from the
--- next full refresh at the latest).
+-- of kind K" condition without an EXISTS over every record. kind '' is
+-- every entity of the cell at the same moment, so "lacks K" is '' less K
+-- from one snapshot. Rebuilt wholly by the dashboard-rollup PingSource:
+-- records carry no events of their own, so it is as fresh as that tick.
 CREATE TABLE dashboard.record_rollup (
     district_code text   NOT NULL,
     township_code text   NOT NULL,
