@@ -63,6 +63,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /dashboard/v1/screen", httpx.Endpoint(f.screen), auth.Requires(PermKPI, "view"), httpx.NoEntity())
 	m.Handle("GET /dashboard/v1/map", http.HandlerFunc(f.districtMap), auth.Requires(PermKPI, "view"), httpx.NoEntity())
 	f.reportRoutes(m)
+	f.geoRoutes(m)
 	return m
 }
 

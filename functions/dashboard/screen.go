@@ -189,3 +189,8 @@ func (f *Function) districtMap(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	_, _ = w.Write(codes.SchematicMap())
 }
+
+func divisionName(code string) (string, bool) {
+	d, ok := codes.Divisions().Lookup(code)
+	return d.Name, ok
+}

@@ -339,7 +339,12 @@ func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 }
 
 func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob}, cfg.Dashboard)
+	dc := cfg.Dashboard
+	if cfg.Simulators && dc.AMapURL == config.Defaults[dashboard.Config]().AMapURL {
+		// Geocoding goes to the AMap simulator the platform mounts (/sim/amap/).
+		dc.AMapURL = strings.TrimRight(cfg.Public.URL(), "/") + "/sim/amap"
+	}
+	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob}, dc)
 	p.Dashboard = fn
 	return fn, err
 }

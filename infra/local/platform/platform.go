@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sjzamr/smartreg/functions/dashboard/geocode/amapsim"
 	"github.com/sjzamr/smartreg/infra/knative"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/infra/local/broker"
@@ -164,6 +165,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
+		// AMap's geocoding (dashboard, FP-139): signed requests, limits, points near each district's seat.
+		mux.Handle("/sim/amap/", http.StripPrefix("/sim/amap", amapsim.New(cfg.Dashboard.AMapKey, cfg.Dashboard.AMapSecret)))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())

@@ -264,6 +264,58 @@ func run(ctx context.Context, admin string, count, records, n int, out string, r
 		ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind RETURNING id`).Scan(&adv.ID); err != nil {
 		return err
 	}
+	// The big screen: one call, every number from the rollups; the anchor
+	// computes the same totals, per-district active counts and record
+	// shares on the raw tables.
+	screenAPI := func() (string, error) {
+		var sc dashboard.Screen
+		if err := get(cityTok, "/dashboard/v1/screen", &sc); err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, d := range sc.Districts {
+			if d.Total > 0 {
+				parts = append(parts, fmt.Sprintf("%s=%d", d.Code, d.Active))
+			}
+		}
+		for _, r := range sc.Records {
+			parts = append(parts, fmt.Sprintf("%s=%d", r.Code, r.Count))
+		}
+		slices.Sort(parts)
+		return fmt.Sprint(sc.Totals.Entities, " ", sc.Totals.Active, " ", strings.Join(parts, ",")), nil
+	}
+	screenRaw := func() (string, error) {
+		var total, active int64
+		var parts []string
+		rows, err := pool.Query(ctx, `SELECT district_code::text, count(*), count(*) FILTER (WHERE status = 'active') FROM registry.entities GROUP BY 1`)
+		if err != nil {
+			return "", err
+		}
+		for rows.Next() {
+			var d string
+			var n, a int64
+			if err := rows.Scan(&d, &n, &a); err != nil {
+				return "", err
+			}
+			total, active = total+n, active+a
+			parts = append(parts, fmt.Sprintf("%s=%d", d, a))
+		}
+		rows, err = pool.Query(ctx, `SELECT r.kind, count(DISTINCT r.credit_code) FROM registry.records r
+			JOIN registry.entities e ON e.credit_code = r.credit_code WHERE r.public GROUP BY 1`)
+		if err != nil {
+			return "", err
+		}
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				return "", err
+			}
+			parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+		}
+		slices.Sort(parts)
+		return fmt.Sprint(total, " ", active, " ", strings.Join(parts, ",")), rows.Err()
+	}
 	ms := []measure{
 		{"board, 5 basic indicators", "city-wide", boardAPI(cityTok), boardRaw(nil)},
 		{"board, 5 basic indicators", "one district (" + district + ")", boardAPI(distTok), boardRaw([]string{district})},
@@ -272,10 +324,14 @@ func run(ctx context.Context, admin string, count, records, n int, out string, r
 		{"county ranking, 受处罚在业企业 (advanced, record condition, record rollup)", "city-wide", countiesAPI(int(adv.ID)), countiesRaw(`SELECT e.district_code::text, count(*)
 			FROM registry.entities e WHERE e.entity_type = 'enterprise' AND e.status = 'active' AND EXISTS (SELECT 1 FROM registry.records r
 			WHERE r.credit_code = e.credit_code AND r.kind = 'penalty' AND r.public) GROUP BY 1`)},
+		{"big screen (totals, 24 counties, type and record shares, rolled-up indicators)", "city-wide", screenAPI, screenRaw},
 	}
 	rows := [][]string{{"query", "scope", "dashboard p50", "dashboard p95", "raw tables p50", "raw tables p95", "raw ÷ dashboard (p50)", "p95 < 300 ms"}}
 	for _, m := range ms {
 		reps := n
+		if strings.HasPrefix(m.name, "big screen") {
+			reps = max(n/5, 20) // its raw side takes seconds a call
+		}
 		var ta, tb []time.Duration
 		for i := range reps + 3 {
 			s := time.Now()
