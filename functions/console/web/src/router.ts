@@ -79,6 +79,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'dashboard/kpi', component: () => import('./views/dashboard/Kpi.vue'), meta: { title: '指标看板', menus: ['dashboard.kpi'] } },
   // FP-121, FP-138: 专题报告与订阅 (dashboard).
   { path: 'dashboard/reports', component: () => import('./views/dashboard/Reports.vue'), meta: { title: '专题报告', menus: ['dashboard.reports'] } },
+  // FP-124, FP-139, FP-140: 地址质量 (dashboard).
+  { path: 'dashboard/geocode', component: () => import('./views/dashboard/Geocode.vue'), meta: { title: '地址质量', menus: ['dashboard.geocode'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
