@@ -165,7 +165,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
-		// AMap's geocoding (dashboard, FP-139): signed requests, limits, points near each district's seat.
+		// AMap's geocoding for dashboard: signed requests, limits, points near each district's seat.
 		mux.Handle("/sim/amap/", http.StripPrefix("/sim/amap", amapsim.New(cfg.Dashboard.AMapKey, cfg.Dashboard.AMapSecret)))
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
