@@ -23,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sjzamr/smartreg/functions/dashboard/geocode/amapsim"
 	"github.com/sjzamr/smartreg/infra/knative"
 	"github.com/sjzamr/smartreg/infra/knative/manifest"
 	"github.com/sjzamr/smartreg/infra/local/broker"
@@ -165,8 +164,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
-		// AMap's geocoding for dashboard: signed requests, limits, points near each district's seat.
-		mux.Handle("/sim/amap/", http.StripPrefix("/sim/amap", amapsim.New(cfg.Dashboard.AMapKey, cfg.Dashboard.AMapSecret)))
+		// Simulators that live in a function's own sim package (functions.go lists them).
+		for prefix, h := range functionSimulators(cfg) {
+			mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
+		}
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())
