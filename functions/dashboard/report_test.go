@@ -283,6 +283,23 @@ func TestScreen(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `"districts":[]`) || !strings.Contains(rec.Body.String(), EmptyScopeNotice) {
 		t.Errorf("empty scope: %s", rec.Body)
 	}
+	// FP-132: a county picked on the map narrows every number but the map.
+	picked := decode[Screen](t, h.do(t, h.iss.Bearer(authtest.CityWide(allPerms...)), "GET", "/dashboard/v1/screen?district=130104", nil), 200)
+	if picked.District != "130104" || picked.Totals.Entities != 4 || len(picked.Districts) != 24 || picked.Records[0].Count != 2 {
+		t.Errorf("picked 桥西区: %+v", picked)
+	}
+	for _, it := range picked.Indicators {
+		if it.Name == "在业企业" && *it.Value != 3 {
+			t.Errorf("桥西区 在业企业 = %d, want 3", *it.Value)
+		}
+	}
+	outside := decode[Screen](t, h.do(t, h.iss.Bearer(authtest.InDistricts(allPerms, "130104")), "GET", "/dashboard/v1/screen?district=130102", nil), 200)
+	if outside.Totals.Entities != 0 || outside.Notice != "所选区县不在您的数据范围内" || len(outside.Districts) != 1 {
+		t.Errorf("a county outside the scope: %+v", outside)
+	}
+	if rec := h.do(t, h.iss.Bearer(authtest.CityWide(allPerms...)), "GET", "/dashboard/v1/screen?district=110101", nil); rec.Code != 400 {
+		t.Errorf("a county of another city: %d", rec.Code)
+	}
 	if rec := h.do(t, h.iss.Bearer(authtest.CityWide(allPerms...)), "GET", "/dashboard/v1/map", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "长安区") {
 		t.Errorf("map: %d", rec.Code)
 	}

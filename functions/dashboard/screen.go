@@ -10,6 +10,7 @@ import (
 
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/codes"
+	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -18,6 +19,7 @@ import (
 // however often the screen refreshes.
 type Screen struct {
 	GeneratedAt time.Time       `json:"generated_at"`
+	District    string          `json:"district,omitempty"` // the county the numbers are narrowed to (the map's selection)
 	RefreshedAt *time.Time      `json:"refreshed_at"`
 	Notice      string          `json:"notice,omitempty"`
 	Totals      ScreenTotals    `json:"totals"`
@@ -53,13 +55,29 @@ type NamedCount struct {
 func (f *Function) screen(r *http.Request) (any, error) {
 	p := principal(r)
 	out := Screen{GeneratedAt: f.now(), Districts: []DistrictCount{}, Types: []NamedCount{}, Records: []NamedCount{}, Indicators: []Indicator{}}
+	scope := p.Scope
+	// FP-132: a county picked on the map (or in the ranking) narrows every
+	// other number on the screen; the map itself keeps the whole scope.
+	if d := r.URL.Query().Get("district"); d != "" {
+		if c, ok := codes.Divisions().Lookup(d); !ok || c.Level != codes.LevelCounty {
+			return nil, errs.Fields([]errs.FieldError{{Field: "district", Message: "区县代码不是石家庄市的区县"}})
+		}
+		out.District, scope = d, narrow(p.Scope, []string{d})
+	}
 	if p.Scope.IsEmpty() {
 		out.Notice = EmptyScopeNotice
 		return out, nil
 	}
 	ctx := r.Context()
-	if err := screenCounts(ctx, f.pool, p.Scope, &out); err != nil {
+	if err := screenCounts(ctx, f.pool, scope, &out); err != nil {
 		return nil, err
+	}
+	if out.District != "" {
+		var whole Screen
+		if err := screenCounts(ctx, f.pool, p.Scope, &whole); err != nil {
+			return nil, err
+		}
+		out.Districts = whole.Districts
 	}
 	items, err := listIndicators(ctx, f.pool, 0, false)
 	if err != nil {
@@ -68,14 +86,17 @@ func (f *Function) screen(r *http.Request) (any, error) {
 	// Only what the rollups answer: the screen refreshes every minute on
 	// many walls, and a raw-table indicator would make each refresh slow.
 	for _, it := range items {
-		if n, rolled, err := countRolled(ctx, f.pool, p.Scope, it.Conditions); err != nil {
+		if n, rolled, err := countRolled(ctx, f.pool, scope, it.Conditions); err != nil {
 			return nil, err
 		} else if rolled {
 			it.Value, it.FromRollup = &n, true
 			out.Indicators = append(out.Indicators, it)
 		}
 	}
-	if out.Totals.Entities == 0 {
+	switch {
+	case out.District != "" && scope.IsEmpty():
+		out.Notice = "所选区县不在您的数据范围内"
+	case out.Totals.Entities == 0:
 		out.Notice = "数据范围内暂无市场主体数据"
 	}
 	return out, nil

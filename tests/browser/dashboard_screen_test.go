@@ -73,7 +73,8 @@ const measureScreen = `(() => {
 // the display, the three charts (map, type shares, records) have a
 // non-zero size, and the ranking rows stay inside their area. Screenshots
 // are kept under tests/browser/artifacts/screen. It refreshes on its own
-// (new data appears without a reload) and goes fullscreen.
+// (new data appears without a reload), goes fullscreen, and a county
+// picked in the ranking narrows the other numbers (FP-132).
 func TestBigScreen(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
@@ -163,6 +164,20 @@ func TestBigScreen(t *testing.T) {
 		p.fail("measure: %v", err)
 	}
 	checkScreen(t, "fullscreen", "3840x2160", g)
+
+	// FP-132: a county picked in the ranking (or on the map) narrows every
+	// other number; the map keeps the whole scope.
+	p.click("桥西区 in the ranking", `all('[data-test=screen-ranking] li').find((li) => txt(li.querySelector('.name')) === '桥西区')`)
+	p.waitFor("the screen narrowed to 桥西区", `all('[data-test=screen-picked]').some((e) => txt(e).includes('桥西区')) && txt(all('[data-test=screen-total] .total-value')[0]) === '3'`)
+	if n := p.text(`String(all('[data-test=screen-ranking] li').length)`); n == "0" {
+		t.Error("the ranking emptied when a county was picked")
+	}
+	if err := p.eval(measureScreen, &g); err != nil {
+		p.fail("measure: %v", err)
+	}
+	checkScreen(t, "picked", "3840x2160", g)
+	p.click("all counties", `all('[data-test=screen-unpick]')[0]`)
+	p.waitFor("the whole scope again", `!all('[data-test=screen-picked]').length && txt(all('[data-test=screen-total] .total-value')[0]) === '12'`)
 }
 
 func checkScreen(t *testing.T, name, wantDesign string, g screenGeometry) {
