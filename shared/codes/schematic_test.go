@@ -12,7 +12,7 @@ func TestSchematicMapMatchesDivisions(t *testing.T) {
 	var doc struct {
 		Features []struct {
 			Properties struct{ Code, Name string } `json:"properties"`
-			Geometry   struct{ Type string }        `json:"geometry"`
+			Geometry   struct{ Type string }       `json:"geometry"`
 		} `json:"features"`
 	}
 	if err := json.Unmarshal(SchematicMap(), &doc); err != nil {

@@ -3,8 +3,8 @@ package geocode_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"testing"
 
