@@ -12,8 +12,9 @@ import (
 	"github.com/sjzamr/smartreg/functions/dashboard/geocode/amapsim"
 )
 
-// AMap's documented example of the digital signature: parameters sorted
-// by name, joined k=v&…, the private key appended, MD5 in hex.
+// The digital signature as AMap documents it: parameters sorted by name,
+// joined k=v&…, the private key appended, MD5 in hex (expected value
+// computed independently with Python's hashlib).
 func TestSign(t *testing.T) {
 	q := url.Values{"key": {"abc"}, "address": {"北京市朝阳区阜通东大街6号"}, "output": {"JSON"}, "sig": {"ignored"}}
 	// md5("address=北京市朝阳区阜通东大街6号&key=abc&output=JSONsecret")

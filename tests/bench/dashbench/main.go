@@ -330,7 +330,7 @@ func run(ctx context.Context, admin string, count, records, n int, out string, r
 	for _, m := range ms {
 		reps := n
 		if strings.HasPrefix(m.name, "big screen") {
-			reps = max(n/5, 20) // its raw side takes seconds a call
+			reps = max(n/10, 20) // its raw side takes seconds a call
 		}
 		var ta, tb []time.Duration
 		for i := range reps + 3 {
