@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"testing"
 
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
@@ -15,15 +16,28 @@ import (
 func TestConformance(t *testing.T) {
 	h := newHarness(t)
 	seed(t, h)
+	// Report 1 and its delivery 1 to the fixture's district user.
+	bearer := h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102"))
+	createReport(t, h, map[string]any{"title": "月报", "dimensions": []string{"district"}, "period": "month"})
+	if rec := h.do(t, bearer, "PUT", "/dashboard/v1/reports/1/subscription", nil); rec.Code != 200 {
+		t.Fatalf("subscribe: %d %s", rec.Code, rec.Body)
+	}
+	if n, err := h.f.Deliver(context.Background()); err != nil || n != 1 {
+		t.Fatalf("deliver: %d %v", n, err)
+	}
 	conformance.Events(t, Name, h.f)
 	conformance.Routes(t, h.f.Handler())
 	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
-		Bearer: h.iss.Bearer(authtest.InDistricts(conformance.Permissions(h.f.Handler()), "130102")),
+		Bearer: bearer,
 		// Indicator 1 is the seeded 在业企业: its roster and export list
 		// entity 0 (长安区, inside) and never entity 6 (桥西区).
 		Params:         map[string]string{"id": "1"},
 		Queries:        map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv"},
 		InsideMarkers:  []string{"91130100MA00000000"},
 		ForeignMarkers: []string{"91130100MA00000006", "91130100MA00000010"},
+		// PDFs: their text is in compressed streams, so no marker shows in
+		// the bytes; TestSubscriptionPerRecipientScope reads them with
+		// pdftotext and checks each recipient's scope.
+		EmptyListings: []string{"GET /dashboard/v1/reports/{id}/pdf", "GET /dashboard/v1/deliveries/{id}/pdf"},
 	})
 }

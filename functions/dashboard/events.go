@@ -46,10 +46,20 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 		}
 	case events.Ping:
 		data, err := events.Decode[events.PingData](e)
-		if err != nil || data["task"] != PingTask {
+		if err != nil {
 			return nil, err
 		}
-		return nil, f.RefreshAll(ctx)
+		switch data["task"] {
+		case PingTask:
+			return nil, f.RefreshAll(ctx)
+		case ReportTask:
+			n, err := f.Deliver(ctx)
+			if n > 0 {
+				f.log.Info("reports delivered", "count", n)
+			}
+			return nil, err
+		}
+		return nil, nil
 	default:
 		return nil, nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/dashboard/contractstub"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
@@ -23,18 +24,23 @@ type harness struct {
 	f    *Function
 	iss  *authtest.Issuer
 	pool *pgxpool.Pool
+	blob *blob.Dir
 }
 
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
 	pool := storetest.New(t, append(contractstub.Migrations(), Migrations()...)...)
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now,
-		Verifier: iss.Verifier()}, config.Defaults[Config]())
+	b, err := blob.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness{f: f, iss: iss, pool: pool}
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now,
+		Verifier: iss.Verifier(), Blob: b}, config.Defaults[Config]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return harness{f: f, iss: iss, pool: pool, blob: b}
 }
 
 func (h harness) do(t *testing.T, bearer, method, path string, body any) *httptest.ResponseRecorder {
@@ -54,19 +60,20 @@ func (h harness) do(t *testing.T, bearer, method, path string, body any) *httpte
 }
 
 func TestNewRequiresEachDependency(t *testing.T) {
-	log, pool, iss := httpx.NewLogger(io.Discard, "error"), &pgxpool.Pool{}, authtest.NewIssuer(t)
+	log, pool, iss, b := httpx.NewLogger(io.Discard, "error"), &pgxpool.Pool{}, authtest.NewIssuer(t), &blob.Dir{}
 	def := config.Defaults[Config]()
 	for name, d := range map[string]Deps{
-		"logger":   {Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
-		"pool":     {Logger: log, Now: time.Now, Verifier: iss.Verifier()},
-		"now":      {Logger: log, Pool: pool, Verifier: iss.Verifier()},
-		"verifier": {Logger: log, Pool: pool, Now: time.Now},
+		"logger":   {Pool: pool, Now: time.Now, Verifier: iss.Verifier(), Blob: b},
+		"pool":     {Logger: log, Now: time.Now, Verifier: iss.Verifier(), Blob: b},
+		"now":      {Logger: log, Pool: pool, Verifier: iss.Verifier(), Blob: b},
+		"verifier": {Logger: log, Pool: pool, Now: time.Now, Blob: b},
+		"blob":     {Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()},
 	} {
 		if _, err := New(d, def); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
 	}
-	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier()}, Config{}); err == nil {
+	if _, err := New(Deps{Logger: log, Pool: pool, Now: time.Now, Verifier: iss.Verifier(), Blob: b}, Config{}); err == nil {
 		t.Error("an invalid Config accepted")
 	}
 }

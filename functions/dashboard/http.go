@@ -59,6 +59,11 @@ func (f *Function) Handler() http.Handler {
 	// FP-114: export of the roster or the county ranking (CSV/XLSX).
 	m.Handle("GET /dashboard/v1/indicators/{id}/export", http.HandlerFunc(f.export), auth.Requires(PermKPI, "export"),
 		httpx.EntityListing(), httpx.Params("what", "format", "order"))
+	// FP-101: the big screen's data and its schematic district map.
+	m.Handle("GET /dashboard/v1/screen", httpx.Endpoint(f.screen), auth.Requires(PermKPI, "view"), httpx.NoEntity(), httpx.Params("district"))
+	m.Handle("GET /dashboard/v1/map", http.HandlerFunc(f.districtMap), auth.Requires(PermKPI, "view"), httpx.NoEntity())
+	f.reportRoutes(m)
+	f.geoRoutes(m)
 	return m
 }
 

@@ -113,14 +113,29 @@ func validateConditions(cs []Condition) error {
 	return errs.Fields(fe)
 }
 
-// rollupAnswers reports whether the rollup alone can count cs.
-func rollupAnswers(cs []Condition) bool {
-	for _, c := range cs {
-		if !condFields[c.Field].rollup {
-			return false
+// rollupPlan splits cs into what dashboard.rollup answers (base) and at
+// most one "has / lacks a record of kind K" condition, which
+// dashboard.record_rollup answers. ok is false when the rollups cannot
+// count cs (a field they do not carry, or two record conditions, whose
+// intersection no per-kind count can give).
+func rollupPlan(cs []Condition) (base []Condition, rec *Condition, ok bool) {
+	for i, c := range cs {
+		switch {
+		case condFields[c.Field].rollup:
+			base = append(base, c)
+		case c.Field == "record_kind" && rec == nil:
+			rec = &cs[i]
+		default:
+			return nil, nil, false
 		}
 	}
-	return true
+	return base, rec, true
+}
+
+// rollupAnswers reports whether the rollups alone can count cs.
+func rollupAnswers(cs []Condition) bool {
+	_, _, ok := rollupPlan(cs)
+	return ok
 }
 
 // compile turns validated conditions into an SQL predicate over alias

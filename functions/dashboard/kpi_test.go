@@ -208,7 +208,7 @@ func TestMaintainIndicators(t *testing.T) {
 		t.Errorf("created: %+v", it)
 	}
 	got := decode[Indicator](t, h.do(t, viewer, "GET", fmt.Sprintf("/dashboard/v1/indicators/%d", it.ID), nil), 200)
-	if got.Value == nil || *got.Value != 2 || got.FromRollup { // entities 0 and 6
+	if got.Value == nil || *got.Value != 2 || !got.FromRollup { // entities 0 and 6, from the record rollup
 		t.Errorf("value of 受处罚在业企业: %+v", got)
 	}
 	in["visible"], in["wrap"], in["name"] = false, true, "受处罚的在业企业"

@@ -14,6 +14,10 @@ import (
 // registry's published read function, in one transaction, so a reader
 // sees the old rows or the new ones, never a half. It is idempotent: a
 // redelivered event recomputes the same numbers, so no dedupe is needed.
+// dashboard.record_rollup is left to RefreshAll: records carry no events,
+// so it is as fresh as the last full refresh whatever an entity event
+// does, and recomputing one district's records costs seconds (probing
+// ~125 000 records by key) against 0.2 s for its entities.
 func refreshDistrict(ctx context.Context, pool *pgxpool.Pool, district string, now time.Time) error {
 	return store.InTx(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.rollup WHERE district_code = $1`, district); err != nil {
@@ -41,6 +45,20 @@ func (f *Function) RefreshAll(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO dashboard.rollup (district_code, township_code, entity_type, status, entities)
 			SELECT e.district_code, e.township_code, e.entity_type, e.status, count(*)
 			FROM registry.dashboard_entities() e GROUP BY 1, 2, 3, 4`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.record_rollup`); err != nil {
+			return err
+		}
+		// The whole city: one pass over the records, hashed against the
+		// entities. kind '' holds every entity of the cell as of this same
+		// snapshot, so "lacks K" ('' less K) never mixes two moments.
+		if _, err := tx.Exec(ctx, `INSERT INTO dashboard.record_rollup (district_code, township_code, entity_type, status, kind, entities)
+			SELECT e.district_code, e.township_code, e.entity_type, e.status, k.kind, count(*)
+			FROM (SELECT DISTINCT r.credit_code, r.kind FROM registry.dashboard_records() r) k
+			JOIN registry.dashboard_entities() e ON e.credit_code = k.credit_code GROUP BY 1, 2, 3, 4, 5
+			UNION ALL
+			SELECT u.district_code, u.township_code, u.entity_type, u.status, '', u.entities FROM dashboard.rollup u`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM dashboard.rollup_meta`); err != nil {

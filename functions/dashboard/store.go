@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -191,21 +192,43 @@ func (f *Function) saveIndicator(ctx context.Context, id int64, in IndicatorInpu
 	return getIndicator(ctx, f.pool, newID)
 }
 
-// count is an indicator's value in scope: from the rollup when it can
+// count is an indicator's value in scope: from the rollups when they can
 // answer, else over the registry's published read functions.
 func count(ctx context.Context, q store.Querier, s auth.Scope, cs []Condition) (int64, bool, error) {
-	var args []any
-	var n int64
-	if rollupAnswers(cs) {
-		scope := s.Filter("u.district_code", "u.township_code", &args)
-		err := q.QueryRow(ctx, `SELECT coalesce(sum(u.entities), 0)::bigint FROM dashboard.rollup u WHERE `+scope+
-			` AND `+compile("u", cs, &args), args...).Scan(&n)
+	if sql, args, ok := rolledCells(s, cs); ok {
+		var n int64
+		err := q.QueryRow(ctx, `SELECT coalesce(sum(x.n), 0)::bigint FROM (`+sql+`) x`, args...).Scan(&n)
 		return n, true, store.Classify(err)
 	}
-	scope := s.Filter("e.district_code", "e.township_code", &args)
-	err := q.QueryRow(ctx, `SELECT count(*) FROM registry.dashboard_entities() e WHERE `+scope+
-		` AND `+compile("e", cs, &args), args...).Scan(&n)
-	return n, false, store.Classify(err)
+	n, err := countRaw(ctx, q, s, cs)
+	return n, false, err
+}
+
+// rolledCells is the rollup rows (district_code, n) whose sum is the count
+// of cs in scope: dashboard.rollup's cells, dashboard.record_rollup's for
+// "has a record of kind K", and for "lacks" the first less the second.
+func rolledCells(s auth.Scope, cs []Condition) (string, []any, bool) {
+	base, rec, ok := rollupPlan(cs)
+	if !ok {
+		return "", nil, false
+	}
+	var args []any
+	part := func(table, kind, sign string) string {
+		where := s.Filter("u.district_code", "u.township_code", &args) + ` AND ` + compile("u", base, &args)
+		if table == "record_rollup" {
+			args = append(args, kind)
+			where += ` AND u.kind = $` + itoa(len(args))
+		}
+		return `SELECT u.district_code, ` + sign + `u.entities AS n FROM dashboard.` + table + ` u WHERE ` + where
+	}
+	switch {
+	case rec == nil:
+		return part("rollup", "", ""), args, true
+	case rec.Op == "has":
+		return part("record_rollup", strings.TrimSpace(rec.Value), ""), args, true
+	default: // lacks: every entity less those with K, both of the record rollup's snapshot
+		return part("record_rollup", "", "") + ` UNION ALL ` + part("record_rollup", strings.TrimSpace(rec.Value), "-"), args, true
+	}
 }
 
 // countRaw is count without the rollup: the benchmark's baseline and the
@@ -230,10 +253,8 @@ type CountyCount struct {
 func countByCounty(ctx context.Context, q store.Querier, s auth.Scope, cs []Condition, useRollup bool) ([]CountyCount, error) {
 	var args []any
 	var sql string
-	if useRollup && rollupAnswers(cs) {
-		scope := s.Filter("u.district_code", "u.township_code", &args)
-		sql = `SELECT u.district_code, sum(u.entities)::bigint FROM dashboard.rollup u WHERE ` + scope + ` AND ` +
-			compile("u", cs, &args) + ` GROUP BY 1 HAVING sum(u.entities) > 0`
+	if cells, cargs, ok := rolledCells(s, cs); useRollup && ok {
+		sql, args = `SELECT x.district_code, sum(x.n)::bigint FROM (`+cells+`) x GROUP BY 1 HAVING sum(x.n) > 0`, cargs
 	} else {
 		scope := s.Filter("e.district_code", "e.township_code", &args)
 		sql = `SELECT e.district_code, count(*) FROM registry.dashboard_entities() e WHERE ` + scope + ` AND ` +

@@ -118,9 +118,12 @@ var menuCatalogue = []Menu{
 		{Code: "monitor.credit", Title: "信用等级", Path: "/console/#/monitor/credit", Icon: "Medal"},
 		{Code: "monitor.streams", Title: "直播监测", Path: "/console/#/monitor/streams", Icon: "VideoCamera"},
 	}},
-	// functions/dashboard (FP-110–114, 130).
+	// functions/dashboard (FP-101, 110–114, 121, 124, 130, 138–140).
 	{Code: "dashboard", Title: "数据看板", Icon: "DataBoard", Children: []Menu{
 		{Code: "dashboard.kpi", Title: "指标看板", Path: "/console/#/dashboard/kpi", Icon: "DataAnalysis"},
+		{Code: "dashboard.screen", Title: "数据大屏", Path: "/console/#/screen", Icon: "Monitor"},
+		{Code: "dashboard.reports", Title: "专题报告", Path: "/console/#/dashboard/reports", Icon: "Document"},
+		{Code: "dashboard.geocode", Title: "地址质量", Path: "/console/#/dashboard/geocode", Icon: "Location"},
 	}},
 }
 
@@ -211,7 +214,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
-	business = append(business, "dashboard.kpi")
+	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),

@@ -165,6 +165,8 @@ var catalogue = []Permission{
 	{"dashboard.kpi", "view", "查看指标看板"},
 	{"dashboard.kpi", "manage", "维护指标与指标分类"},
 	{"dashboard.kpi", "export", "导出指标名单与区县排名"},
+	{"dashboard.geo", "view", "查看地址规范化结果与地理编码异常"},
+	{"dashboard.geo", "edit", "地理编码，确认或纠正异常点位"},
 	{"comms.consult", "view", "查看协同会商及其聊天记录"},
 	{"comms.consult", "create", "为事件发起协同会商"},
 	{"comms.consult", "join", "加入受邀的会商并发送聊天"},

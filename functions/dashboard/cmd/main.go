@@ -15,6 +15,7 @@ type config struct {
 	entry.Server
 	entry.Backend
 	entry.Auth
+	entry.Blob
 	dashboard.Config
 	DBMaxConns int `env:"DB_MAX_CONNS" default:"20"`
 }
@@ -32,7 +33,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier, Blob: deps.Blobs}, cfg.Config)
 	if err != nil {
 		return err
 	}

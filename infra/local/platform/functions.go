@@ -16,6 +16,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/console"
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	dashboard "github.com/sjzamr/smartreg/functions/dashboard"
+	"github.com/sjzamr/smartreg/functions/dashboard/geocode/amapsim"
 	datahub "github.com/sjzamr/smartreg/functions/datahub"
 	dispatch "github.com/sjzamr/smartreg/functions/dispatch"
 	documents "github.com/sjzamr/smartreg/functions/documents"
@@ -343,8 +344,23 @@ func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Functi
 	return fn, err
 }
 
+// functionSimulators are the simulators kept in a function's own sim
+// package, by the path prefix the platform mounts them at when simulators
+// are on.
+func functionSimulators(cfg Config) map[string]http.Handler {
+	return map[string]http.Handler{
+		// AMap's geocoding for dashboard: signed requests, limits, points near each district's seat.
+		"/sim/amap": amapsim.New(cfg.Dashboard.AMapKey, cfg.Dashboard.AMapSecret),
+	}
+}
+
 func buildDashboard(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Dashboard)
+	dc := cfg.Dashboard
+	if cfg.Simulators && dc.AMapURL == config.Defaults[dashboard.Config]().AMapURL {
+		// Geocoding goes to the AMap simulator the platform mounts (/sim/amap/).
+		dc.AMapURL = strings.TrimRight(cfg.Public.URL(), "/") + "/sim/amap"
+	}
+	fn, err := dashboard.New(dashboard.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob}, dc)
 	p.Dashboard = fn
 	return fn, err
 }

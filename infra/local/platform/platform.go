@@ -166,6 +166,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
+		// Simulators that live in a function's own sim package (functions.go lists them).
+		for prefix, h := range functionSimulators(cfg) {
+			mux.Handle(prefix+"/", http.StripPrefix(prefix, h))
+		}
 	}
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	mux.Handle("GET /favicon.ico", favicon.Handler())

@@ -83,6 +83,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'evidence/upload', component: () => import('./views/evidence/Upload.vue'), meta: { title: '上传证据', menus: ['evidence.upload'] } },
   // FP-110–114, FP-130: 指标看板 (dashboard).
   { path: 'dashboard/kpi', component: () => import('./views/dashboard/Kpi.vue'), meta: { title: '指标看板', menus: ['dashboard.kpi'] } },
+  // FP-121, FP-138: 专题报告与订阅 (dashboard).
+  { path: 'dashboard/reports', component: () => import('./views/dashboard/Reports.vue'), meta: { title: '专题报告', menus: ['dashboard.reports'] } },
+  // FP-124, FP-139, FP-140: 地址质量 (dashboard).
+  { path: 'dashboard/geocode', component: () => import('./views/dashboard/Geocode.vue'), meta: { title: '地址质量', menus: ['dashboard.geocode'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
@@ -90,6 +94,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./views/Login.vue'), meta: { public: true, title: '登录' } },
   // FP-90: anyone holding a file may check it against the public log, without an account.
   { path: '/evidence/verify', component: () => import('./views/evidence/Verify.vue'), meta: { public: true, title: '电子证据公开验证' } },
+  // FP-101: 数据大屏, outside the console's layout: the canvas owns the whole display.
+  { path: '/screen', component: () => import('./views/dashboard/Screen.vue'), meta: { title: '数据大屏', menus: ['dashboard.screen'] } },
   { path: '/', component: () => import('./layout/MainLayout.vue'), children: pages },
   { path: '/:rest(.*)*', redirect: '/' },
 ]
