@@ -46,6 +46,7 @@ type Config struct {
 	BatchMax            int           `env:"EVIDENCE_LOG_BATCH_MAX" default:"1024" help:"一次批量追加的最大条目数"`
 	MaxUpload           int64         `env:"EVIDENCE_MAX_UPLOAD_BYTES" default:"104857600" help:"一个证据包上传的最大字节数"`
 	ChromiumPath        string        `env:"EVIDENCE_CHROMIUM" default:"/usr/bin/chromium" help:"网页取证所用的 Chromium 可执行文件"`
+	FFmpegPath          string        `env:"EVIDENCE_FFMPEG" default:"ffmpeg" help:"把取证会话的截屏帧编码为视频所用的 ffmpeg"`
 	CaptureTimeout      time.Duration `env:"EVIDENCE_CAPTURE_TIMEOUT" default:"30s" help:"一次网页取证的最长时间（超时不取证）"`
 	CaptureAllowPrivate bool          `env:"EVIDENCE_CAPTURE_ALLOW_PRIVATE" default:"false" help:"允许对本机与内网地址取证（仅测试用；生产必须为 false，防 SSRF）"`
 }
@@ -96,6 +97,7 @@ type Function struct {
 	verifier Verifier
 	cfg      Config
 	tlog     *Log
+	chrome   *chromium // started on the first capture, kept warm until Stop
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -123,7 +125,8 @@ func New(d Deps, c Config) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, tlog: l}, nil
+	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, tlog: l,
+		chrome: &chromium{path: c.ChromiumPath}}, nil
 }
 
 // Log is the function's transparency log (tests, benchmarks, the CLI).
@@ -141,9 +144,11 @@ func (f *Function) Start(context.Context) error {
 	return nil
 }
 
-// Stop ends the loops; appends already acknowledged are committed, and the
-// next start integrates whatever is sequenced.
+// Stop ends the loops and the capture browser; appends already
+// acknowledged are committed, and the next start integrates whatever is
+// sequenced.
 func (f *Function) Stop(ctx context.Context) error {
+	f.chrome.close()
 	if f.stop != nil {
 		f.stop()
 	}
