@@ -44,34 +44,93 @@ type recorder struct {
 	inflight int
 	last     time.Time // when the last response was let through
 	now      func() time.Time
+
+	block     func(ctx context.Context, url string) bool // SSRF filter of each request
+	forbidden func(addr string) bool                     // an address no response may come from
+	blocked   []string                                   // requests refused by block
+	reached   bool                                       // a response came from a forbidden address
 }
 
-func newRecorder(now func() time.Time) *recorder {
-	return &recorder{sent: map[network.RequestID]time.Time{}, now: now, last: now()}
+func newRecorder(now func() time.Time, block func(context.Context, string) bool, forbidden func(string) bool) *recorder {
+	return &recorder{sent: map[network.RequestID]time.Time{}, now: now, last: now(), block: block, forbidden: forbidden}
+}
+
+func (r *recorder) blockedURLs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.blocked)
+}
+
+// merge takes another tab's refusals (its exchanges are not archived).
+func (r *recorder) merge(o *recorder) {
+	blocked, reached := o.blockedURLs(), o.reachedForbidden()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.blocked = append(r.blocked, blocked...)
+	r.reached = r.reached || reached
+}
+
+// reachedForbidden reports a response from a forbidden address: a name
+// that the browser resolved differently than the filter did.
+func (r *recorder) reachedForbidden() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reached
 }
 
 // start intercepts every response of the tab's page.
 func (r *recorder) start(tab context.Context) error {
-	t := chromedp.FromContext(tab).Target
+	var t *chromedp.Target // set below: Listen opens the tab's target first
 	if err := chromedp.Listen(tab, func(ev any) {
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
 			r.mu.Lock()
 			r.sent[e.RequestID] = r.now()
 			r.mu.Unlock()
+		case *network.EventResponseReceived:
+			if e.Response != nil && e.Response.RemoteIPAddress != "" && r.forbidden(e.Response.RemoteIPAddress) {
+				r.mu.Lock()
+				r.reached = true
+				r.mu.Unlock()
+			}
 		case *fetch.EventRequestPaused:
 			r.mu.Lock()
 			r.inflight++
 			r.mu.Unlock()
-			// The listener must not call the browser: the body is read
-			// and the response released on a goroutine of its own.
-			go r.paused(tab, t, e)
+			// The listener must not call the browser: the request is
+			// filtered, or the body read and the response released, on a
+			// goroutine of its own.
+			if e.ResponseStatusCode == 0 && e.ResponseErrorReason == "" && e.ResponseHeaders == nil {
+				go r.request(tab, t, e)
+			} else {
+				go r.paused(tab, t, e)
+			}
 		}
 	}); err != nil {
 		return err
 	}
-	_, err := cdp.Call(tab, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*", RequestStage: fetch.RequestStageResponse}}})
+	t = chromedp.FromContext(tab).Target
+	_, err := cdp.Call(tab, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*", RequestStage: fetch.RequestStageRequest}, {URLPattern: "*", RequestStage: fetch.RequestStageResponse}}})
 	return err
+}
+
+// request filters a request before it leaves the browser.
+func (r *recorder) request(ctx context.Context, t *chromedp.Target, e *fetch.EventRequestPaused) {
+	defer func() {
+		r.mu.Lock()
+		r.inflight--
+		r.last = r.now()
+		r.mu.Unlock()
+	}()
+	if e.Request != nil && r.block(ctx, e.Request.URL) {
+		r.mu.Lock()
+		r.blocked = append(r.blocked, e.Request.URL)
+		r.mu.Unlock()
+		cdp.Call(ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		return
+	}
+	cdp.Call(ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
 }
 
 func (r *recorder) paused(ctx context.Context, t *chromedp.Target, e *fetch.EventRequestPaused) {

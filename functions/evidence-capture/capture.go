@@ -55,21 +55,13 @@ func (f *Function) checkTarget(ctx context.Context, raw string) (*url.URL, []str
 	if host == "" {
 		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "网址格式错误"}})
 	}
-	var addrs []string
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []string{ip.String()}
-	} else {
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if addrs, err = net.DefaultResolver.LookupHost(rctx, host); err != nil || len(addrs) == 0 {
-			return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "无法解析网址的域名: " + host}})
-		}
+	addrs, err := resolve(ctx, host)
+	if err != nil {
+		return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "无法解析网址的域名: " + host}})
 	}
-	if !f.cfg.CaptureAllowPrivate {
-		for _, a := range addrs {
-			if internalAddr(a) {
-				return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对内部网络地址取证: " + a}})
-			}
+	for _, a := range addrs {
+		if f.forbidden(a) {
+			return nil, nil, errs.Fields([]errs.FieldError{{Field: "url", Message: "不能对内部网络地址取证: " + a}})
 		}
 	}
 	return u, addrs, nil
@@ -97,8 +89,11 @@ func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bun
 	defer closeTab()
 	tctx, cancelT := context.WithTimeout(tab, f.cfg.CaptureTimeout)
 	defer cancelT()
-	rec, cast := newRecorder(f.now), &screencast{}
+	rec, cast := newRecorder(f.now, f.blockRequest, f.forbidden), &screencast{}
 	a, err := f.capturePage(tctx, u.String(), rec, cast)
+	if blocked := rec.blockedURLs(); len(blocked) > 0 && err != nil && ctx.Err() == nil {
+		return Bundle{}, errs.Fields([]errs.FieldError{{Field: "url", Message: "网页或其资源指向内部网络地址，未取证" + firstOf(blocked)}})
+	}
 	switch {
 	case tctx.Err() != nil && ctx.Err() == nil:
 		return Bundle{}, errs.New(errs.Invalid, fmt.Sprintf("网页在 %s 内未加载完成，未取证", f.cfg.CaptureTimeout))
@@ -110,8 +105,8 @@ func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bun
 	// A redirect, or a name that resolved differently for the browser,
 	// may still have landed on an internal address: nothing of it is
 	// sealed.
-	if a.main != nil && !f.cfg.CaptureAllowPrivate && internalAddr(strings.Trim(a.main.RemoteIPAddress, "[]")) {
-		return Bundle{}, errs.Fields([]errs.FieldError{{Field: "url", Message: "网页跳转到内部网络地址，未取证"}})
+	if blocked := rec.blockedURLs(); len(blocked) > 0 || (a.main != nil && f.forbidden(a.main.RemoteIPAddress)) || rec.reachedForbidden() {
+		return Bundle{}, errs.Fields([]errs.FieldError{{Field: "url", Message: "网页或其资源指向内部网络地址，未取证" + firstOf(blocked)}})
 	}
 	host, _ := os.Hostname()
 	xs := rec.exchanges()
@@ -180,6 +175,9 @@ func (f *Function) capturePage(ctx context.Context, target string, rec *recorder
 		return a, err
 	}
 	rec.quiet(ctx, 150*time.Millisecond, 3*time.Second)
+	if len(rec.blockedURLs()) > 0 || rec.reachedForbidden() {
+		return a, nil // refused by the caller; nothing more is fetched
+	}
 	frames := cast.stop(ctx)
 	a.frames = len(frames)
 	if a.finalURL, err = chromedp.Run(ctx, chromedp.Location()); err != nil {
@@ -191,7 +189,7 @@ func (f *Function) capturePage(ctx context.Context, target string, rec *recorder
 	side.Add(2)
 	go func() {
 		defer side.Done()
-		a.mobile, mobileErr = mobileShot(ctx, a.finalURL)
+		a.mobile, mobileErr = mobileShot(ctx, a.finalURL, rec)
 	}()
 	go func() {
 		defer side.Done()
@@ -232,10 +230,16 @@ const scrollScript = `(async () => {
 })()`
 
 // mobileShot renders the page as a phone shows it, in a second tab of the
-// capture's browser context (same cookies, its own viewport).
-func mobileShot(ctx context.Context, target string) ([]byte, error) {
+// capture's browser context (same cookies, its own viewport). Its requests
+// pass the same SSRF filter; what it blocks refuses the capture too.
+func mobileShot(ctx context.Context, target string, desktop *recorder) ([]byte, error) {
 	mctx, cancel := chromedp.NewContext(ctx)
 	defer cancel()
+	rec := newRecorder(desktop.now, desktop.block, desktop.forbidden)
+	if err := rec.start(mctx); err != nil {
+		return nil, fmt.Errorf("mobile rendering: %w", err)
+	}
+	defer desktop.merge(rec)
 	if err := chromedp.Do(mctx, chromedp.Emulate(mobileDevice), chromedp.Navigate(target)); err != nil {
 		return nil, fmt.Errorf("mobile rendering: %w", err)
 	}
@@ -244,6 +248,13 @@ func mobileShot(ctx context.Context, target string) ([]byte, error) {
 		return nil, fmt.Errorf("mobile rendering: %w", err)
 	}
 	return shot, nil
+}
+
+func firstOf(urls []string) string {
+	if len(urls) == 0 {
+		return ""
+	}
+	return "（" + urls[0] + "）"
 }
 
 func shortNetErr(err error) string {
@@ -287,6 +298,43 @@ func (f *Function) recordFields(in CaptureInput, target string, at time.Time, ho
 			recordField{"SHA-256", d.SHA256}, recordField{"SM3", d.SM3})
 	}
 	return out
+}
+
+func resolve(ctx context.Context, host string) ([]string, error) {
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return []string{ip.String()}, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(rctx, host)
+	if err == nil && len(addrs) == 0 {
+		err = fmt.Errorf("no address for %s", host)
+	}
+	return addrs, err
+}
+
+// forbidden reports an address the configuration does not let capture
+// reach (always false with EVIDENCE_CAPTURE_ALLOW_PRIVATE).
+func (f *Function) forbidden(addr string) bool {
+	return !f.cfg.CaptureAllowPrivate && f.internal(strings.Trim(addr, "[]"))
+}
+
+// blockRequest is the browser's filter for every request the page makes
+// (sub-resources, redirects, scripts' fetches): one to a forbidden address,
+// or to a name that does not resolve to a public one, never leaves.
+func (f *Function) blockRequest(ctx context.Context, raw string) bool {
+	if f.cfg.CaptureAllowPrivate {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss") {
+		return u == nil || u.Scheme != "data" && u.Scheme != "blob"
+	}
+	addrs, err := resolve(ctx, u.Hostname())
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(addrs, f.forbidden)
 }
 
 // internalAddr reports an address capture must not reach in production:

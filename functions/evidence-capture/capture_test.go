@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,4 +263,52 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return strings.Join(strings.Fields(string(out)), " ")
+}
+
+// TestCaptureBlocksInternalSubrequests: in the production configuration
+// a page on an allowed address that loads a resource from, or redirects
+// to, an internal address (127.0.0.2 here, standing for the intranet) is
+// not sealed, and the internal server is never asked.
+func TestCaptureBlocksInternalSubrequests(t *testing.T) {
+	pool := storetest.New(t, Migrations()...)
+	h := newHarnessOn(t, pool, t.TempDir()).started(t)
+	// 127.0.0.1 stands for the public internet in this test.
+	h.f.internal = func(a string) bool { return a != "127.0.0.1" && internalAddr(a) }
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	intranet := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`))
+	}))
+	intranet.Listener = ln
+	intranet.Start()
+	defer intranet.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/img", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<html><body>商品<img src="` + intranet.URL + `/secret.svg"></body></html>`))
+	})
+	mux.HandleFunc("/jump", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, intranet.URL+"/admin", http.StatusFound)
+	})
+	public := httptest.NewServer(mux)
+	defer public.Close()
+	for _, path := range []string{"/img", "/jump"} {
+		_, err := h.f.Capture(context.Background(), "u1", CaptureInput{URL: public.URL + path})
+		if e := errs.As(err); e == nil || e.Code != errs.Invalid || !strings.Contains(fieldMsgs(e), "内部网络地址") || !strings.Contains(fieldMsgs(e), intranet.URL) {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal server was asked %d times", n)
+	}
+	var n int
+	pool.QueryRow(context.Background(), `SELECT count(*) FROM evidence.log_entries`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("refused captures appended %d entries", n)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -41,6 +42,7 @@ const DevLogKey = "PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2X
 
 // Config is the function's own settings, read from the environment.
 type Config struct {
+	config.Public
 	LogKey              string        `env:"EVIDENCE_LOG_KEY" default:"PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2XBlmiaYDFyqFwv46LDCOdpEyiyEb99LeUstT" secret:"true" help:"存证日志签名私钥（signed-note Ed25519 格式，密钥名即日志 origin；默认值为公开的开发密钥，生产必须替换）"`
 	IntegrateEvery      time.Duration `env:"EVIDENCE_LOG_INTEGRATE_EVERY" default:"1s" help:"存证日志整合并签发检查点的间隔"`
 	BatchMax            int           `env:"EVIDENCE_LOG_BATCH_MAX" default:"1024" help:"一次批量追加的最大条目数"`
@@ -98,6 +100,7 @@ type Function struct {
 	cfg      Config
 	tlog     *Log
 	chrome   *chromium // started on the first capture, kept warm until Stop
+	internal func(addr string) bool
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -126,7 +129,7 @@ func New(d Deps, c Config) (*Function, error) {
 		return nil, err
 	}
 	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, tlog: l,
-		chrome: &chromium{path: c.ChromiumPath}}, nil
+		chrome: &chromium{path: c.ChromiumPath}, internal: internalAddr}, nil
 }
 
 // Log is the function's transparency log (tests, benchmarks, the CLI).

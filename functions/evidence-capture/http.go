@@ -39,6 +39,9 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /evidence/v1/bundles/{id}", httpx.Endpoint(f.getBundle), auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/receipt", f.getReceipt, auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/bundle.zip", f.getZip, auth.Requires(PermBundle, "view"), httpx.NoEntity())
+	// FP-90 出证: the certificate PDF (hashes, index, checkpoint, QR to the
+	// public page, the receipt printed and embedded).
+	m.HandleFunc("GET /evidence/v1/bundles/{id}/certificate.pdf", f.getCertificate, auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	// FP-90: the log as plain files (C2SP tlog-checkpoint, tlog-tiles) and
 	// its public key, for verifiers, mirrors and witnesses.
 	m.HandleFunc("GET /evidence/v1/log/checkpoint", f.getCheckpoint, httpx.Public(), httpx.NoEntity())
@@ -124,6 +127,21 @@ func (f *Function) getZip(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="evidence-`+b.ID+`.zip"`)
 	w.Write(buf.Bytes())
+}
+
+func (f *Function) getCertificate(w http.ResponseWriter, r *http.Request) {
+	b, err := f.Bundle(r.Context(), r.PathValue("id"))
+	var pdf []byte
+	if err == nil {
+		pdf, err = f.Certificate(r.Context(), b)
+	}
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="evidence-certificate-`+b.ID+`.pdf"`)
+	w.Write(pdf)
 }
 
 func (f *Function) getCheckpoint(w http.ResponseWriter, r *http.Request) {

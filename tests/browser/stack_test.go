@@ -69,6 +69,7 @@ func startStack(t *testing.T) *stack {
 	cfg.Identity.SMSGatewayURL = simSrv.URL
 	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
 	cfg.OcrIdcard.VerifyURL = base + "/sim/idverify" // the simulator the platform mounts (FP-12)
+	cfg.EvidenceCapture.CaptureAllowPrivate = true // 一键取证 of a loopback test page (FP-90)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := platform.Build(ctx, cfg, quietLog(), platform.Options{PollInterval: 50 * time.Millisecond})
