@@ -44,6 +44,7 @@ type Config struct {
 	DefaultQuotaPerDay int           `env:"DATAHUB_DEFAULT_QUOTA_PER_DAY" default:"100000" help:"生成接口默认的每日调用配额（每个密钥）"`
 	KeyCacheTTL        time.Duration `env:"DATAHUB_KEY_CACHE_TTL" default:"5s" help:"访问密钥在实例内存中的缓存时长（吊销经 Redis 即时生效，此为 Redis 丢失标记时的最长延迟）"`
 	MaxExportRows      int           `env:"DATAHUB_MAX_EXPORT_ROWS" default:"100000" help:"访问日志单次导出的最大行数"`
+	MaxDataExportRows  int           `env:"DATAHUB_MAX_DATA_EXPORT_ROWS" default:"5000000" help:"生成接口一次 CSV 导出（/export.csv，流式）的最大行数"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -57,6 +58,8 @@ func (c Config) Validate() error {
 		return errors.New("datahub: DATAHUB_KEY_CACHE_TTL must be positive and at most 1m")
 	case c.MaxExportRows < 1:
 		return errors.New("datahub: DATAHUB_MAX_EXPORT_ROWS must be at least 1")
+	case c.MaxDataExportRows < 1:
+		return errors.New("datahub: DATAHUB_MAX_DATA_EXPORT_ROWS must be at least 1")
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ func (f *Function) Handler() http.Handler {
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.
 	m.Handle("GET /datahub/v1/data/{id}", http.HandlerFunc(f.serveData), httpx.Public(), httpx.AnyParams())
+	// FP-94: the whole filtered result as one streamed CSV file.
+	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
 	return m
 }
 
