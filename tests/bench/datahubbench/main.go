@@ -49,8 +49,9 @@ func main() {
 	n := flag.Int("n", 500, "requests per measure")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to update")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
+	only := flag.String("only", "", "run one part: interfaces or export (the export exports every loaded entity)")
 	flag.Parse()
-	if err := run(context.Background(), *admin, *count, *n, *out); err != nil {
+	if err := run(context.Background(), *admin, *count, *n, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "datahubbench:", err)
 		os.Exit(1)
 	}
@@ -62,7 +63,7 @@ func dbURL(admin, name string) string {
 	return u.String()
 }
 
-func run(ctx context.Context, admin string, count, n int, out string) error {
+func run(ctx context.Context, admin string, count, n int, out, only string) error {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return err
@@ -135,6 +136,9 @@ func run(ctx context.Context, admin string, count, n int, out string) error {
 	res.Body.Close()
 	if err != nil || created.Key == "" {
 		return fmt.Errorf("generate: %d %v", res.StatusCode, err)
+	}
+	if only == "export" {
+		return exportBench(ctx, pool, iss, srv.URL, count, out)
 	}
 	call := func(q string) (int, error) {
 		req, _ := http.NewRequest("GET", srv.URL+created.Endpoint+"?"+q, nil)
