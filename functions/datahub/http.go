@@ -48,11 +48,18 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /datahub/v1/interfaces/{id}/revoke", httpx.Endpoint(f.revoke), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
 	m.Handle("GET /datahub/v1/access-log", http.HandlerFunc(f.serveAccessLog), auth.Requires(PermAccessLog, "view"), httpx.NoEntity(),
 		httpx.Params(append([]string{"interface_id", "status", "q", "from", "to", "format"}, httpx.PageParams...)...))
+	// FP-96 partly: no console page yet; due jobs are run by the function's own poller, not a PingSource
+	// (push an interface's rows into the user's database)
+	m.Handle("POST /datahub/v1/interfaces/{id}/pushes", httpx.Body(f.createPush), auth.Requires(PermInterface, "create"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/pushes", httpx.Endpoint(f.listPushes), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/pushes/{id}/run", httpx.Endpoint(f.runPush), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/pushes/{id}/runs", httpx.Endpoint(f.pushRuns), auth.Requires(PermInterface, "view"), httpx.NoEntity())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.
 	m.Handle("GET /datahub/v1/data/{id}", http.HandlerFunc(f.serveData), httpx.Public(), httpx.AnyParams())
-	// FP-94: the whole filtered result as one streamed CSV file.
+	// FP-94 partly: streamed synchronously; no asynchronous build with progress and an expiring link, XLSX per page only
+	// (the whole filtered result as one streamed CSV file)
 	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
 	return m
 }
@@ -310,4 +317,68 @@ func (f *Function) serveAccessLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.Write(w, v)
+}
+
+func (f *Function) createPush(r *http.Request, in PushInput) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if it.Status != "active" {
+		return nil, errs.New(errs.Conflict, "接口已吊销，不能推送")
+	}
+	dsn, err := in.validate()
+	if err != nil {
+		return nil, err
+	}
+	db, err := openTarget(r.Context(), in.TargetKind, dsn)
+	if err != nil {
+		return nil, errs.Fields([]errs.FieldError{{Field: "target_dsn", Message: "无法连接目标数据库：" + err.Error()}})
+	}
+	db.Close()
+	job, err := insertPushJob(r.Context(), f.pool, it, in, p.UserID, f.now())
+	if err != nil {
+		return nil, err
+	}
+	return httpx.Created(job, "/datahub/v1/pushes/"+strconv.FormatInt(job.ID, 10)), nil
+}
+
+func (f *Function) listPushes(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	return listPushJobs(r.Context(), f.pool, p.UserID)
+}
+
+// ownPush is the caller's push job.
+func (f *Function) ownPush(r *http.Request) (PushJob, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return PushJob{}, err
+	}
+	j, err := getPushJob(r.Context(), f.pool, id)
+	if err == nil && j.owner != p.UserID {
+		err = errs.New(errs.NotFound, "推送任务不存在")
+	}
+	return j, err
+}
+
+func (f *Function) runPush(r *http.Request) (any, error) {
+	j, err := f.ownPush(r)
+	if err != nil {
+		return nil, err
+	}
+	return f.RunPush(r.Context(), j.ID)
+}
+
+func (f *Function) pushRuns(r *http.Request) (any, error) {
+	j, err := f.ownPush(r)
+	if err != nil {
+		return nil, err
+	}
+	return listPushRuns(r.Context(), f.pool, j.ID, 100)
 }
