@@ -9,9 +9,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
@@ -145,9 +149,14 @@ func (f *Function) createInterface(r *http.Request, in InterfaceInput) (any, err
 		return nil, err
 	}
 	key, prefix, hash := newKey()
-	it, err := insertIface(r.Context(), f.pool, Interface{Name: name, Dataset: ds.ID, Fields: fields, Filter: in.Filter,
-		Scope: p.Scope, Unmask: p.Can(PermPersonal, "view"), OwnerID: p.UserID, OwnerName: p.Name, DeptID: p.DeptID,
-		KeyPrefix: prefix, RatePerMin: in.RatePerMin, QuotaPerDay: in.QuotaPerDay, CreatedAt: f.now()}, hash)
+	var it Interface
+	err := f.change(r, "datahub.interface.create", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		var err error
+		it, err = insertIface(r.Context(), tx, Interface{Name: name, Dataset: ds.ID, Fields: fields, Filter: in.Filter,
+			Scope: p.Scope, Unmask: p.Can(PermPersonal, "view"), OwnerID: p.UserID, OwnerName: p.Name, DeptID: p.DeptID,
+			KeyPrefix: prefix, RatePerMin: in.RatePerMin, QuotaPerDay: in.QuotaPerDay, CreatedAt: f.now()}, hash)
+		return strconv.FormatInt(it.ID, 10), nil, it, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +205,13 @@ func (f *Function) rotate(r *http.Request) (any, error) {
 		return nil, err
 	}
 	key, prefix, hash := newKey()
-	if err := rotateIface(r.Context(), f.pool, id, p.UserID, prefix, hash, f.now()); err != nil {
+	if err := f.change(r, "datahub.interface.rotate", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		if err := rotateIface(r.Context(), tx, id, p.UserID, prefix, hash, f.now()); err != nil {
+			return "", nil, nil, err
+		}
+		after, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		return strconv.FormatInt(id, 10), old, after, err
+	}); err != nil {
 		return nil, err
 	}
 	// The old key stops on every replica: its prefix is marked revoked.
@@ -216,7 +231,17 @@ func (f *Function) revoke(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := revokeIface(r.Context(), f.pool, id, p.UserID, f.now()); err != nil {
+	if err := f.change(r, "datahub.interface.revoke", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		before, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		if err := revokeIface(r.Context(), tx, id, p.UserID, f.now()); err != nil {
+			return "", nil, nil, err
+		}
+		after, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		return strconv.FormatInt(id, 10), before, after, err
+	}); err != nil {
 		return nil, err
 	}
 	if err := f.markRevoked(r.Context(), id, ""); err != nil {
@@ -341,8 +366,12 @@ func (f *Function) createPush(r *http.Request, in PushInput) (any, error) {
 		return nil, errs.Fields([]errs.FieldError{{Field: "target_dsn", Message: "无法连接目标数据库：" + err.Error()}})
 	}
 	db.Close()
-	job, err := insertPushJob(r.Context(), f.pool, it, in, p.UserID, f.now())
-	if err != nil {
+	var job PushJob
+	if err := f.change(r, "datahub.push.create", "datahub_push", func(tx pgx.Tx) (string, any, any, error) {
+		var err error
+		job, err = insertPushJob(r.Context(), tx, it, in, p.UserID, f.now())
+		return strconv.FormatInt(job.ID, 10), nil, job, err
+	}); err != nil {
 		return nil, err
 	}
 	return httpx.Created(job, "/datahub/v1/pushes/"+strconv.FormatInt(job.ID, 10)), nil
@@ -381,4 +410,19 @@ func (f *Function) pushRuns(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return listPushRuns(r.Context(), f.pool, j.ID, 100)
+}
+
+// change runs one change and its operation-log row (FP-8: who, from
+// where, the object's state before and after) in one transaction, so the
+// row exists exactly when the change commits. fn returns the object's id
+// and its states (a nil before for a creation).
+func (f *Function) change(r *http.Request, action, objType string, fn func(tx pgx.Tx) (id string, before, after any, err error)) error {
+	return store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		id, before, after, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{
+			Action: action, ObjectType: objType, ObjectID: id, Before: before, After: after})
+	})
 }
