@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp/device"
 
 	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/errs"
 )
 
@@ -32,7 +33,8 @@ type CaptureInput struct {
 	Case  string `json:"case"`  // 案件编号或名称, for the extraction record
 	Place string `json:"place"` // 提取地点 (default: the capture host)
 
-	operator string // the signed-in caller's name, from the token
+	operator string         // the signed-in caller's name, from the token
+	actor    auditlog.Actor // who, from where, for the operation log
 }
 
 // checkTarget refuses what capture must never fetch: anything but http(s),
@@ -136,7 +138,11 @@ func (f *Function) Capture(ctx context.Context, by string, in CaptureInput) (Bun
 		return Bundle{}, err
 	}
 	files["record.pdf"] = recPDF
-	return f.Seal(ctx, by, title, "web", map[string]string{"url": u.String()}, files)
+	actor := in.actor
+	if actor.UserID == "" {
+		actor.UserID = by
+	}
+	return f.SealAs(ctx, actor, title, "web", map[string]string{"url": u.String()}, files)
 }
 
 // mobileDevice is the phone the mobile rendering emulates.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -53,7 +54,6 @@ func (f *Function) Handler() http.Handler {
 }
 
 func (f *Function) createBundle(r *http.Request) (any, error) {
-	p, _ := auth.FromContext(r.Context())
 	r.Body = http.MaxBytesReader(nil, r.Body, f.cfg.MaxUpload)
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		return nil, errs.New(errs.Invalid, "请以 multipart/form-data 上传文件（或文件过大）")
@@ -89,7 +89,7 @@ func (f *Function) createBundle(r *http.Request) (any, error) {
 	if len(files) == 0 {
 		return nil, errs.Fields([]errs.FieldError{{Field: "file", Message: "请至少上传一个文件"}})
 	}
-	b, err := f.Seal(r.Context(), p.UserID, title, "upload", nil, files)
+	b, err := f.SealAs(r.Context(), auditlog.ActorOf(r), title, "upload", nil, files)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (f *Function) lookup(r *http.Request) (any, error) {
 
 func (f *Function) createCapture(r *http.Request, in CaptureInput) (any, error) {
 	p, _ := auth.FromContext(r.Context())
-	in.operator = p.Name
+	in.operator, in.actor = p.Name, auditlog.ActorOf(r)
 	b, err := f.Capture(r.Context(), p.UserID, in)
 	if err != nil {
 		return nil, err
