@@ -181,13 +181,18 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (f *Function) interfaceDoc(r *http.Request) (any, error) {
+// ownIface is the caller's interface named by the path.
+func (f *Function) ownIface(r *http.Request) (Interface, error) {
 	p, _ := auth.FromContext(r.Context())
 	id, err := pathID(r)
 	if err != nil {
-		return nil, err
+		return Interface{}, err
 	}
-	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	return ifaceOf(r.Context(), f.pool, id, p.UserID)
+}
+
+func (f *Function) interfaceDoc(r *http.Request) (any, error) {
+	it, err := f.ownIface(r)
 	if err != nil {
 		return nil, err
 	}
@@ -346,11 +351,7 @@ func (f *Function) serveAccessLog(w http.ResponseWriter, r *http.Request) {
 
 func (f *Function) createPush(r *http.Request, in PushInput) (any, error) {
 	p, _ := auth.FromContext(r.Context())
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	it, err := f.ownIface(r)
 	if err != nil {
 		return nil, err
 	}

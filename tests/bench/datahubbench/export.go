@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sjzamr/smartreg/functions/datahub"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/tests/bench/report"
 )
@@ -27,25 +25,9 @@ import (
 // its level before the export (sampled every 10 ms), for a tenth of the
 // rows and for all of them, so a growing heap would show.
 func exportBench(ctx context.Context, pool *pgxpool.Pool, iss *auth.Issuer, base string, count int, out string) error {
-	token, _, err := iss.Issue(auth.Principal{UserID: "bench-city", Username: "bench-city", Scope: auth.Scope{Kind: auth.ScopeAll},
-		Perms: []string{"datahub.interface:create", "registry.entity:view"}})
+	created, err := generate(iss, base, auth.Scope{Kind: auth.ScopeAll}, "bench-city")
 	if err != nil {
 		return err
-	}
-	fields := []string{"credit_code", "name", "entity_type", "legal_rep", "established_on", "registered_capital", "district_code"}
-	body, _ := json.Marshal(datahub.InterfaceInput{Name: "export", Dataset: "entities", Fields: fields})
-	req, _ := http.NewRequest("POST", base+"/datahub/v1/interfaces", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	var created datahub.Created
-	err = json.NewDecoder(res.Body).Decode(&created)
-	res.Body.Close()
-	if err != nil || created.Key == "" {
-		return fmt.Errorf("generate: %d %v", res.StatusCode, err)
 	}
 	tenth := fmt.Sprintf("B%017d", count/10) // codes are ordered: the first tenth of the rows
 	api := func(filter string) (int, error) {
