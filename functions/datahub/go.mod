@@ -16,6 +16,7 @@ require (
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/go-sql-driver/mysql v1.10.2 // indirect
+	github.com/google/cel-go v0.29.0 // indirect
 )
 
 require (
