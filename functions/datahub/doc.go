@@ -14,6 +14,7 @@ func InterfaceDoc(ds *Dataset, it Interface) map[string]any {
 		map[string]any{"name": "offset", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}},
 		map[string]any{"name": "after", "in": "query", "description": "键集分页：上一页响应头 X-Next-After 的值（按 " + ds.Key + " 升序）", "schema": map[string]any{"type": "string"}},
 		map[string]any{"name": "or", "in": "query", "description": "或条件组，如 (status.eq.active,name.like.*超市*)", "schema": map[string]any{"type": "string"}},
+		map[string]any{"name": "where", "in": "query", "description": "CEL 表达式，按本接口字段做类型检查，如 established_on >= \"2020-01-01\" && name.contains(\"超市\")", "schema": map[string]any{"type": "string"}},
 	}
 	for _, name := range it.Fields {
 		f, _ := ds.field(name)

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 	DefaultQuotaPerDay int           `env:"DATAHUB_DEFAULT_QUOTA_PER_DAY" default:"100000" help:"生成接口默认的每日调用配额（每个密钥）"`
 	KeyCacheTTL        time.Duration `env:"DATAHUB_KEY_CACHE_TTL" default:"5s" help:"访问密钥在实例内存中的缓存时长（吊销经 Redis 即时生效，此为 Redis 丢失标记时的最长延迟）"`
 	MaxExportRows      int           `env:"DATAHUB_MAX_EXPORT_ROWS" default:"100000" help:"访问日志单次导出的最大行数"`
+	PushBatch          int           `env:"DATAHUB_PUSH_BATCH" default:"1000" help:"数据库推送每批读取并写入目标的行数（每批一个目标事务，之后记录断点）"`
+	PushOverlap        time.Duration `env:"DATAHUB_PUSH_OVERLAP" default:"10m" help:"增量推送的重叠窗口：从上次水位减去此时长开始读取，以免漏掉迟到提交的行"`
+	PushPollEvery      time.Duration `env:"DATAHUB_PUSH_POLL_EVERY" default:"1m" help:"检查到期推送任务的间隔"`
+	MaxDataExportRows  int           `env:"DATAHUB_MAX_DATA_EXPORT_ROWS" default:"5000000" help:"生成接口一次 CSV 导出（/export.csv，流式）的最大行数"`
 }
 
 // Validate refuses settings the function cannot work with.
@@ -57,6 +62,14 @@ func (c Config) Validate() error {
 		return errors.New("datahub: DATAHUB_KEY_CACHE_TTL must be positive and at most 1m")
 	case c.MaxExportRows < 1:
 		return errors.New("datahub: DATAHUB_MAX_EXPORT_ROWS must be at least 1")
+	case c.PushBatch < 1 || c.PushBatch > 100000:
+		return errors.New("datahub: DATAHUB_PUSH_BATCH must be 1 to 100000")
+	case c.PushOverlap < 0:
+		return errors.New("datahub: DATAHUB_PUSH_OVERLAP must not be negative")
+	case c.PushPollEvery < time.Second:
+		return errors.New("datahub: DATAHUB_PUSH_POLL_EVERY must be at least 1s")
+	case c.MaxDataExportRows < 1:
+		return errors.New("datahub: DATAHUB_MAX_DATA_EXPORT_ROWS must be at least 1")
 	}
 	return nil
 }
@@ -86,6 +99,10 @@ type Function struct {
 	catalogue catalogue
 	ifaces    *ifaceCache
 	rprefix   string // Redis key prefix (tests give each run its own)
+
+	afterBatch func() // tests: called after each pushed batch is recorded
+	stop       context.CancelFunc
+	done       chan struct{}
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts
@@ -116,4 +133,48 @@ func (f *Function) Ready(ctx context.Context) error {
 		return err
 	}
 	return f.redis.Ping(ctx).Err()
+}
+
+// Start runs the push scheduler: every DATAHUB_PUSH_POLL_EVERY it runs the
+// jobs that are due (one replica per job at a time, by advisory lock).
+func (f *Function) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	f.stop, f.done = cancel, make(chan struct{})
+	go func() {
+		defer close(f.done)
+		t := time.NewTicker(f.cfg.PushPollEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				ids, err := duePushJobs(ctx, f.pool, f.now())
+				if err != nil && ctx.Err() == nil {
+					f.log.Error("datahub: due pushes", "err", err)
+				}
+				for _, id := range ids {
+					if run, err := f.RunPush(ctx, id); err != nil && ctx.Err() == nil && errs.CodeOf(err) != errs.Conflict {
+						f.log.Error("datahub: push", "job", id, "err", err)
+					} else if run.Status == "failed" || run.Status == "drift" {
+						f.log.Warn("datahub: push", "job", id, "status", run.Status, "message", run.Message)
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the scheduler; a run it interrupts resumes at the next one.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.stop == nil {
+		return nil
+	}
+	f.stop()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
 
@@ -41,10 +43,10 @@ func testRedis(t testing.TB) *redis.Client {
 // newHarness builds datahub over the registry's contract stubs, filled
 // with entities in 长安区 (130102, inside the district user's scope) and
 // 桥西区 (130104, outside it), and their records.
-func newHarness(t testing.TB) *harness {
+func newHarness(t testing.TB, extra ...store.Migration) *harness {
 	t.Helper()
 	h := &harness{iss: authtest.NewIssuer(t), rdb: testRedis(t), now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
-	h.pool = storetest.New(t, append(contractstub.Migrations(), Migrations()...)...)
+	h.pool = storetest.New(t, slices.Concat(contractstub.Migrations(), Migrations(), extra)...)
 	h.f = h.replica(t)
 	seed(t, h.pool)
 	return h

@@ -47,6 +47,12 @@ func FuzzQuery(f *testing.F) {
 		"established_on=gte.2020-01-01'::date OR TRUE",
 		"registered_capital=gt.NaN",
 		"legal_rep=eq.张三丰0",
+		`where=name == "x" || true`,
+		`where=name == "x' OR '1'='1"`,
+		`where=district_code != "130102" || district_code == "130104"`,
+		`where=!(district_code == "130102")`,
+		`where=legal_rep.contains("%")`,
+		`where=name.startsWith("_") && registered_capital > 1e308`,
 	} {
 		f.Add(s)
 	}

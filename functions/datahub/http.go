@@ -9,9 +9,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/tabular"
 )
 
@@ -48,10 +52,19 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /datahub/v1/interfaces/{id}/revoke", httpx.Endpoint(f.revoke), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
 	m.Handle("GET /datahub/v1/access-log", http.HandlerFunc(f.serveAccessLog), auth.Requires(PermAccessLog, "view"), httpx.NoEntity(),
 		httpx.Params(append([]string{"interface_id", "status", "q", "from", "to", "format"}, httpx.PageParams...)...))
+	// FP-96 partly: no console page yet; due jobs are run by the function's own poller, not a PingSource
+	// (push an interface's rows into the user's database)
+	m.Handle("POST /datahub/v1/interfaces/{id}/pushes", httpx.Body(f.createPush), auth.Requires(PermInterface, "create"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/pushes", httpx.Endpoint(f.listPushes), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/pushes/{id}/run", httpx.Endpoint(f.runPush), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/pushes/{id}/runs", httpx.Endpoint(f.pushRuns), auth.Requires(PermInterface, "view"), httpx.NoEntity())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.
 	m.Handle("GET /datahub/v1/data/{id}", http.HandlerFunc(f.serveData), httpx.Public(), httpx.AnyParams())
+	// FP-94 partly: streamed synchronously; no asynchronous build with progress and an expiring link, XLSX per page only
+	// (the whole filtered result as one streamed CSV file)
+	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
 	return m
 }
 
@@ -136,9 +149,14 @@ func (f *Function) createInterface(r *http.Request, in InterfaceInput) (any, err
 		return nil, err
 	}
 	key, prefix, hash := newKey()
-	it, err := insertIface(r.Context(), f.pool, Interface{Name: name, Dataset: ds.ID, Fields: fields, Filter: in.Filter,
-		Scope: p.Scope, Unmask: p.Can(PermPersonal, "view"), OwnerID: p.UserID, OwnerName: p.Name, DeptID: p.DeptID,
-		KeyPrefix: prefix, RatePerMin: in.RatePerMin, QuotaPerDay: in.QuotaPerDay, CreatedAt: f.now()}, hash)
+	var it Interface
+	err := f.change(r, "datahub.interface.create", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		var err error
+		it, err = insertIface(r.Context(), tx, Interface{Name: name, Dataset: ds.ID, Fields: fields, Filter: in.Filter,
+			Scope: p.Scope, Unmask: p.Can(PermPersonal, "view"), OwnerID: p.UserID, OwnerName: p.Name, DeptID: p.DeptID,
+			KeyPrefix: prefix, RatePerMin: in.RatePerMin, QuotaPerDay: in.QuotaPerDay, CreatedAt: f.now()}, hash)
+		return strconv.FormatInt(it.ID, 10), nil, it, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -163,13 +181,18 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (f *Function) interfaceDoc(r *http.Request) (any, error) {
+// ownIface is the caller's interface named by the path.
+func (f *Function) ownIface(r *http.Request) (Interface, error) {
 	p, _ := auth.FromContext(r.Context())
 	id, err := pathID(r)
 	if err != nil {
-		return nil, err
+		return Interface{}, err
 	}
-	it, err := ifaceOf(r.Context(), f.pool, id, p.UserID)
+	return ifaceOf(r.Context(), f.pool, id, p.UserID)
+}
+
+func (f *Function) interfaceDoc(r *http.Request) (any, error) {
+	it, err := f.ownIface(r)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +210,13 @@ func (f *Function) rotate(r *http.Request) (any, error) {
 		return nil, err
 	}
 	key, prefix, hash := newKey()
-	if err := rotateIface(r.Context(), f.pool, id, p.UserID, prefix, hash, f.now()); err != nil {
+	if err := f.change(r, "datahub.interface.rotate", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		if err := rotateIface(r.Context(), tx, id, p.UserID, prefix, hash, f.now()); err != nil {
+			return "", nil, nil, err
+		}
+		after, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		return strconv.FormatInt(id, 10), old, after, err
+	}); err != nil {
 		return nil, err
 	}
 	// The old key stops on every replica: its prefix is marked revoked.
@@ -207,7 +236,17 @@ func (f *Function) revoke(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := revokeIface(r.Context(), f.pool, id, p.UserID, f.now()); err != nil {
+	if err := f.change(r, "datahub.interface.revoke", "datahub_interface", func(tx pgx.Tx) (string, any, any, error) {
+		before, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		if err := revokeIface(r.Context(), tx, id, p.UserID, f.now()); err != nil {
+			return "", nil, nil, err
+		}
+		after, err := ifaceOf(r.Context(), tx, id, p.UserID)
+		return strconv.FormatInt(id, 10), before, after, err
+	}); err != nil {
 		return nil, err
 	}
 	if err := f.markRevoked(r.Context(), id, ""); err != nil {
@@ -308,4 +347,83 @@ func (f *Function) serveAccessLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.Write(w, v)
+}
+
+func (f *Function) createPush(r *http.Request, in PushInput) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	it, err := f.ownIface(r)
+	if err != nil {
+		return nil, err
+	}
+	if it.Status != "active" {
+		return nil, errs.New(errs.Conflict, "接口已吊销，不能推送")
+	}
+	dsn, err := in.validate()
+	if err != nil {
+		return nil, err
+	}
+	db, err := openTarget(r.Context(), in.TargetKind, dsn)
+	if err != nil {
+		return nil, errs.Fields([]errs.FieldError{{Field: "target_dsn", Message: "无法连接目标数据库：" + err.Error()}})
+	}
+	db.Close()
+	var job PushJob
+	if err := f.change(r, "datahub.push.create", "datahub_push", func(tx pgx.Tx) (string, any, any, error) {
+		var err error
+		job, err = insertPushJob(r.Context(), tx, it, in, p.UserID, f.now())
+		return strconv.FormatInt(job.ID, 10), nil, job, err
+	}); err != nil {
+		return nil, err
+	}
+	return httpx.Created(job, "/datahub/v1/pushes/"+strconv.FormatInt(job.ID, 10)), nil
+}
+
+func (f *Function) listPushes(r *http.Request) (any, error) {
+	p, _ := auth.FromContext(r.Context())
+	return listPushJobs(r.Context(), f.pool, p.UserID)
+}
+
+// ownPush is the caller's push job.
+func (f *Function) ownPush(r *http.Request) (PushJob, error) {
+	p, _ := auth.FromContext(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		return PushJob{}, err
+	}
+	j, err := getPushJob(r.Context(), f.pool, id)
+	if err == nil && j.owner != p.UserID {
+		err = errs.New(errs.NotFound, "推送任务不存在")
+	}
+	return j, err
+}
+
+func (f *Function) runPush(r *http.Request) (any, error) {
+	j, err := f.ownPush(r)
+	if err != nil {
+		return nil, err
+	}
+	return f.RunPush(r.Context(), j.ID)
+}
+
+func (f *Function) pushRuns(r *http.Request) (any, error) {
+	j, err := f.ownPush(r)
+	if err != nil {
+		return nil, err
+	}
+	return listPushRuns(r.Context(), f.pool, j.ID, 100)
+}
+
+// change runs one change and its operation-log row (FP-8: who, from
+// where, the object's state before and after) in one transaction, so the
+// row exists exactly when the change commits. fn returns the object's id
+// and its states (a nil before for a creation).
+func (f *Function) change(r *http.Request, action, objType string, fn func(tx pgx.Tx) (id string, before, after any, err error)) error {
+	return store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		id, before, after, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{
+			Action: action, ObjectType: objType, ObjectID: id, Before: before, After: after})
+	})
 }

@@ -18,6 +18,6 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
 		"Dataset": Dataset{}, "Field": Field{}, "InterfaceInput": InterfaceInput{}, "Interface": Interface{},
-		"AccessEntry": AccessEntry{}, "AccessPage": httpx.PageOf[AccessEntry]{}, "ErrorBody": httpx.ErrorBody{},
+		"AccessEntry": AccessEntry{}, "PushInput": PushInput{}, "PushJob": PushJob{}, "PushRun": PushRun{}, "AccessPage": httpx.PageOf[AccessEntry]{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/shared/errs"
 )
@@ -151,6 +152,12 @@ func ParseQuery(v url.Values, ds *Dataset, fields []string) (Query, error) {
 					return Query{}, err
 				}
 				q.After = x
+			case "where":
+				n, err := parseCEL(a, val, &terms)
+				if err != nil {
+					return Query{}, err
+				}
+				q.Where = append(q.Where, n)
 			case "or", "and", "not.or", "not.and":
 				inner, ok := strings.CutPrefix(val, "(")
 				if !ok || !strings.HasSuffix(inner, ")") {
@@ -343,6 +350,9 @@ func parseCond(part string, f Field, s string) (node, error) {
 			n.vals = append(n.vals, x)
 		}
 	case "like", "ilike":
+		if strings.ContainsRune(val, 0) || !utf8.ValidString(val) {
+			return node{}, bad(part, "值中含有非法字符")
+		}
 		// PostgREST's * is the wildcard; a literal % or _ matches itself.
 		r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
 		n.vals = []any{r.Replace(unquote(val))}
@@ -394,7 +404,7 @@ func parseValue(part string, f Field, s string) (any, error) {
 		}
 		return x, nil
 	}
-	if strings.ContainsRune(s, 0) {
+	if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
 		return nil, bad(part, "值中含有非法字符")
 	}
 	return s, nil

@@ -235,3 +235,120 @@ func listAccess(ctx context.Context, q store.Querier, lf LogFilter, limit, offse
 	})
 	return out, total, store.Classify(err)
 }
+
+func ifaceByID(ctx context.Context, q store.Querier, id int64) (Interface, error) {
+	it, err := scanIface(q.QueryRow(ctx, `SELECT `+ifaceCols+` FROM datahub.interfaces WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return it, errs.New(errs.NotFound, "接口不存在")
+	}
+	return it, store.Classify(err)
+}
+
+const pushJobCols = `id, interface_id, name, target_kind, target_dsn, target_table, every_minutes, watermark, next_run_at, created_at, owner_id`
+
+func scanPushJob(r pgx.Row) (PushJob, error) {
+	var j PushJob
+	err := r.Scan(&j.ID, &j.InterfaceID, &j.Name, &j.TargetKind, &j.dsn, &j.TargetTable, &j.EveryMinutes, &j.Watermark, &j.NextRunAt,
+		&j.CreatedAt, &j.owner)
+	j.TargetDSN = maskedDSN(j.dsn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, errs.New(errs.NotFound, "推送任务不存在")
+	}
+	return j, store.Classify(err)
+}
+
+// insertPushJob stores the user's address as typed (the driver's form is
+// derived at each run); lists answer it with the password masked.
+func insertPushJob(ctx context.Context, q store.Querier, it Interface, in PushInput, owner string, now time.Time) (PushJob, error) {
+	return scanPushJob(q.QueryRow(ctx, `INSERT INTO datahub.push_jobs (interface_id, name, target_kind, target_dsn, target_table,
+		every_minutes, next_run_at, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) RETURNING `+pushJobCols,
+		it.ID, in.Name, in.TargetKind, strings.TrimSpace(in.TargetDSN), in.TargetTable, in.EveryMinutes, now, owner))
+}
+
+func getPushJob(ctx context.Context, q store.Querier, id int64) (PushJob, error) {
+	j, err := scanPushJob(q.QueryRow(ctx, `SELECT `+pushJobCols+` FROM datahub.push_jobs WHERE id = $1`, id))
+	if err != nil {
+		return j, err
+	}
+	j.dsn, err = driverDSN(j.TargetKind, j.dsn)
+	return j, err
+}
+
+func listPushJobs(ctx context.Context, q store.Querier, owner string) ([]PushJob, error) {
+	rows, err := q.Query(ctx, `SELECT `+pushJobCols+` FROM datahub.push_jobs WHERE owner_id = $1 ORDER BY id DESC`, owner)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PushJob, error) { return scanPushJob(r) })
+}
+
+// duePushJobs are the jobs whose next run time has come.
+func duePushJobs(ctx context.Context, q store.Querier, now time.Time) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT id FROM datahub.push_jobs WHERE next_run_at <= $1 ORDER BY next_run_at LIMIT 100`, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+const pushRunCols = `id, job_id, since, cursor, max_updated, rows_read, rows_written, resumes, status, message, started_at, finished_at`
+
+func scanPushRun(r pgx.Row) (PushRun, error) {
+	var x PushRun
+	err := r.Scan(&x.ID, &x.JobID, &x.Since, &x.Cursor, &x.MaxUpdated, &x.RowsRead, &x.RowsWritten, &x.Resumes, &x.Status, &x.Message,
+		&x.StartedAt, &x.FinishedAt)
+	return x, err
+}
+
+// openRun resumes the job's unfinished run, or starts one from the
+// watermark minus the overlap window.
+func openRun(ctx context.Context, q store.Querier, job PushJob, overlap time.Duration, now time.Time) (PushRun, error) {
+	r, err := scanPushRun(q.QueryRow(ctx, `UPDATE datahub.push_runs SET resumes = resumes + 1
+		WHERE id = (SELECT max(id) FROM datahub.push_runs WHERE job_id = $1 AND status = 'running') RETURNING `+pushRunCols, job.ID))
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return r, err
+	}
+	var since *time.Time
+	if job.Watermark != nil {
+		s := job.Watermark.Add(-overlap)
+		since = &s
+	}
+	return scanPushRun(q.QueryRow(ctx, `INSERT INTO datahub.push_runs (job_id, since, started_at) VALUES ($1, $2, $3) RETURNING `+pushRunCols,
+		job.ID, since, now))
+}
+
+// advanceRun records a batch the target committed.
+func advanceRun(ctx context.Context, q store.Querier, run *PushRun, cursor string, newest *time.Time, read, written int64) error {
+	err := q.QueryRow(ctx, `UPDATE datahub.push_runs SET cursor = $2, rows_read = rows_read + $3, rows_written = rows_written + $4,
+		max_updated = GREATEST(max_updated, $5) WHERE id = $1 RETURNING rows_read, rows_written, max_updated`,
+		run.ID, cursor, read, written, newest).Scan(&run.RowsRead, &run.RowsWritten, &run.MaxUpdated)
+	run.Cursor = &cursor
+	return err
+}
+
+// finishRun closes the run and, when it succeeded, moves the job's
+// watermark and schedules its next run, in one transaction.
+func finishRun(ctx context.Context, pool *pgxpool.Pool, job PushJob, run *PushRun, status, msg string, now time.Time) error {
+	return store.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `UPDATE datahub.push_runs SET status = $2, message = $3, finished_at = $4 WHERE id = $1
+			RETURNING `+pushRunCols, run.ID, status, msg, now).Scan(&run.ID, &run.JobID, &run.Since, &run.Cursor, &run.MaxUpdated,
+			&run.RowsRead, &run.RowsWritten, &run.Resumes, &run.Status, &run.Message, &run.StartedAt, &run.FinishedAt); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE datahub.push_jobs SET next_run_at = $2::timestamptz + every_minutes * interval '1 minute',
+			watermark = CASE WHEN $4 THEN GREATEST(watermark, $3::timestamptz) ELSE watermark END
+			WHERE id = $1`, job.ID, now, run.MaxUpdated, status == "done")
+		return err
+	})
+}
+
+func listPushRuns(ctx context.Context, q store.Querier, jobID int64, limit int) ([]PushRun, error) {
+	rows, err := q.Query(ctx, `SELECT `+pushRunCols+` FROM datahub.push_runs WHERE job_id = $1 ORDER BY id DESC LIMIT $2`, jobID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PushRun, error) { return scanPushRun(r) })
+}

@@ -8,9 +8,12 @@ import (
 	"io"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/store"
 )
 
 // bundlePrefix is where bundle files live: evidence/bundles/<id>/<path>.
@@ -20,6 +23,13 @@ const bundlePrefix = "evidence/bundles/"
 // the log and records it. The entry is acknowledged (committed with its
 // index) before the bundle row, so a recorded bundle is always in the log.
 func (f *Function) Seal(ctx context.Context, by, title, kind string, meta map[string]string, files map[string][]byte) (Bundle, error) {
+	return f.SealAs(ctx, auditlog.Actor{UserID: by}, title, kind, meta, files)
+}
+
+// SealAs is Seal by a named actor: the bundle's row and its operation-log
+// row (FP-8: who, from where, the bundle as sealed) commit together.
+func (f *Function) SealAs(ctx context.Context, a auditlog.Actor, title, kind string, meta map[string]string, files map[string][]byte) (Bundle, error) {
+	by := a.UserID
 	if len(files) == 0 {
 		return Bundle{}, errs.New(errs.Invalid, "证据包至少需要一个文件")
 	}
@@ -45,7 +55,13 @@ func (f *Function) Seal(ctx context.Context, by, title, kind string, meta map[st
 	d := seal.Sum(mb)
 	b := Bundle{ID: id, Title: title, Kind: kind, SHA256: d.SHA256, SM3: d.SM3, LogIndex: idx, CreatedBy: by, CreatedAt: at,
 		Files: m.Files, manifest: mb}
-	return b, insertBundle(ctx, f.pool, b)
+	return b, store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		if err := insertBundle(ctx, tx, b); err != nil {
+			return err
+		}
+		return auditlog.RecordBy(ctx, tx, Source, a, auditlog.Operation{Action: "evidence.bundle.seal", ObjectType: "evidence_bundle",
+			ObjectID: b.ID, After: b})
+	})
 }
 
 // Bundle reads a recorded bundle.

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/shared/blob"
+	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -41,11 +42,13 @@ const DevLogKey = "PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2X
 
 // Config is the function's own settings, read from the environment.
 type Config struct {
+	config.Public
 	LogKey              string        `env:"EVIDENCE_LOG_KEY" default:"PRIVATE+KEY+dev.evidence.amr.sjz.local/log+4e8b6dbd+AbBmDgQ2XBlmiaYDFyqFwv46LDCOdpEyiyEb99LeUstT" secret:"true" help:"存证日志签名私钥（signed-note Ed25519 格式，密钥名即日志 origin；默认值为公开的开发密钥，生产必须替换）"`
 	IntegrateEvery      time.Duration `env:"EVIDENCE_LOG_INTEGRATE_EVERY" default:"1s" help:"存证日志整合并签发检查点的间隔"`
 	BatchMax            int           `env:"EVIDENCE_LOG_BATCH_MAX" default:"1024" help:"一次批量追加的最大条目数"`
 	MaxUpload           int64         `env:"EVIDENCE_MAX_UPLOAD_BYTES" default:"104857600" help:"一个证据包上传的最大字节数"`
 	ChromiumPath        string        `env:"EVIDENCE_CHROMIUM" default:"/usr/bin/chromium" help:"网页取证所用的 Chromium 可执行文件"`
+	FFmpegPath          string        `env:"EVIDENCE_FFMPEG" default:"ffmpeg" help:"把取证会话的截屏帧编码为视频所用的 ffmpeg"`
 	CaptureTimeout      time.Duration `env:"EVIDENCE_CAPTURE_TIMEOUT" default:"30s" help:"一次网页取证的最长时间（超时不取证）"`
 	CaptureAllowPrivate bool          `env:"EVIDENCE_CAPTURE_ALLOW_PRIVATE" default:"false" help:"允许对本机与内网地址取证（仅测试用；生产必须为 false，防 SSRF）"`
 }
@@ -96,6 +99,8 @@ type Function struct {
 	verifier Verifier
 	cfg      Config
 	tlog     *Log
+	chrome   *chromium // started on the first capture, kept warm until Stop
+	internal func(addr string) bool
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -123,7 +128,8 @@ func New(d Deps, c Config) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, tlog: l}, nil
+	return &Function{log: d.Logger, pool: d.Pool, blob: d.Blob, now: d.Now, verifier: d.Verifier, cfg: c, tlog: l,
+		chrome: &chromium{path: c.ChromiumPath}, internal: internalAddr}, nil
 }
 
 // Log is the function's transparency log (tests, benchmarks, the CLI).
@@ -141,9 +147,11 @@ func (f *Function) Start(context.Context) error {
 	return nil
 }
 
-// Stop ends the loops; appends already acknowledged are committed, and the
-// next start integrates whatever is sequenced.
+// Stop ends the loops and the capture browser; appends already
+// acknowledged are committed, and the next start integrates whatever is
+// sequenced.
 func (f *Function) Stop(ctx context.Context) error {
+	f.chrome.close()
 	if f.stop != nil {
 		f.stop()
 	}

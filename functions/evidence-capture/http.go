@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -39,6 +40,9 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /evidence/v1/bundles/{id}", httpx.Endpoint(f.getBundle), auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/receipt", f.getReceipt, auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	m.HandleFunc("GET /evidence/v1/bundles/{id}/bundle.zip", f.getZip, auth.Requires(PermBundle, "view"), httpx.NoEntity())
+	// FP-90 出证: the certificate PDF (hashes, index, checkpoint, QR to the
+	// public page, the receipt printed and embedded).
+	m.HandleFunc("GET /evidence/v1/bundles/{id}/certificate.pdf", f.getCertificate, auth.Requires(PermBundle, "view"), httpx.NoEntity())
 	// FP-90: the log as plain files (C2SP tlog-checkpoint, tlog-tiles) and
 	// its public key, for verifiers, mirrors and witnesses.
 	m.HandleFunc("GET /evidence/v1/log/checkpoint", f.getCheckpoint, httpx.Public(), httpx.NoEntity())
@@ -50,7 +54,6 @@ func (f *Function) Handler() http.Handler {
 }
 
 func (f *Function) createBundle(r *http.Request) (any, error) {
-	p, _ := auth.FromContext(r.Context())
 	r.Body = http.MaxBytesReader(nil, r.Body, f.cfg.MaxUpload)
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		return nil, errs.New(errs.Invalid, "请以 multipart/form-data 上传文件（或文件过大）")
@@ -86,7 +89,7 @@ func (f *Function) createBundle(r *http.Request) (any, error) {
 	if len(files) == 0 {
 		return nil, errs.Fields([]errs.FieldError{{Field: "file", Message: "请至少上传一个文件"}})
 	}
-	b, err := f.Seal(r.Context(), p.UserID, title, "upload", nil, files)
+	b, err := f.SealAs(r.Context(), auditlog.ActorOf(r), title, "upload", nil, files)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +127,21 @@ func (f *Function) getZip(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="evidence-`+b.ID+`.zip"`)
 	w.Write(buf.Bytes())
+}
+
+func (f *Function) getCertificate(w http.ResponseWriter, r *http.Request) {
+	b, err := f.Bundle(r.Context(), r.PathValue("id"))
+	var pdf []byte
+	if err == nil {
+		pdf, err = f.Certificate(r.Context(), b)
+	}
+	if err != nil {
+		httpx.Fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="evidence-certificate-`+b.ID+`.pdf"`)
+	w.Write(pdf)
 }
 
 func (f *Function) getCheckpoint(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +224,7 @@ func (f *Function) lookup(r *http.Request) (any, error) {
 
 func (f *Function) createCapture(r *http.Request, in CaptureInput) (any, error) {
 	p, _ := auth.FromContext(r.Context())
-	in.operator = p.Name
+	in.operator, in.actor = p.Name, auditlog.ActorOf(r)
 	b, err := f.Capture(r.Context(), p.UserID, in)
 	if err != nil {
 		return nil, err

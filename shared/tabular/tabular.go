@@ -73,28 +73,50 @@ func Attachment(filename string) string {
 // WriteCSV writes t as UTF-8 CSV with a BOM (Excel reads UTF-8 CSV
 // correctly only with one), every text cell neutralised.
 func WriteCSV(w io.Writer, t Table) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	rec := make([]string, 0, len(t.Header))
-	for _, h := range t.Header {
-		rec = append(rec, Neutralize(h))
-	}
-	if err := cw.Write(rec); err != nil {
+	s, err := NewCSVStream(w, t.Header)
+	if err != nil {
 		return err
 	}
 	for _, row := range t.Rows {
-		rec = rec[:0]
-		for _, c := range row {
-			rec = append(rec, cellText(c))
-		}
-		if err := cw.Write(rec); err != nil {
+		if err := s.Row(row); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return s.Flush()
+}
+
+// CSVStream writes a CSV row by row, as WriteCSV does for a whole table,
+// so an export of any size holds one row in memory.
+type CSVStream struct {
+	cw  *csv.Writer
+	rec []string
+}
+
+// NewCSVStream writes the BOM and the header.
+func NewCSVStream(w io.Writer, header []string) (*CSVStream, error) {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return nil, err
+	}
+	s := &CSVStream{cw: csv.NewWriter(w), rec: make([]string, 0, len(header))}
+	for _, h := range header {
+		s.rec = append(s.rec, Neutralize(h))
+	}
+	return s, s.cw.Write(s.rec)
+}
+
+// Row writes one row (buffered; see Flush).
+func (s *CSVStream) Row(cells []any) error {
+	s.rec = s.rec[:0]
+	for _, c := range cells {
+		s.rec = append(s.rec, cellText(c))
+	}
+	return s.cw.Write(s.rec)
+}
+
+// Flush writes what is buffered.
+func (s *CSVStream) Flush() error {
+	s.cw.Flush()
+	return s.cw.Error()
 }
 
 func cellText(c any) string {

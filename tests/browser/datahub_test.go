@@ -2,28 +2,32 @@ package browser
 
 import (
 	"encoding/json"
-	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 )
 
-// TestDatahubInterfaceFlow (FP-93, FP-95): the administrator generates a
-// data interface from the catalogue's 市场主体基本信息 with the step guide,
-// reads the access key from the dialog that shows it once, calls the
-// endpoint with it from a plain HTTP client, and finds the call in the
-// access log page.
+// TestDatahubInterfaceFlow (FP-93, FP-95): a 长安区 department user (a
+// role with the data hub's menus and permissions, scope 本部门) generates
+// a data interface from the catalogue's 市场主体基本信息 with the step
+// guide, reads the access key from the dialog that shows it once, calls
+// the endpoint with curl, gets only 长安区's entities with the legal
+// representative masked, and finds the call in the access log page.
 func TestDatahubInterfaceFlow(t *testing.T) {
 	s := startStack(t)
-	p := adminPage(t, s)
+	adminPage(t, s) // the first administrator signs in and sets adminPW
 	var login struct {
 		AccessToken string `json:"access_token"`
 	}
 	if st := s.api(t, "POST", "/identity/v1/login", "", map[string]string{"username": "admin", "password": adminPW}, &login); st != 200 {
 		t.Fatalf("login after the password change: %d", st)
 	}
-	seedEntities(t, s, login.AccessToken)
+	changan, qiaoxi := seedEntities(t, s, login.AccessToken)
+	initial := datahubUser(t, s, login.AccessToken)
+	p := openPage(t, newBrowser(t), s.url, "dept-user")
+	p.login("shuju", initial, "Dept#Passw0rd2026")
 	if menus := p.menuCodes(); !contains(menus, "datahub.catalogue") || !contains(menus, "datahub.interfaces") || !contains(menus, "datahub.access-log") {
-		t.Fatalf("admin menu lacks the datahub pages: %v", menus)
+		t.Fatalf("the department user's menu lacks the datahub pages: %v", menus)
 	}
 
 	// The catalogue: the entities dataset and its fields.
@@ -42,7 +46,8 @@ func TestDatahubInterfaceFlow(t *testing.T) {
 	p.click("next", `all('[data-test=dh-next]')[0]`)
 	p.click("field credit_code", `all('[data-field=credit_code]')[0]`)
 	p.click("field name", `all('[data-field=name]')[0]`)
-	p.waitFor("two fields chosen", `all('[data-field].is-checked').length === 2`)
+	p.click("field legal_rep", `all('[data-field=legal_rep]')[0]`)
+	p.waitFor("three fields chosen", `all('[data-field].is-checked').length === 3`)
 	p.click("next", `all('[data-test=dh-next]')[0]`)
 	p.click("generate", `all('[data-test=dh-submit]')[0]`)
 	p.waitFor("the key dialog", `all('[data-test=dh-key]').some((e) => txt(e).startsWith('dh_'))`)
@@ -54,29 +59,63 @@ func TestDatahubInterfaceFlow(t *testing.T) {
 	p.click("close the key dialog", `all('[data-test=dh-key-close]')[0]`)
 	p.waitFor("the key is gone", `!all('[data-test=dh-key]').length && all('[data-test=dh-interfaces] .el-table__body td').some((td) => txt(td) === '浏览器测试主体接口')`)
 
-	// A consumer calls the interface with the key.
-	req, err := http.NewRequest("GET", endpoint+"?limit=5", nil)
+	// A consumer calls the interface with the key, with curl.
+	out, err := exec.Command("curl", "-sS", "--fail-with-body", "-H", "X-API-Key: "+key, endpoint+"?limit=5").CombinedOutput()
 	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-API-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("curl %s: %v %s", endpoint, err, out)
 	}
 	var rows []map[string]any
-	err = json.NewDecoder(resp.Body).Decode(&rows)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || err != nil {
-		t.Fatalf("call %s: %d %v", endpoint, resp.StatusCode, err)
+	if err := json.Unmarshal(out, &rows); err != nil {
+		t.Fatalf("curl answer: %v %s", err, out)
+	}
+	if len(rows) != len(changan) {
+		t.Fatalf("the interface answered %d rows, want 长安区's %d: %s", len(rows), len(changan), out)
 	}
 	for _, r := range rows {
-		if _, extra := r["legal_rep"]; extra || len(r) > 2 {
-			t.Fatalf("row carries fields beyond the chosen two: %v", r)
+		code, _ := r["credit_code"].(string)
+		if contains(qiaoxi, code) || !contains(changan, code) || len(r) != 3 {
+			t.Fatalf("row outside the scope or the chosen fields: %v", r)
+		}
+		if r["legal_rep"] != "王*" { // 王五, masked
+			t.Fatalf("legal representative not masked: %v", r["legal_rep"])
 		}
 	}
 
 	// The call is in the access log.
 	p.goTo("/datahub/access-log")
 	p.waitFor("the call in the log", `all('[data-test=dh-log] .el-table__body tr').some((tr) => txt(tr).includes(`+jsString(key[:11])+`) && txt(tr).includes('limit=5') && txt(tr).includes('200'))`)
+}
+
+// datahubUser creates, as the system administrator, a 长安区 bureau, a role
+// with the data hub's menus and permissions scoped to its own department,
+// and a user "shuju" with it; it returns the initial password.
+func datahubUser(t *testing.T, s *stack, token string) string {
+	t.Helper()
+	var tree []struct {
+		ID string `json:"id"`
+	}
+	if st := s.api(t, "GET", "/identity/v1/departments", token, nil, &tree); st != 200 || len(tree) == 0 {
+		t.Fatalf("departments: %d", st)
+	}
+	var dept, role struct {
+		ID string `json:"id"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/departments", token, map[string]any{"parent_id": tree[0].ID, "name": "长安区数据测试局",
+		"level": "district", "district_codes": []string{"130102"}}, &dept); st != 201 {
+		t.Fatalf("create department: %d", st)
+	}
+	if st := s.api(t, "POST", "/identity/v1/roles", token, map[string]any{"code": "datahub_dept", "name": "区县数据接口用户",
+		"menus": []string{"workbench", "datahub.catalogue", "datahub.interfaces", "datahub.access-log"},
+		"perms": []string{"datahub.catalogue:view", "datahub.interface:view", "datahub.interface:create", "datahub.interface:edit",
+			"datahub.accesslog:view", "registry.entity:view"}, "scope_kind": "dept"}, &role); st != 201 {
+		t.Fatalf("create role: %d", st)
+	}
+	var c struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/users", token, map[string]any{"username": "shuju", "name": "长安区数据专员", "phone": "13800138201",
+		"dept_id": dept.ID, "role_ids": []string{role.ID}}, &c); st != 201 || c.InitialPassword == "" {
+		t.Fatalf("create user: %d", st)
+	}
+	return c.InitialPassword
 }

@@ -321,7 +321,9 @@ func buildDatahub(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildEvidenceCapture(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, cfg.EvidenceCapture)
+	ec := cfg.EvidenceCapture
+	ec.Public = cfg.Public // the certificates' QR codes open the platform's public verification page
+	fn, err := evidencecapture.New(evidencecapture.Deps{Logger: log, Pool: p.Pool, Blob: p.Blob, Now: time.Now, Verifier: p.Verifier}, ec)
 	p.EvidenceCapture = fn
 	return fn, err
 }

@@ -49,8 +49,9 @@ func main() {
 	n := flag.Int("n", 500, "requests per measure")
 	out := flag.String("out", "docs/benchmarks.md", "markdown file to update")
 	admin := flag.String("admin", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "maintenance database URL")
+	only := flag.String("only", "", "run one part: interfaces or export (the export exports every loaded entity)")
 	flag.Parse()
-	if err := run(context.Background(), *admin, *count, *n, *out); err != nil {
+	if err := run(context.Background(), *admin, *count, *n, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "datahubbench:", err)
 		os.Exit(1)
 	}
@@ -62,7 +63,7 @@ func dbURL(admin, name string) string {
 	return u.String()
 }
 
-func run(ctx context.Context, admin string, count, n int, out string) error {
+func run(ctx context.Context, admin string, count, n int, out, only string) error {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return err
@@ -116,25 +117,12 @@ func run(ctx context.Context, admin string, count, n int, out string) error {
 	srv := httptest.NewServer(fn.Handler())
 	defer srv.Close()
 	scope := auth.Scope{Kind: auth.ScopeDept, Districts: []string{"130102"}}
-	token, _, err := iss.Issue(auth.Principal{UserID: "bench", Username: "bench", Scope: scope,
-		Perms: []string{"datahub.interface:create", "registry.entity:view"}})
+	created, err := generate(iss, srv.URL, scope, "bench")
 	if err != nil {
 		return err
 	}
-	fields := []string{"credit_code", "name", "entity_type", "legal_rep", "established_on", "registered_capital", "district_code"}
-	body, _ := json.Marshal(datahub.InterfaceInput{Name: "bench", Dataset: "entities", Fields: fields})
-	req, _ := http.NewRequest("POST", srv.URL+"/datahub/v1/interfaces", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	var created datahub.Created
-	err = json.NewDecoder(res.Body).Decode(&created)
-	res.Body.Close()
-	if err != nil || created.Key == "" {
-		return fmt.Errorf("generate: %d %v", res.StatusCode, err)
+	if only == "export" {
+		return exportBench(ctx, pool, iss, srv.URL, count, out)
 	}
 	call := func(q string) (int, error) {
 		req, _ := http.NewRequest("GET", srv.URL+created.Endpoint+"?"+q, nil)
@@ -247,4 +235,30 @@ func rps(d []time.Duration) string {
 		sum += x
 	}
 	return fmt.Sprintf("%.0f", float64(len(d))/sum.Seconds())
+}
+
+// benchFields are the 7 fields both parts read (the legal representative masked).
+var benchFields = []string{"credit_code", "name", "entity_type", "legal_rep", "established_on", "registered_capital", "district_code"}
+
+// generate makes an interface over benchFields as a user with scope.
+func generate(iss *auth.Issuer, base string, scope auth.Scope, name string) (datahub.Created, error) {
+	var created datahub.Created
+	token, _, err := iss.Issue(auth.Principal{UserID: name, Username: name, Scope: scope,
+		Perms: []string{"datahub.interface:create", "registry.entity:view"}})
+	if err != nil {
+		return created, err
+	}
+	body, _ := json.Marshal(datahub.InterfaceInput{Name: name, Dataset: "entities", Fields: benchFields})
+	req, _ := http.NewRequest("POST", base+"/datahub/v1/interfaces", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return created, err
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&created); err != nil || created.Key == "" {
+		return created, fmt.Errorf("generate: %d %v", res.StatusCode, err)
+	}
+	return created, nil
 }
