@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdpinput "github.com/chromedp/cdproto/input"
@@ -405,4 +406,65 @@ func TestEventBriefFromTemplateAndDirectory(t *testing.T) {
 			t.Errorf("the SMS gateway got for %s: %+v %v", phone, m, ok)
 		}
 	}
+}
+
+// FP-145, FP-151: from the map to a consult — the operator opens an event,
+// picks the inspectors near it (KNN) and opens a consult with them; the
+// consult room shows them as members, on the event.
+func TestConsultWithThePickedInspectors(t *testing.T) {
+	s := startStack(t)
+	pw := s.initialPasswords(t)
+	const adminPW = "Dispatch-Browser-7!"
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/login", "", map[string]string{"username": "admin", "password": pw["admin"]}, &login); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	if st := s.api(t, "POST", "/identity/v1/password/change", login.AccessToken, map[string]string{"old_password": pw["admin"], "new_password": adminPW}, &login); st != 200 {
+		t.Fatalf("change password: %d", st)
+	}
+	_, initial := commsUsers(t, s, login.AccessToken)
+	// 巡查员甲's phone reports a position near the event.
+	var insp struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := s.api(t, "POST", "/identity/v1/login", "", map[string]string{"username": "xuncha1", "password": initial[0]}, &insp); st != 200 {
+		t.Fatalf("inspector login: %d", st)
+	}
+	if st := s.api(t, "POST", "/identity/v1/password/change", insp.AccessToken, map[string]string{"old_password": initial[0], "new_password": "Comms-Phone-7!"}, &insp); st != 200 {
+		t.Fatalf("inspector password: %d", st)
+	}
+	if st := s.api(t, "POST", "/dispatch/v1/positions", insp.AccessToken, map[string]any{"positions": []map[string]any{
+		{"at": time.Now().UTC().Format(time.RFC3339), "lat": 38.0431, "lng": 114.5152, "accuracy": 6}}}, nil); st != 200 {
+		t.Fatalf("position: %d", st)
+	}
+	lat, lng := 38.0428, 114.5149
+	if st := s.api(t, "POST", "/dispatch/v1/events", login.AccessToken, map[string]any{"type": "特种设备", "title": "商场扶梯骤停有人受伤",
+		"source": "call", "lat": lat, "lng": lng, "district": "130102"}, nil); st != 201 {
+		t.Fatalf("event: %d", st)
+	}
+	centre := openPage(t, newBrowser(t), s.url, "centre")
+	centre.login("admin", adminPW, "")
+	centre.goTo("/command/centre")
+	centre.jsClick("the event", `[...document.querySelectorAll('[data-event]')].find((e) => e.textContent.includes('商场扶梯骤停'))`)
+	centre.waitFor("its retrospection", `all('[data-test=timeline-step]').length >= 1`)
+	// The nearest inspectors to the event: the selection panel needs an
+	// alarm or an event point; the circle tool picks around the event.
+	var box struct{ X, Y float64 }
+	if err := centre.eval(`(() => { const r = document.querySelector('[data-test=centre-map]').getBoundingClientRect(); return {X: r.left, Y: r.top} })()`, &box); err != nil {
+		t.Fatal(err)
+	}
+	x, y := box.X+(114.5149-113.8)/1.7*900, box.Y+(38.6-38.0428)/1.15*640
+	pressed := func(p *cdpinput.DispatchMouseEventParams) { p.Buttons = 1 }
+	centre.click("the circle tool", `document.querySelector('[data-test=circle-tool]')`)
+	centre.run("draw the circle",
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x, y),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonLeft, pressed),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseMoved, x+15, y, pressed),
+		chromedp.MouseEvent(cdpinput.DispatchMouseEventTypeMouseReleased, x+15, y, chromedp.ButtonLeft))
+	centre.waitFor("巡查员甲 inside", `[...document.querySelectorAll('[data-inspector]')].some((e) => e.textContent.includes('巡查员甲'))`)
+	centre.click("consult with them", `document.querySelector('[data-test=consult-picked]')`)
+	centre.waitFor("the consult room", `location.hash.startsWith('#/comms/consult') && document.querySelector('[data-test=consult-panel]')`)
+	centre.waitFor("巡查员甲 a member", `document.querySelector('[data-test=consult-members]').textContent.includes('巡查员甲')`)
 }
