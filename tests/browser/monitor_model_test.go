@@ -98,7 +98,9 @@ func TestMonitorModelOnTheFarm(t *testing.T) {
 	p.waitFor("the clue confirmed", `all('[data-test=monitor-clues] .el-table__body-wrapper .el-table__row').some((r) => txt(r).includes('已确认') && txt(r).includes('页面宣称全网销量第一'))`)
 	p.waitFor("the rule's precision", `all('[data-test=rule-stats] .el-table__row').some((r) => txt(r).includes('100.0%'))`)
 
-	// The export.
+	// The export: once the review dialog's fading overlay is gone, or the
+	// click lands on it (seen under load).
+	p.waitFor("the review dialog gone", `!dialog('确认线索') && !all('.el-overlay').length`)
 	file := p.download("export", `byText('button', '导出 Excel')`)
 	x, err := excelize.OpenFile(file)
 	if err != nil {
