@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -303,4 +305,50 @@ func readBlob(ctx context.Context, h harness, key string) ([]byte, error) {
 	}
 	defer rc.Close()
 	return io.ReadAll(rc)
+}
+
+// A base64 field re-spelt with different padding bits decodes to the
+// same bytes unless decoding is strict: such a re-spelt receipt is a
+// changed receipt and must not verify (found by the byte-flip test on
+// CI, one run in several, as the hashes happened to end that way).
+func TestReSpeltBase64IsTampering(t *testing.T) {
+	h := newHarness(t).started(t)
+	vkey := h.f.Log().PublicKey()
+	_, bundle := sealSample(t, h, map[string][]byte{"page.html": []byte("<html>x</html>")})
+	for range 3 {
+		sealSample(t, h, map[string][]byte{"n.txt": []byte("y")})
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	respelt := 0
+	for name, file := range bundle {
+		lines := strings.Split(string(file.Data), "\n")
+		for i, l := range lines {
+			// The base64 at the end of the line (a hash line, "extra …", or
+			// a signature line "— origin key+sig").
+			field := l[strings.LastIndexAny(l, " ")+1:]
+			if !strings.HasSuffix(field, "=") || len(field)%4 != 0 {
+				continue
+			}
+			if _, err := base64.StdEncoding.Strict().DecodeString(field); err != nil {
+				continue
+			}
+			j := len(field) - 2 // the last data character, before the padding
+			if strings.HasSuffix(field, "==") {
+				j = len(field) - 3
+			}
+			v := strings.IndexByte(alphabet, field[j])
+			alt := field[:j] + string(alphabet[v^1]) + field[j+1:]
+			m := clone(bundle)
+			lines2 := append([]string(nil), lines...)
+			lines2[i] = l[:len(l)-len(field)] + alt
+			m[name].Data = []byte(strings.Join(lines2, "\n"))
+			if _, err := seal.VerifyBundle(m, vkey); err == nil {
+				t.Errorf("%s line %d re-spelt as %q verified", name, i, alt)
+			}
+			respelt++
+		}
+	}
+	if respelt == 0 {
+		t.Fatal("no padded base64 field found to re-spell: the test proves nothing")
+	}
 }

@@ -36,7 +36,7 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	if err != nil || origin == "" {
 		return Checkpoint{}, tampered("检查点格式错误")
 	}
-	root, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(lines[2], "\n"))
+	root, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSuffix(lines[2], "\n"))
 	if err != nil || len(root) != 32 {
 		return Checkpoint{}, tampered("检查点根哈希格式错误")
 	}
@@ -58,6 +58,9 @@ func OpenCheckpoint(signed []byte, vkey string) (Checkpoint, error) {
 	v, err := note.NewVerifier(strings.TrimSpace(vkey))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("日志公钥格式错误: %w", err)
+	}
+	if err := canonicalSignatures(signed); err != nil {
+		return Checkpoint{}, err
 	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
@@ -113,7 +116,7 @@ func ParseReceipt(b []byte) (Receipt, error) {
 	var r Receipt
 	lines := strings.Split(head, "\n")
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
-		x, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "extra "))
+		x, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(lines[0], "extra "))
 		if err != nil {
 			return Receipt{}, tampered("回执附加数据格式错误")
 		}
@@ -128,7 +131,7 @@ func ParseReceipt(b []byte) (Receipt, error) {
 	}
 	r.Index = idx
 	for _, l := range lines[1:] {
-		h, err := base64.StdEncoding.DecodeString(l)
+		h, err := base64.StdEncoding.Strict().DecodeString(l)
 		if err != nil || len(h) != 32 {
 			return Receipt{}, tampered("回执证明哈希格式错误")
 		}
@@ -146,10 +149,32 @@ func PublicKey(skey string) (string, error) {
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
 		return "", fmt.Errorf("seal: not a note signer key")
 	}
-	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	raw, err := base64.StdEncoding.Strict().DecodeString(parts[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
 		return "", fmt.Errorf("seal: not an Ed25519 note signer key")
 	}
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
 	return note.NewEd25519VerifierKey(parts[2], pub)
+}
+
+// canonicalSignatures refuses a note whose signature lines are not in the
+// one base64 spelling of their bytes: the note library decodes leniently,
+// so a signature re-spelt in its padding bits would still verify, and a
+// receipt that is not byte for byte the one issued is a changed receipt.
+func canonicalSignatures(signed []byte) error {
+	s := string(signed)
+	i := strings.LastIndex(s, "\n\n")
+	if i < 0 {
+		return tampered("检查点缺少签名")
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(s[i+2:], "\n"), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "\u2014" {
+			return tampered("检查点签名行格式错误")
+		}
+		if _, err := base64.StdEncoding.Strict().DecodeString(f[2]); err != nil {
+			return tampered("检查点签名编码不规范")
+		}
+	}
+	return nil
 }
