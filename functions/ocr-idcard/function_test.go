@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -48,7 +49,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), dir: dir, now: time.Now()}
+	h := &harness{iss: iss, pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), dir: dir, now: time.Now()}
 	if _, err := h.pool.Exec(context.Background(), registryStub); err != nil {
 		t.Fatal(err)
 	}
