@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -95,7 +96,7 @@ func newHarness(t *testing.T, tune ...func(*Config)) *harness {
 	sim := provincesim.New("k", "s")
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return newHarnessOn(t, storetest.New(t, metrologyMigrations(), Migrations()[0]), sim, srv, tune...)
+	return newHarnessOn(t, storetest.New(t, metrologyMigrations(), Migrations()[0], auditlogtest.Migration()), sim, srv, tune...)
 }
 
 func newHarnessOn(t *testing.T, pool *pgxpool.Pool, sim *provincesim.Simulator, srv *httptest.Server, tune ...func(*Config)) *harness {
