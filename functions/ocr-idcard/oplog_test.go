@@ -3,7 +3,6 @@ package ocridcard
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,12 +17,7 @@ import (
 func TestOpLogRecognizeAndConfirm(t *testing.T) {
 	h := newHarness(t)
 	s := card()
-	rec := h.do(t, h.all(), upload(t, "/ocr/v1/idcards", map[string][]byte{"front": s.FrontJPEG, "back": s.BackJPEG}))
-	if rec.Code != http.StatusCreated {
-		t.Fatalf("create: %d %s", rec.Code, rec.Body)
-	}
-	var got Recognition
-	json.Unmarshal(rec.Body.Bytes(), &got)
+	got, _ := h.recognize(t, s)
 	conf := Confirmation{Name: s.Person.Name, Sex: s.Person.Sex, Birth: s.Person.Birth.Format("2006-01-02"), Address: "河北省石家庄市长安区旧址 1 号", IDNumber: s.Person.IDNumber}
 	for _, addr := range []string{conf.Address, "河北省石家庄市长安区新址 2 号"} {
 		conf.Address = addr

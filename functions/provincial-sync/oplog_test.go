@@ -1,13 +1,9 @@
 package provincialsync
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
-	"github.com/sjzamr/smartreg/shared/auth/authtest"
 )
 
 // FP-8: starting a sync by hand leaves an operation-log row naming the
@@ -15,16 +11,7 @@ import (
 func TestOpLogStartRun(t *testing.T) {
 	h := newHarness(t)
 	h.sim.Generate(3, 2, base)
-	req := httptest.NewRequest("POST", "/province/v1/runs", nil)
-	req.Header.Set("Authorization", h.iss.Bearer(authtest.CityWide(PermSync+":run")))
-	rec := httptest.NewRecorder()
-	h.h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", rec.Code, rec.Body)
-	}
-	if err := h.f.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h.startRun(t)
 	ops := auditlogtest.Ops(t, h.pool, "")
 	if len(ops) != 1 {
 		t.Fatalf("want one row; got %+v", ops)
