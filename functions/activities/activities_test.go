@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -39,7 +40,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{iss: authtest.NewIssuer(t), pool: storetest.New(t, Migrations()...),
+	h := &harness{iss: authtest.NewIssuer(t), pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...),
 		now: time.Date(2026, 3, 1, 10, 0, 0, 0, beijing)}
 	h.sms = smssim.New("k", "s")
 	h.sms.PerPhonePerMinute = 0

@@ -224,7 +224,8 @@ func (f *Function) SetSummary(ctx context.Context, who Actor, id int64, summary 
 		if out, err = getActivity(ctx, tx, id, false); err != nil {
 			return err
 		}
-		return f.audit(ctx, tx, who, "activities.activity.summary", id, nil, map[string]any{"summary": summary, "photos": len(all)})
+		return f.audit(ctx, tx, who, "activities.activity.summary", id, map[string]any{"summary": old.Summary, "photos": len(old.Photos)},
+			map[string]any{"summary": summary, "photos": len(all)})
 	})
 	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/functions/dashboard/contractstub"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -30,7 +31,7 @@ type harness struct {
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	pool := storetest.New(t, append(contractstub.Migrations(), Migrations()...)...)
+	pool := storetest.New(t, append(append(contractstub.Migrations(), Migrations()...), auditlogtest.Migration())...)
 	b, err := blob.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -196,7 +196,8 @@ func (f *Function) subscribe(r *http.Request) (any, error) {
 			return err
 		}
 		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{At: f.now(),
-			Action: "dashboard.report.subscribe", ObjectType: "report", ObjectID: itoa(int(x.ID))})
+			Action: "dashboard.report.subscribe", ObjectType: "report", ObjectID: itoa(int(x.ID)),
+			After: map[string]any{"subscriber": p.UserID, "subscribed": true}})
 	})
 	if err != nil {
 		return nil, classify(err)

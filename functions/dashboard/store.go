@@ -162,6 +162,15 @@ func (f *Function) saveIndicator(ctx context.Context, id int64, in IndicatorInpu
 	var newID int64
 	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
 		var err error
+		// The log keeps what an update replaced, not only what it wrote.
+		var before any
+		if id != 0 {
+			old, err := getIndicator(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			before = old
+		}
 		if id == 0 {
 			err = tx.QueryRow(ctx, `INSERT INTO dashboard.indicators (category_id, name, kind, unit, conditions, visible, wrap, sort,
 				updated_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
@@ -184,7 +193,7 @@ func (f *Function) saveIndicator(ctx context.Context, id int64, in IndicatorInpu
 		}
 		action := map[bool]string{true: "dashboard.indicator.create", false: "dashboard.indicator.update"}[id == 0]
 		return auditlog.RecordBy(ctx, tx, Source, who, auditlog.Operation{At: f.now(), Action: action,
-			ObjectType: "kpi_indicator", ObjectID: itoa(int(newID)), After: in})
+			ObjectType: "kpi_indicator", ObjectID: itoa(int(newID)), Before: before, After: in})
 	})
 	if err != nil {
 		return Indicator{}, classify(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/auth"
+	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/notify"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -187,7 +188,7 @@ func (f *Function) Create(ctx context.Context, p *auth.Principal, a actor, in Cr
 		if err := insertEvent(ctx, tx, id, "created", v, a, "", now); err != nil {
 			return err
 		}
-		return f.audit(ctx, tx, a, "document.create", d, nil, map[string]any{"template": t.Code, "version": v.String(), "values": values})
+		return f.audit(ctx, tx, a, "document.create", d, nil, map[string]any{"template": t.Code, "version": v.String(), "values": logValues(values)})
 	})
 	if err != nil {
 		return Detail{}, err
@@ -362,8 +363,25 @@ func (f *Function) saveVersion(ctx context.Context, tx pgx.Tx, a actor, d Docume
 		return err
 	}
 	return f.audit(ctx, tx, a, auditActions[event], d,
-		map[string]any{"version": d.Version, "values": d.values},
-		map[string]any{"version": v.String(), "template_version": tv.String(), "values": values, "change": change, "note": note})
+		map[string]any{"version": d.Version, "values": logValues(d.values)},
+		map[string]any{"version": v.String(), "template_version": tv.String(), "values": logValues(values), "change": change, "note": note})
+}
+
+// logValues is a document's values as the operation log keeps them: a
+// field whose key names a phone or an ID number is masked, since the log
+// is read far more widely than the document.
+func logValues(values map[string]string) map[string]string {
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		switch {
+		case strings.Contains(k, "phone") || strings.Contains(k, "mobile"):
+			v = codes.MaskPhone(v)
+		case strings.Contains(k, "id_number") || strings.Contains(k, "id_card"):
+			v = codes.MaskIDNumber(v)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // History is a document's versions and workflow steps, newest first

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
@@ -53,7 +54,7 @@ func registryMigrations() store.Migration {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	pool := storetest.New(t, append([]store.Migration{registryMigrations()}, Migrations()...)...)
+	pool := storetest.New(t, append(append([]store.Migration{registryMigrations()}, Migrations()...), auditlogtest.Migration())...)
 	dir, err := blob.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -38,7 +39,7 @@ func newHarness(t *testing.T) *harness {
 	iss := authtest.NewIssuer(t)
 	cfg := config.Defaults[Config]()
 	cfg.IndexDir = filepath.Join(t.TempDir(), "index")
-	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), now: testNow}
+	h := &harness{iss: iss, pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), now: testNow}
 	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: h.pool, Now: func() time.Time { return h.now },
 		Verifier: iss.Verifier()}, cfg)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
@@ -52,7 +53,7 @@ func registryMigrations() store.Migration {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	pool := storetest.New(t, registryMigrations(), Migrations()[0])
+	pool := storetest.New(t, registryMigrations(), Migrations()[0], auditlogtest.Migration())
 	b, err := blob.Open(context.Background(), "file://"+t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -28,7 +29,7 @@ type harness struct {
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, Migrations()...), Now: time.Now,
+	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), Now: time.Now,
 		Verifier: iss.Verifier()}, config.Defaults[Config]())
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	_ "embed"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,6 +197,16 @@ func (f *Function) review(r *http.Request, in ReviewInput) (any, error) {
 	var c Clue
 	now := f.now()
 	err = store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		// The log keeps what the review replaced; a clue that is not there
+		// (or out of scope) is refused by reviewClue below.
+		var before map[string]string
+		var oldStatus, oldReason string
+		if err := tx.QueryRow(r.Context(), `SELECT status, coalesce(reason, '') FROM monitor.clues WHERE id = $1 FOR UPDATE`, id).
+			Scan(&oldStatus, &oldReason); err == nil {
+			before = map[string]string{"status": oldStatus, "reason": oldReason}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return store.Classify(err)
+		}
 		if c, err = reviewClue(r.Context(), tx, id, status, in.Reason, user(r), now, scopeOf(r)); err != nil {
 			return err
 		}
@@ -205,7 +216,8 @@ func (f *Function) review(r *http.Request, in ReviewInput) (any, error) {
 			return err
 		}
 		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{Action: "monitor.clue.review",
-			ObjectType: "monitor.clue", ObjectID: itoa(c.ID), DistrictCode: districtCode(c.District), After: map[string]string{"status": status, "reason": in.Reason}})
+			ObjectType: "monitor.clue", ObjectID: itoa(c.ID), DistrictCode: districtCode(c.District),
+			Before: before, After: map[string]string{"status": status, "reason": in.Reason}})
 	})
 	return c, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -55,7 +56,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return &env{t: t, pool: storetest.New(t, Migrations()...), iss: authtest.NewIssuer(t), channel: "test:notify:" + uniq()}
+	return &env{t: t, pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), iss: authtest.NewIssuer(t), channel: "test:notify:" + uniq()}
 }
 
 // replica builds one notify Function on the env.

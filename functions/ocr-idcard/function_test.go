@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -48,7 +49,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{iss: iss, pool: storetest.New(t, Migrations()...), dir: dir, now: time.Now()}
+	h := &harness{iss: iss, pool: storetest.New(t, append(Migrations(), auditlogtest.Migration())...), dir: dir, now: time.Now()}
 	if _, err := h.pool.Exec(context.Background(), registryStub); err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +161,24 @@ func card() cardgen.Sample {
 // FP-11: a phone photo of both sides is read, stored encrypted and
 // audited; the number is masked in what is stored and listed, and shown
 // in full only through an audited view.
-func TestRecognizeStoresEncryptedAndAudits(t *testing.T) {
-	h := newHarness(t)
-	s := card()
+// recognize uploads both sides of s through the route.
+func (h *harness) recognize(t *testing.T, s cardgen.Sample) (Recognition, *httptest.ResponseRecorder) {
+	t.Helper()
 	rec := h.do(t, h.all(), upload(t, "/ocr/v1/idcards", map[string][]byte{"front": s.FrontJPEG, "back": s.BackJPEG}))
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
 	var got Recognition
-	json.Unmarshal(rec.Body.Bytes(), &got)
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	return got, rec
+}
+
+func TestRecognizeStoresEncryptedAndAudits(t *testing.T) {
+	h := newHarness(t)
+	s := card()
+	got, rec := h.recognize(t, s)
 	if got.Result == nil || got.Result.Front == nil || got.Result.Back == nil {
 		t.Fatalf("no result: %s", rec.Body)
 	}

@@ -298,7 +298,8 @@ func (f *Function) request(ctx context.Context, id string, p *auth.Principal, ip
 			return err
 		}
 		if err := auditlog.Record(ctx, tx, Source, auditlog.Operation{UserID: p.UserID, Username: p.Username, IP: ip,
-			Action: "ocr.idcard.request", ObjectType: "ocr.recognition", ObjectID: id}); err != nil {
+			Action: "ocr.idcard.request", ObjectType: "ocr.recognition", ObjectID: id,
+			After: map[string]any{"status": "pending", "front": fk != "", "back": bk != ""}}); err != nil {
 			return err
 		}
 		rec, err = getRecognition(ctx, tx, id)

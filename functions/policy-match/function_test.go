@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/functions/policy-match/contractstub"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -49,7 +50,7 @@ var noFetch = fetchFunc(func(context.Context, string) ([]byte, string, error) {
 func newHarnessWith(t *testing.T, fetch Fetcher) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	pool := storetest.New(t, append(contractstub.Migrations(), Migrations()...)...)
+	pool := storetest.New(t, append(append(contractstub.Migrations(), Migrations()...), auditlogtest.Migration())...)
 	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: func() time.Time { return testNow },
 		Verifier: iss.Verifier(), Fetcher: fetch}, config.Defaults[Config]())
 	if err != nil {

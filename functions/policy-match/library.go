@@ -2,6 +2,7 @@ package policymatch
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,20 @@ func (f *Function) Save(ctx context.Context, a Actor, kind string, in PolicyInpu
 	var out Policy
 	var created bool
 	err = store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		// A save onto an existing policy is an update: the log keeps what
+		// it replaced.
+		var before any
+		var oldID int64
+		switch err := tx.QueryRow(ctx, `SELECT id FROM policy.policies WHERE title = $1 AND doc_no = $2`, in.Title, in.DocNo).Scan(&oldID); {
+		case err == nil:
+			old, err := getPolicy(ctx, tx, oldID, true)
+			if err != nil {
+				return err
+			}
+			before = brief(old)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return store.Classify(err)
+		}
 		var err error
 		out, created, err = upsertPolicy(ctx, tx, in, kind, cond, from, labels, a.Username, f.now())
 		if err != nil {
@@ -62,7 +77,9 @@ func (f *Function) Save(ctx context.Context, a Actor, kind string, in PolicyInpu
 		if created {
 			action = "policy.create"
 		}
-		return f.audit(ctx, tx, a, action, out.ID, nil, map[string]any{"title": out.Title, "doc_no": out.DocNo, "source": kind + ":" + in.SourceRef})
+		after := brief(out)
+		after["source"] = kind + ":" + in.SourceRef
+		return f.audit(ctx, tx, a, action, out.ID, before, after)
 	})
 	return out, created, err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/blob"
 	"github.com/sjzamr/smartreg/shared/config"
@@ -95,7 +96,7 @@ func newHarness(t *testing.T, tune ...func(*Config)) *harness {
 	sim := provincesim.New("k", "s")
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return newHarnessOn(t, storetest.New(t, metrologyMigrations(), Migrations()[0]), sim, srv, tune...)
+	return newHarnessOn(t, storetest.New(t, metrologyMigrations(), Migrations()[0], auditlogtest.Migration()), sim, srv, tune...)
 }
 
 func newHarnessOn(t *testing.T, pool *pgxpool.Pool, sim *provincesim.Simulator, srv *httptest.Server, tune ...func(*Config)) *harness {
@@ -546,9 +547,9 @@ func TestConformance(t *testing.T) {
 }
 
 // A run started from the API is audited and runs in the background.
-func TestStartRun(t *testing.T) {
-	h := newHarness(t)
-	h.sim.Generate(10, 5, base)
+// startRun starts a sync through the route and waits for it to end.
+func (h *harness) startRun(t *testing.T) {
+	t.Helper()
 	req := httptest.NewRequest("POST", "/province/v1/runs", nil)
 	req.Header.Set("Authorization", h.iss.Bearer(authtest.CityWide(PermSync+":run")))
 	rec := httptest.NewRecorder()
@@ -559,6 +560,12 @@ func TestStartRun(t *testing.T) {
 	if err := h.f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestStartRun(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Generate(10, 5, base)
+	h.startRun(t)
 	if n := h.count(t, `SELECT count(*) FROM province.runs WHERE trigger = 'manual' AND status = 'ok'`); n != 1 {
 		t.Fatalf("manual runs %d", n)
 	}

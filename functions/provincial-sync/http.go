@@ -80,7 +80,10 @@ func (f *Function) start(r *http.Request) (any, error) {
 	p, _ := auth.FromContext(r.Context())
 	if err := store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
 		return auditlog.Record(r.Context(), tx, Source, auditlog.Operation{At: f.now(), UserID: p.UserID, Username: p.Username,
-			IP: httpx.ClientIP(r), Action: "province.sync.run", ObjectType: "province_sync"})
+			IP: httpx.ClientIP(r), Action: "province.sync.run", ObjectType: "province_sync",
+			// The run's id exists only once the background sync has the lock,
+			// after this row commits; the state says what was started.
+			Before: map[string]any{"running": false}, After: map[string]any{"running": true, "trigger": "manual"}})
 	}); err != nil {
 		return nil, err
 	}
