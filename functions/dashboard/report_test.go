@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 )
@@ -211,6 +213,19 @@ func TestSubscriptionPerRecipientScope(t *testing.T) {
 	}
 	if rec := h.do(t, h.iss.Bearer(b), "DELETE", fmt.Sprintf("/dashboard/v1/reports/%d/subscription", rep.ID), nil); rec.Code != 204 {
 		t.Errorf("unsubscribe: %d", rec.Code)
+	}
+	// FP-8: the unsubscription is in the operation log, once (a second
+	// DELETE changes nothing and logs nothing).
+	h.do(t, h.iss.Bearer(b), "DELETE", fmt.Sprintf("/dashboard/v1/reports/%d/subscription", rep.ID), nil)
+	var unsub []auditlogtest.Op
+	for _, o := range auditlogtest.Ops(t, h.pool, strconv.Itoa(int(rep.ID))) {
+		if o.Action == "dashboard.report.unsubscribe" {
+			unsub = append(unsub, o)
+		}
+	}
+	if len(unsub) != 1 || unsub[0].UserID != b.UserID || auditlogtest.Field(unsub[0].Before, "subscribed") != "true" ||
+		auditlogtest.Field(unsub[0].After, "subscribed") != "false" {
+		t.Errorf("the unsubscription's log: %+v", unsub)
 	}
 }
 

@@ -211,9 +211,18 @@ func (f *Function) unsubscribe(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.pool.Exec(r.Context(), `DELETE FROM dashboard.subscriptions WHERE report_id = $1 AND user_id = $2`,
-		x.ID, principal(r).UserID); err != nil {
-		return nil, store.Classify(err)
+	p := principal(r)
+	err = store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(r.Context(), `DELETE FROM dashboard.subscriptions WHERE report_id = $1 AND user_id = $2`, x.ID, p.UserID)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // nothing was subscribed: nothing changed, nothing to log
+		}
+		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{At: f.now(),
+			Action: "dashboard.report.unsubscribe", ObjectType: "report", ObjectID: itoa(int(x.ID)),
+			Before: map[string]any{"subscriber": p.UserID, "subscribed": true}, After: map[string]any{"subscriber": p.UserID, "subscribed": false}})
+	})
+	if err != nil {
+		return nil, classify(err)
 	}
 	return httpx.NoContent(), nil
 }

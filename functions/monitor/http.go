@@ -103,10 +103,19 @@ func (f *Function) createModel(r *http.Request, in ModelInput) (any, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	m, err := insertModel(r.Context(), f.pool, Model{Name: strings.TrimSpace(in.Name), Districts: nonNil(in.Districts), Types: in.Types,
-		Platforms: nonNil(in.Platforms), WindowDays: in.WindowDays, CreatedBy: user(r), CreatedAt: f.now()})
+	var m Model
+	err := store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
+		var err error
+		if m, err = insertModel(r.Context(), tx, Model{Name: strings.TrimSpace(in.Name), Districts: nonNil(in.Districts), Types: in.Types,
+			Platforms: nonNil(in.Platforms), WindowDays: in.WindowDays, CreatedBy: user(r), CreatedAt: f.now()}); err != nil {
+			return err
+		}
+		// FP-8: a monitoring model decides what becomes a clue, so who set it up is kept.
+		return auditlog.RecordBy(r.Context(), tx, Source, auditlog.ActorOf(r), auditlog.Operation{Action: "monitor.model.create",
+			ObjectType: "monitor.model", ObjectID: strconv.FormatInt(m.ID, 10), After: m})
+	})
 	if err != nil {
-		return nil, err
+		return nil, store.Classify(err)
 	}
 	return httpx.Created(m, ""), nil
 }

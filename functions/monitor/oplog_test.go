@@ -11,8 +11,8 @@ import (
 	"github.com/sjzamr/smartreg/shared/httpx"
 )
 
-// FP-8: reviewing a clue leaves an operation-log row naming the person, the
-// clue and its status before and after.
+// FP-8: creating a model and reviewing a clue leave operation-log rows
+// naming the person, the object and its state (the clue's before and after).
 func TestOpLogClueReview(t *testing.T) {
 	h := newHarness(t)
 	ctx := t.Context()
@@ -28,6 +28,10 @@ func TestOpLogClueReview(t *testing.T) {
 	if rec := h.do(t, bearer, "POST", "/monitor/v1/models", map[string]any{"name": "长安区广告", "districts": []string{"长安区"},
 		"types": []string{"advertising"}, "window_days": 30}); rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &m) != nil {
 		t.Fatalf("create model: %d %s", rec.Code, rec.Body)
+	}
+	mops := auditlogtest.Ops(t, h.f.pool, strconv.FormatInt(m.ID, 10))
+	if len(mops) != 1 || mops[0].Action != "monitor.model.create" || mops[0].UserID != "city-user" || auditlogtest.Field(mops[0].After, "name") != "长安区广告" {
+		t.Fatalf("the model's creation in the log: %+v", mops)
 	}
 	if rec := h.do(t, bearer, "POST", "/monitor/v1/models/"+strconv.FormatInt(m.ID, 10)+"/run", nil); rec.Code != 200 {
 		t.Fatalf("run: %d %s", rec.Code, rec.Body)
