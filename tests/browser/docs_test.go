@@ -148,8 +148,9 @@ func TestDocumentsFlow(t *testing.T) {
 	oldVerify := rev.text(`all('[data-test=doc-verify]')[0].href`)
 
 	// 3. A correction: a new version with its note; the diff is shown.
-	rev.click("correct", `all('[data-test=doc-correct]')[0]`)
-	rev.waitFor("correction dialog", `dialog('更正已发布文书')`)
+	// The publish box fades out first; a click on its overlay is tried again.
+	rev.waitFor("publish box closed", `!all('.el-message-box').length`)
+	rev.clickUntil("correct", `all('[data-test=doc-correct]')[0]`, `dialog('更正已发布文书')`)
 	rev.typeInto("corrected contact", `dialog('更正已发布文书').querySelector('input[data-input=contact]')`, "王强")
 	rev.typeInto("correction note", `dialog('更正已发布文书').querySelector('textarea[data-input=correct-note]')`, "联系人变更为王强")
 	rev.click("save correction", `all('[data-test=correct-save]')[0]`)
