@@ -476,24 +476,8 @@ func TestPushLocalChanges(t *testing.T) {
 // An issued certificate is uploaded once, with its PDF and checksum.
 func TestUploadCertificate(t *testing.T) {
 	h := newHarness(t)
-	pdf := []byte("%PDF-1.4\n% a certificate\n")
-	if _, err := h.blob.Put(context.Background(), "certs/1/v1.pdf", bytes.NewReader(pdf), "application/pdf"); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(pdf)
-	d := events.CertificateIssuedData{CertificateID: 11, CertificateNo: "JD2026-000001", Version: 1, Kind: "certificate", VerificationID: 1,
-		CreditCode: "91130102MA00000011", DistrictCode: "130102", BlobKey: "certs/1/v1.pdf", SHA256: hex.EncodeToString(sum[:]),
-		VerifyURL: "http://localhost:8080/certs/v1/verify/X", IssuedAt: base}
-	e := event.New()
-	e.SetID("issued-1")
-	e.SetSource("/functions/certificate-print")
-	e.SetType(events.CertificateIssued)
-	_ = e.SetData(event.ApplicationJSON, d)
-	for range 2 {
-		if _, err := h.f.Receive(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pdf := uploadOnce(t, h, "issued-1", 11, "JD2026-000001")
+	uploadOnce(t, h, "issued-1", 11, "JD2026-000001")
 	certs := h.sim.Certificates()
 	if c, ok := certs["JD2026-000001/1"]; !ok || len(certs) != 1 || c.Size != len(pdf) {
 		t.Fatalf("uploaded %v", certs)
@@ -501,13 +485,39 @@ func TestUploadCertificate(t *testing.T) {
 	if n := h.count(t, `SELECT count(*) FROM province.log WHERE action = 'upload'`); n != 1 {
 		t.Fatalf("upload log lines %d", n)
 	}
-	d.BlobKey = "certs/none.pdf"
-	d.CertificateID = 12
+	d := events.CertificateIssuedData{CertificateID: 12, CertificateNo: "JD2026-000002", Version: 1, BlobKey: "certs/none.pdf"}
+	e := event.New()
 	e.SetID("issued-2")
+	e.SetSource("/functions/certificate-print")
+	e.SetType(events.CertificateIssued)
 	_ = e.SetData(event.ApplicationJSON, d)
 	if _, err := h.f.Receive(context.Background(), e); err == nil {
 		t.Fatal("a missing PDF was accepted")
 	}
+}
+
+// uploadOnce stores a certificate's PDF and delivers its issued event
+// (id eventID) to the function, as the Broker would; it returns the PDF.
+func uploadOnce(t *testing.T, h *harness, eventID string, certID int64, no string) []byte {
+	t.Helper()
+	pdf := []byte("%PDF-1.4\n% a certificate " + no + "\n")
+	key := "certs/" + no + "/v1.pdf"
+	if _, err := h.blob.Put(context.Background(), key, bytes.NewReader(pdf), "application/pdf"); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(pdf)
+	d := events.CertificateIssuedData{CertificateID: certID, CertificateNo: no, Version: 1, Kind: "certificate", VerificationID: 1,
+		CreditCode: "91130102MA00000011", DistrictCode: "130102", BlobKey: key, SHA256: hex.EncodeToString(sum[:]),
+		VerifyURL: "http://localhost:8080/certs/v1/verify/X", IssuedAt: base}
+	e := event.New()
+	e.SetID(eventID)
+	e.SetSource("/functions/certificate-print")
+	e.SetType(events.CertificateIssued)
+	_ = e.SetData(event.ApplicationJSON, d)
+	if _, err := h.f.Receive(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	return pdf
 }
 
 func TestConformance(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sjzamr/smartreg/events"
+	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/errs"
 	"github.com/sjzamr/smartreg/shared/store"
 )
@@ -46,7 +47,15 @@ func (f *Function) Upload(ctx context.Context, d events.CertificateIssuedData) e
 		if err != nil || tag.RowsAffected() == 0 {
 			return store.Classify(err)
 		}
-		return writeLog(ctx, tx, 0, []logEntry{{Resource: "certificates", SourceID: d.CertificateNo, District: d.DistrictCode, Action: "upload",
-			Message: "证书已上传省平台（第 " + itoa(d.Version) + " 版，省平台编号 " + id + "）"}}, f.now())
+		if err := writeLog(ctx, tx, 0, []logEntry{{Resource: "certificates", SourceID: d.CertificateNo, District: d.DistrictCode, Action: "upload",
+			Message: "证书已上传省平台（第 " + itoa(d.Version) + " 版，省平台编号 " + id + "）"}}, f.now()); err != nil {
+			return err
+		}
+		// FP-8: the upload changes what the province holds, so it is an
+		// operation of this function's own, made by no person.
+		return auditlog.RecordBy(ctx, tx, Source, auditlog.System(Name), auditlog.Operation{At: f.now(),
+			Action: "province.certificate.upload", ObjectType: "certificate", ObjectID: d.CertificateNo, DistrictCode: d.DistrictCode,
+			Before: map[string]any{"uploaded": false, "version": d.Version},
+			After:  map[string]any{"uploaded": true, "version": d.Version, "remote_id": id, "sha256": d.SHA256}})
 	})
 }
