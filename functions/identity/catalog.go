@@ -112,6 +112,7 @@ var menuCatalogue = []Menu{
 	// functions/crawler-shard and monitor (FP-85–91): 网络市场监测.
 	{Code: "monitor", Title: "网络市场监测", Icon: "Monitor", Children: []Menu{
 		{Code: "monitor.entities", Title: "网络主体库", Path: "/console/#/monitor/entities", Icon: "Shop"},
+		{Code: "monitor.behaviour", Title: "经营行为数据", Path: "/console/#/monitor/behaviour", Icon: "Search"},
 		{Code: "monitor.jobs", Title: "爬虫任务", Path: "/console/#/monitor/jobs", Icon: "Connection"},
 		{Code: "monitor.models", Title: "监测模型", Path: "/console/#/monitor/models", Icon: "SetUp"},
 		{Code: "monitor.clues", Title: "监测线索", Path: "/console/#/monitor/clues", Icon: "Warning"},
@@ -211,7 +212,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "policy.library", "policy.import", "policy.entity", "policy.accounts", "policy.mine")
 	business = append(business, "command.centre", "command.mobile", "command.consult", "command.notify", "command.cameras")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
-	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
+	business = append(business, "monitor.entities", "monitor.behaviour", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")

@@ -4,11 +4,15 @@ import (
 	"context"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/sjzamr/smartreg/events"
 )
 
-// Receive handles the events its Triggers route here; others are
-// acknowledged and ignored. Decode payloads with events.Decode[T](e) and
-// wrap effects in outbox.Once, so a redelivery changes nothing.
+// Receive takes the PingSource tick that runs the saved searches falling
+// due (FP-86); other events are acknowledged and ignored.
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() == events.Ping {
+		return nil, f.receiveTick(ctx, e)
+	}
 	return nil, nil
 }

@@ -50,6 +50,7 @@ func (f *Function) Handler() http.Handler {
 		httpx.Params("model", "status", "rule", "format"))
 	f.creditRoutes(m)
 	f.streamRoutes(m)
+	f.behaviourRoutes(m)
 	return m
 }
 

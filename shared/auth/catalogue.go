@@ -161,6 +161,8 @@ var catalogue = []Permission{
 	{"monitor.credit", "edit", "录入信用记录、调整信用评价模型"},
 	{"monitor.stream", "view", "查看直播与短视频监测名单"},
 	{"monitor.stream", "edit", "维护直播与短视频监测名单并执行检查"},
+	{"monitor.behaviour", "view", "检索网络经营行为数据、保存定时检索"},
+	{"monitor.behaviour", "export", "导出网络经营行为数据"},
 	{"entity.graph", "view", "查看企业图谱与股权穿透"},
 	{"dashboard.kpi", "view", "查看指标看板"},
 	{"dashboard.kpi", "manage", "维护指标与指标分类"},

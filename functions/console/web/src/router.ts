@@ -71,6 +71,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'comms/phone', component: () => import('./views/comms/Phone.vue'), meta: { title: '会商（手机端）', menus: ['command.mobile', 'command.consult'] } },
   // FP-85–91: 网络市场监测 (crawler-shard, monitor).
   { path: 'monitor/entities', component: () => import('./views/monitor/Entities.vue'), meta: { title: '网络主体库', menus: ['monitor.entities'] } },
+  // FP-86: 经营行为数据 (monitor over crawler-shard's objects).
+  { path: 'monitor/behaviour', component: () => import('./views/monitor/Behaviour.vue'), meta: { title: '经营行为数据', menus: ['monitor.behaviour'] } },
   { path: 'monitor/jobs', component: () => import('./views/monitor/Jobs.vue'), meta: { title: '爬虫任务', menus: ['monitor.jobs'] } },
   { path: 'monitor/models', component: () => import('./views/monitor/Models.vue'), meta: { title: '监测模型', menus: ['monitor.models'] } },
   { path: 'monitor/clues', component: () => import('./views/monitor/Clues.vue'), meta: { title: '监测线索', menus: ['monitor.clues', 'monitor.models'] } },
