@@ -192,6 +192,12 @@ func (fl BehaviourFilter) where(scope auth.Scope, since time.Time) *store.Where 
 	return w
 }
 
+// HitPage is a page of hits; TotalExact false says Total is a floor.
+type HitPage struct {
+	httpx.PageOf[BehaviourHit]
+	TotalExact bool `json:"total_exact"`
+}
+
 // BehaviourHit is one object found, with the text around the first
 // keyword.
 type BehaviourHit struct {
@@ -232,13 +238,22 @@ func snippetOf(text string, terms []string) string {
 	return s
 }
 
-// searchBehaviour answers one page of hits, newest first, and the total.
-// since (when not zero) keeps only objects updated after it: a saved
-// search's new hits.
-func searchBehaviour(ctx context.Context, q store.Querier, fl BehaviourFilter, scope auth.Scope, since time.Time, p httpx.Page) ([]BehaviourHit, int, error) {
+// maxCount caps how far a search page counts: a common word matches a
+// tenth of 500 000 objects, and counting them all would cost seconds for a
+// number nobody pages to the end of. Past it the page says "at least".
+var maxCount = 10000
+
+// searchBehaviour answers one page of hits, newest first, and the total,
+// counted up to limit (0: exactly). since (when not zero) keeps only
+// objects updated after it: a saved search's new hits.
+func searchBehaviour(ctx context.Context, q store.Querier, fl BehaviourFilter, scope auth.Scope, since time.Time, p httpx.Page, limit int) ([]BehaviourHit, int, error) {
 	w := fl.where(scope, since)
 	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM crawlershard.online_objects('-infinity')`+w.SQL(), w.Args()...).Scan(&total); err != nil {
+	count := `SELECT count(*) FROM crawlershard.online_objects('-infinity')` + w.SQL()
+	if limit > 0 {
+		count = `SELECT count(*) FROM (SELECT 1 FROM crawlershard.online_objects('-infinity')` + w.SQL() + ` LIMIT ` + strconv.Itoa(limit+1) + `) capped`
+	}
+	if err := q.QueryRow(ctx, count, w.Args()...).Scan(&total); err != nil {
 		return nil, 0, store.Classify(err)
 	}
 	if p.Size == 0 {
@@ -334,12 +349,12 @@ type SearchRun struct {
 func runSaved(ctx context.Context, tx pgx.Tx, s SavedSearch, scope auth.Scope, trigger string, now time.Time) (SearchRun, error) {
 	run := SearchRun{RanAt: now, Trigger: trigger}
 	var err error
-	if _, run.Hits, err = searchBehaviour(ctx, tx, s.Conditions, scope, time.Time{}, httpx.Page{}); err != nil {
+	if _, run.Hits, err = searchBehaviour(ctx, tx, s.Conditions, scope, time.Time{}, httpx.Page{}, 0); err != nil {
 		return run, err
 	}
 	run.NewHits = run.Hits
 	if s.LastRunAt != nil {
-		if _, run.NewHits, err = searchBehaviour(ctx, tx, s.Conditions, scope, *s.LastRunAt, httpx.Page{}); err != nil {
+		if _, run.NewHits, err = searchBehaviour(ctx, tx, s.Conditions, scope, *s.LastRunAt, httpx.Page{}, 0); err != nil {
 			return run, err
 		}
 	}

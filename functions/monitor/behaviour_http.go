@@ -26,9 +26,9 @@ import (
 // view (search, and one's own saved searches), export.
 const PermBehaviour = "monitor.behaviour"
 
-// SearchTask is the PingSource task (monitor-saved-searches) that runs the
-// saved searches falling due.
-const SearchTask = "monitor-saved-searches"
+// ScheduleTask is the PingSource task (monitor-schedule) that runs the
+// saved searches falling due and asks for the due stream checks.
+const ScheduleTask = "monitor-schedule"
 
 var behaviourParams = []string{"q", "kind", "platform", "district", "entity", "updated_from", "updated_to", "price_min", "price_max", "no_licence"}
 
@@ -56,11 +56,11 @@ func (f *Function) searchBehaviour(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	hits, total, err := searchBehaviour(r.Context(), f.pool, fl, scopeOf(r), time.Time{}, page)
+	hits, total, err := searchBehaviour(r.Context(), f.pool, fl, scopeOf(r), time.Time{}, page, maxCount)
 	if err != nil {
 		return nil, err
 	}
-	return httpx.NewPage(hits, total, page), nil
+	return HitPage{PageOf: httpx.NewPage(hits, min(total, maxCount), page), TotalExact: total <= maxCount}, nil
 }
 
 // exportBehaviour answers the hits as XLSX or CSV, up to MaxExport rows.
@@ -75,7 +75,7 @@ func (f *Function) exportBehaviour(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, r, err)
 		return
 	}
-	hits, _, err := searchBehaviour(r.Context(), f.pool, fl, scopeOf(r), time.Time{}, httpx.Page{Page: 1, Size: f.cfg.MaxExport})
+	hits, _, err := searchBehaviour(r.Context(), f.pool, fl, scopeOf(r), time.Time{}, httpx.Page{Page: 1, Size: f.cfg.MaxExport}, 1)
 	if err != nil {
 		httpx.Fail(w, r, err)
 		return
@@ -210,17 +210,22 @@ func (f *Function) searchRuns(r *http.Request) (any, error) {
 	return runs, err
 }
 
-// receiveTick runs the saved searches that are due, once per tick (a
-// redelivered tick runs nothing again); an owner is told of new hits.
+// receiveTick runs the saved searches that are due and asks for the due
+// stream checks, once per tick (a redelivered tick does nothing again); an
+// owner is told of new hits.
 func (f *Function) receiveTick(ctx context.Context, e event.Event) error {
 	data, err := events.Decode[events.PingData](e)
-	if err != nil || data["task"] != SearchTask {
+	if err != nil || data["task"] != ScheduleTask {
 		return err
 	}
 	_, err = outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
 		n, err := f.RunDueSearches(ctx, tx)
-		if err == nil && n > 0 {
-			f.log.InfoContext(ctx, "saved searches run", "searches", n)
+		if err != nil {
+			return err
+		}
+		k, err := f.RequestDueChecks(ctx, tx)
+		if n > 0 || k > 0 {
+			f.log.InfoContext(ctx, "monitor schedule", "searches", n, "stream_checks", k)
 		}
 		return err
 	})

@@ -86,6 +86,19 @@ func TestBehaviourSearchConditionsAndScope(t *testing.T) {
 			t.Errorf("%s: %d got [%s] total %d, want [%s]", c.query, res.StatusCode, ids(p), p.Total, c.want)
 		}
 	}
+	// Past the count's cap the page says "at least".
+	defer func(m int) { maxCount = m }(maxCount)
+	maxCount = 2
+	rec := h.do(t, city, "GET", "/monitor/v1/behaviour?q="+url.QueryEscape("绿茶"), nil)
+	var capped HitPage
+	if json.Unmarshal(rec.Body.Bytes(), &capped); capped.Total != 2 || capped.TotalExact || len(capped.Items) != 4 {
+		t.Errorf("capped: %s", rec.Body)
+	}
+	maxCount = 10000
+	rec = h.do(t, city, "GET", "/monitor/v1/behaviour?q="+url.QueryEscape("绿茶"), nil)
+	if json.Unmarshal(rec.Body.Bytes(), &capped); capped.Total != 4 || !capped.TotalExact {
+		t.Errorf("exact: %s", rec.Body)
+	}
 	p, _ := h.search(t, city, "q="+url.QueryEscape("普洱"))
 	if len(p.Items) != 1 || !strings.Contains(p.Items[0].Snippet, "普洱茶") || p.Items[0].Price == nil || *p.Items[0].Price != 260 {
 		t.Errorf("hit: %+v", p.Items)
@@ -129,7 +142,7 @@ func TestBehaviourSearchConditionsAndScope(t *testing.T) {
 	}
 
 	// The export holds the same rows as the search.
-	rec := h.do(t, city, "GET", "/monitor/v1/behaviour/export?format=csv&q="+url.QueryEscape("绿茶"), nil)
+	rec = h.do(t, city, "GET", "/monitor/v1/behaviour/export?format=csv&q="+url.QueryEscape("绿茶"), nil)
 	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(rec.Body.String(), "\ufeff"))).ReadAll()
 	if rec.Code != http.StatusOK || err != nil || len(rows) != 5 || rows[1][1] != "𠮷祥绿茶" || rows[2][9] != "未公示" {
 		t.Errorf("export: %d %v %q", rec.Code, err, rows)
@@ -176,9 +189,9 @@ func TestSavedSearchRunsOnSchedule(t *testing.T) {
 		t.Helper()
 		e := event.New()
 		e.SetID(id)
-		e.SetSource("/apis/v1/namespaces/smartreg/pingsources/" + SearchTask)
+		e.SetSource("/apis/v1/namespaces/smartreg/pingsources/" + ScheduleTask)
 		e.SetType(events.Ping)
-		_ = e.SetData(event.ApplicationJSON, map[string]string{"task": SearchTask})
+		_ = e.SetData(event.ApplicationJSON, map[string]string{"task": ScheduleTask})
 		if _, err := h.f.Receive(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ import (
 const PermStream = "monitor.stream" // view, edit (add streams and check them)
 
 func (f *Function) streamRoutes(m *httpx.Mux) {
-	m.Handle("GET /monitor/v1/streams", httpx.Endpoint(f.listStreams), auth.Requires(PermStream, "view"), httpx.EntityListing(), // FP-89 partly: captions only (no speech-to-text, recording, alerts, schedules or FP-92 views)
+	m.Handle("GET /monitor/v1/streams", httpx.Endpoint(f.listStreams), auth.Requires(PermStream, "view"), httpx.EntityListing(), // FP-89 partly: captions, schedules and alerts (no speech-to-text, recording or FP-92 views)
 		httpx.Params(httpx.PageParams...))
 	m.Handle("POST /monitor/v1/streams", httpx.Body(f.addStream), auth.Requires(PermStream, "edit"), httpx.EntityInBody("credit_code")) // FP-89
 	m.Handle("POST /monitor/v1/streams/{id}/check", httpx.Endpoint(f.checkStream), auth.Requires(PermStream, "edit"), httpx.NoEntity()) // FP-89
@@ -52,16 +52,19 @@ type Stream struct {
 	EveryMinutes int        `json:"every_minutes"`
 	LastChecked  *time.Time `json:"last_checked"`
 	LastResult   string     `json:"last_result"`
+	NextCheckAt  *time.Time `json:"next_check_at"`
 	CreatedBy    string     `json:"created_by"`
+	CreatedByID  string     `json:"-"`
 	CreatedAt    time.Time  `json:"created_at"`
 }
 
-const streamCols = `id, platform, account, title, url, entity_name, credit_code, district, every_minutes, last_checked, last_result, created_by, created_at`
+const streamCols = `id, platform, account, title, url, entity_name, credit_code, district, every_minutes, last_checked, last_result,
+	next_check_at, created_by, created_by_id, created_at`
 
 func scanStream(r pgx.Row) (Stream, error) {
 	var s Stream
 	err := r.Scan(&s.ID, &s.Platform, &s.Account, &s.Title, &s.URL, &s.EntityName, &s.CreditCode, &s.District, &s.EveryMinutes,
-		&s.LastChecked, &s.LastResult, &s.CreatedBy, &s.CreatedAt)
+		&s.LastChecked, &s.LastResult, &s.NextCheckAt, &s.CreatedBy, &s.CreatedByID, &s.CreatedAt)
 	return s, err
 }
 
@@ -109,9 +112,11 @@ func (f *Function) addStream(r *http.Request, in StreamInput) (any, error) {
 	err = store.InTx(r.Context(), f.pool, func(tx pgx.Tx) error {
 		var err error
 		s, err = scanStream(tx.QueryRow(r.Context(), `INSERT INTO monitor.streams (platform, account, title, url, entity_name, credit_code, district,
-			district_code, every_minutes, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING `+streamCols,
+			district_code, every_minutes, created_by, created_by_id, created_at, next_check_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)
+			RETURNING `+streamCols,
 			strings.TrimSpace(in.Platform), strings.TrimSpace(in.Account), strings.TrimSpace(in.Title), strings.TrimSpace(in.URL),
-			strings.TrimSpace(in.EntityName), strings.TrimSpace(in.CreditCode), strings.TrimSpace(in.District), dc, in.EveryMinutes, user(r), now))
+			strings.TrimSpace(in.EntityName), strings.TrimSpace(in.CreditCode), strings.TrimSpace(in.District), dc, in.EveryMinutes, user(r),
+			principalID(r), now))
 		if err != nil {
 			return err
 		}
@@ -300,6 +305,9 @@ func (f *Function) CheckStream(ctx context.Context, s Stream) (CheckResult, erro
 		}
 		if _, err := tx.Exec(ctx, `UPDATE monitor.streams SET last_checked = $2, last_result = $3 WHERE id = $1`, s.ID, now,
 			fmt.Sprintf("字幕 %d 条，疑似违法 %d 处", res.Cues, res.Found)); err != nil {
+			return err
+		}
+		if err := alertNewClues(ctx, tx, s, res.Added, now); err != nil {
 			return err
 		}
 		_, err := recompute(ctx, tx, []string{s.CreditCode}, "直播监测："+s.Platform+" "+s.Account, now)

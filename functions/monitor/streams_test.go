@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/sjzamr/smartreg/events"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/conformance"
 	"github.com/sjzamr/smartreg/shared/httpx"
@@ -121,4 +124,92 @@ func TestStreamCaptionsBecomeCluesAtTheirMoment(t *testing.T) {
 	if json.Unmarshal(rec.Body.Bytes(), &sp); sp.Total != 0 {
 		t.Errorf("foreign streams listed: %s", rec.Body)
 	}
+}
+
+// FP-89: the schedule asks for a check of each due stream once per
+// interval; the check (its own delivery) alerts whoever added the stream,
+// once for the clues it added and never again for the same clues.
+func TestStreamChecksRunOnScheduleAndAlert(t *testing.T) {
+	w := newCreditWorld(t)
+	now := time.Now()
+	w.h.f.now = func() time.Time { return now }
+	file := liveRecording(t, map[int]string{2: "这款茶叶是全网最好的"})
+	rec := w.h.do(t, w.city, "POST", "/monitor/v1/streams", StreamInput{Platform: "抖音", Account: "定时检查", Title: "上新",
+		URL: "file://" + file, EntityName: "长安茶行", CreditCode: w.inside, District: "长安区", EveryMinutes: 30})
+	var s Stream
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil || rec.Code != http.StatusCreated {
+		t.Fatalf("add stream: %d %s", rec.Code, rec.Body)
+	}
+	requests := func() []events.MonitorStreamCheckRequestedData {
+		rows, err := w.h.f.pool.Query(t.Context(), `SELECT event->'data' FROM platform.outbox WHERE event_type = $1 ORDER BY seq`, events.MonitorStreamCheckRequested)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []events.MonitorStreamCheckRequestedData
+		for rows.Next() {
+			var raw []byte
+			var d events.MonitorStreamCheckRequestedData
+			if err := rows.Scan(&raw); err != nil || json.Unmarshal(raw, &d) != nil {
+				t.Fatal(err)
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	tick := func(id string) {
+		t.Helper()
+		e := event.New()
+		e.SetID(id)
+		e.SetSource("/apis/v1/namespaces/smartreg/pingsources/" + ScheduleTask)
+		e.SetType(events.Ping)
+		_ = e.SetData(event.ApplicationJSON, map[string]string{"task": ScheduleTask})
+		if _, err := w.h.f.Receive(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick("a")
+	tick("b") // within the interval: not asked again
+	now = now.Add(10 * time.Minute)
+	tick("c")
+	reqs := requests()
+	if len(reqs) != 1 || reqs[0].StreamID != s.ID {
+		t.Fatalf("requests after three ticks in one interval: %+v", reqs)
+	}
+	check := func(id string) {
+		t.Helper()
+		e := event.New()
+		e.SetID(id)
+		e.SetSource(Source)
+		e.SetType(events.MonitorStreamCheckRequested)
+		_ = e.SetData(event.ApplicationJSON, reqs[0])
+		if _, err := w.h.f.Receive(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts := func() int {
+		var n int
+		w.h.f.pool.QueryRow(t.Context(), `SELECT count(*) FROM platform.outbox WHERE event_type = $1 AND event->'data'->>'kind' = 'monitor_stream_clue'`,
+			events.NotifyNoticeRequested).Scan(&n)
+		return n
+	}
+	check("r1")
+	check("r1") // redelivered: the clues are there already, no second alert
+	if n := alerts(); n != 1 {
+		t.Fatalf("alerts after a check with a hit, delivered twice: %d", n)
+	}
+	var to []string
+	var raw []byte
+	w.h.f.pool.QueryRow(t.Context(), `SELECT event->'data'->'target'->'user_ids' FROM platform.outbox WHERE event->'data'->>'kind' = 'monitor_stream_clue'`).Scan(&raw)
+	if json.Unmarshal(raw, &to); len(to) != 1 || to[0] != "city-user" {
+		t.Errorf("alert went to %s, want the user who added the stream", raw)
+	}
+	now = now.Add(25 * time.Minute) // the interval has passed
+	tick("d")
+	if reqs := requests(); len(reqs) != 2 {
+		t.Fatalf("requests after the interval: %+v", reqs)
+	}
+	// A request for a stream deleted since is acknowledged.
+	reqs[0].StreamID = 999999
+	check("r2")
 }

@@ -4,4 +4,4 @@
 -- objects. pg_trgm is created by the platform migration.
 CREATE INDEX objects_name_trgm ON crawlershard.objects USING gin (name gin_trgm_ops);
 CREATE INDEX objects_text_trgm ON crawlershard.objects USING gin (text gin_trgm_ops);
-CREATE INDEX objects_updated ON crawlershard.objects (updated_at);
+CREATE INDEX objects_updated ON crawlershard.objects (updated_at, id);

@@ -413,10 +413,6 @@ func run(ctx context.Context, admin string, count, records, n int, out string, r
 	})
 }
 
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
-}
+func pct(d []time.Duration, p int) time.Duration { return report.Percentile(d, float64(p)) }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

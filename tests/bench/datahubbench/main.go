@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -221,11 +220,7 @@ func run(ctx context.Context, admin string, count, n int, out, only string) erro
 	})
 }
 
-func pct(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
-}
+func pct(d []time.Duration, p int) time.Duration { return report.Percentile(d, float64(p)) }
 
 func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
 

@@ -614,11 +614,7 @@ func loadAvg() string {
 
 func best(ds []time.Duration) time.Duration { return slices.Min(ds) }
 
-func pct(ds []time.Duration, p int) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)]
-}
+func pct(d []time.Duration, p int) time.Duration { return report.Percentile(d, float64(p)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 

@@ -5,8 +5,11 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Section is one benchmark's table.
@@ -46,4 +49,17 @@ func Write(path, id string, s Section) error {
 		doc += "\n" + block
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of d,
+// which it leaves unsorted; 0 for no samples. Every benchmark reports its
+// latencies through it, so their p50 and p99 mean the same thing.
+func Percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(math.Ceil(float64(len(s))*p/100)) - 1
+	return s[min(max(i, 0), len(s)-1)]
 }
