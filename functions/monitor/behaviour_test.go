@@ -80,6 +80,7 @@ func TestBehaviourSearchConditionsAndScope(t *testing.T) {
 		{"entity=91130102100000011x", "2,1"},
 		{"q=" + url.QueryEscape("𠮷祥"), "5"},
 		{"q=" + url.QueryEscape("100%"), ""},
+		{"q=" + url.QueryEscape("S1.FARM"), ""},
 	} {
 		p, res := h.search(t, city, c.query)
 		if res.StatusCode != http.StatusOK || ids(p) != c.want || p.Total != len(p.Items) {
@@ -94,7 +95,7 @@ func TestBehaviourSearchConditionsAndScope(t *testing.T) {
 	if json.Unmarshal(rec.Body.Bytes(), &capped); capped.Total != 2 || capped.TotalExact || len(capped.Items) != 4 {
 		t.Errorf("capped: %s", rec.Body)
 	}
-	maxCount = 10000
+	maxCount = 2000
 	rec = h.do(t, city, "GET", "/monitor/v1/behaviour?q="+url.QueryEscape("绿茶"), nil)
 	if json.Unmarshal(rec.Body.Bytes(), &capped); capped.Total != 4 || !capped.TotalExact {
 		t.Errorf("exact: %s", rec.Body)
