@@ -159,12 +159,20 @@ func (fl BehaviourFilter) where(scope auth.Scope, since time.Time) *store.Where 
 	}
 	for _, t := range fl.terms() {
 		// Chinese has no case: LIKE matches the same rows as ILIKE at half
-		// the cost (no case folding per row); the trigram indexes serve both.
+		// the cost (no case folding per row).
 		op := "LIKE"
 		if hasCase(t) {
 			op = "ILIKE"
 		}
-		w.Add("(name "+op+" ? OR text "+op+" ?)", store.Contains(t), store.Contains(t))
+		match := "(name " + op + " ? OR text " + op + " ?)"
+		if utf8.RuneCountInString(t) >= 2 {
+			// The pairs of the keyword's characters narrow the rows through
+			// crawler-shard's index (migration 0010) before the match.
+			match = "crawlershard.text_bigrams(lower(name || ' ' || text)) @> crawlershard.text_bigrams(lower(?)) AND " + match
+			w.Add(match, t, store.Contains(t), store.Contains(t))
+			continue
+		}
+		w.Add(match, store.Contains(t), store.Contains(t))
 	}
 	if fl.Kind != "" {
 		w.Add("kind = ?", fl.Kind)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,14 +74,18 @@ func TestNewRequiresEachDependency(t *testing.T) {
 
 // contractStub stands in for crawler-shard's published read function
 // crawlershard.online_objects (same signature) over a table shaped as its
-// result, named like no real table.
+// result, named like no real table, and its search helper text_bigrams
+// (the same definition: TestContractMatchesCrawlerShard compares them).
 const contractStub = `CREATE SCHEMA IF NOT EXISTS crawlershard;
 CREATE TABLE crawlershard.stub_online_objects (object_id bigint, url text, kind text, name text, price numeric, text text,
 	entity_name text, credit_code text, district text, platform text, has_licence boolean, updated_at timestamptz);
 CREATE FUNCTION crawlershard.online_objects(since timestamptz)
 RETURNS TABLE (object_id bigint, url text, kind text, name text, price numeric, text text,
 	entity_name text, credit_code text, district text, platform text, has_licence boolean, updated_at timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM crawlershard.stub_online_objects WHERE updated_at >= since $$;`
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM crawlershard.stub_online_objects WHERE updated_at >= since $$;
+CREATE FUNCTION crawlershard.text_bigrams(s text) RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+	AS $$ SELECT coalesce(array_agg(DISTINCT substr(s, i, 2)), '{}') FROM generate_series(1, char_length(s) - 1) AS i $$;`
 
 func TestModelRunReviewExport(t *testing.T) {
 	h := newHarness(t)
@@ -165,6 +170,33 @@ func TestConfigIsDocumented(t *testing.T) {
 	for _, f := range config.Describe(Config{}) {
 		if f.Help == "" || !strings.Contains(string(doc), "`"+f.Env+"`") {
 			t.Errorf("%s lacks help text or is not in docs/operations.md (go test ./infra/local/platform -run Settings -update)", f.Env)
+		}
+	}
+}
+
+// The contract stub must define what crawler-shard publishes: the same
+// signature of online_objects and the same text_bigrams, or the search's
+// predicate would stop matching crawler-shard's index.
+func TestContractMatchesCrawlerShard(t *testing.T) {
+	var published strings.Builder
+	for _, f := range []string{"0001_crawlershard.sql", "0010_objects_search.sql"} {
+		b, err := os.ReadFile(filepath.Join("..", "crawler-shard", "migrations", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		published.Write(b)
+	}
+	squash := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	pub := squash(published.String())
+	for _, part := range []string{
+		"CREATE FUNCTION crawlershard.online_objects(since timestamptz) RETURNS TABLE (object_id bigint, url text, kind text, name text, price numeric, text text, entity_name text, credit_code text, district text, platform text, has_licence boolean, updated_at timestamptz) LANGUAGE sql STABLE PARALLEL SAFE AS $$",
+		"CREATE FUNCTION crawlershard.text_bigrams(s text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT coalesce(array_agg(DISTINCT substr(s, i, 2)), '{}') FROM generate_series(1, char_length(s) - 1) AS i $$;",
+	} {
+		if !strings.Contains(pub, part) {
+			t.Errorf("crawler-shard does not publish: %s", part)
+		}
+		if !strings.Contains(squash(contractStub), part) {
+			t.Errorf("the stub does not define: %s", part)
 		}
 	}
 }
