@@ -362,7 +362,7 @@ func TestPenaltyBoardCountsAndFilters(t *testing.T) {
 	}
 }
 
-// Bad input on the boards is refused with a clear Chinese message.
+// FP-118, FP-119, FP-120: bad input on the boards is refused with a clear Chinese message.
 func TestTopicBoardsRefuseBadInput(t *testing.T) {
 	h := newHarness(t)
 	h.f.now = topicNow
@@ -387,7 +387,7 @@ func TestTopicBoardsRefuseBadInput(t *testing.T) {
 	}
 }
 
-// An empty scope, a county outside the scope and no data each give a
+// FP-118, FP-119, FP-120: an empty scope, a county outside the scope and no data each give a
 // notice and no numbers.
 func TestTopicBoardsEmptyStates(t *testing.T) {
 	h := newHarness(t)
@@ -452,7 +452,7 @@ func TestOnlineBoardFromMonitor(t *testing.T) {
 	}
 }
 
-// The dashboard-rollup tick rebuilds the topic rollups too; a record
+// FP-118, FP-119: the dashboard-rollup tick rebuilds the topic rollups too; a record
 // added since counts from that tick.
 func TestTopicRollupFollowsThePing(t *testing.T) {
 	h := newHarness(t)
@@ -483,7 +483,7 @@ func TestTopicRollupFollowsThePing(t *testing.T) {
 	}
 }
 
-// The stubs keep the published contracts' result columns (registry's
+// FP-118, FP-119, FP-120: the stubs keep the published contracts' result columns (registry's
 // TestDashboardTopicsReadFunction and monitor's TestDashboardOnlineRead
 // check the same strings on the real functions).
 func TestTopicStubsMatchPublishedSignatures(t *testing.T) {

@@ -2,7 +2,7 @@ package monitor
 
 import "testing"
 
-// The dashboard's published read function (migration 0004) on the real
+// FP-120: the dashboard's published read function (migration 0004) on the real
 // tables: one row per shop or site the clues were found on (keyed by host,
 // whatever the path), one per checked stream account, with the clue
 // counts; the result columns exactly as functions/dashboard/contractstub

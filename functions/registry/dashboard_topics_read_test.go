@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The topic boards' published read function (migration 0141) on the real
+// FP-118, FP-119: the topic boards' published read function (migration 0141) on the real
 // tables: public licences and penalties only, the penalty's amount read
 // from its details (NULL when it is not a number), and result columns
 // exactly as functions/dashboard/contractstub declares them (its

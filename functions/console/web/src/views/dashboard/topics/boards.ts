@@ -73,6 +73,14 @@ function pie(items: { name: string; value: number }[], f: number, dark: boolean)
       data: items.filter((x) => x.value > 0) }] }
 }
 
+// A county bar shows the counties that have any, most first: twenty-four
+// labels, most of them zero, do not read on a phone (the ranking beside
+// the charts keeps the zeros).
+function ranked<T>(items: T[], n: (x: T) => number): T[] {
+  const some = items.filter((x) => n(x) > 0).sort((a, b) => n(b) - n(a))
+  return some.length ? some : items
+}
+
 export function totals(k: BoardKey, d: BoardData | null): Total[] {
   if (k === 'licences') {
     const t = (d as LicenceBoard | null)?.totals
@@ -100,7 +108,10 @@ export function charts(k: BoardKey, d: BoardData | null): ChartSpec[] {
         { name: '有效', data: b.categories.map((c) => c.valid), stack: 's' }, { name: '已过期', data: b.categories.map((c) => c.expired), stack: 's' },
         { name: '其他', data: b.categories.map((c) => c.licences - c.valid - c.expired), stack: 's' }], f, dark) },
       { key: 'holders', title: '持证主体构成', option: (f, dark) => pie(b.categories.map((c) => ({ name: c.name ?? '', value: c.entities })), f, dark) },
-      { key: 'districts', title: '各区县许可数', option: (f, dark) => barByName(b.districts, [{ name: '许可', data: b.districts.map((c) => c.licences) }], f, dark) },
+      { key: 'districts', title: '各区县许可数', option: (f, dark) => {
+        const ds = ranked(b.districts, (c) => c.licences)
+        return barByName(ds, [{ name: '许可', data: ds.map((c) => c.licences) }], f, dark)
+      } },
       { key: 'years', title: '近五年发证趋势', option: (f, dark) => ({ ...base(f, dark), legend: legend(f, dark), grid: grid(f),
         xAxis: { type: 'category', data: (b.years[0]?.years ?? []).map(String), axisLabel: axisText(f, dark) },
         yAxis: { type: 'value', axisLabel: axisText(f, dark) },
@@ -110,7 +121,10 @@ export function charts(k: BoardKey, d: BoardData | null): ChartSpec[] {
   if (k === 'penalties') {
     const b = d as PenaltyBoard
     return [
-      { key: 'districts', title: '各区县立案数', option: (f, dark) => barByName(b.districts, [{ name: '立案', data: b.districts.map((c) => c.cases) }], f, dark) },
+      { key: 'districts', title: '各区县立案数', option: (f, dark) => {
+        const ds = ranked(b.districts, (c) => c.cases)
+        return barByName(ds, [{ name: '立案', data: ds.map((c) => c.cases) }], f, dark)
+      } },
       { key: 'trend', title: '近五年立案与结案', option: (f, dark) => ({ ...base(f, dark), legend: legend(f, dark), grid: grid(f),
         xAxis: { type: 'category', data: b.trend.map((y) => String(y.year)), axisLabel: axisText(f, dark) },
         yAxis: { type: 'value', axisLabel: axisText(f, dark) },
@@ -128,7 +142,10 @@ export function charts(k: BoardKey, d: BoardData | null): ChartSpec[] {
   const b = d as OnlineBoard
   return [
     { key: 'forms', title: '网络经营形式', option: (f, dark) => pie(b.forms.map((c) => ({ name: c.name, value: c.count })), f, dark) },
-    { key: 'districts', title: '各区县网络经营主体', option: (f, dark) => barByName(b.districts, [{ name: '主体', data: b.districts.map((c) => c.count) }], f, dark) },
+    { key: 'districts', title: '各区县网络经营主体', option: (f, dark) => {
+      const ds = ranked(b.districts, (c) => c.count)
+      return barByName(ds, [{ name: '主体', data: ds.map((c) => c.count) }], f, dark)
+    } },
     { key: 'platforms', title: '平台分布', option: (f, dark) => barByName(b.platforms.slice(0, 10), [{ name: '主体', data: b.platforms.slice(0, 10).map((c) => c.count) }], f, dark, true) },
   ]
 }
