@@ -109,6 +109,9 @@ func seedTopics(t *testing.T, h harness) ([]seededLicence, []seededPenalty) {
 }
 
 func inDistricts(entity int, ds []string) bool {
+	if len(ds) == 1 && ds[0] == "town" { // seed's township 130102002
+		return entity >= 2 && entity <= 5
+	}
 	return len(ds) == 0 || strings.Contains(strings.Join(ds, ","), seedDistricts[entity])
 }
 
@@ -128,6 +131,9 @@ func TestLicenceBoardCountsInScope(t *testing.T) {
 		{"桥西区", authtest.InDistricts(allPerms, "130104"), []string{"130104"}, ""},
 		{"city-food", authtest.CityWide(allPerms...), nil, "food"},
 		{"长安区-drug", authtest.InDistricts(allPerms, "130102"), []string{"130102"}, "drug"},
+		// Township-narrowed: 长安区's township 130102002 holds entities 2–5.
+		{"township", auth.Principal{UserID: "t", Username: "t", Perms: allPerms,
+			Scope: auth.Scope{Kind: auth.ScopeDept, Districts: []string{"130102"}, Townships: []string{"130102002"}}}, []string{"town"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := decode[LicenceBoard](t, h.do(t, h.iss.Bearer(tc.p), "GET", "/dashboard/v1/topics/licences?category="+tc.category, nil), 200)
