@@ -25,14 +25,27 @@ func TestConformance(t *testing.T) {
 	if n, err := h.f.Deliver(context.Background()); err != nil || n != 1 {
 		t.Fatalf("deliver: %d %v", n, err)
 	}
+	// Topic boards (FP-118, FP-120): a licence and an online shop of the
+	// inside entity 0 and of the foreign entities 6 and 10.
+	for _, code := range []string{"91130100MA00000000", "91130100MA00000006", "91130100MA00000010"} {
+		if _, err := h.pool.Exec(context.Background(), `INSERT INTO registry.stub_dashboard_record_details (credit_code, kind, title, occurred_on, status)
+			VALUES ($1, 'licence', '食品经营许可证', '2024-01-01', '有效')`, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.pool.Exec(context.Background(), `INSERT INTO monitor.stub_dashboard_online (presence, form, entity_name, credit_code, district_code) VALUES
+		('web:in.test', '网店', '甲', '91130100MA00000000', '130102'), ('web:out.test', '网店', '乙', '91130100MA00000006', '130104')`); err != nil {
+		t.Fatal(err)
+	}
 	conformance.Events(t, Name, h.f)
 	conformance.Routes(t, h.f.Handler())
 	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
 		Bearer: bearer,
 		// Indicator 1 is the seeded 在业企业: its roster and export list
 		// entity 0 (长安区, inside) and never entity 6 (桥西区).
-		Params:         map[string]string{"id": "1"},
-		Queries:        map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv"},
+		Params: map[string]string{"id": "1"},
+		Queries: map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv",
+			"GET /dashboard/v1/topics/licences/export": "format=csv"},
 		InsideMarkers:  []string{"91130100MA00000000"},
 		ForeignMarkers: []string{"91130100MA00000006", "91130100MA00000010"},
 		// PDFs: their text is in compressed streams, so no marker shows in

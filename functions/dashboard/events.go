@@ -51,7 +51,11 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 		}
 		switch data["task"] {
 		case PingTask:
-			return nil, f.RefreshAll(ctx)
+			// The topic boards' rollups (FP-118, FP-119) follow the same tick.
+			if err := f.RefreshAll(ctx); err != nil {
+				return nil, err
+			}
+			return nil, f.RefreshTopics(ctx)
 		case ReportTask:
 			n, err := f.Deliver(ctx)
 			if n > 0 {

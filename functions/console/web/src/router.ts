@@ -87,6 +87,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'dashboard/kpi', component: () => import('./views/dashboard/Kpi.vue'), meta: { title: '指标看板', menus: ['dashboard.kpi'] } },
   // FP-121, FP-138: 专题报告与订阅 (dashboard).
   { path: 'dashboard/reports', component: () => import('./views/dashboard/Reports.vue'), meta: { title: '专题报告', menus: ['dashboard.reports'] } },
+  // FP-118, FP-119, FP-120, FP-141: 专题看板 on a PC or a phone (dashboard).
+  { path: 'dashboard/topics/:board?', component: () => import('./views/dashboard/topics/Topics.vue'), meta: { title: '专题看板', menus: ['dashboard.topics'] } },
   // FP-124, FP-139, FP-140: 地址质量 (dashboard).
   { path: 'dashboard/geocode', component: () => import('./views/dashboard/Geocode.vue'), meta: { title: '地址质量', menus: ['dashboard.geocode'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
@@ -97,6 +99,8 @@ const routes: RouteRecordRaw[] = [
   // FP-90: anyone holding a file may check it against the public log, without an account.
   { path: '/evidence/verify', component: () => import('./views/evidence/Verify.vue'), meta: { public: true, title: '电子证据公开验证' } },
   // FP-101: 数据大屏, outside the console's layout: the canvas owns the whole display.
+  // FP-118, FP-119, FP-120, FP-141: a topic board on the big screen, outside the layout like 数据大屏.
+  { path: '/topic-screen/:board?', component: () => import('./views/dashboard/topics/TopicScreen.vue'), meta: { title: '专题大屏', menus: ['dashboard.screen'] } },
   { path: '/screen', component: () => import('./views/dashboard/Screen.vue'), meta: { title: '数据大屏', menus: ['dashboard.screen'] } },
   { path: '/', component: () => import('./layout/MainLayout.vue'), children: pages },
   { path: '/:rest(.*)*', redirect: '/' },
