@@ -152,7 +152,11 @@ func visibleDistricts(s auth.Scope) []string {
 
 // where compiles the conditions, in scope, to a predicate over the read
 // function's columns; every value is a bound parameter.
-func (fl BehaviourFilter) where(scope auth.Scope, since time.Time) *store.Where {
+//
+// narrow adds the character-pair predicate that lets crawler-shard's index
+// find a rare keyword's rows; for a common keyword the ordered walk over
+// the update time finds a page sooner without it (see searchBehaviour).
+func (fl BehaviourFilter) where(scope auth.Scope, since time.Time, narrow bool) *store.Where {
 	w := &store.Where{}
 	if scope.Kind != auth.ScopeAll {
 		w.Add("district = ANY(?)", visibleDistricts(scope))
@@ -165,7 +169,7 @@ func (fl BehaviourFilter) where(scope auth.Scope, since time.Time) *store.Where 
 			op = "ILIKE"
 		}
 		match := "(name " + op + " ? OR text " + op + " ?)"
-		if utf8.RuneCountInString(t) >= 2 {
+		if narrow && utf8.RuneCountInString(t) >= 2 {
 			// The pairs of the keyword's characters narrow the rows through
 			// crawler-shard's index (migration 0010) before the match.
 			match = "crawlershard.text_bigrams(lower(name || ' ' || text)) @> crawlershard.text_bigrams(lower(?)) AND " + match
@@ -273,7 +277,7 @@ var maxCount = 2000
 // counted up to limit (0: exactly). since (when not zero) keeps only
 // objects updated after it: a saved search's new hits.
 func searchBehaviour(ctx context.Context, q store.Querier, fl BehaviourFilter, scope auth.Scope, since time.Time, p httpx.Page, limit int) ([]BehaviourHit, int, error) {
-	w := fl.where(scope, since)
+	w := fl.where(scope, since, true)
 	var total int
 	count := `SELECT count(*) FROM crawlershard.online_objects('-infinity')` + w.SQL()
 	if limit > 0 {
@@ -284,6 +288,13 @@ func searchBehaviour(ctx context.Context, q store.Querier, fl BehaviourFilter, s
 	}
 	if p.Size == 0 {
 		return nil, total, nil
+	}
+	// The count says how common the keywords are. Past the cap, one row in
+	// a few matches and walking the update-time index newest first finds a
+	// page after a few hundred rows, where the pair index would hand over
+	// every match to be sorted; under it the pair index's few rows win.
+	if limit > 0 && total > limit {
+		w = fl.where(scope, since, false)
 	}
 	rows, err := q.Query(ctx, `SELECT object_id, url, kind, name, price::float8, text, entity_name, credit_code, district, platform, has_licence, updated_at
 		FROM crawlershard.online_objects('-infinity')`+w.SQL()+` ORDER BY updated_at DESC, object_id DESC LIMIT `+w.Next(p.Size)+` OFFSET `+w.Next(p.Offset()), w.Args()...)
