@@ -58,12 +58,18 @@ func parseWarningFilter(r *http.Request) (WarningFilter, error) {
 		add  int
 	}{{"from", &flt.From, 0}, {"to", &flt.To, 1}} {
 		if v := q.Get(d.name); v != "" {
-			t, err := time.ParseInLocation(time.DateOnly, v, beijing)
-			if err != nil {
-				fe = append(fe, errs.FieldError{Field: d.name, Message: "日期应为 YYYY-MM-DD"})
+			// An instant (the console's time range) as it is; a day in
+			// Beijing time, "to" including its day.
+			if t, err := time.Parse(time.RFC3339, v); err == nil {
+				*d.t = t
 				continue
 			}
-			*d.t = t.AddDate(0, 0, d.add) // "to" includes its day
+			t, err := time.ParseInLocation(time.DateOnly, v, beijing)
+			if err != nil {
+				fe = append(fe, errs.FieldError{Field: d.name, Message: "时间应为 YYYY-MM-DD 或 RFC 3339 格式"})
+				continue
+			}
+			*d.t = t.AddDate(0, 0, d.add)
 		}
 	}
 	return flt, errs.Fields(fe)
