@@ -39,8 +39,8 @@ const PermNotice = "notify.notice"
 func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
-	// FP-128: the message centre (the warning board, FP-129, is its own:
-	// warningRoutes).
+	// FP-128: the message centre (the warning board has routes of its
+	// own: warningRoutes).
 	m.Handle("GET /notify/v1/notices", httpx.Endpoint(f.list), auth.SignedIn(), httpx.NoEntity(),
 		httpx.Params(append([]string{"unread", "popup", "level", "q"}, httpx.PageParams...)...))
 	m.Handle("GET /notify/v1/notices/unread-count", httpx.Endpoint(f.unreadCount), auth.SignedIn(), httpx.NoEntity())

@@ -167,8 +167,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
-		// The national enterprise-data gateway (entity-graph's portrait,
-		// FP-125): lenient, so any entity beyond Shijiazhuang has an answer.
+		// The national enterprise-data gateway (entity-graph, for
+		// the enterprise portrait): lenient, so any entity beyond Shijiazhuang has an answer.
 		nat := nationaldatasim.New(cfg.EntityGraph.NationalKey, cfg.EntityGraph.NationalSecret)
 		nat.Lenient = true
 		mux.Handle("/sim/nationaldata/", http.StripPrefix("/sim/nationaldata", nat))
