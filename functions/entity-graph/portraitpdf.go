@@ -237,7 +237,9 @@ func scopeText(s auth.Scope) string {
 	return strings.Join(names, "、")
 }
 
-func pct(v float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", v), "0"), ".") + "%" }
+func pct(v float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", v), "0"), ".") + "%"
+}
 
 func (b *ppBuilder) build(p *Portrait) {
 	e := p.Entity
@@ -506,11 +508,11 @@ func (b *ppBuilder) chart(g *Graph) {
 	byLevel[0] = append(append(append([]string{}, mid[:half]...), g.Center), mid[half:]...)
 
 	type box struct {
-		x, y, w  float64
-		lines    [][]pdffont.Glyph
-		fill     [3]int
-		centre   bool
-		rest     bool
+		x, y, w float64
+		lines   [][]pdffont.Glyph
+		fill    [3]int
+		centre  bool
+		rest    bool
 	}
 	boxes := map[string]*box{}
 	var extra []*box
