@@ -2,11 +2,13 @@ package entitygraph
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
@@ -165,5 +167,33 @@ func TestPortraitNationalFailures(t *testing.T) { // FP-125
 	last := h.nat.Calls()[len(h.nat.Calls())-1]
 	if last.Status != 401 || last.Code != "INVALID_SIGNATURE" {
 		t.Errorf("the gateway answered a wrongly signed request %d %s", last.Status, last.Code)
+	}
+}
+
+// FP-125: a wide graph (30 direct holders with long names, a relation)
+// still prints on one chart: four boxes of the level and one saying how
+// many more, every label fitted.
+func TestPortraitChartOfAWideGraph(t *testing.T) { // FP-125
+	g := &Graph{Center: codeT, Nodes: []Node{{ID: codeT, Kind: "entity", Name: "石家庄𠮷祥目标实业有限公司"}}}
+	for i := range 30 {
+		id := fmt.Sprintf("P%02d", i)
+		g.Nodes = append(g.Nodes, Node{ID: id, Kind: "person", Name: strings.Repeat("欧阳", 6) + id})
+		pct := 100.0 / 30
+		g.Links = append(g.Links, Link{Source: id, Target: codeT, Kind: "holding", Pct: &pct})
+	}
+	g.Nodes = append(g.Nodes, Node{ID: "hidden-1", Kind: "entity", Name: "（数据权限范围外）", Hidden: true})
+	g.Links = append(g.Links, Link{Source: codeT, Target: "hidden-1", Kind: "cooperation"})
+	p := &Portrait{Entity: PortraitEntity{CreditCode: codeT, Name: "石家庄𠮷祥目标实业有限公司", Status: "active"}, Graph: g,
+		GeneratedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), Names: map[string]string{}}
+	p.Grade = gradeOf(p.Entity, p.GeneratedAt)
+	pdf, err := renderPortrait(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := pdfText(t, pdf)
+	for _, want := range []string{"另有26个主体", "合作", "（数据权限范围外）", "档案信用等级：A（100分）"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("the chart lacks %q:\n%s", want, txt)
+		}
 	}
 }

@@ -586,6 +586,13 @@ func (b *ppBuilder) chart(g *Graph) {
 	ts := b.ts
 	b.add(ppRow{h: height, draw: func(pdf *fpdf.Fpdf, top float64) {
 		pdf.SetLineWidth(0.3)
+		// Labels go on top of the boxes: a relation between neighbours has
+		// a gap narrower than its label.
+		type label struct {
+			gs     []pdffont.Glyph
+			mx, my float64
+		}
+		var labels []label
 		for _, e := range edges {
 			x1, y1 := e.from.x+e.from.w/2, top+e.from.y+ppBoxH
 			x2, y2 := e.to.x+e.to.w/2, top+e.to.y
@@ -613,12 +620,7 @@ func (b *ppBuilder) chart(g *Graph) {
 			if !e.dashed {
 				arrow(pdf, x1, y1, x2, y2)
 			}
-			mx, my := (x1+x2)/2, (y1+y2)/2
-			w := ts.Width(e.label, 6.5)
-			pdf.SetFillColor(0xff, 0xff, 0xff)
-			pdf.Rect(mx-w/2-0.6, my-1.6, w+1.2, 3.2, "F")
-			pdf.SetTextColor(0x33, 0x55, 0x88)
-			ts.Draw(e.label, mx-w/2, my-1.6, 6.5, 3.2)
+			labels = append(labels, label{e.label, (x1 + x2) / 2, (y1 + y2) / 2})
 		}
 		all := make([]*box, 0, len(boxes)+len(extra))
 		for _, bx := range boxes {
@@ -641,6 +643,13 @@ func (b *ppBuilder) chart(g *Graph) {
 				ts.Draw(l, bx.x+(bx.w-ts.Width(l, size))/2, y, size, lh)
 				y += lh
 			}
+		}
+		for _, l := range labels {
+			w := ts.Width(l.gs, 6.5)
+			pdf.SetFillColor(0xff, 0xff, 0xff)
+			pdf.Rect(l.mx-w/2-0.6, l.my-1.6, w+1.2, 3.2, "F")
+			pdf.SetTextColor(0x33, 0x55, 0x88)
+			ts.Draw(l.gs, l.mx-w/2, l.my-1.6, 6.5, 3.2)
 		}
 	}})
 }
