@@ -32,6 +32,14 @@ type NoticeRequestedData struct {
 	Link   string       `json:"link,omitempty" jsonschema:"description=console path to open: a relative path such as /console/#/security/alerts or an address on notify's allow-list"`
 	Popup  bool         `json:"popup,omitempty" jsonschema:"description=show in the side pop-up after login until read"`
 	Target NoticeTarget `json:"target"`
+	// WarningLevel makes the notice a warning (预警信息, FP-129) on the
+	// warning board instead of the message centre: red, orange, yellow or
+	// blue (红/橙/黄/蓝 预警). Absent in every event recorded before it
+	// existed, which stay notices.
+	WarningLevel string `json:"warning_level,omitempty" jsonschema:"enum=red,enum=orange,enum=yellow,enum=blue,description=set for a warning (预警信息): red or orange or yellow or blue; absent for a notice"`
+	// WarningKind is the warning's category as readers filter it, e.g.
+	// 食品安全 or 特种设备 (optional, only with WarningLevel).
+	WarningKind string `json:"warning_kind,omitempty" jsonschema:"maxLength=50,description=the warning's category for readers such as 食品安全 (only with warning_level)"`
 	// Producer is the function that asked, e.g. identity or audit.
 	Producer    string    `json:"producer"`
 	RequestedAt time.Time `json:"requested_at"`
@@ -40,6 +48,6 @@ type NoticeRequestedData struct {
 // notifyTypes lists the notify domain's event types for the catalogue.
 func notifyTypes() []Type {
 	return []Type{
-		{NotifyNoticeRequested, "请求向用户、部门、角色或全体发送站内消息", "any function (shared/notify)", "通知 id（可空）", NoticeRequestedData{}, "notify.notice.requested.v1.json"},
+		{NotifyNoticeRequested, "请求向用户、部门、角色或全体发送站内消息；带 warning_level 时为预警信息（红/橙/黄/蓝），进入预警信息看板", "any function (shared/notify)", "通知 id（可空）", NoticeRequestedData{}, "notify.notice.requested.v1.json"},
 	}
 }

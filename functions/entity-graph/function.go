@@ -35,12 +35,22 @@ func Migrations() []store.Migration {
 // Config is the function's own settings, read from the environment.
 type Config struct {
 	Threshold int `env:"ENTITY_GRAPH_THRESHOLD" default:"25" help:"实际控制人与受益所有人的默认持股比例阈值（%）"`
+	// FP-125: the national enterprise-data gateway, for entities beyond
+	// Shijiazhuang in the portrait.
+	NationalURL     string        `env:"ENTITY_GRAPH_NATIONAL_URL" default:"http://localhost:8080/sim/nationaldata" help:"国家企业数据接口地址（GET {base}/openapi/v1/enterprises/{code}）；本地默认指向模拟器（须 SMARTREG_SIMULATORS=true）"`
+	NationalKey     string        `env:"ENTITY_GRAPH_NATIONAL_KEY" default:"smartreg-dev" help:"国家企业数据接口分配的 AppKey"`
+	NationalSecret  string        `env:"ENTITY_GRAPH_NATIONAL_SECRET" default:"dev-only-nationaldata-secret" secret:"true" help:"国家企业数据接口请求签名密钥（HMAC-SHA256）；本地默认值仅供开发"`
+	NationalTimeout time.Duration `env:"ENTITY_GRAPH_NATIONAL_TIMEOUT" default:"5s" help:"每次国家企业数据查询的超时时间"`
+	NationalMax     int           `env:"ENTITY_GRAPH_NATIONAL_MAX" default:"8" help:"一份企业画像中最多向国家企业数据接口查询的外地关联主体数"`
 }
 
 // Validate refuses settings the function cannot work with.
 func (c Config) Validate() error {
 	if c.Threshold <= 0 || c.Threshold > 100 {
 		return errors.New("entity-graph: ENTITY_GRAPH_THRESHOLD must be above 0 and at most 100")
+	}
+	if c.NationalTimeout <= 0 || c.NationalMax < 0 {
+		return errors.New("entity-graph: ENTITY_GRAPH_NATIONAL_TIMEOUT must be positive and ENTITY_GRAPH_NATIONAL_MAX not negative")
 	}
 	return nil
 }
@@ -56,6 +66,9 @@ type Deps struct {
 	Pool     *pgxpool.Pool
 	Now      func() time.Time
 	Verifier Verifier
+	// National is the national enterprise-data gateway; nil: its HTTP
+	// client from Config.
+	National National
 }
 
 // Function is entity-graph.
@@ -64,6 +77,7 @@ type Function struct {
 	pool     *pgxpool.Pool
 	now      func() time.Time
 	verifier Verifier
+	national National
 	cfg      Config
 }
 
@@ -83,7 +97,11 @@ func New(d Deps, c Config) (*Function, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, cfg: c}, nil
+	nat := d.National
+	if nat == nil {
+		nat = newNationalClient(c, d.Now)
+	}
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, national: nat, cfg: c}, nil
 }
 
 // Ready answers when the database does.

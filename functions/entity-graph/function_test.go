@@ -12,29 +12,47 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
+	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/shared/store/storetest"
+	"github.com/sjzamr/smartreg/tests/sim/nationaldata"
 )
 
 type harness struct {
 	f    *Function
 	iss  *authtest.Issuer
 	pool *pgxpool.Pool
+	// nat is the national enterprise-data gateway the portrait asks.
+	nat *nationaldata.Simulator
+}
+
+// registryMigrations are the registry's own migrations, read from its
+// directory (functions never import each other): the portrait reads the
+// registry through registry.entity_portrait.
+func registryMigrations() store.Migration {
+	return store.Migration{Component: "registry", FS: os.DirFS("../registry"), Dir: "migrations"}
 }
 
 func newHarness(t *testing.T) harness {
 	t.Helper()
 	iss := authtest.NewIssuer(t)
-	pool := storetest.New(t, Migrations()...)
+	pool := storetest.New(t, append(append([]store.Migration{registryMigrations()}, Migrations()...), auditlogtest.Migration())...)
+	cfg := config.Defaults[Config]()
+	nat := nationaldata.New(cfg.NationalKey, cfg.NationalSecret)
+	srv := httptest.NewServer(nat)
+	t.Cleanup(srv.Close)
+	// Behind a gateway prefix, which the signature does not cover.
+	cfg.NationalURL = srv.URL + "/gateway"
 	f, err := New(Deps{Logger: httpx.NewLogger(io.Discard, "error"), Pool: pool, Now: time.Now,
-		Verifier: iss.Verifier()}, config.Defaults[Config]())
+		Verifier: iss.Verifier()}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seedHandBuilt(t, pool)
-	return harness{f: f, iss: iss, pool: pool}
+	return harness{f: f, iss: iss, pool: pool, nat: nat}
 }
 
 func (h harness) do(t *testing.T, bearer, method, path string, body any) *httptest.ResponseRecorder {

@@ -5,12 +5,15 @@ go 1.26.0
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
 	github.com/sjzamr/smartreg/shared => ../../shared
+	github.com/sjzamr/smartreg/tests/sim/nationaldata => ../../tests/sim/nationaldata
 )
 
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/nationaldata v0.0.0-00010101000000-000000000000
 )
 
 require (

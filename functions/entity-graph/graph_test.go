@@ -43,6 +43,14 @@ func seedHandBuilt(t *testing.T, pool *pgxpool.Pool) {
 			t.Fatal(err)
 		}
 	}
+	// The registry's side of T and C (the portrait reads it).
+	for _, e := range [][]string{{codeT, "石家庄目标实业有限公司", "130102"}, {codeC, "新华区丙科技有限公司", "130105"}} {
+		if _, err := pool.Exec(ctx, `INSERT INTO registry.entities (credit_code, name, entity_type, legal_rep, established_on,
+			registered_capital, address, district_code, industry_code) VALUES ($1, $2, 'enterprise', '赵立新', '2018-03-01', 800,
+			'石家庄市测试路 1 号', $3, '5211')`, e[0], e[1], e[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := pool.Exec(ctx, `INSERT INTO graph.relations (from_id, to_id, kind) VALUES ($1, $2, 'cooperation')`, codeT, codeB); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,9 @@ func (f *Function) Handler() http.Handler {
 		httpx.EntityIn("code"), httpx.Params("threshold"))
 	// FP-134: change records of the entity's holdings.
 	m.Handle("GET /entity/v1/entities/{code}/changes", httpx.Endpoint(f.changes), auth.Requires(PermGraph, "view"), httpx.EntityIn("code"))
+	// FP-125: the enterprise portrait as a PDF.
+	m.Handle("GET /entity/v1/entities/{code}/portrait.pdf", http.HandlerFunc(f.portraitPDF), auth.Requires(PermGraph, "view"),
+		httpx.EntityIn("code"))
 	return m
 }
 

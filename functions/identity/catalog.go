@@ -41,6 +41,8 @@ var menuCatalogue = []Menu{
 		{Code: "security.alerts", Title: "安全告警", Path: "/console/#/security/alerts", Icon: "Warning"},
 	}},
 	{Code: "messages", Title: "消息中心", Path: "/console/#/messages", Icon: "Bell"},
+	// FP-129: the warning board (notify), apart from the message centre.
+	{Code: "warnings", Title: "预警信息", Path: "/console/#/warnings", Icon: "WarningFilled"},
 	{Code: "market", Title: "市场主体", Icon: "Shop", Children: []Menu{
 		{Code: "market.search", Title: "主体检索", Path: "/console/#/market/entities", Icon: "Search"},
 		{Code: "market.profile", Title: "一户一档", Path: "/console/#/market/profile", Icon: "Folder"},
@@ -219,10 +221,10 @@ func builtinRoles() []builtinRole {
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
-			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
+			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages", "warnings"}, business...),
 			Perms: sysadminPerms()},
 		{Code: RoleSecAdmin, Name: "安全管理员", Scope: "all",
-			Menus: append([]string{"workbench", "system.roles", "system.changelog", "security.online", "security.alerts", "messages"}, business...),
+			Menus: append([]string{"workbench", "system.roles", "system.changelog", "security.online", "security.alerts", "messages", "warnings"}, business...),
 			Perms: slices.Concat(perms("identity.role", "view", "create", "edit", "delete"), perms("identity.user", "view"), perms("identity.dept", "view"),
 				perms("identity.online", "view", "edit"), perms("audit.alert", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"), businessPerms())},
 		{Code: RoleAuditor, Name: "审计管理员", Scope: "all",
@@ -230,7 +232,7 @@ func builtinRoles() []builtinRole {
 			Perms: slices.Concat(perms("audit.log", "view", "export"), perms("identity.user", "view"), perms("identity.dept", "view"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleInspector, Name: "执法检查人员", Scope: "dept_and_below",
-			Menus: []string{"workbench", "messages", "market.search", "market.profile", "system.changelog", "command.mobile",
+			Menus: []string{"workbench", "messages", "warnings", "market.search", "market.profile", "system.changelog", "command.mobile",
 				"evidence.capture", "evidence.upload", "evidence.verify"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view"), perms("scan.inspection", "view", "create"),
 				perms("notify.notice", "view"), perms("identity.changelog", "view"),
@@ -245,7 +247,7 @@ func builtinRoles() []builtinRole {
 				// 移动端会议会商 (FP-156): inspectors join the consults they are invited to.
 				perms("comms.consult", "view", "join"))},
 		{Code: RoleReviewer, Name: "赋码审核员", Scope: "dept_and_below",
-			Menus: []string{"workbench", "messages", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
+			Menus: []string{"workbench", "messages", "warnings", "market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats", "system.changelog"},
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("qr.code", "view", "approve", "invalidate", "download"),
 				perms("qr.oplog", "view"), perms("qr.stats", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleEnterprise, Name: "企业用户", Scope: "dept",
@@ -269,7 +271,7 @@ func builtinRoles() []builtinRole {
 				perms("metrology.standard", "view", "edit"), perms("metrology.application", "view"), perms("metrology.verification", "view", "create"),
 				perms("certs.certificate", "view"), perms("notify.notice", "view"), perms("identity.changelog", "view"))},
 		{Code: RoleMetrologySupervisor, Name: "计量监管人员", Scope: "dept_and_below",
-			Menus: append([]string{"workbench", "messages", "market.search", "market.profile", "system.changelog"}, metrologyMenus...),
+			Menus: append([]string{"workbench", "messages", "warnings", "market.search", "market.profile", "system.changelog"}, metrologyMenus...),
 			Perms: slices.Concat(perms("registry.entity", "view"), perms("metrology.enterprise", "view", "create", "edit"),
 				perms("metrology.instrument", "view", "edit"), perms("metrology.institution", "view"), perms("metrology.standard", "view"),
 				perms("metrology.application", "view"), perms("metrology.verification", "view"), perms("metrology.review", "approve"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
@@ -31,7 +32,7 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 		d.Level = sharednotify.LevelInfo
 	}
 	n := sharednotify.Notice{Title: d.Title, Body: d.Body, Level: d.Level, All: d.Target.All,
-		UserIDs: d.Target.UserIDs, DeptIDs: d.Target.DeptIDs, Roles: d.Target.Roles}
+		UserIDs: d.Target.UserIDs, DeptIDs: d.Target.DeptIDs, Roles: d.Target.Roles, WarningLevel: d.WarningLevel, WarningKind: d.WarningKind}
 	if err := n.Validate(); err != nil {
 		return nil, errs.Wrap(errs.Invalid, "通知内容不完整", err)
 	}
@@ -46,6 +47,9 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 	if at.IsZero() {
 		at = f.now()
 	}
+	if d.WarningLevel != "" {
+		return nil, f.receiveWarning(ctx, e, at, d)
+	}
 	var out Notice
 	var stored bool
 	_, err = outbox.Once(ctx, f.pool, Consumer, e, func(tx pgx.Tx) error {
@@ -59,6 +63,24 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 	t := d.Target
 	f.publish(ctx, message{Kind: "notice", Notice: &out, Target: &t})
 	return nil, nil
+}
+
+// receiveWarning stores a warning (FP-129) once per event and pushes it
+// to its addressees' open consoles.
+func (f *Function) receiveWarning(ctx context.Context, e event.Event, at time.Time, d events.NoticeRequestedData) error {
+	var out Warning
+	var stored bool
+	_, err := outbox.Once(ctx, f.pool, Consumer, e, func(tx pgx.Tx) error {
+		var err error
+		out, stored, err = insertWarning(ctx, tx, e.ID(), at, d)
+		return err
+	})
+	if err != nil || !stored {
+		return err
+	}
+	t := d.Target
+	f.publish(ctx, message{Kind: "warning", Warning: &out, Target: &t})
+	return nil
 }
 
 // publish fans a message out to every replica. A lost publish only delays

@@ -39,8 +39,8 @@ const PermNotice = "notify.notice"
 func (f *Function) Handler() http.Handler {
 	m := httpx.NewMux()
 	m.Use(f.verifier.Middleware)
-	// FP-128: the message centre; FP-129: the warning board is its
-	// warning and alert levels (level=warning, level=alert).
+	// FP-128: the message centre (the warning board has routes of its
+	// own: warningRoutes).
 	m.Handle("GET /notify/v1/notices", httpx.Endpoint(f.list), auth.SignedIn(), httpx.NoEntity(),
 		httpx.Params(append([]string{"unread", "popup", "level", "q"}, httpx.PageParams...)...))
 	m.Handle("GET /notify/v1/notices/unread-count", httpx.Endpoint(f.unreadCount), auth.SignedIn(), httpx.NoEntity())
@@ -48,6 +48,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("POST /notify/v1/notices/read-all", httpx.Endpoint(f.markAllRead), auth.SignedIn(), httpx.NoEntity())
 	m.HandleFunc("GET /notify/v1/notices/stream", f.stream, auth.SignedIn(), httpx.NoEntity())
 	m.Handle("POST /notify/v1/notices", httpx.Body(f.create), auth.Requires(PermNotice, "create"), httpx.NoEntity())
+	f.warningRoutes(m)
 	return m
 }
 
@@ -236,7 +237,11 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Fprint(w, "retry: 5000\n"); err != nil {
 		return
 	}
-	if err := send("ready", map[string]int{"unread": n, "popup": popup}); err != nil {
+	warnings, err := f.UnacknowledgedWarnings(ctx, p)
+	if err != nil {
+		f.log.WarnContext(ctx, "notify: unacknowledged warnings", "err", err)
+	}
+	if err := send("ready", map[string]int{"unread": n, "popup": popup, "warnings": warnings}); err != nil {
 		return
 	}
 	keep := time.NewTicker(f.cfg.KeepAlive)
@@ -258,9 +263,12 @@ func (f *Function) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		case m := <-c.ch:
 			var err error
-			if m.Kind == "notice" {
+			switch m.Kind {
+			case "notice":
 				err = send("notice", m.Notice)
-			} else {
+			case "warning", "warning_state": // FP-129: the warning board's realtime delivery
+				err = send(m.Kind, m.Warning)
+			default:
 				err = send("unread", map[string]int{"unread": m.Unread})
 			}
 			if err != nil {

@@ -18,11 +18,14 @@ import (
 // message is what travels on the Redis channel: a new notice with its
 // targets, or a user's changed unread count (another tab read something).
 type message struct {
-	Kind   string               `json:"kind"` // "notice" | "unread"
-	Notice *Notice              `json:"notice,omitempty"`
-	Target *events.NoticeTarget `json:"target,omitempty"`
-	UserID string               `json:"user_id,omitempty"`
-	Unread int                  `json:"unread,omitempty"`
+	Kind   string  `json:"kind"` // "notice" | "unread" | "warning" | "warning_state"
+	Notice *Notice `json:"notice,omitempty"`
+	// Warning is a new warning (FP-129) or one whose state changed; it
+	// reaches the streams of its addressees, as a notice does.
+	Warning *Warning             `json:"warning,omitempty"`
+	Target  *events.NoticeTarget `json:"target,omitempty"`
+	UserID  string               `json:"user_id,omitempty"`
+	Unread  int                  `json:"unread,omitempty"`
 }
 
 // Matches reports whether a notice aimed at t reaches p, by the claims of
@@ -156,7 +159,7 @@ func (h *hub) dispatch(m message) {
 	defer h.mu.Unlock()
 	for c := range h.clients {
 		switch {
-		case m.Kind == "notice" && m.Target != nil && Matches(*m.Target, c.p):
+		case (m.Kind == "notice" || m.Kind == "warning" || m.Kind == "warning_state") && m.Target != nil && Matches(*m.Target, c.p):
 		case m.Kind == "unread" && m.UserID == c.p.UserID:
 		default:
 			continue

@@ -215,10 +215,10 @@ func TestStreamDeliversAcrossReplicas(t *testing.T) {
 	receive(t, a, sharednotify.Notice{Title: "旧消息", Roles: []string{"secadmin"}, Popup: true})
 	secStream := openStream(t, srvB.URL, e.iss.Token(*secadmin))
 	clerkStream := openStream(t, srvB.URL, e.iss.Token(*clerk))
-	if ready := next(t, secStream); ready.name != "ready" || ready.data != `{"popup":1,"unread":1}` {
+	if ready := next(t, secStream); ready.name != "ready" || ready.data != `{"popup":1,"unread":1,"warnings":0}` {
 		t.Fatalf("ready = %+v", ready)
 	}
-	if ev := next(t, clerkStream); ev.name != "ready" || ev.data != `{"popup":0,"unread":0}` {
+	if ev := next(t, clerkStream); ev.name != "ready" || ev.data != `{"popup":0,"unread":0,"warnings":0}` {
 		t.Fatalf("clerk ready = %+v", ev)
 	}
 	receive(t, a, sharednotify.Notice{Title: "账号 zhang 连续登录失败", Level: "alert", Roles: []string{"secadmin"}})

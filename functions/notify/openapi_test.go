@@ -20,6 +20,7 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
 		"Notice": Notice{}, "PublishRequest": PublishRequest{}, "UnreadCount": UnreadCount{}, "Marked": Marked{}, "Accepted": Accepted{},
+		"Warning": Warning{}, "WarningAction": WarningAction{}, "HandleRequest": HandleRequest{}, "Sources": Sources{},
 		"Page": httpx.PageOf[int]{}, "FieldError": errs.FieldError{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

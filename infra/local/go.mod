@@ -23,6 +23,7 @@ require (
 	github.com/sjzamr/smartreg/tests v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/govsite v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/nationaldata v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -284,6 +285,8 @@ replace github.com/sjzamr/smartreg/tests/sim/sitefarm => ../../tests/sim/sitefar
 replace github.com/sjzamr/smartreg/functions/entity-graph => ../../functions/entity-graph
 
 replace github.com/sjzamr/smartreg/tests/sim/idverify => ../../tests/sim/idverify
+
+replace github.com/sjzamr/smartreg/tests/sim/nationaldata => ../../tests/sim/nationaldata
 
 replace github.com/sjzamr/smartreg/functions/dashboard => ../../functions/dashboard
 

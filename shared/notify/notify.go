@@ -28,6 +28,16 @@ const (
 	LevelAlert   = "alert"
 )
 
+// Warning levels (预警级别, FP-129): a notice with one is a warning, shown
+// on the warning board with acknowledgement and handling, not in the
+// message centre.
+const (
+	WarningRed    = "red"    // 红色预警
+	WarningOrange = "orange" // 橙色预警
+	WarningYellow = "yellow" // 黄色预警
+	WarningBlue   = "blue"   // 蓝色预警
+)
+
 // Notice is what a producer asks to deliver. At least one target is needed:
 // All, or some UserIDs, DeptIDs or Roles (role codes such as "secadmin").
 type Notice struct {
@@ -37,6 +47,11 @@ type Notice struct {
 	Kind  string // producer-defined category, e.g. "security_alert"
 	Link  string // console path to open: relative ("/console/#/…"), see CheckLink
 	Popup bool   // show in the side pop-up after login until read
+
+	// WarningLevel makes it a warning (one of the Warning* levels);
+	// WarningKind is its category for readers ("食品安全").
+	WarningLevel string
+	WarningKind  string
 
 	All     bool
 	UserIDs []string
@@ -68,6 +83,17 @@ func (n Notice) Validate() error {
 	case "", LevelInfo, LevelWarning, LevelAlert:
 	default:
 		return errors.Join(ErrInvalid, errors.New("unknown level "+n.Level))
+	}
+	switch n.WarningLevel {
+	case "", WarningRed, WarningOrange, WarningYellow, WarningBlue:
+	default:
+		return errors.Join(ErrInvalid, errors.New("unknown warning level "+n.WarningLevel))
+	}
+	if n.WarningKind != "" && n.WarningLevel == "" {
+		return errors.Join(ErrInvalid, errors.New("warning kind without a warning level"))
+	}
+	if utf8.RuneCountInString(n.WarningKind) > 50 {
+		return errors.Join(ErrInvalid, errors.New("warning kind longer than 50 characters"))
 	}
 	// A producer knows no allow-list: only a path of this site.
 	if err := CheckLink(n.Link, nil); err != nil {
@@ -131,7 +157,8 @@ func (n Notice) Data(source string) events.NoticeRequestedData {
 	}
 	return events.NoticeRequestedData{
 		Title: strings.TrimSpace(n.Title), Body: n.Body, Level: level, Kind: n.Kind, Link: n.Link, Popup: n.Popup,
-		Target:      events.NoticeTarget{All: n.All, UserIDs: n.UserIDs, DeptIDs: n.DeptIDs, Roles: n.Roles},
+		Target:       events.NoticeTarget{All: n.All, UserIDs: n.UserIDs, DeptIDs: n.DeptIDs, Roles: n.Roles},
+		WarningLevel: n.WarningLevel, WarningKind: strings.TrimSpace(n.WarningKind),
 		Producer:    path.Base(source),
 		RequestedAt: at.UTC(),
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/store/storetest"
 )
 
-func TestValidate(t *testing.T) {
+func TestValidate(t *testing.T) { // FP-129
 	ok := Notice{Title: "标题", Roles: []string{"secadmin"}}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
@@ -26,6 +26,9 @@ func TestValidate(t *testing.T) {
 		"long-body":  {Title: "t", Body: strings.Repeat("x", 4001), All: true},
 		"no-target":  {Title: "t"},
 		"bad-level":  {Title: "t", All: true, Level: "urgent"},
+		// FP-129: a warning's level is one of the four colours; a kind needs a level.
+		"bad-warning-level": {Title: "t", All: true, WarningLevel: "purple"},
+		"kind-no-level":     {Title: "t", All: true, WarningKind: "食品安全"},
 	} {
 		if err := n.Validate(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: Validate = %v", name, err)

@@ -341,7 +341,12 @@ func buildMonitor(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, 
 }
 
 func buildEntityGraph(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.EntityGraph)
+	ec := cfg.EntityGraph
+	if cfg.Simulators && ec.NationalURL == config.Defaults[entitygraph.Config]().NationalURL {
+		// The portrait's national data comes from the simulator the platform mounts (/sim/nationaldata/).
+		ec.NationalURL = strings.TrimRight(cfg.Public.URL(), "/") + "/sim/nationaldata"
+	}
+	fn, err := entitygraph.New(entitygraph.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, ec)
 	p.EntityGraph = fn
 	return fn, err
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/sjzamr/smartreg/tests/sim/bureau"
 	"github.com/sjzamr/smartreg/tests/sim/govsite"
 	idverifysim "github.com/sjzamr/smartreg/tests/sim/idverify"
+	nationaldatasim "github.com/sjzamr/smartreg/tests/sim/nationaldata"
 	provincesim "github.com/sjzamr/smartreg/tests/sim/province"
 	smssim "github.com/sjzamr/smartreg/tests/sim/sms"
 	"github.com/sjzamr/smartreg/tests/sim/telecom"
@@ -166,6 +167,11 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		idv := idverifysim.New(cfg.OcrIdcard.VerifyAppID, cfg.OcrIdcard.VerifySecret)
 		idv.Lenient = true
 		mux.Handle("/sim/idverify/", http.StripPrefix("/sim/idverify", idv))
+		// The national enterprise-data gateway (entity-graph, for
+		// the enterprise portrait): lenient, so any entity beyond Shijiazhuang has an answer.
+		nat := nationaldatasim.New(cfg.EntityGraph.NationalKey, cfg.EntityGraph.NationalSecret)
+		nat.Lenient = true
+		mux.Handle("/sim/nationaldata/", http.StripPrefix("/sim/nationaldata", nat))
 		// Simulators that live in a function's own sim package (functions.go lists them).
 		for prefix, h := range functionSimulators(cfg) {
 			mux.Handle(prefix+"/", http.StripPrefix(prefix, h))

@@ -16,6 +16,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'security/online', component: () => import('./views/Online.vue'), meta: { title: '在线用户', menus: ['security.online'] } },
   { path: 'security/alerts', component: () => import('./views/Alerts.vue'), meta: { title: '安全告警', menus: ['security.alerts'] } },
   { path: 'messages', component: () => import('./views/Messages.vue'), meta: { title: '消息中心', menus: ['messages'] } },
+  // FP-129: the warning board.
+  { path: 'warnings', component: () => import('./views/Warnings.vue'), meta: { title: '预警信息', menus: ['warnings'] } },
   { path: 'market/entities', component: () => import('./views/Entities.vue'), meta: { title: '主体检索', menus: ['market.search'] } },
   { path: 'market/profile/:code?', component: () => import('./views/Profile.vue'), meta: { title: '一户一档', menus: ['market.profile', 'market.search'] } },
   { path: 'qr/review', component: () => import('./views/QrReview.vue'), meta: { title: '赋码审核', menus: ['qr.review'] } },
