@@ -36,6 +36,7 @@ require (
 	buf.build/go/protovalidate v1.2.0 // indirect
 	buf.build/go/protoyaml v0.7.0 // indirect
 	cel.dev/expr v0.25.2 // indirect
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/benbjohnson/clock v1.3.5 // indirect
@@ -69,6 +70,7 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gammazero/deque v1.2.2 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/go-sql-driver/mysql v1.10.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/google/cel-go v0.29.0 // indirect
@@ -180,6 +182,7 @@ require (
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/comms v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/connectors v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dashboard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
@@ -290,3 +293,5 @@ replace github.com/sjzamr/smartreg/functions/dashboard => ../../functions/dashbo
 replace github.com/sjzamr/smartreg/functions/comms => ../../functions/comms
 
 replace github.com/sjzamr/smartreg/tests/sim/telecom => ../../tests/sim/telecom
+
+replace github.com/sjzamr/smartreg/functions/connectors => ../../functions/connectors

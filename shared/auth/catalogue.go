@@ -176,6 +176,8 @@ var catalogue = []Permission{
 	{"comms.camera", "view", "查看监控设备目录与实时画面"},
 	{"comms.camera", "manage", "维护监控设备目录"},
 	{"comms.camera", "capture", "从监控设备抓拍、录制片段"},
+	{"connectors.item", "view", "查看数据对接条目"},
+	{"connectors.item", "create", "新增数据对接条目"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -1,0 +1,14 @@
+package connectors
+
+import (
+	"context"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Receive handles the events its Triggers route here; others are
+// acknowledged and ignored. Decode payloads with events.Decode[T](e) and
+// wrap effects in outbox.Once, so a redelivery changes nothing.
+func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	return nil, nil
+}
