@@ -179,7 +179,7 @@ func (f *Function) builtins() []Connector {
 		{Name: "legalperson", Title: "法人库（涉市场经营人员库）", FP: "FP-14", System: "OAuth2 客户端凭证 + 版本号增量分页", Direction: "pull", URL: c.LegalPersonURL,
 			puller: &legalPerson{base: trim(c.LegalPersonURL), id: c.LegalPersonID, secret: c.LegalPersonSecret}},
 		{Name: "publicity", Title: "公示系统（行政处罚、经营异常名录、合规记录）", FP: "FP-15", System: "HMAC-SHA256 签名 + 三个增量流", Direction: "pull", URL: c.PublicityURL,
-			puller: &publicity{base: trim(c.PublicityURL), appID: c.PublicityAppID, secret: c.PublicitySecret, now: f.now}},
+			puller: &publicitySource{base: trim(c.PublicityURL), appID: c.PublicityAppID, secret: c.PublicitySecret, now: f.now}},
 		{Name: "hub", Title: "数据枢纽（监管记录回传）", FP: "FP-16", System: "HubKey 认证 + 批量回传、按记录号去重", Direction: "push", URL: c.HubURL,
 			pusher: &hubPush{base: trim(c.HubURL), key: c.HubKey}},
 		{Name: "spotcheck", Title: "抽查数据平台", FP: "FP-19", System: "API Key + 序号增量分页、GBK 报文", Direction: "pull", URL: c.SpotCheckURL,

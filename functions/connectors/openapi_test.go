@@ -17,6 +17,6 @@ func TestOpenAPIRefsResolve(t *testing.T) { openapitest.CheckRefs(t, openapi) }
 
 func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
-		"Item": Item{}, "ItemInput": ItemInput{}, "ItemPage": httpx.PageOf[Item]{}, "ErrorBody": httpx.ErrorBody{},
+		"Run": Run{}, "LogLine": LogLine{}, "Database": Database{}, "DatabaseInput": DatabaseInput{}, "ErrorBody": httpx.ErrorBody{},
 	})
 }

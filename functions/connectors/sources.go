@@ -223,18 +223,18 @@ func (s *legalPerson) pull(ctx context.Context, c *caller, cursor string, size i
 	return p, nil
 }
 
-// publicity is the client of the enterprise credit publicity system
+// publicitySource is the client of the enterprise credit publicity system
 // (公示系统, FP-15): HMAC-SHA256-signed GETs of three incremental streams
 // (penalties, the abnormal list, compliance records). The cursor is the
 // JSON of each stream's last id; a page reads one page of every stream.
-type publicity struct {
+type publicitySource struct {
 	base, appID, secret string
 	now                 func() time.Time
 }
 
 var publicityStreams = []string{"penalty", "abnormal", "compliance"}
 
-func (s *publicity) pull(ctx context.Context, c *caller, cursor string, size int) (Page, error) {
+func (s *publicitySource) pull(ctx context.Context, c *caller, cursor string, size int) (Page, error) {
 	pos := map[string]int64{}
 	if cursor != "" {
 		if err := json.Unmarshal([]byte(cursor), &pos); err != nil {
@@ -252,7 +252,7 @@ func (s *publicity) pull(ctx context.Context, c *caller, cursor string, size int
 			}
 			ts := strconv.FormatInt(s.now().Unix(), 10)
 			m := hmac.New(sha256.New, []byte(s.secret))
-			m.Write([]byte(s.appID + "\n" + ts + "\n" + req.URL.RequestURI()))
+			m.Write([]byte(s.appID + "\n" + ts + "\n" + path)) // the path under the interface root, as the gateway sees it
 			req.Header.Set("X-Gsxt-AppId", s.appID)
 			req.Header.Set("X-Gsxt-Timestamp", ts)
 			req.Header.Set("X-Gsxt-Sign", hex.EncodeToString(m.Sum(nil)))

@@ -1,7 +1,8 @@
 // Package publicity simulates the national enterprise credit publicity
 // system's (公示系统) data-exchange interface for a city regulator: every
 // request is signed (X-Gsxt-AppId, X-Gsxt-Timestamp within 5 minutes,
-// X-Gsxt-Sign = hex HMAC-SHA256 of "appid\ntimestamp\npath?query" with the
+// X-Gsxt-Sign = hex HMAC-SHA256 of "appid\ntimestamp\npath?query" (the path
+// under the interface root) with the
 // secret), and three incremental streams, penalty (行政处罚), abnormal
 // (经营异常名录) and compliance (守法合规记录), are read with
 // GET /openapi/v1/{stream}/incremental?fromId=N&size=M answering
