@@ -408,6 +408,10 @@ func killAndResume(t *testing.T, h *harness, name string, sums func() (src, dst 
 		return h.count(t, `SELECT coalesce(max(pages), 0) FROM connectors.runs WHERE connector = $1`, name) >= 2
 	})
 	child.Kill(t) // SIGKILL
+	// The server ends the dead child's session, and its lock, on its own time.
+	testwait.For(t, name+": the killed child's lock to go", func() bool {
+		return h.count(t, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext('connectors:' || $1)::oid`, name) == 0
+	})
 	var status string
 	var read int
 	h.pool.QueryRow(context.Background(), `SELECT status, rows_read FROM connectors.runs WHERE connector = $1`, name).Scan(&status, &read)

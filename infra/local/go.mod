@@ -197,6 +197,7 @@ require (
 	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
@@ -259,6 +260,8 @@ replace github.com/sjzamr/smartreg/functions/certificate-print => ../../function
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/provincial-sync
 
 replace github.com/sjzamr/smartreg/tests/sim/province => ../../tests/sim/province
+
+replace github.com/sjzamr/smartreg/tests/sim/connect => ../../tests/sim/connect
 
 replace github.com/sjzamr/smartreg/functions/laws => ../../functions/laws
 

@@ -389,7 +389,7 @@ func buildComms(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, er
 }
 
 func buildConnectors(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
-	fn, err := connectors.New(connectors.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier}, cfg.Connectors)
+	fn, err := connectors.New(connectors.Deps{Logger: log, Pool: p.Pool, HTTP: &http.Client{}, Now: time.Now, Verifier: p.Verifier}, cfg.Connectors)
 	p.Connectors = fn
 	return fn, err
 }
