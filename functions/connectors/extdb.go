@@ -256,7 +256,8 @@ func (s *dbSource) query(ctx context.Context, after int64, n int) ([]map[string]
 		defer conn.Close(context.WithoutCancel(ctx))
 		sel := make([]string, len(exchangeColumns))
 		for i, c := range exchangeColumns {
-			sel[i] = c + "::text"
+			// Aliased: ORDER BY version must sort the column, not its text.
+			sel[i] = c + "::text AS x_" + c
 		}
 		rows, err := conn.Query(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+s.table+` WHERE version > $1 ORDER BY version LIMIT $2`, after, n)
 		if err != nil {
