@@ -13,6 +13,8 @@ require (
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 )
 
+require filippo.io/edwards25519 v1.2.0 // indirect
+
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
@@ -56,7 +58,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
-	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/events v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
@@ -65,7 +67,7 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/text v0.43.0
 	google.golang.org/protobuf v1.36.12 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
