@@ -43,10 +43,10 @@ func (f *Function) Handler() http.Handler {
 		httpx.Params(page...))
 	m.Handle("GET /connectors/v1/connectors/{name}/runs", httpx.Endpoint(f.runs), auth.Requires(PermConnector, "view"), httpx.NoEntity(),
 		httpx.Params(page...)) // FP-13, FP-14, FP-15, FP-16, FP-19, FP-20, FP-21
-	m.Handle("POST /connectors/v1/connectors/{name}/runs", httpx.Endpoint(f.start), auth.Requires(PermConnector, "run"), httpx.NoEntity()) // FP-13, FP-14, FP-15, FP-16, FP-19, FP-20, FP-21
-	m.Handle("GET /connectors/v1/databases", httpx.Endpoint(f.databases), auth.Requires(PermDatabase, "view"), httpx.NoEntity())          // FP-13
-	m.Handle("POST /connectors/v1/databases", httpx.Body(f.createDatabase), auth.Requires(PermDatabase, "edit"), httpx.NoEntity())        // FP-13
-	m.Handle("PUT /connectors/v1/databases/{id}", httpx.Body(f.updateDatabase), auth.Requires(PermDatabase, "edit"), httpx.NoEntity())    // FP-13
+	m.Handle("POST /connectors/v1/connectors/{name}/runs", httpx.Endpoint(f.start), auth.Requires(PermConnector, "run"), httpx.NoEntity())       // FP-13, FP-14, FP-15, FP-16, FP-19, FP-20, FP-21
+	m.Handle("GET /connectors/v1/databases", httpx.Endpoint(f.databases), auth.Requires(PermDatabase, "view"), httpx.NoEntity())                 // FP-13
+	m.Handle("POST /connectors/v1/databases", httpx.Body(f.createDatabase), auth.Requires(PermDatabase, "edit"), httpx.NoEntity())               // FP-13
+	m.Handle("PUT /connectors/v1/databases/{id}", httpx.Body(f.updateDatabase), auth.Requires(PermDatabase, "edit"), httpx.NoEntity())           // FP-13
 	m.Handle("POST /connectors/v1/databases/{id}/check", httpx.Endpoint(f.checkDatabase), auth.Requires(PermDatabase, "edit"), httpx.NoEntity()) // FP-13
 	return m
 }
@@ -127,20 +127,8 @@ func (f *Function) interactionLog(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var total int
-	if err := f.pool.QueryRow(r.Context(), `SELECT count(*) FROM connectors.log WHERE connector = $1`, c.Name).Scan(&total); err != nil {
-		return nil, store.Classify(err)
-	}
-	rows, err := f.pool.Query(r.Context(), `SELECT id, nullif(run_id, 0), at, method, url, status, rows, duration_ms, error
-		FROM connectors.log WHERE connector = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`, c.Name, p.Size, p.Offset())
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LogLine, error) {
-		var l LogLine
-		return l, row.Scan(&l.ID, &l.RunID, &l.At, &l.Method, &l.URL, &l.Status, &l.Rows, &l.DurationMS, &l.Error)
-	})
-	return httpx.NewPage(lines, total, p), store.Classify(err)
+	lines, total, err := listLog(r.Context(), f.pool, c.Name, p)
+	return httpx.NewPage(lines, total, p), err
 }
 
 func (f *Function) runs(r *http.Request) (any, error) {
@@ -152,16 +140,7 @@ func (f *Function) runs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var total int
-	if err := f.pool.QueryRow(r.Context(), `SELECT count(*) FROM connectors.runs WHERE connector = $1`, c.Name).Scan(&total); err != nil {
-		return nil, store.Classify(err)
-	}
-	rows, err := f.pool.Query(r.Context(), `SELECT `+runColumns+` FROM connectors.runs WHERE connector = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`,
-		c.Name, p.Size, p.Offset())
-	if err != nil {
-		return nil, store.Classify(err)
-	}
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) { return scanRun(row) })
+	items, total, err := listRuns(r.Context(), f.pool, c.Name, p)
 	return httpx.NewPage(items, total, p), err
 }
 

@@ -37,16 +37,6 @@ type Run struct {
 	FinishedAt   *time.Time `json:"finished_at"`
 }
 
-const runColumns = `id, connector, trigger, status, cursor_from, cursor_to, pages, rows_read, rows_written, rows_rejected,
-	retries, resumed, error, started_at, finished_at`
-
-func scanRun(row pgx.Row) (Run, error) {
-	var r Run
-	err := row.Scan(&r.ID, &r.Connector, &r.Trigger, &r.Status, &r.CursorFrom, &r.CursorTo, &r.Pages, &r.RowsRead,
-		&r.RowsWritten, &r.RowsRejected, &r.Retries, &r.Resumed, &r.Error, &r.StartedAt, &r.FinishedAt)
-	return r, store.Classify(err)
-}
-
 var errRunning = errs.New(errs.Conflict, "该对接正在同步中，请稍后再试")
 
 // connector finds a connector by name: a built-in one or a configured
@@ -228,23 +218,6 @@ func (f *Function) announce(ctx context.Context, tx pgx.Tx, evs []pending) error
 	return outbox.Record(ctx, tx, out...)
 }
 
-// advance moves the cursor and the run's counters in the page's transaction.
-func (f *Function) advance(ctx context.Context, tx pgx.Tx, name string, run *Run, next string, read, written, rejected int) error {
-	if _, err := tx.Exec(ctx, `UPDATE connectors.state SET cursor = $2, updated_at = $3 WHERE connector = $1`, name, next, f.now()); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE connectors.runs SET cursor_to = $2, pages = pages + 1, rows_read = rows_read + $3,
-		rows_written = rows_written + $4, rows_rejected = rows_rejected + $5 WHERE id = $1`, run.ID, next, read, written, rejected); err != nil {
-		return err
-	}
-	run.CursorTo = next
-	run.Pages++
-	run.RowsRead += read
-	run.RowsWritten += written
-	run.RowsRejected += rejected
-	return nil
-}
-
 // finish records how the run ended and the connector's health.
 func (f *Function) finish(ctx context.Context, run Run, runErr error) (Run, error) {
 	run.Status, run.Error = "done", ""
@@ -274,16 +247,4 @@ func (f *Function) finish(ctx context.Context, run Run, runErr error) (Run, erro
 		return run, runErr
 	}
 	return run, nil
-}
-
-// logExchange writes one line of the interaction log. It is its own
-// statement, not part of a page's transaction, so a failed request is
-// logged even when its page rolls back.
-func (f *Function) logExchange(name string, runID int64, x Exchange) {
-	_, err := f.pool.Exec(context.Background(), `INSERT INTO connectors.log (connector, run_id, at, method, url, status, rows, duration_ms, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, name, runID, f.now(), x.Method, clip(x.URL, 500), x.Status, x.Rows,
-		x.Duration.Milliseconds(), clip(x.Err, 1000))
-	if err != nil {
-		f.log.Warn("connectors: interaction log", "connector", name, "err", err)
-	}
 }

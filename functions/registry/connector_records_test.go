@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sjzamr/smartreg/events"
-	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/auditlog/auditlogtest"
+	"github.com/sjzamr/smartreg/shared/auth"
 	"github.com/sjzamr/smartreg/shared/outbox"
 )
 
