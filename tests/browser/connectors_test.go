@@ -33,11 +33,12 @@ func TestConnectorsPage(t *testing.T) {
 	if n := p.text(`String(all('[data-test=health]').filter((e) => txt(e) === '未知').length)`); n != "6" {
 		t.Fatalf("%s connectors never run, want 6", n)
 	}
-	p.click("立即同步", `all('[data-test=run-spotcheck]')[0]`)
+	// DOM clicks: the table's loading mask may still cover a row when it first renders.
+	p.jsClick("立即同步", `all('[data-test=run-spotcheck]')[0]`)
 	p.expectToast("the run started", "同步已开始")
 	p.clickUntil("refresh", `all('[data-test=refresh]')[0]`,
 		`all('[data-test=connectors] .el-table__body tr').some((tr) => txt(tr).includes('抽查数据平台') && txt(tr).includes('完成') && txt(tr).includes('正常'))`)
-	p.click("the log", `all('[data-test=log-spotcheck]')[0]`)
+	p.jsClick("the log", `all('[data-test=log-spotcheck]')[0]`)
 	p.waitFor("a logged request", `all('[data-test=log] .el-table__body tr').some((tr) => txt(tr).includes('/ccpt/api/results') && txt(tr).includes('200'))`)
 
 	// The record reaches the registry through the event, and 一户一档 shows it.
