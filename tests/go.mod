@@ -284,6 +284,7 @@ require (
 	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
@@ -392,3 +393,5 @@ replace github.com/sjzamr/smartreg/functions/comms => ../functions/comms
 replace github.com/sjzamr/smartreg/tests/sim/telecom => ./sim/telecom
 
 replace github.com/sjzamr/smartreg/functions/connectors => ../functions/connectors
+
+replace github.com/sjzamr/smartreg/tests/sim/connect => ./sim/connect
