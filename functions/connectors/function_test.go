@@ -412,6 +412,16 @@ func killAndResume(t *testing.T, h *harness, name string, sums func() (src, dst 
 	testwait.For(t, name+": the killed child's lock to go", func() bool {
 		return h.count(t, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext('connectors:' || $1)::oid`, name) == 0
 	})
+	// The console does not show a killed run as still going.
+	sts, err := h.f.Statuses(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if st.Name == name && st.Running {
+			t.Errorf("%s: the killed run is shown as running", name)
+		}
+	}
 	var status string
 	var read int
 	h.pool.QueryRow(context.Background(), `SELECT status, rows_read FROM connectors.runs WHERE connector = $1`, name).Scan(&status, &read)

@@ -51,6 +51,11 @@ func (f *Function) Handler() http.Handler {
 	return m
 }
 
+// runningSQL says whether a run of connector $1 holds its lock: a run
+// row still marked running may be one a kill left behind.
+const runningSQL = `EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+	AND objid = hashtext('connectors:' || $1)::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`
+
 // Status is a connector with its state, as the console lists it.
 type Status struct {
 	Connector
@@ -81,7 +86,7 @@ func (f *Function) Statuses(ctx context.Context) ([]Status, error) {
 		var runID *int64
 		err := f.pool.QueryRow(ctx, `SELECT cursor, last_run_at, last_status, last_error, health, last_run_id,
 			(SELECT count(*) FROM connectors.items WHERE connector = $1),
-			EXISTS (SELECT 1 FROM connectors.runs WHERE connector = $1 AND status = 'running')
+			`+runningSQL+`
 			FROM connectors.state WHERE connector = $1`, c.Name).Scan(&s.Cursor, &s.LastRunAt, &s.LastStatus, &s.LastError, &s.Health, &runID, &s.Items, &s.Running)
 		if err != nil && err != pgx.ErrNoRows {
 			return nil, store.Classify(err)
@@ -152,9 +157,7 @@ func (f *Function) start(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var running bool
-	if err := f.pool.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND objid = hashtext('connectors:' || $1)::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
-		c.Name).Scan(&running); err != nil {
+	if err := f.pool.QueryRow(r.Context(), `SELECT `+runningSQL, c.Name).Scan(&running); err != nil {
 		return nil, store.Classify(err)
 	}
 	if running {
