@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	connectors "github.com/sjzamr/smartreg/functions/connectors"
@@ -32,7 +33,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer deps.Close()
-	fn, err := connectors.New(connectors.Deps{Logger: log, Pool: deps.Pool, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
+	fn, err := connectors.New(connectors.Deps{Logger: log, Pool: deps.Pool, HTTP: &http.Client{}, Now: time.Now, Verifier: deps.Verifier}, cfg.Config)
 	if err != nil {
 		return err
 	}
