@@ -18,7 +18,7 @@ type Type struct {
 // Each domain keeps its list in its own file (qr.go, scan.go, notify.go, audit.go, identity.go),
 // so adding a domain's events touches only that file and this line.
 func Catalogue() []Type {
-	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), notifyTypes(), auditTypes(), identityTypes(), ocrTypes(), metrologyTypes(), policyTypes(), alarmTypes(), crawlTypes(), monitorTypes())
+	return slices.Concat(entityTypes(), qrTypes(), scanTypes(), notifyTypes(), auditTypes(), identityTypes(), ocrTypes(), metrologyTypes(), policyTypes(), alarmTypes(), crawlTypes(), monitorTypes(), connectorsTypes())
 }
 
 func entityTypes() []Type {

@@ -17,6 +17,7 @@ replace (
 )
 
 require (
+	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/go-pdf/fpdf v0.9.0
@@ -57,6 +58,7 @@ require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.11-20260415201107-50325440f8f2.1 // indirect
 	buf.build/go/protovalidate v1.2.0 // indirect
 	buf.build/go/protoyaml v0.7.0 // indirect
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/PuerkitoBio/goquery v1.11.0 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
 	github.com/andybalholm/cascadia v1.3.3 // indirect
@@ -89,7 +91,6 @@ require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/casbin/casbin/v2 v2.135.0 // indirect
 	github.com/casbin/govaluate v1.3.0 // indirect
-	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dchest/captcha v1.1.0 // indirect
 	github.com/dennwc/iters v1.2.2 // indirect
@@ -99,6 +100,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-ego/gse v0.80.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/go-sql-driver/mysql v1.10.2 // indirect
 	github.com/gobwas/glob v0.2.3 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/groupcache v0.0.0-20241129210726-2c02b8208cf8 // indirect
@@ -142,6 +144,7 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/rs/dnscache v0.0.0-20230804202142-fc85eb664529 // indirect
 	github.com/saintfish/chardet v0.0.0-20230101081208-5e3ef4b5456d // indirect
+	github.com/sjzamr/smartreg/functions/connectors v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/console v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/metrology v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/functions/monitor v0.0.0-00010101000000-000000000000
@@ -281,6 +284,7 @@ require (
 	github.com/sjzamr/smartreg/functions/identity v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/qr-generate v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
@@ -297,7 +301,7 @@ require (
 	github.com/ulikunitz/xz v0.5.16 // indirect
 	github.com/xo/terminfo v0.0.0-20220910002029-abceb7e1c41e // indirect
 	github.com/xuri/efp v0.0.3-0.20260924042702-217b81952dec // indirect
-	github.com/xuri/excelize/v2 v2.11.1 // indirect
+	github.com/xuri/excelize/v2 v2.11.1
 	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -387,3 +391,7 @@ replace github.com/sjzamr/smartreg/functions/dashboard => ../functions/dashboard
 replace github.com/sjzamr/smartreg/functions/comms => ../functions/comms
 
 replace github.com/sjzamr/smartreg/tests/sim/telecom => ./sim/telecom
+
+replace github.com/sjzamr/smartreg/functions/connectors => ../functions/connectors
+
+replace github.com/sjzamr/smartreg/tests/sim/connect => ./sim/connect

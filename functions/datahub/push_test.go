@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,9 +29,7 @@ import (
 const pushChildEnv = "DATAHUB_PUSH_CHILD_DB"
 
 func TestMain(m *testing.M) {
-	if url := os.Getenv(pushChildEnv); url != "" {
-		os.Exit(pushChild(url, os.Getenv("DATAHUB_PUSH_CHILD_JOB")))
-	}
+	testwait.RunChild(pushChildEnv, func(url string) int { return pushChild(url, os.Getenv("DATAHUB_PUSH_CHILD_JOB")) })
 	os.Exit(m.Run())
 }
 
@@ -215,27 +212,18 @@ func TestPushMariaDBKillAndResume(t *testing.T) {
 		t.Fatalf("job address %q", job.TargetDSN)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), pushChildEnv+"="+h.pool.Config().ConnString(), "DATAHUB_PUSH_CHILD_JOB="+itoa(job.ID))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child := testwait.StartChild(t, pushChildEnv+"="+h.pool.Config().ConnString(), "DATAHUB_PUSH_CHILD_JOB="+itoa(job.ID))
 	var read int64
 	testwait.For(t, "the child to push three batches", func() bool {
 		h.pool.QueryRow(context.Background(), `SELECT coalesce(max(rows_read), 0) FROM datahub.push_runs WHERE job_id = $1`, job.ID).Scan(&read)
 		return read >= 6
 	})
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	child.Kill(t) // SIGKILL
 	var status string
 	h.pool.QueryRow(context.Background(), `SELECT status, rows_read FROM datahub.push_runs WHERE job_id = $1`, job.ID).Scan(&status, &read)
 	_, total := h.sourceSum(t, c.ID)
 	if status != "running" || read >= int64(total) {
-		t.Fatalf("after the kill: run %s with %d of %d rows read (%s)", status, read, total, stderr.String())
+		t.Fatalf("after the kill: run %s with %d of %d rows read (%s)", status, read, total, child.Stderr())
 	}
 	var inTarget int
 	db.QueryRow("SELECT count(*) FROM entities_push").Scan(&inTarget)

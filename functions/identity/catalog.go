@@ -46,6 +46,8 @@ var menuCatalogue = []Menu{
 	{Code: "market", Title: "市场主体", Icon: "Shop", Children: []Menu{
 		{Code: "market.search", Title: "主体检索", Path: "/console/#/market/entities", Icon: "Search"},
 		{Code: "market.profile", Title: "一户一档", Path: "/console/#/market/profile", Icon: "Folder"},
+		// functions/connectors (FP-13–16, 19–21).
+		{Code: "market.connectors", Title: "数据对接", Path: "/console/#/market/connectors", Icon: "Connection"},
 	}},
 	{Code: "policy", Title: "惠企政策", Icon: "Present", Children: []Menu{
 		{Code: "policy.library", Title: "政策库", Path: "/console/#/policy/library", Icon: "Collection"},
@@ -208,7 +210,7 @@ func sysadminPerms() []string {
 }
 
 func builtinRoles() []builtinRole {
-	business := []string{"market.search", "market.profile", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
+	business := []string{"market.search", "market.profile", "market.connectors", "qr.review", "qr.codes", "qr.oplog", "qr.stats"}
 	business = append(business, "docs.documents", "docs.review", "docs.templates", "docs.backups")
 	business = append(business, append(metrologyMenus, "metrology.mobile")...)
 	business = append(business, "laws.library", "laws.imports", "activities.list")

@@ -23,6 +23,8 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 	switch e.Type() {
 	case events.ScanInspectionRecorded:
 		return nil, f.receiveInspection(ctx, e)
+	case events.ConnectorRecordReceived:
+		return nil, f.receiveConnectorRecord(ctx, e)
 	case events.Ping:
 		data, err := events.Decode[events.PingData](e)
 		if err != nil || data["task"] != "refresh-stats" {
@@ -93,4 +95,68 @@ func inspectionRecord(d events.ScanInspectionRecordedData) (RecordInput, error) 
 		return in, err
 	}
 	return in, nil
+}
+
+// receiveConnectorRecord adds a record a connector pulled from an outside
+// system (FP-14, 15, 19–21) to the entity's file, or replaces the one the
+// same remote record made before (source_key), once per event, with the
+// operation log row and entity.updated in the same transaction.
+func (f *Function) receiveConnectorRecord(ctx context.Context, e event.Event) error {
+	d, err := events.Decode[events.ConnectorRecordReceivedData](e)
+	if err != nil {
+		return err
+	}
+	details, err := json.Marshal(d.Details)
+	if err != nil {
+		return err
+	}
+	public := d.Public
+	in := RecordInput{Kind: d.Kind, RefNo: d.RefNo, Title: d.Title, Authority: d.Authority, OccurredOn: d.OccurredOn,
+		Status: d.Status, Public: &public, Details: details}
+	if err := in.Validate(); err != nil {
+		return err // 400: dead-lettered, a retry cannot fix it
+	}
+	if d.SourceKey == "" {
+		return errs.New(errs.Invalid, "对接记录缺少来源标识")
+	}
+	code := strings.ToUpper(d.CreditCode)
+	_, err = outbox.Once(ctx, f.pool, Name, e, func(tx pgx.Tx) error {
+		old, err := getEntity(ctx, tx, code, true)
+		if errors.Is(err, errs.ErrNotFound) {
+			return errs.Wrap(errs.Invalid, "对接记录对应的市场主体不存在", err)
+		}
+		if err != nil {
+			return err
+		}
+		var before any
+		if prev, err := scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM registry.records WHERE source_key = $1 FOR UPDATE`, d.SourceKey)); err == nil {
+			before = prev
+			if _, err := tx.Exec(ctx, `DELETE FROM registry.records WHERE id = $1`, prev.ID); err != nil {
+				return err
+			}
+		} else if !errors.Is(err, errs.ErrNotFound) {
+			return err
+		}
+		rec, err := insertRecord(ctx, tx, code, in, f.now())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE registry.records SET source_key = $2 WHERE id = $1`, rec.ID, d.SourceKey); err != nil {
+			return err
+		}
+		ent, err := scanEntity(tx.QueryRow(ctx, `UPDATE registry.entities SET version = version + 1, updated_at = $2
+			WHERE credit_code = $1 RETURNING `+entityColumns, code, f.now()))
+		if err != nil {
+			return err
+		}
+		action := "registry.record.create"
+		if before != nil {
+			action = "registry.record.update"
+		}
+		if err := f.audit(ctx, tx, auditlog.System(Name+":"+d.Connector), action, ent, before, rec); err != nil {
+			return err
+		}
+		return f.recordUpdate(ctx, tx, old, ent, []string{"records." + in.Kind})
+	})
+	return err
 }

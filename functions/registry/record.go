@@ -23,11 +23,13 @@ var recordKinds = map[string]string{
 	"serious_illegal": "严重违法失信名单",
 	"honour":          "荣誉信息",
 	"blacklist":       "黑名单",
+	"compliance":      "合规记录",
+	"person":          "涉市场经营人员",
 }
 
 // recordKindOrder fixes the order of sections in a profile.
 var recordKindOrder = []string{"licence", "annual_report", "honour", "blacklist", "inspection", "random_check",
-	"spot_check", "penalty", "complaint", "abnormal_list", "serious_illegal"}
+	"spot_check", "compliance", "penalty", "complaint", "abnormal_list", "serious_illegal", "person"}
 
 // Record is one entry of an entity's file.
 type Record struct {

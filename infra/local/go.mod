@@ -37,6 +37,7 @@ require (
 	buf.build/go/protovalidate v1.2.0 // indirect
 	buf.build/go/protoyaml v0.7.0 // indirect
 	cel.dev/expr v0.25.2 // indirect
+	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.14.5 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/benbjohnson/clock v1.3.5 // indirect
@@ -70,6 +71,7 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gammazero/deque v1.2.2 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/go-sql-driver/mysql v1.10.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/google/cel-go v0.29.0 // indirect
@@ -181,6 +183,7 @@ require (
 	github.com/sjzamr/smartreg/functions/alarm-intake v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/certificate-print v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/comms v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/functions/connectors v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/crawler-shard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/dashboard v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/datahub v0.0.0-00010101000000-000000000000
@@ -195,6 +198,7 @@ require (
 	github.com/sjzamr/smartreg/functions/policy-match v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/functions/provincial-sync v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
@@ -258,6 +262,8 @@ replace github.com/sjzamr/smartreg/functions/provincial-sync => ../../functions/
 
 replace github.com/sjzamr/smartreg/tests/sim/province => ../../tests/sim/province
 
+replace github.com/sjzamr/smartreg/tests/sim/connect => ../../tests/sim/connect
+
 replace github.com/sjzamr/smartreg/functions/laws => ../../functions/laws
 
 replace github.com/sjzamr/smartreg/functions/activities => ../../functions/activities
@@ -293,3 +299,5 @@ replace github.com/sjzamr/smartreg/functions/dashboard => ../../functions/dashbo
 replace github.com/sjzamr/smartreg/functions/comms => ../../functions/comms
 
 replace github.com/sjzamr/smartreg/tests/sim/telecom => ../../tests/sim/telecom
+
+replace github.com/sjzamr/smartreg/functions/connectors => ../../functions/connectors

@@ -178,6 +178,10 @@ var catalogue = []Permission{
 	{"comms.camera", "view", "查看监控设备目录与实时画面"},
 	{"comms.camera", "manage", "维护监控设备目录"},
 	{"comms.camera", "capture", "从监控设备抓拍、录制片段"},
+	{"connectors.connector", "view", "查看数据对接的状态、游标和交互日志"},
+	{"connectors.connector", "run", "立即执行数据对接同步"},
+	{"connectors.database", "view", "查看外部数据库配置和连接状态"},
+	{"connectors.database", "edit", "配置外部数据库、检测连接"},
 	// scaffold:permissions (go tool task new-function adds a new function's here)
 }
 

@@ -13,6 +13,7 @@ import (
 	certificateprint "github.com/sjzamr/smartreg/functions/certificate-print"
 	certrender "github.com/sjzamr/smartreg/functions/certificate-print/render"
 	comms "github.com/sjzamr/smartreg/functions/comms"
+	connectors "github.com/sjzamr/smartreg/functions/connectors"
 	"github.com/sjzamr/smartreg/functions/console"
 	crawlershard "github.com/sjzamr/smartreg/functions/crawler-shard"
 	dashboard "github.com/sjzamr/smartreg/functions/dashboard"
@@ -87,6 +88,7 @@ type Config struct {
 	EntityGraph      entitygraph.Config      `group:"entity-graph"`
 	Dashboard        dashboard.Config        `group:"dashboard"`
 	Comms            comms.Config            `group:"comms"`
+	Connectors       connectors.Config       `group:"connectors"`
 	// scaffold:config
 }
 
@@ -116,6 +118,7 @@ type Typed struct {
 	EntityGraph      *entitygraph.Function
 	Dashboard        *dashboard.Function
 	Comms            *comms.Function
+	Connectors       *connectors.Function
 	// scaffold:typed
 }
 
@@ -154,6 +157,7 @@ var builders = []builder{
 	{name: entitygraph.Name, prefixes: []string{"/entity/"}, migrations: entitygraph.Migrations, build: buildEntityGraph},
 	{name: dashboard.Name, migrations: dashboard.Migrations, build: buildDashboard},
 	{name: comms.Name, migrations: comms.Migrations, build: buildComms},
+	{name: connectors.Name, migrations: connectors.Migrations, build: buildConnectors},
 	// scaffold:builders
 }
 
@@ -386,6 +390,12 @@ func buildComms(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, er
 	fn, err := comms.New(comms.Deps{Logger: log, Pool: p.Pool, Now: time.Now, Verifier: p.Verifier, Blob: p.Blob, SMS: text,
 		Telephony: tel, Fax: fax, TTS: tts}, cfg.Comms)
 	p.Comms = fn
+	return fn, err
+}
+
+func buildConnectors(p *Platform, cfg Config, log *slog.Logger) (runtime.Function, error) {
+	fn, err := connectors.New(connectors.Deps{Logger: log, Pool: p.Pool, HTTP: &http.Client{}, Now: time.Now, Verifier: p.Verifier}, cfg.Connectors)
+	p.Connectors = fn
 	return fn, err
 }
 

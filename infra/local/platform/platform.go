@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/sjzamr/smartreg/shared/runtime"
 	"github.com/sjzamr/smartreg/shared/store"
 	"github.com/sjzamr/smartreg/tests/sim/bureau"
+	connectsim "github.com/sjzamr/smartreg/tests/sim/connect"
 	"github.com/sjzamr/smartreg/tests/sim/govsite"
 	idverifysim "github.com/sjzamr/smartreg/tests/sim/idverify"
 	nationaldatasim "github.com/sjzamr/smartreg/tests/sim/nationaldata"
@@ -157,6 +159,15 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (_ *
 		mux.Handle("/sim/sms/", http.StripPrefix("/sim/sms", smssim.New(cfg.Identity.SMSAppKey, cfg.Identity.SMSAppSecret)))
 		// The provincial metrology platform, with demo data (provincial-sync pulls it).
 		mux.Handle("/sim/province/", http.StripPrefix("/sim/province", provincesim.Demo(cfg.ProvincialSync.AppKey, cfg.ProvincialSync.AppSecret)))
+		// The connectors' outside systems (FP-14–16, 19–21), with records for
+		// the first demo entities, filled at the first request.
+		cc := cfg.Connectors
+		connect := connectsim.Demo(connectsim.Credentials{LegalPersonID: cc.LegalPersonID, LegalPersonSecret: cc.LegalPersonSecret,
+			PublicityAppID: cc.PublicityAppID, PublicitySecret: cc.PublicitySecret, SpotCheckKey: cc.SpotCheckKey,
+			ShiAppID: cc.ShiAppID, ShiSecret: cc.ShiSecret, HubKey: cc.HubKey}, func() []string { return demoCodes(p.Pool) })
+		for _, sim := range []string{"legalperson", "publicity", "spotcheck", "shi", "hub"} {
+			mux.Handle("/sim/"+sim+"/", http.StripPrefix("/sim", connect))
+		}
 		// Pages of the bureau's site and official account, to import activities from.
 		mux.Handle("/sim/bureau/", http.StripPrefix("/sim/bureau", bureau.New()))
 		mux.Handle("/sim/telecom/", http.StripPrefix("/sim/telecom", telecom.New(cfg.Comms.GatewayKey, cfg.Comms.GatewaySecret).Handler()))
@@ -304,4 +315,14 @@ func (p *Platform) Close() {
 		p.closers[i]()
 	}
 	p.closers = nil
+}
+
+// demoCodes are the first demo entities, for the connectors' simulators.
+func demoCodes(pool *pgxpool.Pool) []string {
+	rows, err := pool.Query(context.Background(), `SELECT credit_code FROM registry.entities ORDER BY credit_code LIMIT 12`)
+	if err != nil {
+		return nil
+	}
+	codes, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	return codes
 }

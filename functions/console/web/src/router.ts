@@ -19,6 +19,7 @@ const pages: RouteRecordRaw[] = [
   // FP-129: the warning board.
   { path: 'warnings', component: () => import('./views/Warnings.vue'), meta: { title: '预警信息', menus: ['warnings'] } },
   { path: 'market/entities', component: () => import('./views/Entities.vue'), meta: { title: '主体检索', menus: ['market.search'] } },
+  { path: 'market/connectors', component: () => import('./views/Connectors.vue'), meta: { title: '数据对接', menus: ['market.connectors'] } }, // FP-13, FP-14, FP-15, FP-16, FP-19, FP-20, FP-21
   { path: 'market/profile/:code?', component: () => import('./views/Profile.vue'), meta: { title: '一户一档', menus: ['market.profile', 'market.search'] } },
   { path: 'qr/review', component: () => import('./views/QrReview.vue'), meta: { title: '赋码审核', menus: ['qr.review'] } },
   { path: 'qr/codes', component: () => import('./views/QrCodes.vue'), meta: { title: '码管理', menus: ['qr.codes'] } },
