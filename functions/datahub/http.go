@@ -65,6 +65,7 @@ func (f *Function) Handler() http.Handler {
 	// FP-94 partly: streamed synchronously; no asynchronous build with progress and an expiring link, XLSX per page only
 	// (the whole filtered result as one streamed CSV file)
 	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
+	f.qualityRoutes(m)
 	return m
 }
 
