@@ -66,6 +66,7 @@ func (f *Function) Handler() http.Handler {
 	// (the whole filtered result as one streamed CSV file)
 	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
 	f.qualityRoutes(m)
+	f.lineageRoutes(m)
 	return m
 }
 
