@@ -7,6 +7,4 @@ import "github.com/sjzamr/smartreg/shared/seal"
 // first seals, every listed key opens.
 type sealer = seal.Sealer
 
-var errSealed = seal.ErrSealed
-
 func newSealer(secrets []string) (*sealer, error) { return seal.New("ocr-idcard", secrets) }
