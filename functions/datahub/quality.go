@@ -592,6 +592,11 @@ func recordIssues(ctx context.Context, tx pgx.Tx, run QualityRun, ruleIDs []int6
 		})); err != nil {
 		return err
 	}
+	// Temporary tables are never auto-analysed: without this the planner
+	// guesses their size and may join the failures row by row.
+	if _, err := tx.Exec(ctx, `ANALYZE quality_found`); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `WITH prev AS (
 			SELECT i.id, i.status, f.rule_id, f.row_key, f.message FROM quality_found f
 			LEFT JOIN datahub.quality_issues i ON i.rule_id = f.rule_id AND i.row_key = f.row_key),
