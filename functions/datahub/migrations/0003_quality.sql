@@ -72,6 +72,7 @@ CREATE TABLE datahub.quality_issues (
     UNIQUE (rule_id, row_key)
 );
 CREATE INDEX quality_issues_dept ON datahub.quality_issues (dept_id, status, id DESC);
+CREATE INDEX quality_issues_dataset ON datahub.quality_issues (dataset, status);
 
 -- What happened to an issue, and who did it (people's actions are also in
 -- the operation log).
