@@ -4,11 +4,21 @@ import (
 	"context"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/sjzamr/smartreg/events"
 )
 
-// Receive handles the events its Triggers route here; others are
-// acknowledged and ignored. Decode payloads with events.Decode[T](e) and
-// wrap effects in outbox.Once, so a redelivery changes nothing.
+// Receive runs the quality rules on the datahub-quality PingSource's tick
+// (FP-98); other events are acknowledged and ignored.
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() == events.Ping {
+		data, err := events.Decode[events.PingData](e)
+		if err != nil {
+			return nil, nil // not a tick of ours
+		}
+		// A run is locked against other replicas and recomputes from the
+		// data, so a redelivered tick only adds one more point to the trend.
+		return nil, f.receivePing(ctx, data)
+	}
 	return nil, nil
 }

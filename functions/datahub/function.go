@@ -14,14 +14,17 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/seal"
 	"github.com/sjzamr/smartreg/shared/store"
 )
 
@@ -49,6 +52,17 @@ type Config struct {
 	PushOverlap        time.Duration `env:"DATAHUB_PUSH_OVERLAP" default:"10m" help:"增量推送的重叠窗口：从上次水位减去此时长开始读取，以免漏掉迟到提交的行"`
 	PushPollEvery      time.Duration `env:"DATAHUB_PUSH_POLL_EVERY" default:"1m" help:"检查到期推送任务的间隔"`
 	MaxDataExportRows  int           `env:"DATAHUB_MAX_DATA_EXPORT_ROWS" default:"5000000" help:"生成接口一次 CSV 导出（/export.csv，流式）的最大行数"`
+	SecretKeys         string        `env:"DATAHUB_SECRET_KEYS" default:"dev-only-datahub-secret-change-me" secret:"true" help:"加密推送目标库地址（含密码）的主密钥（逗号分隔，第一个用于加密，其余用于解密轮换前的数据；每个至少 16 个字符）；本地默认值仅供开发，生产必须更换"`
+}
+
+func (c Config) keys() []string {
+	var out []string
+	for _, k := range strings.Split(c.SecretKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Validate refuses settings the function cannot work with.
@@ -70,6 +84,9 @@ func (c Config) Validate() error {
 		return errors.New("datahub: DATAHUB_PUSH_POLL_EVERY must be at least 1s")
 	case c.MaxDataExportRows < 1:
 		return errors.New("datahub: DATAHUB_MAX_DATA_EXPORT_ROWS must be at least 1")
+	}
+	if _, err := seal.New(Name, c.keys()); err != nil {
+		return fmt.Errorf("datahub: DATAHUB_SECRET_KEYS: %w", err)
 	}
 	return nil
 }
@@ -99,6 +116,7 @@ type Function struct {
 	catalogue catalogue
 	ifaces    *ifaceCache
 	rprefix   string // Redis key prefix (tests give each run its own)
+	seal      *seal.Sealer
 
 	afterBatch func() // tests: called after each pushed batch is recorded
 	stop       context.CancelFunc
@@ -123,8 +141,9 @@ func New(d Deps, c Config) (*Function, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	sl, _ := seal.New(Name, c.keys())
 	return &Function{log: d.Logger, pool: d.Pool, redis: d.Redis, now: d.Now, verifier: d.Verifier, cfg: c,
-		catalogue: newCatalogue(), ifaces: &ifaceCache{ttl: c.KeyCacheTTL}, rprefix: "datahub:"}, nil
+		catalogue: newCatalogue(), ifaces: &ifaceCache{ttl: c.KeyCacheTTL}, rprefix: "datahub:", seal: sl}, nil
 }
 
 // Ready answers when the database and Redis do.
@@ -137,7 +156,13 @@ func (f *Function) Ready(ctx context.Context) error {
 
 // Start runs the push scheduler: every DATAHUB_PUSH_POLL_EVERY it runs the
 // jobs that are due (one replica per job at a time, by advisory lock).
-func (f *Function) Start(context.Context) error {
+func (f *Function) Start(start context.Context) error {
+	// Push targets saved before their addresses were sealed are sealed now.
+	if n, err := f.sealLegacyTargets(start); err != nil {
+		return err
+	} else if n > 0 {
+		f.log.Info("datahub: sealed push target addresses stored in clear", "jobs", n)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.stop, f.done = cancel, make(chan struct{})
 	go func() {

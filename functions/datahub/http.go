@@ -65,6 +65,8 @@ func (f *Function) Handler() http.Handler {
 	// FP-94 partly: streamed synchronously; no asynchronous build with progress and an expiring link, XLSX per page only
 	// (the whole filtered result as one streamed CSV file)
 	m.Handle("GET /datahub/v1/data/{id}/export.csv", http.HandlerFunc(f.serveExport), httpx.Public(), httpx.AnyParams())
+	f.qualityRoutes(m)
+	f.lineageRoutes(m)
 	return m
 }
 
@@ -367,10 +369,14 @@ func (f *Function) createPush(r *http.Request, in PushInput) (any, error) {
 		return nil, errs.Fields([]errs.FieldError{{Field: "target_dsn", Message: "无法连接目标数据库：" + err.Error()}})
 	}
 	db.Close()
+	sealed, err := f.seal.Seal([]byte(strings.TrimSpace(in.TargetDSN)))
+	if err != nil {
+		return nil, err
+	}
 	var job PushJob
 	if err := f.change(r, "datahub.push.create", "datahub_push", func(tx pgx.Tx) (string, any, any, error) {
 		var err error
-		job, err = insertPushJob(r.Context(), tx, it, in, p.UserID, f.now())
+		job, err = insertPushJob(r.Context(), tx, it, in, p.UserID, sealed, f.now())
 		return strconv.FormatInt(job.ID, 10), nil, job, err
 	}); err != nil {
 		return nil, err
@@ -390,7 +396,7 @@ func (f *Function) ownPush(r *http.Request) (PushJob, error) {
 	if err != nil {
 		return PushJob{}, err
 	}
-	j, err := getPushJob(r.Context(), f.pool, id)
+	j, err := f.pushJob(r.Context(), f.pool, id)
 	if err == nil && j.owner != p.UserID {
 		err = errs.New(errs.NotFound, "推送任务不存在")
 	}

@@ -19,5 +19,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
 		"Dataset": Dataset{}, "Field": Field{}, "InterfaceInput": InterfaceInput{}, "Interface": Interface{},
 		"AccessEntry": AccessEntry{}, "PushInput": PushInput{}, "PushJob": PushJob{}, "PushRun": PushRun{}, "AccessPage": httpx.PageOf[AccessEntry]{}, "ErrorBody": httpx.ErrorBody{},
+		"QualityRuleInput": RuleInput{}, "QualityRule": Rule{}, "QualityRuleParams": RuleParams{}, "QualityRun": QualityRun{}, "QualityScore": Score{},
+		"QualityIssue": Issue{}, "IssueEvent": IssueEvent{}, "QualityIssuePage": httpx.PageOf[Issue]{}, "HandleInput": HandleInput{},
+		"LineageNode": LineageNode{}, "LineageLink": LineageLink{}, "Lineage": Lineage{}, "LineageNodeInput": LineageNodeInput{}, "LineageFlowInput": LineageFlowInput{},
 	})
 }

@@ -53,7 +53,8 @@ type PushJob struct {
 	Watermark    *time.Time `json:"watermark"`
 	NextRunAt    time.Time  `json:"next_run_at"`
 	CreatedAt    time.Time  `json:"created_at"`
-	dsn          string
+	dsn          string     // the driver's form once opened
+	secret       []byte     // the sealed address
 	owner        string
 }
 
@@ -140,7 +141,9 @@ func maskedDSN(raw string) string {
 		return "（地址无效）"
 	}
 	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "******")
+		u.User = url.UserPassword(u.User.Username(), "xxxxxx")
+		// The stars would be escaped in the user part; put them back for reading.
+		return strings.Replace(u.String(), ":xxxxxx@", ":******@", 1)
 	}
 	return u.String()
 }
@@ -364,7 +367,7 @@ func (f *Function) RunPush(ctx context.Context, jobID int64) (PushRun, error) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, pushLockKey, int32(jobID))
 
-	job, err := getPushJob(ctx, f.pool, jobID)
+	job, err := f.pushJob(ctx, f.pool, jobID)
 	if err != nil {
 		return PushRun{}, err
 	}

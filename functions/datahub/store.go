@@ -244,11 +244,12 @@ func ifaceByID(ctx context.Context, q store.Querier, id int64) (Interface, error
 	return it, store.Classify(err)
 }
 
-const pushJobCols = `id, interface_id, name, target_kind, target_dsn, target_table, every_minutes, watermark, next_run_at, created_at, owner_id`
+const pushJobCols = `id, interface_id, name, target_kind, target_dsn, target_secret, target_table, every_minutes, watermark, next_run_at,
+	created_at, owner_id`
 
 func scanPushJob(r pgx.Row) (PushJob, error) {
 	var j PushJob
-	err := r.Scan(&j.ID, &j.InterfaceID, &j.Name, &j.TargetKind, &j.dsn, &j.TargetTable, &j.EveryMinutes, &j.Watermark, &j.NextRunAt,
+	err := r.Scan(&j.ID, &j.InterfaceID, &j.Name, &j.TargetKind, &j.dsn, &j.secret, &j.TargetTable, &j.EveryMinutes, &j.Watermark, &j.NextRunAt,
 		&j.CreatedAt, &j.owner)
 	j.TargetDSN = maskedDSN(j.dsn)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -257,21 +258,67 @@ func scanPushJob(r pgx.Row) (PushJob, error) {
 	return j, store.Classify(err)
 }
 
-// insertPushJob stores the user's address as typed (the driver's form is
-// derived at each run); lists answer it with the password masked.
-func insertPushJob(ctx context.Context, q store.Querier, it Interface, in PushInput, owner string, now time.Time) (PushJob, error) {
-	return scanPushJob(q.QueryRow(ctx, `INSERT INTO datahub.push_jobs (interface_id, name, target_kind, target_dsn, target_table,
-		every_minutes, next_run_at, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7) RETURNING `+pushJobCols,
-		it.ID, in.Name, in.TargetKind, strings.TrimSpace(in.TargetDSN), in.TargetTable, in.EveryMinutes, now, owner))
+// insertPushJob keeps the user's address sealed (it carries the target's
+// password) and only its masked form in clear, for lists; the driver's
+// form is derived at each run.
+func insertPushJob(ctx context.Context, q store.Querier, it Interface, in PushInput, owner string, sealed []byte, now time.Time) (PushJob, error) {
+	return scanPushJob(q.QueryRow(ctx, `INSERT INTO datahub.push_jobs (interface_id, name, target_kind, target_dsn, target_secret, target_table,
+		every_minutes, next_run_at, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) RETURNING `+pushJobCols,
+		it.ID, in.Name, in.TargetKind, maskedDSN(strings.TrimSpace(in.TargetDSN)), sealed, in.TargetTable, in.EveryMinutes, now, owner))
 }
 
-func getPushJob(ctx context.Context, q store.Querier, id int64) (PushJob, error) {
+// pushJob is a job with its target address opened into the driver's form.
+func (f *Function) pushJob(ctx context.Context, q store.Querier, id int64) (PushJob, error) {
 	j, err := scanPushJob(q.QueryRow(ctx, `SELECT `+pushJobCols+` FROM datahub.push_jobs WHERE id = $1`, id))
 	if err != nil {
 		return j, err
 	}
-	j.dsn, err = driverDSN(j.TargetKind, j.dsn)
+	raw := j.dsn // a row from before sealing, until sealLegacyTargets runs
+	if j.secret != nil {
+		plain, err := f.seal.Open(j.secret)
+		if err != nil {
+			return j, errs.Wrap(errs.Internal, "推送目标地址无法解密（DATAHUB_SECRET_KEYS 是否更换？）", err)
+		}
+		raw = string(plain)
+	}
+	j.dsn, err = driverDSN(j.TargetKind, raw)
 	return j, err
+}
+
+// sealLegacyTargets seals the addresses of jobs saved in clear (before
+// migration 0003), leaving only the masked form readable.
+func (f *Function) sealLegacyTargets(ctx context.Context) (int, error) {
+	n := 0
+	err := store.InTx(ctx, f.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, target_dsn FROM datahub.push_jobs WHERE target_secret IS NULL FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		type legacy struct {
+			id  int64
+			dsn string
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (legacy, error) {
+			var l legacy
+			return l, r.Scan(&l.id, &l.dsn)
+		})
+		if err != nil {
+			return err
+		}
+		for _, l := range list {
+			sealed, err := f.seal.Seal([]byte(l.dsn))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE datahub.push_jobs SET target_secret = $2, target_dsn = $3 WHERE id = $1`,
+				l.id, sealed, maskedDSN(l.dsn)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 func listPushJobs(ctx context.Context, q store.Querier, owner string) ([]PushJob, error) {

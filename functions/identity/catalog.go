@@ -84,11 +84,13 @@ var menuCatalogue = []Menu{
 		{Code: "metrology.province", Title: "省平台同步", Path: "/console/#/metrology/province", Icon: "Refresh"},
 		{Code: "metrology.mobile", Title: "移动查询", Path: "/console/#/metrology/mobile", Icon: "Iphone"},
 	}},
-	// functions/datahub (FP-93, FP-95).
+	// functions/datahub (FP-93, FP-95, FP-97, FP-98).
 	{Code: "datahub", Title: "数据枢纽", Icon: "Coin", Children: []Menu{
 		{Code: "datahub.catalogue", Title: "数据目录", Path: "/console/#/datahub/catalogue", Icon: "Collection"},
 		{Code: "datahub.interfaces", Title: "我的数据接口", Path: "/console/#/datahub/interfaces", Icon: "Connection"},
 		{Code: "datahub.access-log", Title: "接口访问日志", Path: "/console/#/datahub/access-log", Icon: "List"},
+		{Code: "datahub.quality", Title: "数据质量", Path: "/console/#/datahub/quality", Icon: "CircleCheck"},
+		{Code: "datahub.lineage", Title: "数据血缘", Path: "/console/#/datahub/lineage", Icon: "Share"},
 	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
@@ -218,7 +220,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "command.centre", "command.mobile", "command.consult", "command.notify", "command.cameras")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.behaviour", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
-	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
+	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.quality", "datahub.lineage")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode")
 	return []builtinRole{

@@ -148,6 +148,12 @@ var catalogue = []Permission{
 	{"datahub.accesslog", "view", "查看数据接口访问日志"},
 	{"datahub.accesslog", "export", "导出数据接口访问日志"},
 	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
+	// Data quality (FP-98) and lineage (FP-97).
+	{"datahub.quality", "view", "查看数据质量规则、评分和本部门的质量问题"},
+	{"datahub.quality", "manage", "配置数据质量规则、运行检查、查看各部门的质量问题"},
+	{"datahub.quality", "handle", "整改或说明本部门的数据质量问题"},
+	{"datahub.lineage", "view", "查看数据血缘"},
+	{"datahub.lineage", "edit", "登记数据血缘中的外部来源和流向"},
 	{"evidence.bundle", "view", "查看电子证据包"},
 	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},

@@ -50,6 +50,9 @@ const pages: RouteRecordRaw[] = [
   { path: 'datahub/catalogue', component: () => import('./views/datahub/Catalogue.vue'), meta: { title: '数据目录', menus: ['datahub.catalogue'] } },
   { path: 'datahub/interfaces', component: () => import('./views/datahub/Interfaces.vue'), meta: { title: '我的数据接口', menus: ['datahub.interfaces'] } },
   { path: 'datahub/access-log', component: () => import('./views/datahub/AccessLog.vue'), meta: { title: '接口访问日志', menus: ['datahub.access-log'] } },
+  // FP-98: data quality (rules, scores and trend, issues with the repair workflow); FP-97: lineage.
+  { path: 'datahub/quality', component: () => import('./views/datahub/Quality.vue'), meta: { title: '数据质量', menus: ['datahub.quality'] } },
+  { path: 'datahub/lineage', component: () => import('./views/datahub/Lineage.vue'), meta: { title: '数据血缘', menus: ['datahub.lineage'] } },
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
