@@ -85,6 +85,7 @@ var menuCatalogue = []Menu{
 		{Code: "datahub.catalogue", Title: "数据目录", Path: "/console/#/datahub/catalogue", Icon: "Collection"},
 		{Code: "datahub.interfaces", Title: "我的数据接口", Path: "/console/#/datahub/interfaces", Icon: "Connection"},
 		{Code: "datahub.access-log", Title: "接口访问日志", Path: "/console/#/datahub/access-log", Icon: "List"},
+		{Code: "datahub.search", Title: "智能搜索", Path: "/console/#/datahub/search", Icon: "Search"},
 	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
@@ -212,7 +213,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "command.centre", "command.mobile", "command.consult", "command.notify", "command.cameras")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
-	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
+	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.search")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")
 	return []builtinRole{
