@@ -47,6 +47,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'datahub/catalogue', component: () => import('./views/datahub/Catalogue.vue'), meta: { title: '数据目录', menus: ['datahub.catalogue'] } },
   { path: 'datahub/interfaces', component: () => import('./views/datahub/Interfaces.vue'), meta: { title: '我的数据接口', menus: ['datahub.interfaces'] } },
   { path: 'datahub/access-log', component: () => import('./views/datahub/AccessLog.vue'), meta: { title: '接口访问日志', menus: ['datahub.access-log'] } },
+  // FP-137: smart search's builder
+  { path: 'datahub/search', component: () => import('./views/datahub/Search.vue'), meta: { title: '智能搜索', menus: ['datahub.search'] } },
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
