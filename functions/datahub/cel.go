@@ -117,6 +117,7 @@ var celTypeNames = strings.NewReplacer("string", "文本", "double", "数值", "
 var (
 	celUndeclared = regexp.MustCompile(`undeclared reference to '([^']*)'`)
 	celOverload   = regexp.MustCompile(`found no matching overload for '([^']*)' applied to '\(([^)]*)\)'`)
+	celMember     = regexp.MustCompile(`found no matching overload for '([^']*)' applied to '(\w+)\.\(([^)]*)\)'`)
 )
 
 // celIssue is a type-check failure in clear Chinese, naming the field
@@ -133,6 +134,10 @@ func (a allow) celIssue(iss *cel.Issues) error {
 			return a.cbad("无法通过类型检查：字段“%s”不在%s可用的字段中%s", m[1], a.whose(), at)
 		}
 		return a.cbad("无法通过类型检查：未知字段“%s”%s", clip(m[1]), at)
+	}
+	if m := celMember.FindStringSubmatch(msg); m != nil {
+		return a.cbad("无法通过类型检查：%s类型不能用 %s（contains、startsWith、endsWith 只能用于文本字段，参数为文本）%s",
+			celTypeNames.Replace(m[2]), m[1], at)
 	}
 	if m := celOverload.FindStringSubmatch(msg); m != nil {
 		op := strings.Trim(m[1], "_@")

@@ -206,6 +206,7 @@ func TestSearchErrorsNameThePart(t *testing.T) {
 		"expr-int":        {SearchSpec{Dataset: "entities", Expr: `registered_capital > 5`}, "expr", "数值 与 整数"},
 		"expr-date":       {SearchSpec{Dataset: "entities", Expr: `established_on >= "2020-02-30"`}, "expr", "日期“2020-02-30”格式不正确"},
 		"expr-personal":   {SearchSpec{Dataset: "entities", Expr: `legal_rep == "张三丰0"`}, "expr", "是个人信息，您只能看到脱敏后的值"},
+		"expr-op":         {SearchSpec{Dataset: "entities", Expr: `registered_capital.contains("5")`}, "expr", "数值类型不能用 contains"},
 		"expr-notbool":    {SearchSpec{Dataset: "entities", Expr: `name`}, "expr", "结果应为真假值"},
 		"expr-dollar":     {SearchSpec{Dataset: "entities", Expr: `name == $`}, "expr", "“$”后应为变量名"},
 		"expr-var-alone":  {SearchSpec{Dataset: "entities", Expr: `$a == "x"`}, "expr", "不支持"},

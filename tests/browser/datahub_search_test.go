@@ -37,12 +37,19 @@ func TestDatahubSearchBuilder(t *testing.T) {
 	p.pick("数据集", "市场主体基本信息（基础信息）")
 	p.clickUntil("next", `all('[data-test=step-next]')[0]`, `all('[data-test="dh-s-add-builder"]').length`)
 
-	// A condition: registered capital 包含 … is not allowed for a number.
+	// A condition on registered capital: the builder offers no text
+	// operator for a number, and a value that is not a number is marked
+	// beside the condition.
 	p.click("add condition", `all('[data-test="dh-s-add-builder"]')[0]`)
 	pickIn(p, "field", `[data-test="dh-s-field-builder.items.0"]`, "注册资本（万元）（registered_capital）")
-	pickIn(p, "operator", `[data-test="dh-s-cmp-builder.items.0"]`, "包含")
-	p.typeInto("value", `all('input[data-test="dh-s-value-builder.items.0"]')[0]`, "5")
-	p.waitFor("the type error beside the condition", `all('[data-error="builder.items.0"]').some((e) => txt(e).includes('是数值类型，不能用运算符“包含”'))`)
+	p.click("open operator", `all('[data-test="dh-s-cmp-builder.items.0"]')[0].closest('.el-select').querySelector('.el-select__wrapper')`)
+	p.waitFor("the operators", `all('.el-select-dropdown__item').some((e) => txt(e) === '介于')`)
+	if ops := p.text(`all('.el-select-dropdown__item').map(txt).join(',')`); strings.Contains(ops, "包含") {
+		t.Fatalf("a number offers text operators: %s", ops)
+	}
+	p.click("outside", `all('.header .title')[0] || all('.el-steps')[0]`)
+	p.typeInto("value", `all('input[data-test="dh-s-value-builder.items.0"]')[0]`, "五十")
+	p.waitFor("the value error beside the condition", `all('[data-error="builder.items.0"]').some((e) => txt(e).includes('的值“五十”不是数值'))`)
 	// Every control of the step carries a tooltip.
 	const controls = `all('[data-test=dh-s-guide] .step-body input, [data-test=dh-s-guide] .step-body button, [data-test=dh-s-guide] .step-body textarea, [data-test=dh-s-guide] .step-body .el-select')`
 	if n := p.text(`String(` + controls + `.filter((e) => !e.closest('[data-tip]')).length) + '/' + ` + controls + `.length`); !strings.HasPrefix(n, "0/") || n == "0/0" {
@@ -59,6 +66,8 @@ func TestDatahubSearchBuilder(t *testing.T) {
 	// The expression tab shows the builder's CEL; an edit there comes back.
 	p.click("expression tab", `all('#tab-expr')[0]`)
 	p.waitFor("the CEL text", `all('textarea[data-test=dh-s-expr]').some((e) => e.value === 'established_on >= "2020-01-01"')`)
+	setValue(p, `all('textarea[data-test=dh-s-expr]')[0]`, `registered_capital.contains("5")`)
+	p.waitFor("the operator named", `all('[data-error=expr]').some((e) => txt(e).includes('数值类型不能用 contains'))`)
 	setValue(p, `all('textarea[data-test=dh-s-expr]')[0]`, `nosuch == "x"`)
 	p.waitFor("the unknown field named", `all('[data-error=expr]').some((e) => txt(e).includes('未知字段“nosuch”'))`)
 	setValue(p, `all('textarea[data-test=dh-s-expr]')[0]`, `established_on >= "2020-01-01" && district_code == $区县`)
