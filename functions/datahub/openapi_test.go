@@ -19,5 +19,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	openapitest.CheckSchemas(t, openapitest.Load(t, openapi), map[string]any{
 		"Dataset": Dataset{}, "Field": Field{}, "InterfaceInput": InterfaceInput{}, "Interface": Interface{},
 		"AccessEntry": AccessEntry{}, "PushInput": PushInput{}, "PushJob": PushJob{}, "PushRun": PushRun{}, "AccessPage": httpx.PageOf[AccessEntry]{}, "ErrorBody": httpx.ErrorBody{},
+		"Cond": Cond{}, "Aggregate": Aggregate{}, "SearchOrder": SearchOrder{}, "SearchSpec": SearchSpec{}, "Variable": Variable{},
+		"Column": Column{}, "CheckResult": CheckResult{}, "SearchResult": SearchResult{}, "FormulaInput": FormulaInput{},
+		"FormulaRun": FormulaRun{}, "Formula": Formula{},
 	})
 }
