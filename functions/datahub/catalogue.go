@@ -97,8 +97,8 @@ func recordFields(refTitle, authorityTitle string) []Field {
 }
 
 // personFields are the persons dataset's: the ID number is personal,
-// masked as 130102********1234 unless the caller may see it (FP-136's
-// browser test reads it masked through a generated interface).
+// masked as 130102********1234 unless the caller may see it (the
+// interface browser test reads it masked through curl).
 var personFields = []Field{
 	{Name: "id", Title: "记录编号", Type: TypeInt, Sensitivity: Public},
 	{Name: "credit_code", Title: "统一社会信用代码", Type: TypeText, Sensitivity: Public},
