@@ -289,6 +289,10 @@ func (f *Function) compileSearch(p *auth.Principal, s SearchSpec, values map[str
 			if err != nil {
 				return nil, err
 			}
+			if fl.Sensitivity == Personal && !c.unmask {
+				// The order of masked values would reveal them.
+				return nil, bad("order", "字段“%s”（%s）是个人信息，您只能看到脱敏后的值，不能按其排序", fl.Name, fl.Title)
+			}
 			ob.field = fl
 		}
 		c.order = append(c.order, ob)
@@ -423,7 +427,7 @@ func (f *Function) search(r *http.Request, in SearchInput, formulaID *int64) (an
 	in.Page, in.PageSize = max(in.Page, 1), cmp0(in.PageSize, 20)
 	e := f.searchEntry(r, p, in.SearchSpec, formulaID)
 	res, err := func() (SearchResult, error) {
-		if in.PageSize > searchMaxPageSize || in.Page > 100000 {
+		if in.PageSize < 1 || in.PageSize > searchMaxPageSize || in.Page > 100000 {
 			return SearchResult{}, bad("page_size", "每页条数应为 1 至 %d，页码不超过 100000", searchMaxPageSize)
 		}
 		c, err := f.compileSearch(p, in.SearchSpec, nonNil(in.Vars))

@@ -219,6 +219,7 @@ func TestSearchErrorsNameThePart(t *testing.T) {
 		"both":            {SearchSpec{Dataset: "entities", Expr: "true", Builder: &Cond{Op: "and"}}, "expr", "只用一种写法"},
 		"dataset":         {SearchSpec{Dataset: "nope"}, "dataset", "请选择数据集"},
 		"select":          {SearchSpec{Dataset: "entities", Select: []string{"name; DROP"}}, "select", "未知字段"},
+		"order-personal":  {SearchSpec{Dataset: "entities", Order: []SearchOrder{{By: "legal_rep"}}}, "order", "不能按其排序"},
 	} {
 		rec := h.do(t, b, "POST", "/datahub/v1/search/check", c.in)
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), c.want) || !strings.Contains(rec.Body.String(), `"field":"`+c.part+`"`) {
@@ -235,6 +236,9 @@ func TestSearchErrorsNameThePart(t *testing.T) {
 	res, _, body = h.search(t, b, SearchInput{SearchSpec: SearchSpec{Dataset: "entities", Select: []string{"legal_rep"}}, PageSize: 50})
 	if len(res.Rows) != 20 || strings.Contains(body, "三丰") || !res.Columns[0].Masked {
 		t.Errorf("masked: %s", body)
+	}
+	if _, code, body := h.search(t, b, SearchInput{SearchSpec: SearchSpec{Dataset: "entities"}, PageSize: -1}); code != 400 || !strings.Contains(body, "每页条数") {
+		t.Errorf("negative page size: %d %s", code, body)
 	}
 	// Without the dataset's permission nothing runs.
 	if _, code, _ := h.search(t, h.iss.Bearer(authtest.CityWide("datahub.search:view")), SearchInput{SearchSpec: SearchSpec{Dataset: "entities"}}); code != 403 {
