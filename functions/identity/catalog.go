@@ -213,7 +213,8 @@ func builtinRoles() []builtinRole {
 	business = append(business, "command.centre", "command.mobile", "command.consult", "command.notify", "command.cameras")
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
-	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.search")
+	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
+	business = append(business, "datahub.search")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")
 	return []builtinRole{
