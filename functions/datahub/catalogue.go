@@ -96,6 +96,21 @@ func recordFields(refTitle, authorityTitle string) []Field {
 	}
 }
 
+// personFields are the persons dataset's: the ID number is personal,
+// masked as 130102********1234 unless the caller may see it (the
+// interface browser test reads it masked through curl).
+var personFields = []Field{
+	{Name: "id", Title: "记录编号", Type: TypeInt, Sensitivity: Public},
+	{Name: "credit_code", Title: "统一社会信用代码", Type: TypeText, Sensitivity: Public},
+	{Name: "entity_name", Title: "主体名称", Type: TypeText, Sensitivity: Public},
+	{Name: "role", Title: "身份", Type: TypeText, Sensitivity: Public, Description: "legal_rep 法定代表人、person_in_charge 负责人"},
+	{Name: "name", Title: "姓名", Type: TypeText, Sensitivity: Personal, Mask: "name"},
+	{Name: "id_number", Title: "身份证号码", Type: TypeText, Sensitivity: Personal, Mask: "id_number", Description: "GB 11643 公民身份号码"},
+	{Name: "district_code", Title: "所属区县代码", Type: TypeText, Sensitivity: Public},
+	{Name: "township_code", Title: "所属乡镇街道代码", Type: TypeText, Sensitivity: Public},
+	{Name: "created_at", Title: "入库时间", Type: TypeTime, Sensitivity: Public},
+}
+
 // Datasets is the catalogue (FP-93): every dataset over a published read
 // function. Later functions' datasets join here as they publish theirs.
 func Datasets() []*Dataset {
@@ -113,6 +128,9 @@ func Datasets() []*Dataset {
 			Classification: "监管信息", Owner: "信用监管科", Frequency: "每日", Permission: "registry.entity:view",
 			Key: "id", Fields: recordFields("检查编号", "检查机关"), source: "registry.datahub_records()",
 			where: "kind IN ('inspection', 'random_check', 'spot_check')"},
+		{ID: "persons", Title: "法定代表人及负责人", Description: "市场主体的法定代表人、负责人及其身份证号码（个人信息，默认脱敏）",
+			Classification: "基础信息", Owner: "登记注册科", Frequency: "实时", Permission: "registry.entity:view",
+			Key: "id", Fields: personFields, source: "registry.datahub_persons()"},
 	}
 }
 

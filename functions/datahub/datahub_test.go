@@ -24,7 +24,7 @@ func TestCatalogue(t *testing.T) {
 		t.Fatalf("by classification: %d %s", rec.Code, rec.Body)
 	}
 	rec = h.do(t, b, "GET", "/datahub/v1/datasets?q=法定代表人", nil)
-	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Items) != 1 || list.Items[0].ID != "entities" {
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list.Items) != 2 || list.Items[0].ID != "entities" || list.Items[1].ID != "persons" {
 		t.Fatalf("by field title: %s", rec.Body)
 	}
 	var ds Dataset

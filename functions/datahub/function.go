@@ -1,4 +1,4 @@
-// Package datahub is the data hub (数据枢纽, FP-93–95): the catalogue of
+// Package datahub is the data hub (数据枢纽, FP-93–96, 136, 137): the catalogue of
 // datasets over other schemas' published read functions, and interfaces
 // generated from a person's own permissions and data scope, each with
 // its OpenAPI document and an access key, queried with a PostgREST-like

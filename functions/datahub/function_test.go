@@ -20,6 +20,7 @@ import (
 
 	"github.com/sjzamr/smartreg/functions/datahub/contractstub"
 	"github.com/sjzamr/smartreg/shared/auth/authtest"
+	"github.com/sjzamr/smartreg/shared/codes"
 	"github.com/sjzamr/smartreg/shared/config"
 	"github.com/sjzamr/smartreg/shared/httpx"
 	"github.com/sjzamr/smartreg/shared/store"
@@ -90,7 +91,22 @@ func seed(t testing.TB, pool *pgxpool.Pool) {
 			fmt.Sprintf("石市监罚〔2025〕%d号", i), "食品经营", time.Date(2025, 1, 1+i, 0, 0, 0, 0, time.UTC), district, town); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := pool.Exec(ctx, `INSERT INTO registry.stub_datahub_persons (id, credit_code, entity_name, name, id_number,
+			district_code, township_code) VALUES ($1, $2, $3, $4, $5, $6, $7)`, i+1, code, fmt.Sprintf("测试%02d超市有限公司", i),
+			"张三丰"+fmt.Sprint(i), idNumberOf(district, i), district, town); err != nil {
+			t.Fatal(err)
+		}
 	}
+}
+
+// idNumberOf is a valid resident ID number (GB 11643) born in district.
+func idNumberOf(district string, i int) string {
+	first := fmt.Sprintf("%s1990%02d%02d%03d", district, 1+i%12, 1+i%28, 100+i)
+	c, err := codes.IDCheckChar(first)
+	if err != nil {
+		panic(err)
+	}
+	return first + string(c)
 }
 
 func (h *harness) do(t testing.TB, bearer, method, path string, body any) *httptest.ResponseRecorder {

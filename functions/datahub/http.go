@@ -58,6 +58,17 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /datahub/v1/pushes", httpx.Endpoint(f.listPushes), auth.Requires(PermInterface, "view"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/pushes/{id}/run", httpx.Endpoint(f.runPush), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
 	m.Handle("GET /datahub/v1/pushes/{id}/runs", httpx.Endpoint(f.pushRuns), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	// FP-136: smart search — formula conditions (CEL or the builder), grouping and aggregates, saved formulas with variables
+	m.Handle("POST /datahub/v1/search/check", httpx.Body(f.searchCheck), auth.Requires(PermSearch, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/search/run", httpx.Body(f.searchRun), auth.Requires(PermSearch, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/search/export", http.HandlerFunc(f.serveSearchExport), auth.Requires(PermSearch, "export"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/search/formulas", httpx.Endpoint(f.listFormulasH), auth.Requires(PermSearch, "view"), httpx.NoEntity(), httpx.Params("dataset"))
+	m.Handle("POST /datahub/v1/search/formulas", httpx.Body(f.createFormula), auth.Requires(PermSearch, "create"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/search/formulas/{id}", httpx.Endpoint(f.getFormula), auth.Requires(PermSearch, "view"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/search/formulas/{id}", httpx.Body(f.updateFormula), auth.Requires(PermSearch, "create"), httpx.NoEntity())
+	m.Handle("DELETE /datahub/v1/search/formulas/{id}", httpx.Endpoint(f.deleteFormula), auth.Requires(PermSearch, "create"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/search/formulas/{id}/run", httpx.Body(f.runFormula), auth.Requires(PermSearch, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/search/formulas/{id}/export", http.HandlerFunc(f.serveFormulaExport), auth.Requires(PermSearch, "export"), httpx.NoEntity())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.

@@ -22,5 +22,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		"QualityRuleInput": RuleInput{}, "QualityRule": Rule{}, "QualityRuleParams": RuleParams{}, "QualityRun": QualityRun{}, "QualityScore": Score{},
 		"QualityIssue": Issue{}, "IssueEvent": IssueEvent{}, "QualityIssuePage": httpx.PageOf[Issue]{}, "HandleInput": HandleInput{},
 		"LineageNode": LineageNode{}, "LineageLink": LineageLink{}, "Lineage": Lineage{}, "LineageNodeInput": LineageNodeInput{}, "LineageFlowInput": LineageFlowInput{},
+		"Cond": Cond{}, "Aggregate": Aggregate{}, "SearchOrder": SearchOrder{}, "SearchSpec": SearchSpec{}, "Variable": Variable{},
+		"Column": Column{}, "CheckResult": CheckResult{}, "SearchResult": SearchResult{}, "FormulaInput": FormulaInput{},
+		"FormulaRun": FormulaRun{}, "Formula": Formula{},
 	})
 }

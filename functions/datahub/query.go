@@ -74,6 +74,9 @@ func bad(part, format string, a ...any) error {
 type allow struct {
 	ds     *Dataset
 	fields []string
+	// cel, when set, is a smart search's expression context (variables,
+	// personal-field guard); nil for an interface's where=.
+	cel *celCtx
 }
 
 func (a allow) lookup(part, name string) (Field, error) {

@@ -167,6 +167,11 @@ type AccessEntry struct {
 	ClientIP    string    `json:"client_ip"`
 	Message     string    `json:"message"`
 	At          time.Time `json:"at"`
+	// Kind is interface (a generated interface's call), search or
+	// search_export (a smart-search run by UserID, of FormulaID if saved).
+	Kind      string `json:"kind"`
+	UserID    string `json:"user_id,omitempty"`
+	FormulaID *int64 `json:"formula_id,omitempty"`
 }
 
 // logAccess records a call. The commit does not wait for the WAL flush
@@ -179,9 +184,13 @@ func logAccess(ctx context.Context, pool *pgxpool.Pool, e AccessEntry) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
 			return err
 		}
+		if e.Kind == "" {
+			e.Kind = "interface"
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO datahub.access_log (interface_id, key_prefix, dataset, query, status, rows,
-			duration_us, client_ip, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			e.InterfaceID, e.KeyPrefix, e.Dataset, e.Query, e.Status, e.Rows, e.DurationUS, e.ClientIP, e.Message, e.At)
+			duration_us, client_ip, message, at, kind, user_id, formula_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			e.InterfaceID, e.KeyPrefix, e.Dataset, e.Query, e.Status, e.Rows, e.DurationUS, e.ClientIP, e.Message, e.At,
+			e.Kind, e.UserID, e.FormulaID)
 		return err
 	}))
 }
@@ -197,7 +206,8 @@ type LogFilter struct {
 
 func (lf LogFilter) where() store.Where {
 	var w store.Where
-	w.Add("l.interface_id IN (SELECT id FROM datahub.interfaces WHERE owner_id = ?)", lf.Owner)
+	// The owner's interfaces' calls, and their own smart-search runs.
+	w.Add("(l.interface_id IN (SELECT id FROM datahub.interfaces WHERE owner_id = ?) OR l.user_id = ?)", lf.Owner, lf.Owner)
 	if lf.InterfaceID > 0 {
 		w.Add("l.interface_id = ?", lf.InterfaceID)
 	}
@@ -223,7 +233,7 @@ func listAccess(ctx context.Context, q store.Querier, lf LogFilter, limit, offse
 		return nil, 0, store.Classify(err)
 	}
 	rows, err := q.Query(ctx, `SELECT l.id, l.interface_id, l.key_prefix, l.dataset, l.query, l.status, l.rows, l.duration_us,
-		l.client_ip, l.message, l.at FROM datahub.access_log l`+w.SQL()+` ORDER BY l.at DESC, l.id DESC LIMIT `+
+		l.client_ip, l.message, l.at, l.kind, l.user_id, l.formula_id FROM datahub.access_log l`+w.SQL()+` ORDER BY l.at DESC, l.id DESC LIMIT `+
 		w.Next(limit)+` OFFSET `+w.Next(offset), w.Args()...)
 	if err != nil {
 		return nil, 0, store.Classify(err)
@@ -231,7 +241,7 @@ func listAccess(ctx context.Context, q store.Querier, lf LogFilter, limit, offse
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AccessEntry, error) {
 		var e AccessEntry
 		return e, r.Scan(&e.ID, &e.InterfaceID, &e.KeyPrefix, &e.Dataset, &e.Query, &e.Status, &e.Rows, &e.DurationUS,
-			&e.ClientIP, &e.Message, &e.At)
+			&e.ClientIP, &e.Message, &e.At, &e.Kind, &e.UserID, &e.FormulaID)
 	})
 	return out, total, store.Classify(err)
 }

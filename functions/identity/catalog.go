@@ -91,6 +91,7 @@ var menuCatalogue = []Menu{
 		{Code: "datahub.access-log", Title: "接口访问日志", Path: "/console/#/datahub/access-log", Icon: "List"},
 		{Code: "datahub.quality", Title: "数据质量", Path: "/console/#/datahub/quality", Icon: "CircleCheck"},
 		{Code: "datahub.lineage", Title: "数据血缘", Path: "/console/#/datahub/lineage", Icon: "Share"},
+		{Code: "datahub.search", Title: "智能搜索", Path: "/console/#/datahub/search", Icon: "Search"},
 	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
@@ -221,6 +222,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.behaviour", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.quality", "datahub.lineage")
+	business = append(business, "datahub.search")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode")
 	return []builtinRole{

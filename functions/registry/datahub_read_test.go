@@ -34,4 +34,22 @@ func TestDatahubReadFunctions(t *testing.T) {
 		WHERE credit_code = $1 AND kind = 'penalty'`, code).Scan(&n, &entity); err != nil || n != 1 || entity != a["name"] {
 		t.Errorf("records: %d public of 2, entity %q, %v", n, entity, err)
 	}
+	// Persons (migration 0144): the ID number's check digit is checked as
+	// it enters, and the read function gives it with the entity's area.
+	if _, err := pool.Exec(ctx, `INSERT INTO registry.entity_persons (credit_code, role, name, id_number) VALUES ($1, 'legal_rep', '王五', $2)`,
+		code, idValid[:17]+"1"); err == nil {
+		t.Error("an ID number with a wrong check digit was stored")
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO registry.entity_persons (credit_code, role, name, id_number) VALUES ($1, 'legal_rep', '王五', $2)`,
+		code, idValid); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := pool.QueryRow(ctx, `SELECT id_number, district_code FROM registry.datahub_persons() WHERE credit_code = $1`, code).
+		Scan(&got, &district); err != nil || got != idValid || district != a["district_code"] {
+		t.Errorf("persons: %q %q %v", got, district, err)
+	}
 }
+
+// idValid is a resident ID number with its GB 11643 check digit.
+const idValid = "11010519491231002X"

@@ -1,18 +1,25 @@
 package browser
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sjzamr/smartreg/shared/codes"
 )
 
 // TestDatahubInterfaceFlow (FP-93, FP-95): a 长安区 department user (a
 // role with the data hub's menus and permissions, scope 本部门) generates
-// a data interface from the catalogue's 市场主体基本信息 with the step
-// guide, reads the access key from the dialog that shows it once, calls
-// the endpoint with curl, gets only 长安区's entities with the legal
-// representative masked, and finds the call in the access log page.
+// a data interface from the catalogue's 法定代表人及负责人 (registry's
+// persons with their ID numbers) with the step guide, reads the access
+// key from the dialog that shows it once, calls the endpoint with curl,
+// gets only 长安区's entities' persons with the name and the ID number
+// masked (130102********1234; the whole number never appears), and finds
+// the call in the access log page.
 func TestDatahubInterfaceFlow(t *testing.T) {
 	s := startStack(t)
 	adminPage(t, s) // the first administrator signs in and sets adminPW
@@ -23,6 +30,7 @@ func TestDatahubInterfaceFlow(t *testing.T) {
 		t.Fatalf("login after the password change: %d", st)
 	}
 	changan, qiaoxi := seedEntities(t, s, login.AccessToken)
+	ids := seedPersons(t, s, append(slices.Clone(changan), qiaoxi...))
 	initial := datahubUser(t, s, login.AccessToken)
 	p := openPage(t, newBrowser(t), s.url, "dept-user")
 	p.login("shuju", initial, "Dept#Passw0rd2026")
@@ -42,11 +50,11 @@ func TestDatahubInterfaceFlow(t *testing.T) {
 	p.goTo("/datahub/interfaces")
 	p.click("new interface", `all('[data-test=dh-new]')[0]`)
 	p.typeInto("name", `all('input[data-test=dh-name]')[0]`, "浏览器测试主体接口")
-	p.pick("数据集", "市场主体基本信息（基础信息）")
+	p.pick("数据集", "法定代表人及负责人（基础信息）")
 	p.click("next", `all('[data-test=dh-next]')[0]`)
 	p.click("field credit_code", `all('[data-field=credit_code]')[0]`)
 	p.click("field name", `all('[data-field=name]')[0]`)
-	p.click("field legal_rep", `all('[data-field=legal_rep]')[0]`)
+	p.click("field id_number", `all('[data-field=id_number]')[0]`)
 	p.waitFor("three fields chosen", `all('[data-field].is-checked').length === 3`)
 	p.click("next", `all('[data-test=dh-next]')[0]`)
 	p.click("generate", `all('[data-test=dh-submit]')[0]`)
@@ -76,14 +84,45 @@ func TestDatahubInterfaceFlow(t *testing.T) {
 		if contains(qiaoxi, code) || !contains(changan, code) || len(r) != 3 {
 			t.Fatalf("row outside the scope or the chosen fields: %v", r)
 		}
-		if r["legal_rep"] != "王*" { // 王五, masked
-			t.Fatalf("legal representative not masked: %v", r["legal_rep"])
+		if r["name"] != "王*" { // 王五, masked
+			t.Fatalf("the person's name not masked: %v", r["name"])
+		}
+		whole := ids[code]
+		if r["id_number"] != whole[:6]+"********"+whole[14:] {
+			t.Fatalf("ID number %v, want %s masked", r["id_number"], whole)
+		}
+	}
+	for _, whole := range ids {
+		if strings.Contains(string(out), whole) || strings.Contains(string(out), whole[6:14]) {
+			t.Fatalf("an unmasked ID number in the curl output: %s", out)
 		}
 	}
 
 	// The call is in the access log.
 	p.goTo("/datahub/access-log")
 	p.waitFor("the call in the log", `all('[data-test=dh-log] .el-table__body tr').some((tr) => txt(tr).includes(`+jsString(key[:11])+`) && txt(tr).includes('limit=5') && txt(tr).includes('200'))`)
+}
+
+// seedPersons gives each entity a legal representative 王五 with a valid
+// resident ID number born in the entity's district (registry migration
+// 0144's table, read by the persons dataset); it returns the numbers by
+// credit code.
+func seedPersons(t *testing.T, s *stack, credit []string) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	for i, code := range credit {
+		first := fmt.Sprintf("%s1988%02d%02d%03d", code[2:8], 1+i, 10+i, 301+i)
+		c, err := codes.IDCheckChar(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[code] = first + string(c)
+		if _, err := s.p.Pool.Exec(context.Background(), `INSERT INTO registry.entity_persons (credit_code, role, name, id_number)
+			VALUES ($1, 'legal_rep', '王五', $2)`, code, ids[code]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
 }
 
 // datahubUser creates, as the system administrator, a 长安区 bureau, a role

@@ -12,7 +12,7 @@ import (
 // TestDatahubContractStubs proves that the stubs datahub's tests run
 // against (functions/datahub/contractstub) have the published read
 // functions' names, arguments, result columns, volatility and parallel
-// safety (registry migration 0104), that no stub table exists in the
+// safety (registry migrations 0104 and 0144), that no stub table exists in the
 // platform's database, and that the catalogue's datasets run on the real
 // functions.
 func TestDatahubContractStubs(t *testing.T) {
@@ -24,8 +24,8 @@ func TestDatahubContractStubs(t *testing.T) {
 	stubDB := storetest.New(t, datahubstub.Migrations()...)
 	published := signatures(t, realDB)
 	stubs := signatures(t, stubDB)
-	if len(stubs) != 2 {
-		t.Fatalf("the contract stub defines %d functions, want 2", len(stubs))
+	if len(stubs) != 3 {
+		t.Fatalf("the contract stub defines %d functions, want 3", len(stubs))
 	}
 	for key, stub := range stubs {
 		if got, ok := published[key]; !ok {
@@ -43,6 +43,7 @@ func TestDatahubContractStubs(t *testing.T) {
 	for _, sql := range []string{
 		`SELECT count(*) FROM registry.datahub_entities() t WHERE "district_code" = ANY($1::text[])`,
 		`SELECT count(*) FROM registry.datahub_records() t WHERE kind = 'penalty' AND "district_code" = ANY($1::text[])`,
+		`SELECT count(*) FROM registry.datahub_persons() t WHERE "district_code" = ANY($1::text[])`,
 	} {
 		var n int
 		if err := realDB.QueryRow(context.Background(), sql, []string{"130102"}).Scan(&n); err != nil {

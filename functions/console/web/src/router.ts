@@ -53,6 +53,8 @@ const pages: RouteRecordRaw[] = [
   // FP-98: data quality (rules, scores and trend, issues with the repair workflow); FP-97: lineage.
   { path: 'datahub/quality', component: () => import('./views/datahub/Quality.vue'), meta: { title: '数据质量', menus: ['datahub.quality'] } },
   { path: 'datahub/lineage', component: () => import('./views/datahub/Lineage.vue'), meta: { title: '数据血缘', menus: ['datahub.lineage'] } },
+  // FP-137: smart search's builder
+  { path: 'datahub/search', component: () => import('./views/datahub/Search.vue'), meta: { title: '智能搜索', menus: ['datahub.search'] } },
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
