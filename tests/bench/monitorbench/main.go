@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -285,15 +286,25 @@ func measureAll(ctx context.Context, pool *pgxpool.Pool, entities, objects, n in
 	return report.Write(out, "monitor-behaviour", report.Section{
 		Title: "Monitor: behaviour-data search over 200 000 entities and 500 000 objects (issue 15, FP-86)",
 		Intro: fmt.Sprintf("Run %s on %d cores (%s), PostgreSQL and the function on one machine, shared with other engineers' builds. "+
-			"`go run ./tests/bench/monitorbench -entities %d -objects %d -n %d` (load %s). Search = `GET /monitor/v1/behaviour` over loopback HTTP "+
-			"with a bearer token: the count and the newest 20 hits through `crawlershard.online_objects` (inlined; trigram indexes of crawler-shard "+
-			"migration 0010), snippets, JSON. Anchor = the same predicate as bare SQL through pgx on crawler-shard's tables (count + page, rows to JSON). "+
+			"`go run ./tests/bench/monitorbench -entities %d -objects %d -n %d` (loading took %s; 0 s with `-reuse`). Search = `GET /monitor/v1/behaviour` over loopback HTTP "+
+			"with a bearer token: the count and the newest 20 hits through `crawlershard.online_objects` (inlined; the character-pair index of crawler-shard "+
+			"migration 0010 for rare keywords, the update-time index for common ones), snippets, JSON. Anchor = the plain implementation: the same "+
+			"LIKE predicate as bare SQL through pgx on crawler-shard's tables, no pair index (count + page, rows to JSON). Load average during the run: %s. "+
 			"Chinese keywords are matched with LIKE (no case), others with ILIKE. Both count up to 2 000 (then the page says “at least”, `total_exact: false`) and must agree; %d requests each, interleaved. Target: search p99 < 200 ms. "+
 			"Export: every hit of “%s” as CSV through `/monitor/v1/behaviour/export`: %d rows in %s (%.0f rows/s, %d bytes).",
-			time.Now().Format("2006-01-02"), runtime.NumCPU(), runtime.GOARCH, entities, objects, n, load.Round(time.Second), n,
+			time.Now().Format("2006-01-02"), runtime.NumCPU(), runtime.GOARCH, entities, objects, n, load.Round(time.Second), loadAverage(), n,
 			words[0], exported, exportTime.Round(time.Millisecond), float64(exported)/exportTime.Seconds(), size),
 		Rows: append([][]string{{"query", "hits (mean)", "search p50", "search p99", "anchor p50", "anchor p99", "p99 ratio"}}, rowsOut...),
 	})
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// loadAverage is the machine's one-minute load average, as /proc says.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
