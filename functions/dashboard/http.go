@@ -64,6 +64,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /dashboard/v1/map", http.HandlerFunc(f.districtMap), auth.Requires(PermKPI, "view"), httpx.NoEntity())
 	f.reportRoutes(m)
 	f.geoRoutes(m)
+	f.anomalyRoutes(m)
 	return m
 }
 

@@ -124,6 +124,7 @@ var menuCatalogue = []Menu{
 		{Code: "dashboard.screen", Title: "数据大屏", Path: "/console/#/screen", Icon: "Monitor"},
 		{Code: "dashboard.reports", Title: "专题报告", Path: "/console/#/dashboard/reports", Icon: "Document"},
 		{Code: "dashboard.geocode", Title: "地址质量", Path: "/console/#/dashboard/geocode", Icon: "Location"},
+		{Code: "dashboard.anomalies", Title: "异常数据", Path: "/console/#/dashboard/anomalies", Icon: "WarningFilled"},
 	}},
 }
 
@@ -214,7 +215,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
-	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")
+	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode", "dashboard.anomalies")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages"}, business...),
