@@ -267,7 +267,10 @@ func licenceFindings(ctx context.Context, q store.Querier, today, credit string)
 	}
 	// An operating food or drug business that never held the licence its
 	// industry needs (one that expired is the rule above).
-	for _, need := range []struct{ rule, class, like, title string; industries []string }{
+	for _, need := range []struct {
+		rule, class, like, title string
+		industries               []string
+	}{
 		{"food_without_licence", "food", "%食品%", "食品生产或经营许可证", foodIndustries},
 		{"drug_without_licence", "drug", "%药品%", "药品生产或经营许可证", drugIndustries},
 	} {
@@ -488,7 +491,7 @@ func (f *Function) checkThresholds(ctx context.Context, tx pgx.Tx, now time.Time
 				what = c + "异常"
 			}
 			n := notify.Notice{Title: fmt.Sprintf("异常数据预警：%s%s达到 %d 条", where, what, t.Count),
-				Body: fmt.Sprintf("预警规则“%s”：%s待处理的%s共 %d 条，已达到阈值 %d 条，请及时排查处理。", t.Name, where, what, t.Count, t.Threshold),
+				Body:  fmt.Sprintf("预警规则“%s”：%s待处理的%s共 %d 条，已达到阈值 %d 条，请及时排查处理。", t.Name, where, what, t.Count, t.Threshold),
 				Level: t.Level, Kind: "dashboard_anomaly_alert", Link: anomalyLink(t), Popup: t.Level == notify.LevelAlert,
 				Roles: t.Roles, DeptIDs: t.DeptIDs, Subject: fmt.Sprintf("threshold:%d", t.ID), At: now}
 			if err := notify.Post(ctx, tx, Source, n); err != nil {

@@ -539,3 +539,17 @@ func TestAnomalyBadInput(t *testing.T) {
 		}
 	}
 }
+
+// FP-102: the dashboard-anomalies PingSource's tick runs the detection.
+func TestAnomalyPingSource(t *testing.T) {
+	h := newHarness(t)
+	addEntity(t, h, anomalyEnt{code: validCode(t, "130102", 1), industry: "5251"})
+	ping := entityEvent(t, events.Ping, "", map[string]any{"task": AnomalyTask})
+	ping.SetSource("/apis/v1/namespaces/smartreg/pingsources/dashboard-anomalies")
+	if _, err := h.f.Receive(context.Background(), ping); err != nil {
+		t.Fatal(err)
+	}
+	if got := anomalySet(t, h); len(got) != 1 || !got["drug_without_licence "+validCode(t, "130102", 1)] {
+		t.Errorf("after the tick: %v", got)
+	}
+}

@@ -61,10 +61,10 @@ func (f *Function) anomalyRoutes(m *httpx.Mux) {
 	m.Handle("GET /dashboard/v1/anomalies", httpx.Endpoint(f.listAnomalyRows), auth.Requires(PermAnomaly, "view"), httpx.EntityListing(),
 		httpx.Params(append(anomalyFilterParams, httpx.PageParams...)...))
 	// FP-105, FP-108: one anomaly with its rule and its trace.
-	m.Handle("GET /dashboard/v1/anomalies/{id}", httpx.Endpoint(f.getAnomaly), auth.Requires(PermAnomaly, "view"), httpx.EntityListing())
-	m.Handle("GET /dashboard/v1/anomalies/{id}/trace", httpx.Endpoint(f.anomalyTrace), auth.Requires(PermAnomaly, "view"), httpx.EntityListing())
+	m.Handle("GET /dashboard/v1/anomalies/{anomaly}", httpx.Endpoint(f.getAnomaly), auth.Requires(PermAnomaly, "view"), httpx.EntityIn("anomaly"))
+	m.Handle("GET /dashboard/v1/anomalies/{anomaly}/trace", httpx.Endpoint(f.anomalyTrace), auth.Requires(PermAnomaly, "view"), httpx.EntityIn("anomaly"))
 	// FP-109: handle it: correct, classify, record an opinion, dismiss, close.
-	m.Handle("POST /dashboard/v1/anomalies/{id}/actions", httpx.Body(f.anomalyAction), auth.Requires(PermAnomaly, "handle"), httpx.EntityListing())
+	m.Handle("POST /dashboard/v1/anomalies/{anomaly}/actions", httpx.Body(f.anomalyAction), auth.Requires(PermAnomaly, "handle"), httpx.EntityIn("anomaly"))
 }
 
 // AnomalyRow is one anomaly as the views show it.
@@ -604,7 +604,7 @@ var stepNames = map[string]string{"detected": "规则发现", "resolved": "数�
 // anomalyFor loads one anomaly the caller's scope reaches: outside it the
 // anomaly does not exist for them.
 func (f *Function) anomalyFor(r *http.Request, q store.Querier, lock bool) (AnomalyRow, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("anomaly"), 10, 64)
 	if err != nil || id <= 0 {
 		return AnomalyRow{}, errs.New(errs.NotFound, "异常数据不存在")
 	}
