@@ -45,6 +45,8 @@ func (f *Function) anomalyRoutes(m *httpx.Mux) {
 	// FP-104, FP-133: counts per county for the map, by class, rule or tag, with totals.
 	m.Handle("GET /dashboard/v1/anomalies/districts", httpx.Endpoint(f.anomalyDistricts), auth.Requires(PermAnomaly, "view"), httpx.NoEntity(),
 		httpx.Params("class", "rule", "tag"))
+	// FP-104: the schematic district map the anomaly map is drawn on (the big screen's, no online tiles).
+	m.Handle("GET /dashboard/v1/anomalies/map", http.HandlerFunc(f.districtMap), auth.Requires(PermAnomaly, "view"), httpx.NoEntity())
 	// FP-133: the anomaly tags with their totals.
 	m.Handle("GET /dashboard/v1/anomalies/tags", httpx.Endpoint(f.anomalyTags), auth.Requires(PermAnomaly, "view"), httpx.NoEntity(),
 		httpx.Params("district"))
