@@ -118,7 +118,7 @@ var menuCatalogue = []Menu{
 		{Code: "monitor.credit", Title: "信用等级", Path: "/console/#/monitor/credit", Icon: "Medal"},
 		{Code: "monitor.streams", Title: "直播监测", Path: "/console/#/monitor/streams", Icon: "VideoCamera"},
 	}},
-	// functions/dashboard (FP-101, 110–114, 121, 124, 130, 138–140).
+	// functions/dashboard (FP-101–114, 121, 124, 130, 133, 138–140).
 	{Code: "dashboard", Title: "数据看板", Icon: "DataBoard", Children: []Menu{
 		{Code: "dashboard.kpi", Title: "指标看板", Path: "/console/#/dashboard/kpi", Icon: "DataAnalysis"},
 		{Code: "dashboard.screen", Title: "数据大屏", Path: "/console/#/screen", Icon: "Monitor"},
