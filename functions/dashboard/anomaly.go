@@ -178,7 +178,7 @@ func (f *Function) detect(ctx context.Context, credit, by string) (DetectResult,
 func (f *Function) entityFindings(ctx context.Context, credit string) ([]finding, bool, error) {
 	rows, err := f.pool.Query(ctx, `SELECT e.credit_code, e.name, coalesce(e.legal_rep, ''), coalesce(e.address, ''), e.district_code,
 		coalesce(e.township_code, ''), coalesce(e.industry_code, ''), e.status
-		FROM registry.dashboard_anomaly_entities() e WHERE $1 = '' OR e.credit_code = $1`, credit)
+		FROM registry.dashboard_anomaly_entities() e WHERE $1 = '' OR e.credit_code = $1::bpchar`, credit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -244,7 +244,7 @@ func licenceFindings(ctx context.Context, q store.Querier, today, credit string)
 	// the same title (a renewal clears it).
 	rows, err := q.Query(ctx, `SELECT l.id, e.credit_code, e.name, e.district_code, coalesce(e.township_code, ''), l.ref_no, l.title, l.valid_until::text
 		FROM registry.dashboard_licences() l JOIN registry.dashboard_anomaly_entities() e ON e.credit_code = l.credit_code
-		WHERE e.status = 'active' AND l.valid_until < $1::date AND ($2 = '' OR e.credit_code = $2)
+		WHERE e.status = 'active' AND l.valid_until < $1::date AND ($2 = '' OR e.credit_code = $2::bpchar)
 		  AND NOT EXISTS (SELECT 1 FROM registry.dashboard_licences() n WHERE n.credit_code = l.credit_code AND n.title = l.title
 		      AND (n.valid_until IS NULL OR n.valid_until >= $1::date))`, today, credit)
 	if err != nil {
@@ -276,7 +276,7 @@ func licenceFindings(ctx context.Context, q store.Querier, today, credit string)
 	} {
 		rows, err := q.Query(ctx, `SELECT e.credit_code, e.name, e.district_code, coalesce(e.township_code, ''), e.industry_code
 			FROM registry.dashboard_anomaly_entities() e
-			WHERE e.status = 'active' AND e.industry_code LIKE ANY($1) AND ($2 = '' OR e.credit_code = $2)
+			WHERE e.status = 'active' AND e.industry_code LIKE ANY($1) AND ($2 = '' OR e.credit_code = $2::bpchar)
 			  AND NOT EXISTS (SELECT 1 FROM registry.dashboard_licences() l WHERE l.credit_code = e.credit_code AND l.title LIKE $3)`,
 			need.industries, credit, need.like)
 		if err != nil {
@@ -305,7 +305,7 @@ func licenceFindings(ctx context.Context, q store.Querier, today, credit string)
 			coalesce(l.valid_until::text, '长期'), e.status
 		FROM registry.dashboard_licences() l JOIN registry.dashboard_anomaly_entities() e ON e.credit_code = l.credit_code
 		WHERE e.status <> 'active' AND (l.valid_until IS NULL OR l.valid_until >= $1::date) AND NOT (l.status = ANY($3))
-		  AND ($2 = '' OR e.credit_code = $2)`, today, credit, revokedLicence)
+		  AND ($2 = '' OR e.credit_code = $2::bpchar)`, today, credit, revokedLicence)
 	if err != nil {
 		return nil, err
 	}
@@ -328,8 +328,8 @@ func licenceFindings(ctx context.Context, q store.Querier, today, credit string)
 // reads every active code; a per-entity read would be qr's to publish.
 func qrFindings(ctx context.Context, q store.Querier, credit string) ([]finding, error) {
 	rows, err := q.Query(ctx, `SELECT c.token, e.credit_code, e.name, e.district_code, coalesce(e.township_code, ''), e.status
-		FROM qr.active_codes(2147483647) c JOIN registry.dashboard_anomaly_entities() e ON e.credit_code = c.credit_code
-		WHERE e.status <> 'active' AND ($1 = '' OR e.credit_code = $1)`, credit)
+		FROM qr.active_codes(2147483647) c JOIN registry.dashboard_anomaly_entities() e ON e.credit_code = c.credit_code::bpchar
+		WHERE e.status <> 'active' AND ($1 = '' OR e.credit_code = $1::bpchar)`, credit)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +389,15 @@ func mergeFindings(ctx context.Context, tx pgx.Tx, found []finding, credit, by s
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"anomaly_found"}, []string{"rule", "class", "subject", "credit_code", "entity_name",
 		"district_code", "township_code", "source", "source_ref", "cause", "impact", "tags"}, pgx.CopyFromRows(rows)); err != nil {
+		return 0, 0, err
+	}
+	// A temporary table has no statistics until analysed: without them the
+	// planner takes the findings for a handful and probes them once per
+	// live anomaly, quadratic at a city's scale.
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON anomaly_found (rule, subject)`); err != nil {
+		return 0, 0, err
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE anomaly_found`); err != nil {
 		return 0, 0, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE dashboard.anomalies a SET last_seen_at = $1, district_code = f.district_code,

@@ -553,3 +553,19 @@ func TestAnomalyPingSource(t *testing.T) {
 		t.Errorf("after the tick: %v", got)
 	}
 }
+
+// The anomaly stubs keep the published contract's result columns (the
+// registry's TestDashboardAnomalyReadFunctions checks the same strings).
+func TestAnomalyStubsMatchPublishedSignatures(t *testing.T) {
+	h := newHarness(t)
+	for fn, want := range map[string]string{
+		"registry.dashboard_anomaly_entities()": "TABLE(credit_code character, name text, entity_type text, legal_rep text, address text, district_code text, township_code text, industry_code text, status text, established_on date, updated_at timestamp with time zone)",
+		"registry.dashboard_licences()":         "TABLE(id bigint, credit_code character, ref_no text, title text, authority text, occurred_on date, valid_until date, status text, created_at timestamp with time zone)",
+		"qr.active_codes(integer)":              "TABLE(token text, credit_code text, entity_name text)",
+	} {
+		var got string
+		if err := h.pool.QueryRow(context.Background(), `SELECT pg_get_function_result($1::regprocedure)`, fn).Scan(&got); err != nil || got != want {
+			t.Errorf("stub %s returns %s (%v), want %s", fn, got, err, want)
+		}
+	}
+}

@@ -35,8 +35,8 @@ func TestDashboardAnomalyReadFunctions(t *testing.T) {
 		t.Fatalf("entity address %q legal %q with %d public licences of 2 (and a penalty): %v", addr, legal, n, err)
 	}
 	for fn, want := range map[string]string{
-		"registry.dashboard_anomaly_entities()": "TABLE(credit_code text, name text, entity_type text, legal_rep text, address text, district_code text, township_code text, industry_code text, status text, established_on date, updated_at timestamp with time zone)",
-		"registry.dashboard_licences()":         "TABLE(id bigint, credit_code text, ref_no text, title text, authority text, occurred_on date, valid_until date, status text, created_at timestamp with time zone)",
+		"registry.dashboard_anomaly_entities()": "TABLE(credit_code character, name text, entity_type text, legal_rep text, address text, district_code text, township_code text, industry_code text, status text, established_on date, updated_at timestamp with time zone)",
+		"registry.dashboard_licences()":         "TABLE(id bigint, credit_code character, ref_no text, title text, authority text, occurred_on date, valid_until date, status text, created_at timestamp with time zone)",
 	} {
 		var got string
 		if err := pool.QueryRow(ctx, `SELECT pg_get_function_result($1::regprocedure)`, fn).Scan(&got); err != nil || got != want {

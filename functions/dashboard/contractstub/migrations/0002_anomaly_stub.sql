@@ -21,24 +21,26 @@ CREATE TABLE registry.stub_dashboard_licences (
     status      text NOT NULL DEFAULT '',
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- As registry.records_entity serves the real one: a probe by entity.
+CREATE INDEX ON registry.stub_dashboard_licences ((credit_code::character(18)));
 
 CREATE FUNCTION registry.dashboard_anomaly_entities()
- RETURNS TABLE (credit_code text, name text, entity_type text, legal_rep text, address text, district_code text,
+ RETURNS TABLE (credit_code character(18), name text, entity_type text, legal_rep text, address text, district_code text,
     township_code text, industry_code text, status text, established_on date, updated_at timestamptz)
  LANGUAGE sql STABLE PARALLEL SAFE
 AS $function$
-SELECT s.credit_code::text, s.name, s.entity_type, coalesce(f.legal_rep, '张三'),
+SELECT s.credit_code, s.name, s.entity_type, coalesce(f.legal_rep, '张三'),
     coalesce(f.address, '石家庄市长安区中山东路1号'), s.district_code, s.township_code, s.industry_code, s.status,
     s.established_on, '2024-01-01'::timestamptz
 FROM registry.stub_dashboard_entities s LEFT JOIN registry.stub_dashboard_entity_fields f ON f.credit_code = s.credit_code
 $function$;
 
 CREATE FUNCTION registry.dashboard_licences()
- RETURNS TABLE (id bigint, credit_code text, ref_no text, title text, authority text, occurred_on date,
+ RETURNS TABLE (id bigint, credit_code character(18), ref_no text, title text, authority text, occurred_on date,
     valid_until date, status text, created_at timestamptz)
  LANGUAGE sql STABLE PARALLEL SAFE
 AS $function$
-SELECT s.id, s.credit_code, s.ref_no, s.title, s.authority, s.occurred_on, s.valid_until, s.status, s.created_at
+SELECT s.id, s.credit_code::character(18), s.ref_no, s.title, s.authority, s.occurred_on, s.valid_until, s.status, s.created_at
 FROM registry.stub_dashboard_licences s
 $function$;
 
