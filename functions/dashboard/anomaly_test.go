@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -527,6 +528,16 @@ func TestAnomalyBadInput(t *testing.T) {
 		rec := h.do(t, city, c.method, c.path, c.body)
 		if rec.Code != c.code || !strings.Contains(rec.Body.String(), c.msg) {
 			t.Errorf("%s: %d %s", c.name, rec.Code, rec.Body)
+		}
+	}
+	// The keyword finds by name or by credit code, and a LIKE wildcard is literal.
+	code := validCode(t, "130102", 1)
+	for q, want := range map[string]int{"异常测试": 1, code: 1, "%": 0, "无此主体": 0} {
+		l := decode[struct {
+			Total int `json:"total"`
+		}](t, h.do(t, city, "GET", "/dashboard/v1/anomalies?q="+url.QueryEscape(q), nil), 200)
+		if l.Total != want {
+			t.Errorf("q=%s: %d, want %d", q, l.Total, want)
 		}
 	}
 	// A district user may not set a city-wide threshold or another district's.

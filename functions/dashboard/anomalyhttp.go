@@ -159,7 +159,8 @@ func anomalyFilter(p *auth.Principal, q url.Values, args *[]any) (string, error)
 		if utf8.RuneCountInString(s) > 50 {
 			fe = append(fe, errs.FieldError{Field: "q", Message: "关键词最多 50 个字"})
 		}
-		add("(entity_name LIKE $? ESCAPE '\\' OR credit_code = upper("+"$"+itoa(len(*args)+1)+"))", "%"+store.EscapeLike(s)+"%")
+		// The pattern is the next parameter, the code the one after it.
+		add("(entity_name LIKE $? ESCAPE '\\' OR credit_code = upper($"+itoa(len(*args)+2)+"))", "%"+store.EscapeLike(s)+"%")
 		*args = append(*args, s)
 	}
 	return strings.Join(conds, " AND "), errs.Fields(fe)
