@@ -421,6 +421,15 @@ func TestAnomalyThresholdAlertsOnce(t *testing.T) {
 	if len(al.Items) != 2 || al.Items[0].ThresholdID != th.ID {
 		t.Errorf("alerts: %+v", al.Items)
 	}
+	// An edit re-arms the threshold; an unknown one is 404.
+	ed := decode[Threshold](t, h.do(t, city, "PUT", fmt.Sprintf("/dashboard/v1/anomalies/thresholds/%d", th.ID), map[string]any{"name": "长安区食品无证（调整）",
+		"rule": "food_without_licence", "district_code": "130102", "threshold": 5, "roles": []string{"district_admin"}}), 200)
+	if ed.Crossed || ed.Threshold != 5 || ed.Count != 2 || ed.Name != "长安区食品无证（调整）" {
+		t.Errorf("edited: %+v", ed)
+	}
+	if rec := h.do(t, city, "PUT", "/dashboard/v1/anomalies/thresholds/999", map[string]any{"name": "x", "threshold": 1, "roles": []string{"r"}}); rec.Code != 404 {
+		t.Errorf("unknown threshold: %d", rec.Code)
+	}
 	// A district user sees their district's thresholds, not another's.
 	other := h.iss.Bearer(authtest.InDistricts(anomalyPerms, "130104"))
 	if l := decode[struct {
