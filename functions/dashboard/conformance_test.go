@@ -37,6 +37,15 @@ func TestConformance(t *testing.T) {
 		('web:in.test', '网店', '甲', '91130100MA00000000', '130102'), ('web:out.test', '网店', '乙', '91130100MA00000006', '130104')`); err != nil {
 		t.Fatal(err)
 	}
+	// Anomalies (FP-102): the seeded codes fail their check characters.
+	if _, err := h.f.DetectAnomalies(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var inside, foreign string
+	if err := h.pool.QueryRow(context.Background(), `SELECT (SELECT min(id) FROM dashboard.anomalies WHERE credit_code = '91130100MA00000000')::text,
+		(SELECT min(id) FROM dashboard.anomalies WHERE credit_code = '91130100MA00000006')::text`).Scan(&inside, &foreign); err != nil {
+		t.Fatal(err)
+	}
 	conformance.Events(t, Name, h.f)
 	conformance.Routes(t, h.f.Handler())
 	conformance.Scope(t, h.f.Handler(), conformance.ScopeFixture{
@@ -45,7 +54,11 @@ func TestConformance(t *testing.T) {
 		// entity 0 (长安区, inside) and never entity 6 (桥西区).
 		Params: map[string]string{"id": "1"},
 		Queries: map[string]string{"GET /dashboard/v1/indicators/{id}/export": "format=csv",
-			"GET /dashboard/v1/topics/licences/export": "format=csv"},
+			"GET /dashboard/v1/topics/licences/export": "format=csv",
+			"GET /dashboard/v1/anomalies/export":       "what=list&format=csv"},
+		Inside:         map[string]string{"anomaly": inside},
+		Foreign:        map[string]string{"anomaly": foreign},
+		Bodies:         map[string]string{"POST /dashboard/v1/anomalies/{anomaly}/actions": `{"action":"opinion","opinion":"已核查"}`},
 		InsideMarkers:  []string{"91130100MA00000000"},
 		ForeignMarkers: []string{"91130100MA00000006", "91130100MA00000010"},
 		// PDFs: their text is in compressed streams, so no marker shows in

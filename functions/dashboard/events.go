@@ -19,25 +19,26 @@ const PingTask = "dashboard-rollup"
 // from the source, so a redelivery or an out-of-order event leaves the
 // right numbers and no dedupe table is needed.
 func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, error) {
-	var district string
+	var district, credit string
 	switch e.Type() {
 	case events.EntityRegistered:
 		d, err := events.Decode[events.EntityRegisteredData](e)
 		if err != nil {
 			return nil, err
 		}
-		district = d.Entity.DistrictCode
+		district, credit = d.Entity.DistrictCode, d.Entity.CreditCode
 	case events.EntityUpdated:
 		d, err := events.Decode[events.EntityUpdatedData](e)
 		if err != nil {
 			return nil, err
 		}
-		district = d.Entity.DistrictCode
+		district, credit = d.Entity.DistrictCode, d.Entity.CreditCode
 	case events.EntityDeregistered:
 		d, err := events.Decode[events.EntityDeregisteredData](e)
 		if err != nil {
 			return nil, err
 		}
+		credit = d.CreditCode
 		var lerr error
 		if district, lerr = districtOf(ctx, f.pool, d.CreditCode); errors.Is(lerr, pgx.ErrNoRows) {
 			return nil, nil // gone from the registry: the next full refresh settles it
@@ -56,6 +57,12 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 				return nil, err
 			}
 			return nil, f.RefreshTopics(ctx)
+		case AnomalyTask:
+			res, err := f.DetectAnomalies(ctx)
+			if err == nil {
+				f.log.Info("anomalies detected", "found", res.Found, "new", res.New, "resolved", res.Resolved, "alerts", res.Alerts)
+			}
+			return nil, err
 		case ReportTask:
 			n, err := f.Deliver(ctx)
 			if n > 0 {
@@ -67,5 +74,11 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 	default:
 		return nil, nil
 	}
-	return nil, refreshDistrict(ctx, f.pool, district, f.now())
+	if err := refreshDistrict(ctx, f.pool, district, f.now()); err != nil {
+		return nil, err
+	}
+	// The entity's anomalies (FP-102) are recomputed from the source too,
+	// so a redelivery finds what is already there and changes nothing.
+	_, err := f.detect(ctx, credit, "event:"+e.Type()+":"+e.ID())
+	return nil, err
 }

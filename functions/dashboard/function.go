@@ -81,13 +81,21 @@ type Geocoder interface {
 	Geocode(ctx context.Context, address string) (geocode.Point, bool, error)
 }
 
+// Lineage answers where a source record came from upstream (FP-108): the
+// hook for datahub's lineage, being built. Optional; without it an
+// anomaly's trace holds the platform's own steps.
+type Lineage interface {
+	Lineage(ctx context.Context, source, ref string) ([]TraceStep, error)
+}
+
 // Deps is what the function needs.
 type Deps struct {
 	Logger   *slog.Logger
 	Pool     *pgxpool.Pool
 	Now      func() time.Time
 	Verifier Verifier
-	Blob     Blob // delivered reports
+	Blob     Blob    // delivered reports
+	Lineage  Lineage // optional: datahub lineage for anomaly traces
 }
 
 // Function is dashboard.
@@ -100,6 +108,7 @@ type Function struct {
 	cfg      Config
 	norm     *geocode.Normalizer
 	geocoder Geocoder
+	lineage  Lineage
 }
 
 // New checks the dependencies and the settings; it does no I/O and starts
@@ -120,7 +129,7 @@ func New(d Deps, c Config) (*Function, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, blob: d.Blob, cfg: c,
+	return &Function{log: d.Logger, pool: d.Pool, now: d.Now, verifier: d.Verifier, blob: d.Blob, cfg: c, lineage: d.Lineage,
 		norm: geocode.NewNormalizer(), geocoder: &geocode.AMap{BaseURL: c.AMapURL, Key: c.AMapKey, Secret: c.AMapSecret,
 			HTTP: &http.Client{Timeout: 10 * time.Second}}}, nil
 }

@@ -65,6 +65,7 @@ func (f *Function) Handler() http.Handler {
 	f.reportRoutes(m)
 	f.geoRoutes(m)
 	f.topicRoutes(m)
+	f.anomalyRoutes(m)
 	return m
 }
 

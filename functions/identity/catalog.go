@@ -126,13 +126,14 @@ var menuCatalogue = []Menu{
 		{Code: "monitor.credit", Title: "信用等级", Path: "/console/#/monitor/credit", Icon: "Medal"},
 		{Code: "monitor.streams", Title: "直播监测", Path: "/console/#/monitor/streams", Icon: "VideoCamera"},
 	}},
-	// functions/dashboard (FP-101, 110–114, 121, 124, 130, 138–140).
+	// functions/dashboard (FP-101–114, 121, 124, 130, 133, 138–140).
 	{Code: "dashboard", Title: "数据看板", Icon: "DataBoard", Children: []Menu{
 		{Code: "dashboard.kpi", Title: "指标看板", Path: "/console/#/dashboard/kpi", Icon: "DataAnalysis"},
 		{Code: "dashboard.screen", Title: "数据大屏", Path: "/console/#/screen", Icon: "Monitor"},
 		{Code: "dashboard.reports", Title: "专题报告", Path: "/console/#/dashboard/reports", Icon: "Document"},
 		{Code: "dashboard.topics", Title: "专题看板", Path: "/console/#/dashboard/topics/licences", Icon: "PieChart"},
 		{Code: "dashboard.geocode", Title: "地址质量", Path: "/console/#/dashboard/geocode", Icon: "Location"},
+		{Code: "dashboard.anomalies", Title: "异常数据", Path: "/console/#/dashboard/anomalies", Icon: "WarningFilled"},
 	}},
 }
 
@@ -224,7 +225,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.quality", "datahub.lineage")
 	business = append(business, "datahub.search")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
-	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode")
+	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode", "dashboard.anomalies")
 	return []builtinRole{
 		{Code: RoleSysAdmin, Name: "系统管理员", Scope: "all",
 			Menus: append([]string{"workbench", "system.users", "system.registrations", "system.departments", "system.roles", "system.changelog", "messages", "warnings"}, business...),

@@ -99,6 +99,8 @@ const pages: RouteRecordRaw[] = [
   { path: 'dashboard/topics/:board?', component: () => import('./views/dashboard/topics/Topics.vue'), meta: { title: '专题看板', menus: ['dashboard.topics'] } },
   // FP-124, FP-139, FP-140: 地址质量 (dashboard).
   { path: 'dashboard/geocode', component: () => import('./views/dashboard/Geocode.vue'), meta: { title: '地址质量', menus: ['dashboard.geocode'] } },
+  // FP-102–109, FP-133: 异常数据 (dashboard).
+  { path: 'dashboard/anomalies', component: () => import('./views/dashboard/Anomalies.vue'), meta: { title: '异常数据', menus: ['dashboard.anomalies'] } },
   { path: 'forbidden', component: () => import('./views/Forbidden.vue'), meta: { title: '无权访问', menus: [] } },
 ]
 
