@@ -224,3 +224,33 @@ func TestPolicyValidation(t *testing.T) {
 		t.Errorf("anonymous: %d", rec.Code)
 	}
 }
+
+// FP-56: an entity's basic information as the matching sees it — its
+// registered fields, district and industry names, and the derived type
+// and size with their reasons — in the caller's scope only.
+func TestEntityProfileRoute(t *testing.T) {
+	h := newHarness(t)
+	code := h.addEntity(t, entity{industry: "1311", district: "130102", year: 2024, employees: 25, revenue: 400, name: "石家庄𠮷丰粮油加工有限公司",
+		scope: "粮食加工；食用植物油加工"})
+	city := h.iss.Bearer(authtest.CityWide(allPerms...))
+	rec := h.do(t, city, "GET", "/policy/v1/entities/"+code+"/profile", nil)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	p := decode[Profile](t, body(rec.Body.Bytes()))
+	if p.Subject.CreditCode != code || p.Subject.Name != "石家庄𠮷丰粮油加工有限公司" || p.Subject.DistrictCode != "130102" ||
+		p.DistrictName != "长安区" || p.Size != "small" || p.SizeName == "" || !strings.Contains(p.SizeReason, "工业") || p.FiguresYear != 2024 ||
+		p.IndustryName == "" {
+		t.Errorf("profile %+v", p)
+	}
+	other := h.iss.Bearer(authtest.InDistricts(allPerms, "130104"))
+	if rec := h.do(t, other, "GET", "/policy/v1/entities/"+code+"/profile", nil); rec.Code != 404 {
+		t.Errorf("another district's entity: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do(t, city, "GET", "/policy/v1/entities/91130100MA00000000/profile", nil); rec.Code != 404 {
+		t.Errorf("an unknown entity: %d", rec.Code)
+	}
+	if rec := h.do(t, "", "GET", "/policy/v1/entities/"+code+"/profile", nil); rec.Code != 401 {
+		t.Errorf("no token: %d", rec.Code)
+	}
+}
