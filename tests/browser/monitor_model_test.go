@@ -18,12 +18,13 @@ import (
 	"github.com/sjzamr/smartreg/tests/sim/sitefarm"
 )
 
-// TestMonitorModelOnTheFarm (FP-85, 88, 91; issue 15): a crawl job over the
+// TestMonitorModelOnTheFarm (FP-85, 86, 88, 91; issue 15): a crawl job over the
 // site farm is created on 爬虫任务 and crawled by crawler-shard through the
 // platform's broker; a monitoring model for illegal advertising is
 // configured on 监测模型 and run, finding the farm's planted absolute terms;
 // on 监测线索 one clue is confirmed, and the XLSX export holds every clue of
-// the model with the confirmed one marked so.
+// the model with the confirmed one marked so. On 经营行为数据 the products
+// are found by keyword and the search is saved and run.
 func TestMonitorModelOnTheFarm(t *testing.T) {
 	farm := sitefarm.New(6, 0)
 	srv := httptest.NewServer(farm)
@@ -125,6 +126,25 @@ func TestMonitorModelOnTheFarm(t *testing.T) {
 	if confirmed != 1 {
 		t.Errorf("%d confirmed clues in the export, want 1", confirmed)
 	}
+
+	// FP-86: the crawled products searched by keyword on 经营行为数据, and
+	// the search saved to run on a schedule and run once by hand.
+	p.goTo("/monitor/behaviour")
+	p.typeInto("keyword", `document.querySelector('input[data-test=behaviour-q]')`, "全网销量第一")
+	p.click("search", `document.querySelector('[data-test=behaviour-search]')`)
+	hit := `all('[data-test=behaviour-hits] .el-table__body-wrapper .el-table__row').find((r) => txt(r).includes('全网销量第一'))`
+	p.waitFor("a product with the keyword", hit)
+	total := `(txt(document.querySelector('.el-pagination__total')).match(/\d+/) || ['?'])[0]`
+	p.click("save", `document.querySelector('[data-test=behaviour-save]')`)
+	p.typeInto("search name", `document.querySelector('input[data-test=save-name]')`, "销量第一宣传")
+	p.click("confirm save", `document.querySelector('[data-test=save-confirm]')`)
+	p.expectToast("saved", "已保存")
+	saved := `all('[data-test=saved-searches] .el-table__row').find((r) => txt(r).includes('销量第一宣传') && txt(r).includes('每 24 小时'))`
+	p.waitFor("the saved search listed", saved)
+	p.waitFor("the save dialog gone", `!all('.el-overlay').some((o) => o.offsetParent !== null)`)
+	p.clickUntil("run it", `(`+saved+`) && (`+saved+`).querySelector('[data-test=saved-run]')`, `all('.el-message--success').some((m) => txt(m).includes('命中'))`)
+	// First run: every hit is new, as many as the search's total.
+	p.waitFor("the run's hits in the list", `(`+saved+`) && txt(`+saved+`).includes(`+total+` + ' / ' + `+total+`)`)
 }
 
 // download clicks what starts a download and returns the file Chromium
