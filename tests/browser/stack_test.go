@@ -75,7 +75,7 @@ func startStack(t *testing.T, tune ...func(*platform.Config)) *stack {
 	cfg.Identity.SMSGatewayURL = simSrv.URL
 	cfg.Laws.IndexDir = filepath.Join(t.TempDir(), "laws-index")
 	cfg.OcrIdcard.VerifyURL = base + "/sim/idverify" // the simulator the platform mounts (FP-12)
-	cfg.EvidenceCapture.CaptureAllowPrivate = true // 一键取证 of a loopback test page (FP-90)
+	cfg.EvidenceCapture.CaptureAllowPrivate = true   // 一键取证 of a loopback test page (FP-90)
 	for _, f := range tune {
 		f(&cfg)
 	}
