@@ -90,10 +90,18 @@ func (s *Simulator) FailNext(service, code string, n int) {
 }
 
 // Calls returns the accepted calls, oldest first.
-func (s *Simulator) Calls() []Record { s.mu.Lock(); defer s.mu.Unlock(); return append([]Record(nil), s.calls...) }
+func (s *Simulator) Calls() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.calls...)
+}
 
 // Faxes returns the accepted faxes, oldest first.
-func (s *Simulator) Faxes() []Record { s.mu.Lock(); defer s.mu.Unlock(); return append([]Record(nil), s.faxes...) }
+func (s *Simulator) Faxes() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.faxes...)
+}
 
 // Syntheses is how many TTS requests succeeded.
 func (s *Simulator) Syntheses() int { s.mu.Lock(); defer s.mu.Unlock(); return s.tts }
