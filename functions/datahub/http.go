@@ -58,6 +58,26 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /datahub/v1/pushes", httpx.Endpoint(f.listPushes), auth.Requires(PermInterface, "view"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/pushes/{id}/run", httpx.Endpoint(f.runPush), auth.Requires(PermInterface, "edit"), httpx.NoEntity())
 	m.Handle("GET /datahub/v1/pushes/{id}/runs", httpx.Endpoint(f.pushRuns), auth.Requires(PermInterface, "view"), httpx.NoEntity())
+	// FP-115: third-party platforms (三方平台管理).
+	m.Handle("GET /datahub/v1/platforms", httpx.Endpoint(f.listPlatforms), auth.Requires(PermPlatform, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"name", "state"}, httpx.PageParams...)...))
+	m.Handle("POST /datahub/v1/platforms", httpx.Body(f.createPlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/platforms/{id}", httpx.Endpoint(f.getPlatform), auth.Requires(PermPlatform, "view"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/platforms/{id}", httpx.Body(f.updatePlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("DELETE /datahub/v1/platforms/{id}", httpx.Endpoint(f.deletePlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	// FP-116: interface configurations (数据交互配置), tested and run on demand; due ones on the PingSource tick.
+	m.Handle("GET /datahub/v1/platform-interfaces", httpx.Endpoint(f.listPIfaces), auth.Requires(PermPlatform, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"name", "platform_id", "state"}, httpx.PageParams...)...))
+	m.Handle("POST /datahub/v1/platform-interfaces", httpx.Body(f.createPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/platform-interfaces/{id}", httpx.Endpoint(f.getPIface), auth.Requires(PermPlatform, "view"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/platform-interfaces/{id}", httpx.Body(f.updatePIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("DELETE /datahub/v1/platform-interfaces/{id}", httpx.Endpoint(f.deletePIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/platform-interfaces/{id}/test", httpx.Endpoint(f.testPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/platform-interfaces/{id}/run", httpx.Endpoint(f.runPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	// FP-117: the interaction log (数据交互日志), searchable and exportable.
+	m.Handle("GET /datahub/v1/platform-logs", http.HandlerFunc(f.servePlatformLogs), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"platform_id", "config_id", "ok", "q", "from", "to", "format"}, httpx.PageParams...)...))
+	m.Handle("GET /datahub/v1/platform-logs/{id}", httpx.Endpoint(f.getPlatformLog), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.

@@ -148,6 +148,12 @@ var catalogue = []Permission{
 	{"datahub.accesslog", "view", "查看数据接口访问日志"},
 	{"datahub.accesslog", "export", "导出数据接口访问日志"},
 	{"datahub.personal", "view", "数据接口中查看未脱敏的个人信息"},
+	// Third-party platforms, their interface configurations and the
+	// interaction log (FP-115–117); the BJ-TJ-HE exchange partners (FP-126).
+	{"datahub.platform", "view", "查看三方平台与数据交互配置"},
+	{"datahub.platform", "edit", "管理三方平台与数据交互配置（测试连接、执行）"},
+	{"datahub.platformlog", "view", "查看数据交互日志"},
+	{"datahub.platformlog", "export", "导出数据交互日志"},
 	{"evidence.bundle", "view", "查看电子证据包"},
 	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},
