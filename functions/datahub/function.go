@@ -49,7 +49,7 @@ type Config struct {
 	PushOverlap        time.Duration `env:"DATAHUB_PUSH_OVERLAP" default:"10m" help:"增量推送的重叠窗口：从上次水位减去此时长开始读取，以免漏掉迟到提交的行"`
 	PushPollEvery      time.Duration `env:"DATAHUB_PUSH_POLL_EVERY" default:"1m" help:"检查到期推送任务的间隔"`
 	MaxDataExportRows  int           `env:"DATAHUB_MAX_DATA_EXPORT_ROWS" default:"5000000" help:"生成接口一次 CSV 导出（/export.csv，流式）的最大行数"`
-	PlatformConfig // FP-115–117, FP-126: platforms.go
+	PlatformConfig                   // FP-115–117, FP-126: platforms.go
 }
 
 // Validate refuses settings the function cannot work with.
@@ -101,7 +101,7 @@ type Function struct {
 	ifaces    *ifaceCache
 	rprefix   string // Redis key prefix (tests give each run its own)
 
-	plat      *platformState // third-party platforms and the exchange (FP-115–117, FP-126)
+	plat *platformState // third-party platforms and the exchange (FP-115–117, FP-126)
 
 	afterBatch func() // tests: called after each pushed batch is recorded
 	stop       context.CancelFunc

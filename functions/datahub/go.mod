@@ -15,6 +15,7 @@ require (
 	github.com/google/cel-go v0.29.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/jjj v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/thirdparty v0.0.0-00010101000000-000000000000
 )
 

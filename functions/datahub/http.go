@@ -78,6 +78,16 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("GET /datahub/v1/platform-logs", http.HandlerFunc(f.servePlatformLogs), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity(),
 		httpx.Params(append([]string{"platform_id", "config_id", "ok", "q", "from", "to", "format"}, httpx.PageParams...)...))
 	m.Handle("GET /datahub/v1/platform-logs/{id}", httpx.Endpoint(f.getPlatformLog), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity())
+	// FP-126: the BJ-TJ-HE exchange (docs/jjj-exchange.md): partners, pulls of their side, the log,
+	// and our side, public to the token verifier: partners sign each request (exchange.go verifies it).
+	m.Handle("GET /datahub/v1/jjj/partners", httpx.Endpoint(f.listPartners), auth.Requires(PermExchange, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/jjj/partners", httpx.Body(f.createPartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/jjj/partners/{id}", httpx.Body(f.updatePartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/jjj/partners/{id}/pull", httpx.Endpoint(f.pullPartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/jjj/log", httpx.Endpoint(f.exchangeLog), auth.Requires(PermExchange, "view"), httpx.NoEntity(),
+		httpx.Params(httpx.PageParams...))
+	m.Handle("GET /datahub/v1/jjj/enterprises", http.HandlerFunc(f.serveJJJ), httpx.Public(), httpx.AnyParams())
+	m.Handle("GET /datahub/v1/jjj/openapi.yaml", http.HandlerFunc(f.serveJJJDoc), httpx.Public())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.

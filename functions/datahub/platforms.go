@@ -76,14 +76,17 @@ type platformState struct {
 	allow  netguard.Allow
 	tokens *tokenCache
 	sleep  func(context.Context, time.Duration) error // tests shorten waits
-	once   sync.Once
-	http   *http.Client
+	// pullLimit is the page size asked of an exchange partner.
+	pullLimit int
+	once      sync.Once
+	http      *http.Client
 }
 
 func newPlatformState(c PlatformConfig) *platformState {
 	box, _ := c.box() // validated in Config.Validate
 	allow, _ := netguard.ParseAllow(c.PlatformAllow)
-	return &platformState{box: box, allow: allow, tokens: &tokenCache{m: map[int64]token{}}, sleep: sleepCtx}
+	return &platformState{box: box, allow: allow, tokens: &tokenCache{m: map[int64]token{}}, sleep: sleepCtx,
+		pullLimit: 200}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -154,6 +154,8 @@ var catalogue = []Permission{
 	{"datahub.platform", "edit", "管理三方平台与数据交互配置（测试连接、执行）"},
 	{"datahub.platformlog", "view", "查看数据交互日志"},
 	{"datahub.platformlog", "export", "导出数据交互日志"},
+	{"datahub.exchange", "view", "查看京津冀数据交换合作方与交换日志"},
+	{"datahub.exchange", "edit", "管理京津冀数据交换合作方、拉取对方数据"},
 	{"evidence.bundle", "view", "查看电子证据包"},
 	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},
