@@ -107,7 +107,11 @@ func (s *Simulator) FailNext(retryAfter int, statuses ...int) {
 func (s *Simulator) ExpireTokens() { s.mu.Lock(); s.tokens = map[string]time.Time{}; s.mu.Unlock() }
 
 // Calls is what the simulator answered, in order.
-func (s *Simulator) Calls() []Call { s.mu.Lock(); defer s.mu.Unlock(); return append([]Call(nil), s.calls...) }
+func (s *Simulator) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
 
 func (s *Simulator) record(c Call) { s.mu.Lock(); s.calls = append(s.calls, c); s.mu.Unlock() }
 
