@@ -85,6 +85,10 @@ var menuCatalogue = []Menu{
 		{Code: "datahub.catalogue", Title: "数据目录", Path: "/console/#/datahub/catalogue", Icon: "Collection"},
 		{Code: "datahub.interfaces", Title: "我的数据接口", Path: "/console/#/datahub/interfaces", Icon: "Connection"},
 		{Code: "datahub.access-log", Title: "接口访问日志", Path: "/console/#/datahub/access-log", Icon: "List"},
+		// FP-115, FP-116, FP-117: third-party platforms.
+		{Code: "datahub.platforms", Title: "三方平台管理", Path: "/console/#/datahub/platforms", Icon: "OfficeBuilding"},
+		{Code: "datahub.platform-interfaces", Title: "数据交互配置", Path: "/console/#/datahub/platform-interfaces", Icon: "Switch"},
+		{Code: "datahub.platform-logs", Title: "数据交互日志", Path: "/console/#/datahub/platform-logs", Icon: "Document"},
 	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
@@ -213,6 +217,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "qr.photo-coding", "ocr.idcards")
 	business = append(business, "monitor.entities", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log")
+	business = append(business, "datahub.platforms", "datahub.platform-interfaces", "datahub.platform-logs")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.geocode")
 	return []builtinRole{
