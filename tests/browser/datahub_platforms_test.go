@@ -50,15 +50,22 @@ func TestDatahubPlatformFlow(t *testing.T) {
 	p.typeInto("mapping source 0", `all('[data-map-source="0"] input, input[data-map-source="0"]')[0]`, "uscc")
 	p.click("mapping target 0", `all('[data-map-target="0"]')[0].querySelector('.el-select__wrapper') || all('[data-map-target="0"]')[0]`)
 	p.jsClick("target credit_code", `byText('.el-select-dropdown__item', '统一社会信用代码（credit_code）')`)
+	p.click("outside the select", `all('.el-dialog .el-dialog__title')[0]`)
+	p.waitFor("dropdown closed", `!all('.el-select-dropdown__item').length`)
 	p.click("add mapping", `all('[data-test=pi-map-add]')[0]`)
 	p.typeInto("mapping source 1", `all('[data-map-source="1"] input, input[data-map-source="1"]')[0]`, "ent_name")
 	p.click("mapping target 1", `all('[data-map-target="1"]')[0].querySelector('.el-select__wrapper') || all('[data-map-target="1"]')[0]`)
 	p.jsClick("target name", `byText('.el-select-dropdown__item', '主体名称（name）')`)
+	p.click("outside the select", `all('.el-dialog .el-dialog__title')[0]`)
+	p.waitFor("dropdown closed", `!all('.el-select-dropdown__item').length`)
 	p.click("save configuration", `all('[data-test=pi-save]')[0]`)
 	p.expectToast("configuration saved", "已保存")
 	p.waitFor("the configuration listed as 未联调", `all('[data-test=pi-list] .el-table__body tr').some((tr) => txt(tr).includes('企业名录接口') && txt(tr).includes('未联调'))`)
 
-	p.click("test connection", `all('[data-test-conn]')[0]`)
+	p.clickUntil("test connection", `all('[data-test-conn]')[0]`, `dialog('测试连接结果') || all('.el-message--error').length`)
+	if msg := p.text(`all('.el-message--error').map(txt).join('；')`); msg != "" {
+		t.Fatalf("test connection: %s", msg)
+	}
 	p.waitFor("the test result", `dialog('测试连接结果') && txt(dialog('测试连接结果')).includes('成功') && txt(dialog('测试连接结果')).includes('浏览器三方0食品有限公司')`)
 	p.clickUntil("close the result", `all('[data-test=pi-result-close]')[0]`, `!dialog('测试连接结果')`)
 	p.waitFor("联调中 after the test", `all('[data-test=pi-list] .el-table__body tr').some((tr) => txt(tr).includes('企业名录接口') && txt(tr).includes('联调中'))`)
