@@ -2,7 +2,7 @@
 -- configurations (FP-116 数据交互配置) and the log of every call
 -- (FP-117 数据交互日志). Rows a configuration brings in land in
 -- datahub.ingested_rows, keyed by (dataset, key), so a re-run changes
--- nothing; FP-127 (page collection) and FP-126 (the BJ-TJ-HE exchange)
+-- nothing; the BJ-TJ-HE exchange (FP-126, 0006) and, later, page collection
 -- write there too.
 CREATE TABLE datahub.platforms (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
