@@ -49,6 +49,7 @@ require (
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/sitefarm v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/thirdparty v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/tsenart/vegeta/v12 v12.13.0
 	golang.org/x/mod v0.43.0
@@ -358,6 +359,8 @@ replace github.com/sjzamr/smartreg/functions/certificate-print => ../functions/c
 replace github.com/sjzamr/smartreg/functions/provincial-sync => ../functions/provincial-sync
 
 replace github.com/sjzamr/smartreg/tests/sim/province => ./sim/province
+
+replace github.com/sjzamr/smartreg/tests/sim/thirdparty => ./sim/thirdparty
 
 replace github.com/sjzamr/smartreg/functions/laws => ../functions/laws
 

@@ -18,7 +18,10 @@ func (f *Function) Receive(ctx context.Context, e event.Event) (*event.Event, er
 		}
 		// A run is locked against other replicas and recomputes from the
 		// data, so a redelivered tick only adds one more point to the trend.
-		return nil, f.receivePing(ctx, data)
+		if err := f.receivePing(ctx, data); err != nil {
+			return nil, err
+		}
+		return nil, f.receivePlatformPing(ctx, data) // FP-116: due third-party configurations
 	}
 	return nil, nil
 }

@@ -52,7 +52,8 @@ type Config struct {
 	PushOverlap        time.Duration `env:"DATAHUB_PUSH_OVERLAP" default:"10m" help:"增量推送的重叠窗口：从上次水位减去此时长开始读取，以免漏掉迟到提交的行"`
 	PushPollEvery      time.Duration `env:"DATAHUB_PUSH_POLL_EVERY" default:"1m" help:"检查到期推送任务的间隔"`
 	MaxDataExportRows  int           `env:"DATAHUB_MAX_DATA_EXPORT_ROWS" default:"5000000" help:"生成接口一次 CSV 导出（/export.csv，流式）的最大行数"`
-	SecretKeys         string        `env:"DATAHUB_SECRET_KEYS" default:"dev-only-datahub-secret-change-me" secret:"true" help:"加密推送目标库地址（含密码）的主密钥（逗号分隔，第一个用于加密，其余用于解密轮换前的数据；每个至少 16 个字符）；本地默认值仅供开发，生产必须更换"`
+	SecretKeys         string        `env:"DATAHUB_SECRET_KEYS" default:"dev-only-datahub-secret-change-me" secret:"true" help:"加密推送目标库地址（含密码）、三方平台凭据（API Key、HMAC 密钥、OAuth2 客户端密钥）与京津冀交换密钥的主密钥（逗号分隔，第一个用于加密，其余用于解密轮换前的数据；每个至少 16 个字符）；本地默认值仅供开发，生产必须更换"`
+	PlatformConfig                   // FP-115–117, FP-126: platforms.go
 }
 
 func (c Config) keys() []string {
@@ -88,7 +89,7 @@ func (c Config) Validate() error {
 	if _, err := seal.New(Name, c.keys()); err != nil {
 		return fmt.Errorf("datahub: DATAHUB_SECRET_KEYS: %w", err)
 	}
-	return nil
+	return c.PlatformConfig.validate()
 }
 
 // Verifier puts the caller's principal into each request (*auth.Verifier).
@@ -118,6 +119,8 @@ type Function struct {
 	rprefix   string // Redis key prefix (tests give each run its own)
 	seal      *seal.Sealer
 
+	plat *platformState // third-party platforms and the exchange (FP-115–117, FP-126)
+
 	afterBatch func() // tests: called after each pushed batch is recorded
 	stop       context.CancelFunc
 	done       chan struct{}
@@ -143,7 +146,8 @@ func New(d Deps, c Config) (*Function, error) {
 	}
 	sl, _ := seal.New(Name, c.keys())
 	return &Function{log: d.Logger, pool: d.Pool, redis: d.Redis, now: d.Now, verifier: d.Verifier, cfg: c,
-		catalogue: newCatalogue(), ifaces: &ifaceCache{ttl: c.KeyCacheTTL}, rprefix: "datahub:", seal: sl}, nil
+		catalogue: newCatalogue(), ifaces: &ifaceCache{ttl: c.KeyCacheTTL}, rprefix: "datahub:", seal: sl,
+		plat: newPlatformState(c.PlatformConfig, sl)}, nil
 }
 
 // Ready answers when the database and Redis do.

@@ -5,6 +5,8 @@ go 1.26.0
 replace (
 	github.com/sjzamr/smartreg/events => ../../events
 	github.com/sjzamr/smartreg/shared => ../../shared
+	github.com/sjzamr/smartreg/tests/sim/jjj => ../../tests/sim/jjj
+	github.com/sjzamr/smartreg/tests/sim/thirdparty => ../../tests/sim/thirdparty
 )
 
 require (
@@ -13,6 +15,8 @@ require (
 	github.com/google/cel-go v0.29.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sjzamr/smartreg/shared v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/jjj v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/thirdparty v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -21,6 +25,7 @@ require (
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/richardlehane/mscfb v1.0.9 // indirect
 	github.com/richardlehane/msoleps v1.0.6 // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/tiendc/go-deepcopy v1.7.2 // indirect
 	github.com/xuri/efp v0.0.3-0.20260924042702-217b81952dec // indirect
 	github.com/xuri/excelize/v2 v2.11.1 // indirect

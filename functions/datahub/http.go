@@ -69,6 +69,36 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("DELETE /datahub/v1/search/formulas/{id}", httpx.Endpoint(f.deleteFormula), auth.Requires(PermSearch, "create"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/search/formulas/{id}/run", httpx.Body(f.runFormula), auth.Requires(PermSearch, "view"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/search/formulas/{id}/export", http.HandlerFunc(f.serveFormulaExport), auth.Requires(PermSearch, "export"), httpx.NoEntity())
+	// FP-115: third-party platforms (三方平台管理).
+	m.Handle("GET /datahub/v1/platforms", httpx.Endpoint(f.listPlatforms), auth.Requires(PermPlatform, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"name", "state"}, httpx.PageParams...)...))
+	m.Handle("POST /datahub/v1/platforms", httpx.Body(f.createPlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/platforms/{id}", httpx.Endpoint(f.getPlatform), auth.Requires(PermPlatform, "view"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/platforms/{id}", httpx.Body(f.updatePlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("DELETE /datahub/v1/platforms/{id}", httpx.Endpoint(f.deletePlatform), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	// FP-116: interface configurations (数据交互配置), tested and run on demand; due ones on the PingSource tick.
+	m.Handle("GET /datahub/v1/platform-interfaces", httpx.Endpoint(f.listPIfaces), auth.Requires(PermPlatform, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"name", "platform_id", "state"}, httpx.PageParams...)...))
+	m.Handle("POST /datahub/v1/platform-interfaces", httpx.Body(f.createPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/platform-interfaces/{id}", httpx.Endpoint(f.getPIface), auth.Requires(PermPlatform, "view"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/platform-interfaces/{id}", httpx.Body(f.updatePIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("DELETE /datahub/v1/platform-interfaces/{id}", httpx.Endpoint(f.deletePIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/platform-interfaces/{id}/test", httpx.Endpoint(f.testPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/platform-interfaces/{id}/run", httpx.Endpoint(f.runPIface), auth.Requires(PermPlatform, "edit"), httpx.NoEntity())
+	// FP-117: the interaction log (数据交互日志), searchable and exportable.
+	m.Handle("GET /datahub/v1/platform-logs", http.HandlerFunc(f.servePlatformLogs), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity(),
+		httpx.Params(append([]string{"platform_id", "config_id", "ok", "q", "from", "to", "format"}, httpx.PageParams...)...))
+	m.Handle("GET /datahub/v1/platform-logs/{id}", httpx.Endpoint(f.getPlatformLog), auth.Requires(PermPlatformLog, "view"), httpx.NoEntity())
+	// FP-126: the BJ-TJ-HE exchange (docs/jjj-exchange.md): partners, pulls of their side, the log,
+	// and our side, public to the token verifier: partners sign each request (exchange.go verifies it).
+	m.Handle("GET /datahub/v1/jjj/partners", httpx.Endpoint(f.listPartners), auth.Requires(PermExchange, "view"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/jjj/partners", httpx.Body(f.createPartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("PUT /datahub/v1/jjj/partners/{id}", httpx.Body(f.updatePartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("POST /datahub/v1/jjj/partners/{id}/pull", httpx.Endpoint(f.pullPartner), auth.Requires(PermExchange, "edit"), httpx.NoEntity())
+	m.Handle("GET /datahub/v1/jjj/log", httpx.Endpoint(f.exchangeLog), auth.Requires(PermExchange, "view"), httpx.NoEntity(),
+		httpx.Params(httpx.PageParams...))
+	m.Handle("GET /datahub/v1/jjj/enterprises", http.HandlerFunc(f.serveJJJ), httpx.Public(), httpx.AnyParams())
+	m.Handle("GET /datahub/v1/jjj/openapi.yaml", http.HandlerFunc(f.serveJJJDoc), httpx.Public())
 	// FP-95: the generated interface itself. Public to the token verifier:
 	// its access key is the credential, checked in serveData, and its rows
 	// are confined to the creator's data scope frozen in the interface.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -24,6 +22,7 @@ import (
 	"github.com/sjzamr/smartreg/functions/evidence-capture/seal"
 	"github.com/sjzamr/smartreg/shared/auditlog"
 	"github.com/sjzamr/smartreg/shared/errs"
+	"github.com/sjzamr/smartreg/shared/netguard"
 )
 
 // CaptureInput is what an inspector asks to capture (FP-90 一键取证).
@@ -306,18 +305,8 @@ func (f *Function) recordFields(in CaptureInput, target string, at time.Time, ho
 	return out
 }
 
-func resolve(ctx context.Context, host string) ([]string, error) {
-	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return []string{ip.String()}, nil
-	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupHost(rctx, host)
-	if err == nil && len(addrs) == 0 {
-		err = fmt.Errorf("no address for %s", host)
-	}
-	return addrs, err
-}
+// resolve is shared/netguard's, the same one datahub's platform runner uses.
+var resolve = netguard.Resolve
 
 // forbidden reports an address the configuration does not let capture
 // reach (always false with EVIDENCE_CAPTURE_ALLOW_PRIVATE).
@@ -343,10 +332,6 @@ func (f *Function) blockRequest(ctx context.Context, raw string) bool {
 	return slices.ContainsFunc(addrs, f.forbidden)
 }
 
-// internalAddr reports an address capture must not reach in production:
-// loopback, private, link-local, multicast, unspecified, or unparsable.
-func internalAddr(a string) bool {
-	ip, err := netip.ParseAddr(a)
-	return err != nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
-		ip.IsMulticast() || ip.IsLinkLocalMulticast()
-}
+// internalAddr reports an address capture must not reach in production
+// (shared/netguard: loopback, private, link-local, multicast, unspecified).
+var internalAddr = netguard.Internal

@@ -92,6 +92,10 @@ var menuCatalogue = []Menu{
 		{Code: "datahub.quality", Title: "数据质量", Path: "/console/#/datahub/quality", Icon: "CircleCheck"},
 		{Code: "datahub.lineage", Title: "数据血缘", Path: "/console/#/datahub/lineage", Icon: "Share"},
 		{Code: "datahub.search", Title: "智能搜索", Path: "/console/#/datahub/search", Icon: "Search"},
+		// FP-115, FP-116, FP-117: third-party platforms.
+		{Code: "datahub.platforms", Title: "三方平台管理", Path: "/console/#/datahub/platforms", Icon: "OfficeBuilding"},
+		{Code: "datahub.platform-interfaces", Title: "数据交互配置", Path: "/console/#/datahub/platform-interfaces", Icon: "Switch"},
+		{Code: "datahub.platform-logs", Title: "数据交互日志", Path: "/console/#/datahub/platform-logs", Icon: "Document"},
 	}},
 	// functions/laws (FP-65–75) and functions/activities (FP-76, 77).
 	{Code: "laws", Title: "法律法规库", Icon: "Reading", Children: []Menu{
@@ -224,6 +228,7 @@ func builtinRoles() []builtinRole {
 	business = append(business, "monitor.entities", "monitor.behaviour", "monitor.jobs", "monitor.models", "monitor.clues", "monitor.credit", "monitor.streams")
 	business = append(business, "datahub.catalogue", "datahub.interfaces", "datahub.access-log", "datahub.quality", "datahub.lineage")
 	business = append(business, "datahub.search")
+	business = append(business, "datahub.platforms", "datahub.platform-interfaces", "datahub.platform-logs")
 	business = append(business, "evidence.capture", "evidence.upload", "evidence.verify")
 	business = append(business, "dashboard.kpi", "dashboard.screen", "dashboard.reports", "dashboard.topics", "dashboard.geocode", "dashboard.anomalies")
 	return []builtinRole{

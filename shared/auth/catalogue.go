@@ -157,6 +157,14 @@ var catalogue = []Permission{
 	{"datahub.search", "view", "智能搜索（按公式条件查询、分组统计数据集）"},
 	{"datahub.search", "create", "保存、共享智能搜索公式"},
 	{"datahub.search", "export", "导出智能搜索结果"},
+	// Third-party platforms, their interface configurations and the
+	// interaction log (FP-115–117); the BJ-TJ-HE exchange partners (FP-126).
+	{"datahub.platform", "view", "查看三方平台与数据交互配置"},
+	{"datahub.platform", "edit", "管理三方平台与数据交互配置（测试连接、执行）"},
+	{"datahub.platformlog", "view", "查看数据交互日志"},
+	{"datahub.platformlog", "export", "导出数据交互日志"},
+	{"datahub.exchange", "view", "查看京津冀数据交换合作方与交换日志"},
+	{"datahub.exchange", "edit", "管理京津冀数据交换合作方、拉取对方数据"},
 	{"evidence.bundle", "view", "查看电子证据包"},
 	{"evidence.bundle", "create", "新增电子证据（上传、取证、封存）"},
 	{"crawl.job", "view", "查看网络爬虫任务与抓取结果"},

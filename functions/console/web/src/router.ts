@@ -55,6 +55,10 @@ const pages: RouteRecordRaw[] = [
   { path: 'datahub/lineage', component: () => import('./views/datahub/Lineage.vue'), meta: { title: '数据血缘', menus: ['datahub.lineage'] } },
   // FP-137: smart search's builder
   { path: 'datahub/search', component: () => import('./views/datahub/Search.vue'), meta: { title: '智能搜索', menus: ['datahub.search'] } },
+  // 数据枢纽 (FP-115, FP-116, FP-117): third-party platforms, their interface configurations, the interaction log.
+  { path: 'datahub/platforms', component: () => import('./views/datahub/Platforms.vue'), meta: { title: '三方平台管理', menus: ['datahub.platforms'] } },
+  { path: 'datahub/platform-interfaces', component: () => import('./views/datahub/PlatformInterfaces.vue'), meta: { title: '数据交互配置', menus: ['datahub.platform-interfaces'] } },
+  { path: 'datahub/platform-logs', component: () => import('./views/datahub/PlatformLogs.vue'), meta: { title: '数据交互日志', menus: ['datahub.platform-logs'] } },
   { path: 'laws/library', component: () => import('./views/LawLibrary.vue'), meta: { title: '法规检索与维护', menus: ['laws.library'] } },
   { path: 'laws/imports', component: () => import('./views/LawImports.vue'), meta: { title: '法规库导入', menus: ['laws.imports'] } },
   { path: 'activities', component: () => import('./views/Activities.vue'), meta: { title: '活动管理', menus: ['activities.list'] } },
