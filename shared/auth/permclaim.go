@@ -9,9 +9,12 @@ import (
 // cookie over 4 096 bytes: with every function's permissions spelled out
 // one by one, the system administrator's token reached 4 485 bytes and the
 // console could no longer sign in. In the token the permissions are
-// therefore grouped by resource ("registry.entity:create,edit,view");
-// Principal.Perms stays one "<resource>:<action>" per entry. A token
-// written one permission per entry (the older form) reads the same.
+// therefore grouped by resource ("registry.entity:create,edit,view"), and
+// the resources of one domain share an entry, the domain written once
+// ("datahub.quality:view,manage|lineage:view|search:view,export"): with
+// 164 permissions, resource groups alone came to about 3 600 bytes.
+// Principal.Perms stays one "<resource>:<action>" per entry. Tokens of the
+// older forms (one permission, or one resource, per entry) read the same.
 
 // packPerms groups perms by resource, keeping the order they come in.
 func packPerms(perms []string) []string {
@@ -30,7 +33,8 @@ func packPerms(perms []string) []string {
 		}
 		byRes[res] = append(byRes[res], act)
 	}
-	out := make([]string, 0, len(order))
+	var out []string
+	at := map[string]int{} // domain → its entry in out
 	for _, res := range order {
 		var acts []string
 		for _, a := range byRes[res] {
@@ -38,7 +42,16 @@ func packPerms(perms []string) []string {
 				acts = append(acts, a)
 			}
 		}
-		out = append(out, res+":"+strings.Join(acts, ","))
+		group := res + ":" + strings.Join(acts, ",")
+		domain, sub, dotted := strings.Cut(res, ".")
+		if i, ok := at[domain]; ok && dotted && !strings.ContainsAny(sub, "|") {
+			out[i] += "|" + sub + ":" + strings.Join(acts, ",")
+			continue
+		}
+		if dotted {
+			at[domain] = len(out)
+		}
+		out = append(out, group)
 	}
 	return out
 }
@@ -49,14 +62,23 @@ func unpackPerms(packed []string) []string {
 		return nil
 	}
 	var out []string
-	for _, p := range packed {
-		res, acts, ok := strings.Cut(p, ":")
-		if !ok {
-			out = append(out, p)
-			continue
-		}
-		for _, a := range strings.Split(acts, ",") {
-			out = append(out, res+":"+a)
+	for _, entry := range packed {
+		parts := strings.Split(entry, "|")
+		domain := ""
+		for i, p := range parts {
+			res, acts, ok := strings.Cut(p, ":")
+			if i == 0 {
+				domain, _, _ = strings.Cut(res, ".")
+			} else {
+				res = domain + "." + res
+			}
+			if !ok {
+				out = append(out, res)
+				continue
+			}
+			for _, a := range strings.Split(acts, ",") {
+				out = append(out, res+":"+a)
+			}
 		}
 	}
 	return out

@@ -23,6 +23,21 @@ func TestPermsArePackedByResourceInTheToken(t *testing.T) {
 	}
 }
 
+// The resources of one domain share an entry, the domain written once;
+// a resource without a domain stands alone; all of it unpacks as it was.
+func TestPermsOfADomainShareAnEntry(t *testing.T) {
+	perms := []string{"datahub.quality:view", "qr.code:view", "datahub.lineage:edit", "datahub.quality:manage", "audit:view", "datahub.search:view", "qr.batch:create"}
+	packed := packPerms(perms)
+	if want := []string{"datahub.quality:view,manage|lineage:edit|search:view", "qr.code:view|batch:create", "audit:view"}; !slices.Equal(packed, want) {
+		t.Fatalf("packed %v, want %v", packed, want)
+	}
+	got := unpackPerms(packed)
+	want := []string{"datahub.quality:view", "datahub.quality:manage", "datahub.lineage:edit", "datahub.search:view", "qr.code:view", "qr.batch:create", "audit:view"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("unpacked %v, want %v", got, want)
+	}
+}
+
 // Every permission of the catalogue in one token stays well under the
 // 4 096 bytes a browser keeps in a cookie.
 func TestTokenWithTheWholeCatalogueFitsACookie(t *testing.T) {
