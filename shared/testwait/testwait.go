@@ -9,7 +9,7 @@ import (
 )
 
 // Timeout bounds every wait; generous because CI shares two cores.
-const Timeout = 20 * time.Second
+const Timeout = 60 * time.Second
 
 // For polls cond every 20 ms until it holds, failing t after Timeout.
 func For(t testing.TB, what string, cond func() bool) {
