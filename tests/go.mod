@@ -287,6 +287,7 @@ require (
 	github.com/sjzamr/smartreg/tests/cardgen v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/idverify v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sjzamr/smartreg/tests/sim/jjj v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/nationaldata v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
@@ -401,3 +402,5 @@ replace github.com/sjzamr/smartreg/functions/connectors => ../functions/connecto
 replace github.com/sjzamr/smartreg/tests/sim/connect => ./sim/connect
 
 replace github.com/sjzamr/smartreg/tests/sim/nationaldata => ./sim/nationaldata
+
+replace github.com/sjzamr/smartreg/tests/sim/jjj => ./sim/jjj

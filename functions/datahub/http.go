@@ -69,6 +69,7 @@ func (f *Function) Handler() http.Handler {
 	m.Handle("DELETE /datahub/v1/search/formulas/{id}", httpx.Endpoint(f.deleteFormula), auth.Requires(PermSearch, "create"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/search/formulas/{id}/run", httpx.Body(f.runFormula), auth.Requires(PermSearch, "view"), httpx.NoEntity())
 	m.Handle("POST /datahub/v1/search/formulas/{id}/export", http.HandlerFunc(f.serveFormulaExport), auth.Requires(PermSearch, "export"), httpx.NoEntity())
+	f.phase1Routes(m)
 	// FP-115: third-party platforms (三方平台管理).
 	m.Handle("GET /datahub/v1/platforms", httpx.Endpoint(f.listPlatforms), auth.Requires(PermPlatform, "view"), httpx.NoEntity(),
 		httpx.Params(append([]string{"name", "state"}, httpx.PageParams...)...))

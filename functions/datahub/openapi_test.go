@@ -25,5 +25,6 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		"Cond": Cond{}, "Aggregate": Aggregate{}, "SearchOrder": SearchOrder{}, "SearchSpec": SearchSpec{}, "Variable": Variable{},
 		"Column": Column{}, "CheckResult": CheckResult{}, "SearchResult": SearchResult{}, "FormulaInput": FormulaInput{},
 		"FormulaRun": FormulaRun{}, "Formula": Formula{},
+		"LegalPerson": LegalPerson{}, "LegalPersonPage": Phase1Page[LegalPerson]{}, "Licence": Licence{}, "LicencePage": Phase1Page[Licence]{},
 	})
 }

@@ -200,7 +200,9 @@ require (
 	github.com/sjzamr/smartreg/tests/sim/bureau v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/connect v0.0.0-00010101000000-000000000000
 	github.com/sjzamr/smartreg/tests/sim/province v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/jjj v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sjzamr/smartreg/tests/sim/telecom v0.0.0-00010101000000-000000000000
+	github.com/sjzamr/smartreg/tests/sim/thirdparty v0.0.0-00010101000000-000000000000 // indirect
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
@@ -299,5 +301,9 @@ replace github.com/sjzamr/smartreg/functions/dashboard => ../../functions/dashbo
 replace github.com/sjzamr/smartreg/functions/comms => ../../functions/comms
 
 replace github.com/sjzamr/smartreg/tests/sim/telecom => ../../tests/sim/telecom
+
+replace github.com/sjzamr/smartreg/tests/sim/thirdparty => ../../tests/sim/thirdparty
+
+replace github.com/sjzamr/smartreg/tests/sim/jjj => ../../tests/sim/jjj
 
 replace github.com/sjzamr/smartreg/functions/connectors => ../../functions/connectors

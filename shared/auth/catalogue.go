@@ -154,6 +154,7 @@ var catalogue = []Permission{
 	{"datahub.quality", "handle", "整改或说明本部门的数据质量问题"},
 	{"datahub.lineage", "view", "查看数据血缘"},
 	{"datahub.lineage", "edit", "登记数据血缘中的外部来源和流向"},
+	{"datahub.phase1", "view", "调用 I 期数据接口（法人、许可证照、食品、医疗器械；v1 与 v2）"},
 	{"datahub.search", "view", "智能搜索（按公式条件查询、分组统计数据集）"},
 	{"datahub.search", "create", "保存、共享智能搜索公式"},
 	{"datahub.search", "export", "导出智能搜索结果"},
